@@ -1,0 +1,299 @@
+/*
+ * x86_64 implementation of arch/arch.h: the in-kernel irqchip and PIT, the
+ * RAM layout with its MMIO hole, the fixed legacy devices, loading the guest
+ * with its ACPI tables, and per-vCPU CPUID and registers.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "acpi.h"
+#include "arch.h"
+#include "boot.h"
+#include "console.h"
+#include "cpu.h"
+#include "file.h"
+#include "i8042.h"
+#include "layout.h"
+#include "log.h"
+#include "pm.h"
+#include "serial.h"
+#include "vcpu.h"
+#include "vm.h"
+
+_Static_assert(X86_PM_SLP_TYP_S5 == PM_SLP_TYP_S5, "ACPI \\_S5 and PM device disagree");
+_Static_assert(X86_PM_RESET_VALUE == PM_RESET_VALUE, "FADT reset value and PM device disagree");
+_Static_assert(X86_PM_LEN == PM_NR_REGS, "PM register block size");
+
+const char arch_name[] = "x86_64";
+
+struct x86_vm {
+	struct x86_boot_out boot;
+	struct kvm_cpuid2 *cpuid;	/* KVM_GET_SUPPORTED_CPUID */
+	struct i8042 *i8042;
+};
+
+static struct x86_vm *x86(struct vm *vm)
+{
+	return vm->arch;
+}
+
+int arch_ram_layout(uint64_t ram_size, struct gm_region *regions,
+		    unsigned int max)
+{
+	uint64_t low = ram_size < X86_MMIO_HOLE_GPA ? ram_size : X86_MMIO_HOLE_GPA;
+
+	if (max < 2 || ram_size < X86_HIMEM_GPA)
+		return -EINVAL;
+	regions[0] = (struct gm_region){ .gpa = 0, .size = low };
+	if (ram_size == low)
+		return 1;
+	regions[1] = (struct gm_region){ .gpa = X86_HIGH_RAM_GPA,
+					 .size = ram_size - low };
+	return 2;
+}
+
+static int get_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out)
+{
+	unsigned int nent = 64;
+
+	for (;;) {
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) +
+					      nent * sizeof(c->entries[0]));
+
+		if (!c)
+			return -ENOMEM;
+		c->nent = nent;
+		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			*out = c;
+			return 0;
+		}
+		free(c);
+		if (errno != E2BIG || nent >= 4096)
+			return -errno;
+		nent *= 2;
+	}
+}
+
+int arch_vm_init(struct vm *vm)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	uint64_t idmap = X86_IDENTITY_MAP_GPA;
+	int ret;
+
+	vm->arch = calloc(1, sizeof(struct x86_vm));
+	if (!vm->arch)
+		return -ENOMEM;
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)X86_TSS_GPA) < 0) {
+		pr_err("KVM_SET_TSS_ADDR: %m");
+		return -errno;
+	}
+	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0) {
+		pr_err("KVM_SET_IDENTITY_MAP_ADDR: %m");
+		return -errno;
+	}
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
+		pr_err("KVM_CREATE_IRQCHIP: %m");
+		return -errno;
+	}
+	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+		pr_err("KVM_CREATE_PIT2: %m");
+		return -errno;
+	}
+	ret = get_supported_cpuid(vm->kvm_fd, &x86(vm)->cpuid);
+	if (ret)
+		pr_err("KVM_GET_SUPPORTED_CPUID: %s", strerror(-ret));
+	return ret;
+}
+
+void arch_vm_destroy(struct vm *vm)
+{
+	struct x86_vm *a = x86(vm);
+
+	serial_free(vm->serial);
+	vm->serial = NULL;
+	if (!a)
+		return;
+	i8042_free(a->i8042);
+	free(a->cpuid);
+	free(a);
+	vm->arch = NULL;
+}
+
+static void serial_irq(void *opaque, int level)
+{
+	struct vm *vm = opaque;
+
+	if (vm_irq_line(vm, X86_SERIAL_IRQ, level))
+		pr_warn("serial: KVM_IRQ_LINE: %m");
+}
+
+int arch_devices_init(struct vm *vm)
+{
+	struct x86_vm *a = x86(vm);
+	int ret;
+
+	/* With the serial port off there is no UART at all: the guest finds
+	 * no ttyS0 and spends no exits on it. */
+	if (vm->cfg->serial != SERIAL_OFF) {
+		vm->serial = serial_new(console_out_fd(vm), serial_irq, vm);
+		if (!vm->serial)
+			return -ENOMEM;
+		ret = bus_register(&vm->pio, X86_SERIAL_PORT, SERIAL_NR_REGS,
+				   serial_io, vm->serial, "serial");
+		if (ret)
+			goto err;
+		console_attach(vm);
+	}
+	a->i8042 = i8042_new(vm);
+	if (!a->i8042)
+		return -ENOMEM;
+	ret = bus_register(&vm->pio, X86_I8042_DATA_PORT, 1, i8042_data_io,
+			   a->i8042, "i8042-data");
+	if (ret)
+		goto err;
+	ret = bus_register(&vm->pio, X86_I8042_CMD_PORT, 1, i8042_cmd_io,
+			   a->i8042, "i8042-cmd");
+	if (ret)
+		goto err;
+	ret = bus_register(&vm->pio, X86_PM_PORT, X86_PM_LEN, pm_io, vm,
+			   "acpi-pm");
+	if (ret)
+		goto err;
+	return 0;
+err:
+	pr_err("registering legacy devices: %s", strerror(-ret));
+	return ret;
+}
+
+static int build_acpi(struct vm *vm, uint64_t *rsdp)
+{
+	struct acpi_mmio_dev devs[VM_MAX_PLATFORM_DEVS];
+	struct acpi_config cfg = {
+		.nr_cpus = vm->cfg->boot_vcpus,
+		.devs = devs,
+		.nr_devs = vm->nr_platform_devs,
+	};
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < vm->nr_platform_devs; i++)
+		devs[i] = (struct acpi_mmio_dev){
+			.base = vm->platform_devs[i].base,
+			.size = vm->platform_devs[i].size,
+			.irq = vm->platform_devs[i].irq,
+		};
+	ret = acpi_build(&vm->mem, &cfg, rsdp);
+	if (ret)
+		pr_err("building ACPI tables: %s", strerror(-ret));
+	return ret;
+}
+
+/*
+ * Without ACPI, devices are announced on the command line in the
+ * virtio_mmio.device=SIZE@BASE:IRQ form (CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES).
+ */
+static char *build_cmdline(struct vm *vm)
+{
+	const char *base = vm->cfg->cmdline ? vm->cfg->cmdline : "";
+	size_t len = strlen(base) + 1 + vm->nr_platform_devs * 64;
+	char *s = malloc(len);
+	size_t off;
+	unsigned int i;
+
+	if (!s)
+		return NULL;
+	off = snprintf(s, len, "%s", base);
+	for (i = 0; !vm->cfg->acpi && i < vm->nr_platform_devs; i++) {
+		const struct platform_dev *d = &vm->platform_devs[i];
+
+		off += snprintf(s + off, len - off,
+				" virtio_mmio.device=%llu@0x%llx:%u",
+				(unsigned long long)d->size,
+				(unsigned long long)d->base, d->irq);
+	}
+	return s;
+}
+
+int arch_load_guest(struct vm *vm)
+{
+	struct file_map kernel = { 0 }, initrd = { 0 };
+	struct x86_boot_in in = { 0 };
+	char *cmdline = NULL;
+	int ret;
+
+	ret = file_map(vm->cfg->kernel, "kernel", &kernel);
+	if (ret)
+		return ret;
+	if (vm->cfg->initramfs) {
+		ret = file_map(vm->cfg->initramfs, "initramfs", &initrd);
+		if (ret)
+			goto out;
+	}
+	if (vm->cfg->acpi && (ret = build_acpi(vm, &in.rsdp_gpa)))
+		goto out;
+	ret = x86_write_boot_tables(&vm->mem);
+	if (ret) {
+		pr_err("writing boot page tables: %s", strerror(-ret));
+		goto out;
+	}
+	cmdline = build_cmdline(vm);
+	if (!cmdline) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	in.kernel = kernel.data;
+	in.kernel_len = kernel.len;
+	in.initrd = initrd.data;
+	in.initrd_len = initrd.len;
+	in.cmdline = cmdline;
+	ret = x86_load_kernel(&vm->mem, &in, &x86(vm)->boot);
+	if (ret) {
+		pr_err("kernel %s not loaded: %s", vm->cfg->kernel,
+		       strerror(-ret));
+		goto out;
+	}
+	pr_info("kernel: %s entry 0x%llx, loaded 0x%llx-0x%llx",
+		x86(vm)->boot.kind == X86_KERNEL_PVH ? "PVH ELF" : "bzImage",
+		(unsigned long long)x86(vm)->boot.entry,
+		(unsigned long long)x86(vm)->boot.kernel_start,
+		(unsigned long long)x86(vm)->boot.kernel_end);
+out:
+	free(cmdline);
+	file_unmap(&initrd);
+	file_unmap(&kernel);
+	return ret;
+}
+
+int arch_vcpu_init(struct vm *vm, struct vcpu *vcpu)
+{
+	struct kvm_cpuid2 *src = x86(vm)->cpuid, *c;
+	size_t size = sizeof(*src) + src->nent * sizeof(src->entries[0]);
+	int ret = 0;
+
+	c = malloc(size);
+	if (!c)
+		return -ENOMEM;
+	memcpy(c, src, size);
+	x86_cpuid_fixup(c->entries, c->nent, vcpu->id, vm->cfg->boot_vcpus);
+	if (ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0) {
+		ret = -errno;
+		pr_err("vcpu%u: KVM_SET_CPUID2: %m", vcpu->id);
+	}
+	free(c);
+	if (ret)
+		return ret;
+	return x86_vcpu_setup_regs(vcpu->fd, vcpu->id, &x86(vm)->boot);
+}
+
+uint64_t arch_vcpu_pc(struct vcpu *vcpu)
+{
+	struct kvm_regs regs;
+
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0)
+		return ~0ULL;
+	return regs.rip;
+}

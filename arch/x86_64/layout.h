@@ -1,0 +1,82 @@
+/*
+ * The x86_64 guest-physical memory map and fixed I/O resources.  Every
+ * address kvmm places in the guest is defined here and nowhere else.
+ *
+ *   0x0000_0000  +-------------------------------+
+ *                | real-mode IVT / BDA (unused)  |
+ *   0x0000_0500  | boot GDT                      |
+ *   0x0000_7000  | zero page (bzImage) or        |
+ *                | hvm_start_info + modlist (PVH)|
+ *   0x0000_8000  | PVH memory map                |
+ *   0x0000_9000  | PML4                          |
+ *   0x0000_a000  | PDPT                          |
+ *   0x0000_b000  | 4 page directories (2 MiB     |
+ *                | pages, identity map of 4 GiB) |
+ *   0x0002_0000  | kernel command line (64 KiB)  |
+ *   0x0009_fc00  +-------------------------------+ e820: reserved
+ *                | EBDA, VGA hole, ROM area      |
+ *   0x000e_0000  | ACPI tables, RSDP first       |
+ *   0x0010_0000  +-------------------------------+ e820: RAM
+ *                | kernel (loaded at 1 MiB)      |
+ *                |            ...                |
+ *                | initramfs (top of low RAM)    |
+ *   low RAM end  +-------------------------------+ min(RAM, 3 GiB)
+ *                         (unused)
+ *   0xd000_0000  | virtio-mmio windows, 4 KiB    |
+ *                | each, IRQ from 5 upwards      |
+ *   0xfec0_0000  | IOAPIC                        |
+ *   0xfee0_0000  | local APICs                   |
+ *   0xfffb_c000  | KVM identity map + TSS (4 pg) |
+ *   0x1_0000_0000+-------------------------------+ RAM above 4 GiB
+ *                | rest of RAM, if any           |
+ *                +-------------------------------+
+ *
+ * Port I/O: 16550 UART 0x3f8-0x3ff (IRQ 4), i8042 0x60/0x64 (IRQ 1),
+ * ACPI PM registers at X86_PM_PORT (sleep control, sleep status, reset).
+ */
+#ifndef KVMM_X86_LAYOUT_H
+#define KVMM_X86_LAYOUT_H
+
+#define X86_GDT_GPA		0x500ULL
+#define X86_ZERO_PAGE_GPA	0x7000ULL	/* also PVH start info */
+#define X86_PVH_MEMMAP_GPA	0x8000ULL
+#define X86_PML4_GPA		0x9000ULL
+#define X86_PDPT_GPA		0xa000ULL
+#define X86_PD_GPA		0xb000ULL	/* 4 pages */
+#define X86_CMDLINE_GPA		0x20000ULL
+#define X86_CMDLINE_MAX		0x10000ULL
+#define X86_EBDA_GPA		0x9fc00ULL
+#define X86_ACPI_GPA		0xe0000ULL	/* RSDP here, tables after */
+#define X86_ACPI_END		0x100000ULL
+#define X86_HIMEM_GPA		0x100000ULL	/* kernel load address */
+
+#define X86_MMIO_HOLE_GPA	0xc0000000ULL	/* low RAM ends here at most */
+#define X86_HIGH_RAM_GPA	0x100000000ULL
+
+#define X86_VIRTIO_MMIO_GPA	0xd0000000ULL
+#define X86_VIRTIO_MMIO_SIZE	0x1000ULL
+#define X86_VIRTIO_IRQ_BASE	5U
+#define X86_IRQ_MAX		23U		/* IOAPIC pins 0..23 */
+
+#define X86_IOAPIC_GPA		0xfec00000ULL
+#define X86_LAPIC_GPA		0xfee00000ULL
+#define X86_IDENTITY_MAP_GPA	0xfffbc000ULL	/* KVM_SET_IDENTITY_MAP_ADDR */
+#define X86_TSS_GPA		0xfffbd000ULL	/* KVM_SET_TSS_ADDR, 3 pages */
+
+#define X86_SERIAL_PORT		0x3f8
+#define X86_SERIAL_IRQ		4U
+#define X86_I8042_DATA_PORT	0x60
+#define X86_I8042_CMD_PORT	0x64
+#define X86_I8042_IRQ		1U
+
+/* ACPI hardware-reduced sleep and reset registers (one byte each). */
+#define X86_PM_PORT		0x600
+#define X86_PM_SLEEP_CTL	(X86_PM_PORT + 0)
+#define X86_PM_SLEEP_STS	(X86_PM_PORT + 1)
+#define X86_PM_RESET		(X86_PM_PORT + 2)
+#define X86_PM_LEN		3
+#define X86_PM_RESET_VALUE	0x1
+#define X86_PM_SLP_TYP_S5	5	/* \_S5 package value */
+#define X86_PM_SLP_EN		(1u << 5)
+
+#endif

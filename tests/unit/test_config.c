@@ -1,0 +1,140 @@
+/*
+ * Unit tests for command-line parsing and config validation.
+ */
+#include <criterion/criterion.h>
+#include <criterion/redirect.h>
+#include <errno.h>
+
+#include "config.h"
+
+#define ARGV(...) ((char *[]){ "kvmm", __VA_ARGS__, NULL })
+#define ARGC(a) ((int)(sizeof(a) / sizeof(a[0])) - 1)
+
+static enum cli_result parse(struct vmm_config *c, char **argv)
+{
+	int argc = 0;
+
+	while (argv[argc])
+		argc++;
+	config_init(c);
+	return config_parse_args(c, argc, argv);
+}
+
+Test(config, parse_size)
+{
+	uint64_t v;
+
+	cr_assert_eq(parse_size("512M", &v), 0);
+	cr_assert_eq(v, 512ULL << 20);
+	cr_assert_eq(parse_size("2G", &v), 0);
+	cr_assert_eq(v, 2ULL << 30);
+	cr_assert_eq(parse_size("1048576", &v), 0);
+	cr_assert_eq(v, 1048576);
+	cr_assert_eq(parse_size("64MiB", &v), 0);
+	cr_assert_eq(v, 64ULL << 20);
+	cr_assert_eq(parse_size("0x1000", &v), 0);
+	cr_assert_eq(v, 0x1000);
+	cr_assert_eq(parse_size("", &v), -EINVAL);
+	cr_assert_eq(parse_size("-1M", &v), -EINVAL);
+	cr_assert_eq(parse_size("12Q", &v), -EINVAL);
+	cr_assert_eq(parse_size("1MX", &v), -EINVAL);
+	cr_assert_eq(parse_size("99999999999999999999", &v), -ERANGE);
+	cr_assert_eq(parse_size("17179869184G", &v), -ERANGE);
+}
+
+Test(config, full_command_line)
+{
+	struct vmm_config c;
+
+	cr_assert_eq(parse(&c, ARGV("--kernel", "/k", "--initramfs", "/i",
+				    "--cmdline", "console=ttyS0 quiet",
+				    "--cpus", "boot=2", "--memory", "size=1G",
+				    "--serial", "file=/tmp/x", "--console", "off",
+				    "-v", "-v")), CLI_RUN);
+	cr_assert_str_eq(c.kernel, "/k");
+	cr_assert_str_eq(c.initramfs, "/i");
+	cr_assert_str_eq(c.cmdline, "console=ttyS0 quiet");
+	cr_assert_eq(c.boot_vcpus, 2);
+	cr_assert_eq(c.mem_size, 1ULL << 30);
+	cr_assert_eq(c.serial, SERIAL_FILE);
+	cr_assert_str_eq(c.serial_path, "/tmp/x");
+	cr_assert_eq(c.verbosity, 2);
+	cr_assert(c.acpi);
+	config_free(&c);
+}
+
+Test(config, defaults)
+{
+	struct vmm_config c;
+
+	cr_assert_eq(parse(&c, ARGV("--kernel", "/k")), CLI_RUN);
+	cr_assert_eq(c.boot_vcpus, 1);
+	cr_assert_eq(c.mem_size, 512ULL << 20);
+	cr_assert_eq(c.serial, SERIAL_TTY);
+	cr_assert_null(c.initramfs);
+	config_free(&c);
+}
+
+Test(config, cpus_max_must_match_boot)
+{
+	struct vmm_config c;
+
+	cr_assert_eq(parse(&c, ARGV("--kernel", "/k", "--cpus", "boot=2,max=2")),
+		     CLI_RUN);
+	config_free(&c);
+	cr_assert_eq(parse(&c, ARGV("--kernel", "/k", "--cpus", "boot=2,max=4")),
+		     CLI_USAGE);
+	config_free(&c);
+}
+
+Test(config, bad_arguments, .init = cr_redirect_stderr)
+{
+	char **bad[] = {
+		ARGV("--kernel", "/k", "--cpus", "boot=abc"),
+		ARGV("--kernel", "/k", "--cpus", "boot=0"),
+		ARGV("--kernel", "/k", "--cpus", "boot=65"),
+		ARGV("--kernel", "/k", "--cpus", "2"),
+		ARGV("--kernel", "/k", "--cpus", "boot=1,boot=2"),
+		ARGV("--kernel", "/k", "--cpus", "boot=1,foo=2"),
+		ARGV("--kernel", "/k", "--memory", "size=8M"),
+		ARGV("--kernel", "/k", "--memory", "size=1000"),
+		ARGV("--kernel", "/k", "--memory", "512M"),
+		ARGV("--kernel", "/k", "--memory", "size=2X"),
+		ARGV("--kernel", "/k", "--serial", "pty"),
+		ARGV("--kernel", "/k", "--serial", "file="),
+		ARGV("--kernel", "/k", "--console", "tty"),
+		ARGV("--kernel", "/k", "--bogus"),
+		ARGV("--kernel", "/k", "extra"),
+		ARGV("--kernel"),
+		ARGV("--initramfs", "/i"),
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct vmm_config c;
+
+		cr_expect_eq(parse(&c, bad[i]), CLI_USAGE, "case %u", i);
+		config_free(&c);
+	}
+}
+
+Test(config, bad_argument_is_named, .init = cr_redirect_stderr)
+{
+	struct vmm_config c;
+
+	cr_assert_eq(parse(&c, ARGV("--kernel", "/k", "--cpus", "boot=abc")),
+		     CLI_USAGE);
+	config_free(&c);
+	fflush(stderr);
+	cr_assert_stderr_eq_str("kvmm: invalid value 'abc' in --cpus boot=abc\n");
+}
+
+Test(config, help_and_version, .init = cr_redirect_stdout)
+{
+	struct vmm_config c;
+
+	cr_assert_eq(parse(&c, ARGV("--help")), CLI_EXIT_OK);
+	config_free(&c);
+	cr_assert_eq(parse(&c, ARGV("--version")), CLI_EXIT_OK);
+	config_free(&c);
+}

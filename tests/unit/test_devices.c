@@ -1,0 +1,106 @@
+/*
+ * Unit tests for the small platform devices that end the VM: the i8042
+ * reset paths and the ACPI sleep/reset registers.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "i8042.h"
+#include "pm.h"
+#include "vm.h"
+
+static struct vm vm;
+
+static void setup(void)
+{
+	memset(&vm, 0, sizeof(vm));
+	vm.stop_efd = -1;
+}
+
+TestSuite(devices, .init = setup);
+
+static void cmd(struct i8042 *k, uint8_t v)
+{
+	i8042_cmd_io(k, 0, &v, 1, true);
+}
+
+static uint8_t data_rd(struct i8042 *k)
+{
+	uint8_t v;
+
+	i8042_data_io(k, 0, &v, 1, false);
+	return v;
+}
+
+Test(devices, i8042_self_test_and_ctr)
+{
+	struct i8042 *k = i8042_new(&vm);
+	uint8_t st, v = 0x47;
+
+	cmd(k, 0xaa);
+	i8042_cmd_io(k, 0, &st, 1, false);
+	cr_assert(st & 0x01);
+	cr_assert_eq(data_rd(k), 0x55);
+	i8042_cmd_io(k, 0, &st, 1, false);
+	cr_assert_not(st & 0x01);
+	cmd(k, 0x60);
+	i8042_data_io(k, 0, &v, 1, true);
+	cmd(k, 0x20);
+	cr_assert_eq(data_rd(k), 0x47);
+	cr_assert_eq(atomic_load(&vm.stop), VM_RUNNING);
+	i8042_free(k);
+}
+
+Test(devices, i8042_reset_command)
+{
+	struct i8042 *k = i8042_new(&vm);
+
+	cmd(k, 0xfe);
+	cr_assert_eq(atomic_load(&vm.stop), VM_STOP_REBOOT);
+	i8042_free(k);
+}
+
+Test(devices, i8042_output_port_reset)
+{
+	struct i8042 *k = i8042_new(&vm);
+	uint8_t v = 0x03;
+
+	cmd(k, 0xd1);
+	i8042_data_io(k, 0, &v, 1, true);	/* bit 0 set: no reset */
+	cr_assert_eq(atomic_load(&vm.stop), VM_RUNNING);
+	cmd(k, 0xd1);
+	v = 0x02;
+	i8042_data_io(k, 0, &v, 1, true);
+	cr_assert_eq(atomic_load(&vm.stop), VM_STOP_REBOOT);
+	i8042_free(k);
+}
+
+static void pm_wr(uint64_t reg, uint8_t v)
+{
+	pm_io(&vm, reg, &v, 1, true);
+}
+
+Test(devices, pm_poweroff_needs_s5_and_slp_en)
+{
+	pm_wr(PM_REG_SLEEP_CTL, PM_SLP_TYP_S5 << PM_SLP_TYP_SHIFT);
+	cr_assert_eq(atomic_load(&vm.stop), VM_RUNNING);
+	pm_wr(PM_REG_SLEEP_CTL, (3 << PM_SLP_TYP_SHIFT) | PM_SLP_EN);
+	cr_assert_eq(atomic_load(&vm.stop), VM_RUNNING);
+	pm_wr(PM_REG_SLEEP_CTL, (PM_SLP_TYP_S5 << PM_SLP_TYP_SHIFT) | PM_SLP_EN);
+	cr_assert_eq(atomic_load(&vm.stop), VM_STOP_POWEROFF);
+	/* First stop reason wins. */
+	pm_wr(PM_REG_RESET, PM_RESET_VALUE);
+	cr_assert_eq(atomic_load(&vm.stop), VM_STOP_POWEROFF);
+}
+
+Test(devices, pm_reset_value)
+{
+	uint8_t v = 0xaa;
+
+	pm_wr(PM_REG_RESET, 0x55);
+	cr_assert_eq(atomic_load(&vm.stop), VM_RUNNING);
+	pm_io(&vm, PM_REG_SLEEP_STS, &v, 1, false);
+	cr_assert_eq(v, 0);
+	pm_wr(PM_REG_RESET, PM_RESET_VALUE);
+	cr_assert_eq(atomic_load(&vm.stop), VM_STOP_REBOOT);
+}

@@ -1,0 +1,304 @@
+/*
+ * Command-line parsing into struct vmm_config, in Cloud Hypervisor's style
+ * (--cpus boot=N, --memory size=512M, --serial tty|file=PATH|off), and the
+ * validator that the API's vm.create will share.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+#ifndef KVMM_VERSION
+#define KVMM_VERSION "0.0.0"
+#endif
+
+static const char usage_text[] =
+"Usage: kvmm --kernel PATH [options]\n"
+"\n"
+"Boots a Linux guest on /dev/kvm.\n"
+"\n"
+"  --kernel PATH          bzImage, or ELF vmlinux with a PVH entry note\n"
+"  --initramfs PATH       initramfs (cpio, optionally compressed)\n"
+"  --cmdline STR          kernel command line\n"
+"  --cpus boot=N          number of vCPUs (1-" "64" ", default 1)\n"
+"  --memory size=SIZE     guest RAM, e.g. 512M, 2G (default 512M, min 16M)\n"
+"  --serial MODE          tty (stdout, default) | file=PATH | off\n"
+"  --console off          virtio console (only 'off' for now)\n"
+"  --no-acpi              no ACPI tables (kernels with virtio_mmio.device=)\n"
+"  --log-file PATH        write log lines to PATH instead of stderr\n"
+"  -v, -vv, -vvv          more logging: info, debug, trace\n"
+"  -h, --help             this text\n"
+"  -V, --version          version\n"
+"\n"
+"Exit status: 0 guest powered off or kvmm stopped by SIGTERM/SIGINT,\n"
+"3 guest rebooted, 1 error, 2 bad command line.\n";
+
+void config_init(struct vmm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->boot_vcpus = 1;
+	cfg->mem_size = 512ULL << 20;
+	cfg->serial = SERIAL_TTY;
+	cfg->console = CONSOLE_OFF;
+	cfg->acpi = true;
+}
+
+void config_free(struct vmm_config *cfg)
+{
+	free(cfg->kernel);
+	free(cfg->initramfs);
+	free(cfg->cmdline);
+	free(cfg->serial_path);
+	free(cfg->log_file);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+int parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno)
+		return -ERANGE;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	case '\0': break;
+	default: return -EINVAL;
+	}
+	/* Accept "512MiB" and "512MB" as spelled in some configs. */
+	if (shift && (!strcmp(end, "iB") || !strcmp(end, "B")))
+		end += strlen(end);
+	if (*end)
+		return -EINVAL;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned int *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > UINT_MAX)
+		return -EINVAL;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+/*
+ * Walks "key=value,key=value".  Each key must be one of KEYS; VALUES[i]
+ * receives a pointer into the (modified) string.  Returns 0, or -EINVAL with
+ * *BAD pointing at the offending item.
+ */
+static int parse_kv(char *s, const char *const *keys, char **values,
+		    unsigned int nkeys, const char **bad)
+{
+	char *save = NULL, *item;
+	unsigned int i;
+
+	for (item = strtok_r(s, ",", &save); item;
+	     item = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(item, '=');
+
+		*bad = item;
+		if (!eq)
+			return -EINVAL;
+		*eq = '\0';
+		for (i = 0; i < nkeys; i++)
+			if (!strcmp(item, keys[i]))
+				break;
+		if (i == nkeys || values[i])
+			return -EINVAL;
+		values[i] = eq + 1;
+	}
+	return 0;
+}
+
+static int replace_str(char **dst, const char *src)
+{
+	char *s = strdup(src);
+
+	if (!s)
+		return -ENOMEM;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static int opt_cpus(struct vmm_config *cfg, char *arg, const char **bad)
+{
+	static const char *const keys[] = { "boot", "max" };
+	char *vals[2] = { 0 };
+	unsigned int boot, max;
+
+	if (parse_kv(arg, keys, vals, 2, bad) || !vals[0])
+		return -EINVAL;
+	*bad = vals[0];
+	if (parse_uint(vals[0], &boot))
+		return -EINVAL;
+	if (vals[1]) {
+		*bad = vals[1];
+		if (parse_uint(vals[1], &max) || max != boot)
+			return -EINVAL;	/* no vCPU hot-plug yet */
+	}
+	cfg->boot_vcpus = boot;
+	return 0;
+}
+
+static int opt_memory(struct vmm_config *cfg, char *arg, const char **bad)
+{
+	static const char *const keys[] = { "size" };
+	char *vals[1] = { 0 };
+
+	if (parse_kv(arg, keys, vals, 1, bad) || !vals[0])
+		return -EINVAL;
+	*bad = vals[0];
+	return parse_size(vals[0], &cfg->mem_size) ? -EINVAL : 0;
+}
+
+static int opt_serial(struct vmm_config *cfg, char *arg)
+{
+	if (!strcmp(arg, "tty"))
+		cfg->serial = SERIAL_TTY;
+	else if (!strcmp(arg, "off") || !strcmp(arg, "null"))
+		cfg->serial = SERIAL_OFF;
+	else if (!strncmp(arg, "file=", 5) && arg[5]) {
+		cfg->serial = SERIAL_FILE;
+		return replace_str(&cfg->serial_path, arg + 5);
+	} else
+		return -EINVAL;
+	return 0;
+}
+
+enum { OPT_KERNEL = 256, OPT_INITRAMFS, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY,
+       OPT_SERIAL, OPT_CONSOLE, OPT_NO_ACPI, OPT_LOG_FILE };
+
+static const struct option long_opts[] = {
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initramfs", required_argument, NULL, OPT_INITRAMFS },
+	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "serial", required_argument, NULL, OPT_SERIAL },
+	{ "console", required_argument, NULL, OPT_CONSOLE },
+	{ "no-acpi", no_argument, NULL, OPT_NO_ACPI },
+	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+enum cli_result config_parse_args(struct vmm_config *cfg, int argc,
+				  char **argv)
+{
+	char err[256];
+	int c, ret;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":vhV", long_opts, NULL)) != -1) {
+		const char *bad = optarg;
+		char *copy = NULL;
+
+		ret = 0;
+		switch (c) {
+		case OPT_KERNEL: ret = replace_str(&cfg->kernel, optarg); break;
+		case OPT_INITRAMFS: ret = replace_str(&cfg->initramfs, optarg); break;
+		case OPT_CMDLINE: ret = replace_str(&cfg->cmdline, optarg); break;
+		case OPT_LOG_FILE: ret = replace_str(&cfg->log_file, optarg); break;
+		case OPT_CPUS:
+		case OPT_MEMORY:
+			/* The parsers cut the string; report from a copy. */
+			copy = strdup(optarg);
+			if (!copy)
+				return CLI_USAGE;
+			ret = c == OPT_CPUS ? opt_cpus(cfg, copy, &bad)
+					    : opt_memory(cfg, copy, &bad);
+			if (ret) {
+				fprintf(stderr, "kvmm: invalid value '%s' in --%s %s\n",
+					bad, c == OPT_CPUS ? "cpus" : "memory",
+					optarg);
+				free(copy);
+				return CLI_USAGE;
+			}
+			free(copy);
+			break;
+		case OPT_SERIAL: ret = opt_serial(cfg, optarg); break;
+		case OPT_CONSOLE:
+			ret = strcmp(optarg, "off") ? -EINVAL : 0;
+			break;
+		case OPT_NO_ACPI: cfg->acpi = false; break;
+		case 'v': cfg->verbosity++; break;
+		case 'h': fputs(usage_text, stdout); return CLI_EXIT_OK;
+		case 'V': printf("kvmm %s\n", KVMM_VERSION); return CLI_EXIT_OK;
+		case ':':
+			fprintf(stderr, "kvmm: option '%s' needs a value\n",
+				argv[optind - 1]);
+			return CLI_USAGE;
+		default:
+			fprintf(stderr, "kvmm: unknown option '%s' (see --help)\n",
+				argv[optind - 1]);
+			return CLI_USAGE;
+		}
+		if (ret) {
+			fprintf(stderr, "kvmm: invalid value '%s' for option '%s'\n",
+				optarg, argv[optind - 1]);
+			return CLI_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "kvmm: unexpected argument '%s'\n", argv[optind]);
+		return CLI_USAGE;
+	}
+	if (config_validate(cfg, err, sizeof(err))) {
+		fprintf(stderr, "kvmm: %s\n", err);
+		return CLI_USAGE;
+	}
+	return CLI_RUN;
+}
+
+int config_validate(const struct vmm_config *cfg, char *err,
+		    unsigned long errlen)
+{
+	if (!cfg->kernel || !*cfg->kernel) {
+		snprintf(err, errlen, "--kernel is required");
+		return -EINVAL;
+	}
+	if (cfg->boot_vcpus < 1 || cfg->boot_vcpus > KVMM_MAX_VCPUS) {
+		snprintf(err, errlen, "cpus: boot=%u out of range 1-%u",
+			 cfg->boot_vcpus, KVMM_MAX_VCPUS);
+		return -EINVAL;
+	}
+	if (cfg->mem_size < KVMM_MIN_MEM || cfg->mem_size % 4096) {
+		snprintf(err, errlen,
+			 "memory: size=%" PRIu64 " must be at least 16M and a multiple of 4K",
+			 cfg->mem_size);
+		return -EINVAL;
+	}
+	if (cfg->mem_size > (1ULL << 40)) {
+		snprintf(err, errlen, "memory: size=%" PRIu64 " above 1T",
+			 cfg->mem_size);
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,127 @@
+/*
+ * Guest RAM allocation (one memfd, one shared mapping) and the bounds-checked
+ * accessor every other file uses to reach guest memory.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "guest_mem.h"
+
+int gm_create(struct guest_mem *gm, const struct gm_region *layout,
+	      unsigned int nr)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t total = 0, prev_end = 0;
+	unsigned int i;
+	int ret;
+
+	memset(gm, 0, sizeof(*gm));
+	gm->fd = -1;
+	if (nr == 0 || nr > GM_MAX_REGIONS)
+		return -EINVAL;
+	for (i = 0; i < nr; i++) {
+		const struct gm_region *r = &layout[i];
+
+		if (r->size == 0 || r->size % page || r->gpa % page)
+			return -EINVAL;
+		if (r->gpa + r->size < r->gpa || (i && r->gpa < prev_end))
+			return -EINVAL;
+		if (total + r->size < total)
+			return -EINVAL;
+		prev_end = r->gpa + r->size;
+		total += r->size;
+	}
+
+	gm->fd = memfd_create("kvmm-ram", MFD_CLOEXEC);
+	if (gm->fd < 0)
+		return -errno;
+	if (ftruncate(gm->fd, (off_t)total) < 0) {
+		ret = -errno;
+		goto err_close;
+	}
+	gm->base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED,
+			gm->fd, 0);
+	if (gm->base == MAP_FAILED) {
+		ret = -errno;
+		gm->base = NULL;
+		goto err_close;
+	}
+	/* Guest RAM is never worth a core dump and must not leak into a fork. */
+	madvise(gm->base, total, MADV_DONTDUMP);
+	madvise(gm->base, total, MADV_DONTFORK);
+
+	gm->total = total;
+	gm->nr_regions = nr;
+	total = 0;
+	for (i = 0; i < nr; i++) {
+		gm->regions[i] = layout[i];
+		gm->regions[i].host = gm->base + total;
+		gm->regions[i].fd_offset = total;
+		total += layout[i].size;
+	}
+	return 0;
+
+err_close:
+	close(gm->fd);
+	gm->fd = -1;
+	return ret;
+}
+
+void gm_destroy(struct guest_mem *gm)
+{
+	if (gm->base)
+		munmap(gm->base, gm->total);
+	if (gm->fd >= 0)
+		close(gm->fd);
+	memset(gm, 0, sizeof(*gm));
+	gm->fd = -1;
+}
+
+void *gm_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < gm->nr_regions; i++) {
+		const struct gm_region *r = &gm->regions[i];
+
+		/* Written so that no expression can wrap: offset < size is
+		 * known before size - offset is formed. */
+		if (gpa < r->gpa)
+			continue;
+		if (gpa - r->gpa > r->size)
+			continue;
+		if (len > r->size - (gpa - r->gpa))
+			return NULL;
+		return r->host + (gpa - r->gpa);
+	}
+	return NULL;
+}
+
+int gm_read(const struct guest_mem *gm, uint64_t gpa, void *dst, uint64_t len)
+{
+	const void *src = gm_ptr(gm, gpa, len);
+
+	if (!src)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src,
+	     uint64_t len)
+{
+	void *dst = gm_ptr(gm, gpa, len);
+
+	if (!dst)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+uint64_t gm_ram_size(const struct guest_mem *gm)
+{
+	return gm->total;
+}

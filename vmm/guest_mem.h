@@ -1,0 +1,61 @@
+/*
+ * Guest RAM: one memfd-backed mapping split into guest-physical regions,
+ * and the only accessor through which kvmm code may touch guest memory.
+ *
+ * Every guest-physical address that comes from the guest (or from a file
+ * we load) is hostile.  gm_ptr() checks the start *and* the end of a range
+ * with overflow-safe arithmetic and returns NULL unless the whole range lies
+ * inside a single RAM region.  Nothing else in kvmm computes host pointers
+ * into guest RAM.
+ */
+#ifndef KVMM_GUEST_MEM_H
+#define KVMM_GUEST_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define GM_MAX_REGIONS 4
+
+struct gm_region {
+	uint64_t gpa;		/* guest-physical start */
+	uint64_t size;		/* bytes */
+	uint8_t *host;		/* host mapping of gpa */
+	uint64_t fd_offset;	/* offset of this region inside the memfd */
+};
+
+struct guest_mem {
+	int fd;			/* memfd backing all regions, -1 if none */
+	uint8_t *base;		/* start of the single host mapping */
+	uint64_t total;		/* bytes mapped */
+	unsigned int nr_regions;
+	struct gm_region regions[GM_MAX_REGIONS];
+};
+
+/*
+ * Creates guest RAM from a region table (gpa, size pairs; sizes multiples of
+ * the page size, regions sorted and non-overlapping).  One memfd holds all
+ * regions back to back; it is mapped MAP_SHARED so it can later be shared
+ * with vhost-user back-ends.  Returns 0 or -errno.
+ */
+int gm_create(struct guest_mem *gm, const struct gm_region *layout,
+	      unsigned int nr);
+
+/* Unmaps and closes; safe on a zeroed or already destroyed guest_mem. */
+void gm_destroy(struct guest_mem *gm);
+
+/*
+ * Returns a host pointer to guest-physical [gpa, gpa + len) if that range lies
+ * entirely inside one RAM region, else NULL.  len == 0 is valid (an empty range
+ * at any address inside a region or at its end).
+ */
+void *gm_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
+
+/* Copy to/from guest RAM through gm_ptr(); 0 or -EFAULT. */
+int gm_read(const struct guest_mem *gm, uint64_t gpa, void *dst, uint64_t len);
+int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src,
+	     uint64_t len);
+
+/* Total RAM bytes in all regions. */
+uint64_t gm_ram_size(const struct guest_mem *gm);
+
+#endif

@@ -1,0 +1,182 @@
+/*
+ * vCPU threads: create the KVM vCPU, run KVM_RUN in a loop, dispatch exits,
+ * and stop promptly when the VM is asked to stop.
+ *
+ * Stopping: vm_request_stop() sets vm->stop; vcpu_kick() sets the run
+ * structure's immediate_exit and sends VCPU_KICK_SIGNAL, so a vCPU either
+ * returns from KVM_RUN with EINTR or never enters it again.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "arch.h"
+#include "exit.h"
+#include "log.h"
+#include "vcpu.h"
+#include "vm.h"
+
+#define VCPU_KICK_SIGNAL SIGUSR1
+
+static void vcpu_kick_handler(int sig)
+{
+	(void)sig;	/* only there to interrupt KVM_RUN */
+}
+
+int vcpu_signal_init(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = vcpu_kick_handler;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(VCPU_KICK_SIGNAL, &sa, NULL) < 0 ? -errno : 0;
+}
+
+int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int id)
+{
+	int ret;
+
+	memset(vcpu, 0, sizeof(*vcpu));
+	vcpu->vm = vm;
+	vcpu->id = id;
+	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	if (vcpu->fd < 0) {
+		ret = -errno;
+		pr_err("vcpu%u: KVM_CREATE_VCPU: %s", id, strerror(errno));
+		return ret;
+	}
+	vcpu->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, vcpu->fd, 0);
+	if (vcpu->run == MAP_FAILED) {
+		ret = -errno;
+		vcpu->run = NULL;
+		pr_err("vcpu%u: mmap kvm_run: %s", id, strerror(errno));
+		close(vcpu->fd);
+		vcpu->fd = -1;
+		return ret;
+	}
+	return 0;
+}
+
+static void vcpu_report(struct vcpu *vcpu, enum exit_action act)
+{
+	struct kvm_run *run = vcpu->run;
+	uint64_t pc = arch_vcpu_pc(vcpu);
+
+	if (act == EXIT_UNKNOWN) {
+		pr_err("vcpu%u: unhandled exit %u (%s) at guest pc 0x%llx",
+		       vcpu->id, run->exit_reason,
+		       exit_reason_name(run->exit_reason),
+		       (unsigned long long)pc);
+		return;
+	}
+	switch (run->exit_reason) {
+	case KVM_EXIT_FAIL_ENTRY:
+		pr_err("vcpu%u: VM entry failed, hardware reason 0x%llx, pc 0x%llx",
+		       vcpu->id, (unsigned long long)
+		       run->fail_entry.hardware_entry_failure_reason,
+		       (unsigned long long)pc);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		pr_err("vcpu%u: KVM internal error, suberror %u, pc 0x%llx",
+		       vcpu->id, run->internal.suberror, (unsigned long long)pc);
+		break;
+	case KVM_EXIT_SYSTEM_EVENT:
+		pr_err("vcpu%u: guest crashed (system event %u), pc 0x%llx",
+		       vcpu->id, run->system_event.type, (unsigned long long)pc);
+		break;
+	default:
+		pr_err("vcpu%u: bad exit %s, pc 0x%llx", vcpu->id,
+		       exit_reason_name(run->exit_reason),
+		       (unsigned long long)pc);
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	struct vm *vm = vcpu->vm;
+	char name[16];
+	sigset_t set;
+
+	snprintf(name, sizeof(name), "kvmm-vcpu%u", vcpu->id);
+	pthread_setname_np(pthread_self(), name);
+	sigemptyset(&set);
+	sigaddset(&set, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	while (!atomic_load(&vm->stop)) {
+		enum exit_action act;
+
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				vcpu->run->immediate_exit = 0;
+				continue;
+			}
+			pr_err("vcpu%u: KVM_RUN: %s", vcpu->id, strerror(errno));
+			vm_request_stop(vm, VM_STOP_ERROR);
+			break;
+		}
+		act = exit_dispatch(vcpu->run, vm->run_size, &vm->pio, &vm->mmio);
+		switch (act) {
+		case EXIT_CONTINUE:
+			break;
+		case EXIT_POWEROFF:
+			pr_info("vcpu%u: guest powered off", vcpu->id);
+			vm_request_stop(vm, VM_STOP_POWEROFF);
+			break;
+		case EXIT_REBOOT:
+			pr_info("vcpu%u: guest reset (%s)", vcpu->id,
+				exit_reason_name(vcpu->run->exit_reason));
+			vm_request_stop(vm, VM_STOP_REBOOT);
+			break;
+		case EXIT_ERROR:
+		case EXIT_UNKNOWN:
+			vcpu_report(vcpu, act);
+			vm_request_stop(vm, VM_STOP_ERROR);
+			break;
+		}
+	}
+	return NULL;
+}
+
+int vcpu_start(struct vcpu *vcpu)
+{
+	int ret = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+
+	if (ret) {
+		pr_err("vcpu%u: pthread_create: %s", vcpu->id, strerror(ret));
+		return -ret;
+	}
+	vcpu->started = true;
+	return 0;
+}
+
+void vcpu_kick(struct vcpu *vcpu)
+{
+	if (!vcpu->started)
+		return;
+	/* Seen by KVM on the next entry even if the signal lands before it. */
+	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+}
+
+void vcpu_destroy(struct vcpu *vcpu)
+{
+	if (vcpu->started) {
+		pthread_join(vcpu->thread, NULL);
+		vcpu->started = false;
+	}
+	if (vcpu->run)
+		munmap(vcpu->run, vcpu->vm->run_size);
+	if (vcpu->fd >= 0)
+		close(vcpu->fd);
+	vcpu->run = NULL;
+	vcpu->fd = -1;
+}

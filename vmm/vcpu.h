@@ -1,0 +1,39 @@
+/*
+ * vCPUs: one thread each, running a tight KVM_RUN loop and handing every
+ * exit to the dispatcher in exit.c.
+ */
+#ifndef KVMM_VCPU_H
+#define KVMM_VCPU_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <linux/kvm.h>
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;		/* mmap of the vCPU fd */
+	pthread_t thread;
+	bool started;
+};
+
+/* KVM_CREATE_VCPU and the kvm_run mapping; 0/-errno. */
+int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int id);
+
+/* Starts the run-loop thread; 0/-errno. */
+int vcpu_start(struct vcpu *vcpu);
+
+/* Forces a running vCPU out of KVM_RUN (immediate_exit + a signal) so it
+ * notices that the VM is stopping. */
+void vcpu_kick(struct vcpu *vcpu);
+
+/* Joins the thread if started, unmaps and closes. */
+void vcpu_destroy(struct vcpu *vcpu);
+
+/* Installs the no-op handler for the kick signal; call once per process. */
+int vcpu_signal_init(void);
+
+#endif

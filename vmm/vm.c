@@ -1,0 +1,294 @@
+/*
+ * VM lifecycle: open KVM, create the VM, its RAM and vCPUs, load the guest,
+ * run the event loop until something stops the VM, and tear down in reverse
+ * order.  Every failing step is named in the error message.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "arch.h"
+#include "console.h"
+#include "evloop.h"
+#include "log.h"
+#include "vcpu.h"
+#include "vm.h"
+
+void vm_request_stop(struct vm *vm, enum vm_stop reason)
+{
+	int expected = VM_RUNNING;
+	uint64_t one = 1;
+
+	if (!atomic_compare_exchange_strong(&vm->stop, &expected, reason))
+		return;
+	if (vm->stop_efd >= 0 && write(vm->stop_efd, &one, sizeof(one)) < 0)
+		pr_warn("vm: cannot wake the event loop: %s", strerror(errno));
+}
+
+int vm_irq_line(struct vm *vm, uint32_t irq, int level)
+{
+	struct kvm_irq_level l = { .irq = irq, .level = level };
+
+	return ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0 ? -errno : 0;
+}
+
+int vm_add_platform_dev(struct vm *vm, const char *name, uint64_t base,
+			uint64_t size, uint32_t irq)
+{
+	if (vm->nr_platform_devs == VM_MAX_PLATFORM_DEVS)
+		return -ENOSPC;
+	vm->platform_devs[vm->nr_platform_devs++] = (struct platform_dev){
+		.name = name, .base = base, .size = size, .irq = irq,
+	};
+	return 0;
+}
+
+static int kvm_check_caps(int kvm_fd)
+{
+	static const struct { int cap; const char *name; } caps[] = {
+		{ KVM_CAP_IRQCHIP, "IRQCHIP" },
+		{ KVM_CAP_USER_MEMORY, "USER_MEMORY" },
+		{ KVM_CAP_IOEVENTFD, "IOEVENTFD" },
+		{ KVM_CAP_IRQFD, "IRQFD" },
+		{ KVM_CAP_IMMEDIATE_EXIT, "IMMEDIATE_EXIT" },
+	};
+	unsigned int i;
+	int v = ioctl(kvm_fd, KVM_GET_API_VERSION, 0);
+
+	if (v != KVM_API_VERSION) {
+		pr_err("kvm: API version %d, need %d", v, KVM_API_VERSION);
+		return -ENOTSUP;
+	}
+	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, caps[i].cap) <= 0) {
+			pr_err("kvm: missing capability KVM_CAP_%s", caps[i].name);
+			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
+static int vm_open(struct vm *vm)
+{
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		pr_err("cannot open /dev/kvm: %s", strerror(errno));
+		return -errno;
+	}
+	if (kvm_check_caps(vm->kvm_fd))
+		return -ENOTSUP;
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		pr_err("KVM_CREATE_VM: %s", strerror(errno));
+		return -errno;
+	}
+	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vm->run_size < (int)sizeof(struct kvm_run)) {
+		pr_err("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int vm_setup_ram(struct vm *vm)
+{
+	struct gm_region layout[ARCH_MAX_RAM_REGIONS];
+	unsigned int i;
+	int n, ret;
+
+	n = arch_ram_layout(vm->cfg->mem_size, layout, ARCH_MAX_RAM_REGIONS);
+	if (n < 0) {
+		pr_err("memory: cannot place %llu bytes of RAM",
+		       (unsigned long long)vm->cfg->mem_size);
+		return n;
+	}
+	ret = gm_create(&vm->mem, layout, n);
+	if (ret) {
+		pr_err("memory: allocating %llu bytes: %s",
+		       (unsigned long long)vm->cfg->mem_size, strerror(-ret));
+		return ret;
+	}
+	for (i = 0; i < vm->mem.nr_regions; i++) {
+		const struct gm_region *r = &vm->mem.regions[i];
+		struct kvm_userspace_memory_region kr = {
+			.slot = i,
+			.guest_phys_addr = r->gpa,
+			.memory_size = r->size,
+			.userspace_addr = (uintptr_t)r->host,
+		};
+
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0) {
+			pr_err("KVM_SET_USER_MEMORY_REGION slot %u: %s", i,
+			       strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static void vm_on_signal(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(vm->sig_src.fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	pr_info("vm: signal %u, stopping", si.ssi_signo);
+	vm_request_stop(vm, VM_STOP_HOST);
+}
+
+static void vm_on_stop(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	uint64_t v;
+
+	(void)events;
+	if (read(vm->stop_efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		pr_warn("vm: reading stop eventfd: %s", strerror(errno));
+}
+
+/* Signals for which signalfd delivers a clean stop; blocked in all threads. */
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+}
+
+static int vm_setup_loop(struct vm *vm)
+{
+	sigset_t set;
+	int ret;
+
+	ret = evloop_init(&vm->loop);
+	if (ret)
+		return ret;
+	vm->stop_src = (struct ev_source){ vm->stop_efd, vm_on_stop, vm };
+	ret = evloop_add(&vm->loop, &vm->stop_src, EPOLLIN);
+	if (ret)
+		return ret;
+	stop_signals(&set);
+	vm->sig_src.fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (vm->sig_src.fd < 0)
+		return -errno;
+	vm->sig_src.cb = vm_on_signal;
+	vm->sig_src.opaque = vm;
+	return evloop_add(&vm->loop, &vm->sig_src, EPOLLIN);
+}
+
+static int vm_setup(struct vm *vm)
+{
+	unsigned int i;
+	int ret;
+
+	if ((ret = vm_open(vm)) ||
+	    (ret = arch_vm_init(vm)) ||
+	    (ret = vm_setup_ram(vm)))
+		return ret;
+	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->stop_efd < 0) {
+		pr_err("eventfd: %s", strerror(errno));
+		return -errno;
+	}
+	if ((ret = vm_setup_loop(vm))) {
+		pr_err("event loop: %s", strerror(-ret));
+		return ret;
+	}
+	if ((ret = console_init(vm)) ||
+	    (ret = arch_devices_init(vm)) ||
+	    (ret = arch_load_guest(vm)))
+		return ret;
+
+	vm->vcpus = calloc(vm->cfg->boot_vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return -ENOMEM;
+	for (i = 0; i < vm->cfg->boot_vcpus; i++) {
+		ret = vcpu_create(vm, &vm->vcpus[i], i);
+		if (ret)
+			return ret;
+		vm->nr_vcpus++;
+		ret = arch_vcpu_init(vm, &vm->vcpus[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void vm_teardown(struct vm *vm)
+{
+	unsigned int i;
+
+	for (i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	for (i = 0; i < vm->nr_vcpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	free(vm->vcpus);
+	console_fini(vm);
+	arch_vm_destroy(vm);
+	if (vm->sig_src.fd >= 0)
+		close(vm->sig_src.fd);
+	evloop_fini(&vm->loop);
+	if (vm->stop_efd >= 0)
+		close(vm->stop_efd);
+	gm_destroy(&vm->mem);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+}
+
+enum vm_stop vm_run(const struct vmm_config *cfg)
+{
+	struct vm *vm;
+	enum vm_stop stop;
+	sigset_t set, old;
+	unsigned int i;
+
+	vm = calloc(1, sizeof(*vm));
+	if (!vm) {
+		pr_err("out of memory");
+		return VM_STOP_ERROR;
+	}
+	vm->cfg = cfg;
+	vm->kvm_fd = vm->vm_fd = vm->stop_efd = vm->sig_src.fd = -1;
+	vm->loop.epfd = -1;
+	vm->mem.fd = -1;
+
+	/* Block the stop signals before any thread exists, so every thread
+	 * inherits the mask and only the signalfd sees them. */
+	stop_signals(&set);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	if (vcpu_signal_init() || vm_setup(vm)) {
+		vm_request_stop(vm, VM_STOP_ERROR);
+		goto out;
+	}
+	for (i = 0; i < vm->nr_vcpus; i++)
+		if (vcpu_start(&vm->vcpus[i])) {
+			vm_request_stop(vm, VM_STOP_ERROR);
+			break;
+		}
+	while (!atomic_load(&vm->stop)) {
+		int ret = evloop_run_once(&vm->loop, -1);
+
+		if (ret < 0) {
+			pr_err("event loop: %s", strerror(-ret));
+			vm_request_stop(vm, VM_STOP_ERROR);
+		}
+	}
+out:
+	vm_teardown(vm);
+	stop = atomic_load(&vm->stop);
+	free(vm);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return stop;
+}

@@ -1,0 +1,80 @@
+/*
+ * VM lifecycle: create a KVM VM with RAM and vCPUs from a vmm_config, run
+ * it until the guest powers off or reboots, an error occurs or the host
+ * asks it to stop, then tear everything down.
+ */
+#ifndef KVMM_VM_H
+#define KVMM_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bus.h"
+#include "config.h"
+#include "evloop.h"
+#include "guest_mem.h"
+
+/* Why a VM stopped; also what kvmm's exit status reports (see main.c). */
+enum vm_stop {
+	VM_RUNNING = 0,
+	VM_STOP_POWEROFF,	/* guest powered off        -> exit 0 */
+	VM_STOP_HOST,		/* SIGTERM/SIGINT           -> exit 0 */
+	VM_STOP_REBOOT,		/* guest rebooted/reset     -> exit 3 */
+	VM_STOP_ERROR,		/* unhandled exit, failure  -> exit 1 */
+};
+
+/* A memory-mapped platform device the guest must be told about (ACPI DSDT
+ * on x86_64, a device-tree node on aarch64). */
+struct platform_dev {
+	const char *name;
+	uint64_t base;
+	uint64_t size;
+	uint32_t irq;
+};
+
+#define VM_MAX_PLATFORM_DEVS 32
+
+struct vcpu;
+struct serial;
+struct console;
+
+struct vm {
+	const struct vmm_config *cfg;
+	int kvm_fd;
+	int vm_fd;
+	int run_size;			/* KVM_GET_VCPU_MMAP_SIZE */
+	struct guest_mem mem;
+	struct bus pio;
+	struct bus mmio;
+	unsigned int nr_vcpus;
+	struct vcpu *vcpus;
+	unsigned int nr_platform_devs;
+	struct platform_dev platform_devs[VM_MAX_PLATFORM_DEVS];
+	struct serial *serial;		/* the console UART, NULL if off */
+	struct console *console;
+	struct evloop loop;
+	struct ev_source stop_src;	/* stop_efd */
+	struct ev_source sig_src;	/* signalfd for SIGTERM/SIGINT/SIGHUP */
+	_Atomic int stop;		/* enum vm_stop, first writer wins */
+	int stop_efd;			/* eventfd: wakes the event loop */
+	void *arch;			/* arch-private state */
+};
+
+/* Creates, runs and destroys a VM for CFG.  Returns the reason it stopped
+ * (never VM_RUNNING); VM_STOP_ERROR after printing what failed. */
+enum vm_stop vm_run(const struct vmm_config *cfg);
+
+/* Asks the VM to stop for REASON; the first request wins.  Safe from any
+ * thread, including device handlers running on vCPU threads. */
+void vm_request_stop(struct vm *vm, enum vm_stop reason);
+
+/* Drives interrupt line IRQ to LEVEL (KVM_IRQ_LINE).  0/-errno. */
+int vm_irq_line(struct vm *vm, uint32_t irq, int level);
+
+/* Adds a device to the platform description; 0 or -ENOSPC. */
+int vm_add_platform_dev(struct vm *vm, const char *name, uint64_t base,
+			uint64_t size, uint32_t irq);
+
+#endif
