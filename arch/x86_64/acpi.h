@@ -25,10 +25,21 @@ struct acpi_config {
 };
 
 /*
- * Writes all tables, RSDP first at X86_ACPI_GPA, checksums filled in.
- * Returns 0 and the RSDP address in *RSDP_GPA, -E2BIG if the tables do not
- * fit below X86_ACPI_END, -EINVAL for a bad config (0 CPUs, more than 255),
- * -EFAULT if the area is not guest RAM.
+ * Writes all tables, RSDP first at X86_ACPI_GPA, checksums filled in, and
+ * zeroes the rest of X86_ACPI_GPA..X86_ACPI_END.  The tables are built in a
+ * host buffer first: on failure guest memory and *RSDP_GPA are untouched.
+ * The e820 map keeps this range reserved, which is also where Linux scans
+ * for the RSDP when the boot protocol does not pass its address.
+ *
+ * DSDT devices are \_SB.Vnnn (nnn = index in CFG->devs, in hex; _UID is the
+ * index), with Memory32Fixed below 4 GiB and QWordMemory above.
+ *
+ * Returns 0 and the RSDP address in *RSDP_GPA;
+ *   -EINVAL  0 or more than 255 CPUs, devs NULL with nr_devs > 0, a device
+ *            of size 0, wrapping, or with an irq above X86_IRQ_MAX;
+ *   -E2BIG   the tables do not fit below X86_ACPI_END, or > 4096 devices;
+ *   -ENOMEM  no host staging buffer;
+ *   -EFAULT  the area is not guest RAM.
  */
 int acpi_build(struct guest_mem *gm, const struct acpi_config *cfg,
 	       uint64_t *rsdp_gpa);

@@ -1,0 +1,390 @@
+/*
+ * ACPI tables for x86_64 guests.  kvmm has no firmware, so it writes the
+ * tables a kernel needs to find its devices and to power off or reboot:
+ * RSDP -> XSDT -> { FADT -> DSDT, MADT }.  The FADT is hardware-reduced
+ * (no PM1 blocks, no SCI, no 8259), with the sleep control/status and reset
+ * registers pointing at the one-byte ports at X86_PM_PORT that end the VM.
+ * The DSDT carries \_S5 and one "LNRO0005" virtio-mmio device per platform
+ * device, which is how a distribution kernel without virtio_mmio.device=
+ * on its command line discovers them.
+ *
+ * The tables are assembled in a host buffer and copied into guest RAM in one
+ * gm_write(), so a failed build leaves the guest's ACPI area untouched.
+ * Packed structs are laid out little-endian, which is what an x86 host is.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acpi.h"
+#include "aml.h"
+#include "layout.h"
+#include "log.h"
+
+#define ACPI_OEM_ID		"KVMM  "
+#define ACPI_OEM_TABLE_ID	"KVMMVM  "
+#define ACPI_CREATOR_ID		"KVMM"
+#define ACPI_MAX_CPUS		255	/* xAPIC IDs; 0xff is broadcast */
+#define ACPI_MAX_DEVS		0x1000	/* device names V000..VFFF */
+
+struct acpi_rsdp {
+	char sig[8];
+	uint8_t checksum;		/* over the first 20 bytes */
+	char oem_id[6];
+	uint8_t revision;
+	uint32_t rsdt_addr;
+	uint32_t length;
+	uint64_t xsdt_addr;
+	uint8_t ext_checksum;		/* over all 36 bytes */
+	uint8_t reserved[3];
+} __attribute__((packed));
+
+struct acpi_sdt_hdr {
+	char sig[4];
+	uint32_t length;
+	uint8_t revision;
+	uint8_t checksum;
+	char oem_id[6];
+	char oem_table_id[8];
+	uint32_t oem_revision;
+	char creator_id[4];
+	uint32_t creator_revision;
+} __attribute__((packed));
+
+/* Generic Address Structure. */
+struct acpi_gas {
+	uint8_t space_id;
+	uint8_t bit_width;
+	uint8_t bit_offset;
+	uint8_t access_size;
+	uint64_t address;
+} __attribute__((packed));
+
+#define ACPI_GAS_IO		1
+#define ACPI_GAS_ACCESS_BYTE	1
+
+struct acpi_fadt {
+	struct acpi_sdt_hdr hdr;
+	uint32_t firmware_ctrl;
+	uint32_t dsdt;
+	/* Offsets 44..108: SCI, SMI, PM1/PM2/timer/GPE blocks, C-state and
+	 * RTC fields.  All zero in hardware-reduced mode. */
+	uint8_t legacy[65];
+	uint16_t iapc_boot_arch;
+	uint8_t reserved;
+	uint32_t flags;
+	struct acpi_gas reset_reg;
+	uint8_t reset_value;
+	uint16_t arm_boot_arch;
+	uint8_t minor_version;
+	uint64_t x_firmware_ctrl;
+	uint64_t x_dsdt;
+	struct acpi_gas x_legacy[8];	/* X_PM1a_EVT_BLK .. X_GPE1_BLK */
+	struct acpi_gas sleep_control_reg;
+	struct acpi_gas sleep_status_reg;
+	char hypervisor_id[8];
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct acpi_rsdp) == 36, "RSDP layout");
+_Static_assert(sizeof(struct acpi_sdt_hdr) == 36, "SDT header layout");
+_Static_assert(sizeof(struct acpi_fadt) == 276, "FADT layout");
+
+#define FADT_F_PWR_BUTTON	(1u << 4)	/* no fixed power button */
+#define FADT_F_SLP_BUTTON	(1u << 5)	/* no fixed sleep button */
+#define FADT_F_RESET_REG_SUP	(1u << 10)
+#define FADT_F_HW_REDUCED_ACPI	(1u << 20)
+#define FADT_BOOT_8042		(1u << 1)
+#define FADT_BOOT_NO_VGA	(1u << 2)
+#define FADT_BOOT_NO_CMOS_RTC	(1u << 5)
+
+struct acpi_madt {
+	struct acpi_sdt_hdr hdr;
+	uint32_t lapic_addr;
+	uint32_t flags;			/* 0: no PC-AT 8259 pair */
+} __attribute__((packed));
+
+struct madt_lapic {
+	uint8_t type, length, uid, apic_id;
+	uint32_t flags;
+} __attribute__((packed));
+
+struct madt_ioapic {
+	uint8_t type, length, id, reserved;
+	uint32_t addr;
+	uint32_t gsi_base;
+} __attribute__((packed));
+
+struct madt_iso {
+	uint8_t type, length, bus, source;
+	uint32_t gsi;
+	uint16_t flags;
+} __attribute__((packed));
+
+#define MADT_LAPIC		0
+#define MADT_IOAPIC		1
+#define MADT_ISO		2
+#define MADT_LAPIC_ENABLED	(1u << 0)
+
+/* The host-side image of X86_ACPI_GPA..X86_ACPI_END. */
+struct acpi_img {
+	uint8_t *buf;
+	size_t len;
+	size_t cap;
+};
+
+/* Reserves SIZE zeroed bytes, 16-byte aligned; NULL if they do not fit. */
+static void *acpi_alloc(struct acpi_img *img, size_t size, uint64_t *gpa)
+{
+	size_t off = (img->len + 15) & ~(size_t)15;
+
+	if (off > img->cap || size > img->cap - off)
+		return NULL;
+	img->len = off + size;
+	*gpa = X86_ACPI_GPA + off;
+	return img->buf + off;
+}
+
+static uint8_t acpi_checksum(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	uint8_t sum = 0;
+
+	while (len--)
+		sum += *b++;
+	return (uint8_t)-sum;
+}
+
+static void acpi_hdr_init(struct acpi_sdt_hdr *h, const char *sig,
+			  uint32_t len, uint8_t rev)
+{
+	memcpy(h->sig, sig, 4);
+	h->length = len;
+	h->revision = rev;
+	memcpy(h->oem_id, ACPI_OEM_ID, 6);
+	memcpy(h->oem_table_id, ACPI_OEM_TABLE_ID, 8);
+	h->oem_revision = 1;
+	memcpy(h->creator_id, ACPI_CREATOR_ID, 4);
+	h->creator_revision = 1;
+}
+
+/* Call last, once every byte of the table is final. */
+static void acpi_hdr_seal(struct acpi_sdt_hdr *h)
+{
+	h->checksum = 0;
+	h->checksum = acpi_checksum(h, h->length);
+}
+
+static void acpi_gas_io8(struct acpi_gas *g, uint16_t port)
+{
+	g->space_id = ACPI_GAS_IO;
+	g->bit_width = 8;
+	g->bit_offset = 0;
+	g->access_size = ACPI_GAS_ACCESS_BYTE;
+	g->address = port;
+}
+
+static void acpi_fill_fadt(struct acpi_fadt *f, uint64_t dsdt_gpa)
+{
+	acpi_hdr_init(&f->hdr, "FACP", sizeof(*f), 6);
+	f->minor_version = 5;
+	f->flags = FADT_F_HW_REDUCED_ACPI | FADT_F_RESET_REG_SUP |
+		   FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON;
+	f->iapc_boot_arch = FADT_BOOT_8042 | FADT_BOOT_NO_VGA |
+			    FADT_BOOT_NO_CMOS_RTC;
+	/* A usable X_DSDT makes the OS ignore DSDT (ACPI 6.5, 5.2.9), and
+	 * leaving DSDT 0 skips ACPICA's 32/64-bit mismatch check. */
+	f->x_dsdt = dsdt_gpa;
+	acpi_gas_io8(&f->reset_reg, X86_PM_RESET);
+	f->reset_value = X86_PM_RESET_VALUE;
+	/* Linux only installs its ACPI poweroff on a hardware-reduced system
+	 * when both sleep registers are present. */
+	acpi_gas_io8(&f->sleep_control_reg, X86_PM_SLEEP_CTL);
+	acpi_gas_io8(&f->sleep_status_reg, X86_PM_SLEEP_STS);
+	memcpy(f->hypervisor_id, "KVMM    ", 8);
+	acpi_hdr_seal(&f->hdr);
+}
+
+static int acpi_build_madt(struct acpi_img *img, unsigned int nr_cpus,
+			   uint64_t *gpa)
+{
+	size_t len = sizeof(struct acpi_madt) +
+		     nr_cpus * sizeof(struct madt_lapic) +
+		     sizeof(struct madt_ioapic) + sizeof(struct madt_iso);
+	struct acpi_madt *m = acpi_alloc(img, len, gpa);
+	struct madt_lapic *lapic;
+	struct madt_ioapic *ioapic;
+	struct madt_iso *iso;
+	unsigned int i;
+
+	if (!m)
+		return -E2BIG;
+	acpi_hdr_init(&m->hdr, "APIC", len, 5);
+	m->lapic_addr = X86_LAPIC_GPA;
+	lapic = (struct madt_lapic *)(m + 1);
+	for (i = 0; i < nr_cpus; i++, lapic++) {
+		lapic->type = MADT_LAPIC;
+		lapic->length = sizeof(*lapic);
+		lapic->uid = i;
+		lapic->apic_id = i;
+		lapic->flags = MADT_LAPIC_ENABLED;
+	}
+	ioapic = (struct madt_ioapic *)lapic;
+	ioapic->type = MADT_IOAPIC;
+	ioapic->length = sizeof(*ioapic);
+	ioapic->addr = X86_IOAPIC_GPA;
+	/* The PIT's IRQ 0 is wired to IOAPIC pin 2, as on every PC. */
+	iso = (struct madt_iso *)(ioapic + 1);
+	iso->type = MADT_ISO;
+	iso->length = sizeof(*iso);
+	iso->gsi = 2;
+	acpi_hdr_seal(&m->hdr);
+	return 0;
+}
+
+static void acpi_dsdt_device(struct aml *a, unsigned int n,
+			     const struct acpi_mmio_dev *d)
+{
+	uint64_t last = d->base + d->size - 1;	/* cannot wrap: checked */
+	char name[5];
+	size_t dev, crs;
+
+	snprintf(name, sizeof(name), "V%03X", n & 0xfff);
+	dev = aml_device_begin(a, name);
+	aml_name_string(a, "_HID", "LNRO0005");
+	aml_name_integer(a, "_UID", n);
+	aml_name(a, "_CRS");
+	crs = aml_restemplate_begin(a);
+	if (last <= UINT32_MAX && d->size <= UINT32_MAX)
+		aml_memory32_fixed(a, true, (uint32_t)d->base,
+				   (uint32_t)d->size);
+	else
+		aml_qword_memory(a, true, d->base, d->size);
+	aml_ext_interrupt(a, AML_IRQ_CONSUMER | AML_IRQ_EDGE, d->irq);
+	aml_restemplate_end(a, crs);
+	aml_pkg_end(a, dev);
+}
+
+static int acpi_build_dsdt(struct acpi_img *img,
+			   const struct acpi_config *cfg, uint64_t *gpa)
+{
+	struct acpi_sdt_hdr *h = acpi_alloc(img, sizeof(*h), gpa);
+	struct aml a;
+	size_t pkg, scope;
+	unsigned int i;
+
+	if (!h)
+		return -E2BIG;
+	aml_init(&a, h + 1, img->cap - img->len);
+
+	/* Only element 0 (SLP_TYPa) matters without PM1 blocks; the rest
+	 * keeps ACPICA from reading SLP_TYPb out of a packed integer. */
+	aml_name(&a, "\\_S5_");
+	pkg = aml_package_begin(&a, 4);
+	aml_integer(&a, X86_PM_SLP_TYP_S5);
+	aml_integer(&a, 0);
+	aml_integer(&a, 0);
+	aml_integer(&a, 0);
+	aml_pkg_end(&a, pkg);
+
+	if (cfg->nr_devs) {
+		scope = aml_scope_begin(&a, "\\_SB_");
+		for (i = 0; i < cfg->nr_devs; i++)
+			acpi_dsdt_device(&a, i, &cfg->devs[i]);
+		aml_pkg_end(&a, scope);
+	}
+	if (aml_error(&a))
+		return aml_error(&a);
+	if (a.len > UINT32_MAX - sizeof(*h))
+		return -E2BIG;
+	img->len += a.len;
+	acpi_hdr_init(h, "DSDT", sizeof(*h) + a.len, 2);
+	acpi_hdr_seal(h);
+	return 0;
+}
+
+static int acpi_check_config(const struct acpi_config *cfg)
+{
+	unsigned int i;
+
+	if (!cfg || cfg->nr_cpus == 0 || cfg->nr_cpus > ACPI_MAX_CPUS)
+		return -EINVAL;
+	if (cfg->nr_devs && !cfg->devs)
+		return -EINVAL;
+	if (cfg->nr_devs > ACPI_MAX_DEVS)
+		return -E2BIG;
+	for (i = 0; i < cfg->nr_devs; i++) {
+		const struct acpi_mmio_dev *d = &cfg->devs[i];
+
+		if (d->size == 0 || d->base + d->size - 1 < d->base ||
+		    d->irq > X86_IRQ_MAX)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+int acpi_build(struct guest_mem *gm, const struct acpi_config *cfg,
+	       uint64_t *rsdp_gpa)
+{
+	struct acpi_img img = { .cap = X86_ACPI_END - X86_ACPI_GPA };
+	uint64_t rsdp_at, xsdt_at, fadt_at, madt_at, dsdt_at;
+	struct acpi_sdt_hdr *xsdt;
+	struct acpi_fadt *fadt;
+	struct acpi_rsdp *rsdp;
+	uint64_t ent[2];
+	int ret;
+
+	ret = acpi_check_config(cfg);
+	if (ret)
+		return ret;
+	if (!gm_ptr(gm, X86_ACPI_GPA, img.cap))
+		return -EFAULT;
+	img.buf = calloc(1, img.cap);
+	if (!img.buf)
+		return -ENOMEM;
+
+	/* The area is 128 KiB and the fixed tables need well under 4 KiB, so
+	 * only the DSDT (or a huge MADT) can run out of room. */
+	rsdp = acpi_alloc(&img, sizeof(*rsdp), &rsdp_at);
+	xsdt = acpi_alloc(&img, sizeof(*xsdt) + 2 * sizeof(uint64_t), &xsdt_at);
+	fadt = acpi_alloc(&img, sizeof(*fadt), &fadt_at);
+	ret = -E2BIG;
+	if (!rsdp || !xsdt || !fadt)
+		goto out_free;
+	ret = acpi_build_madt(&img, cfg->nr_cpus, &madt_at);
+	if (ret)
+		goto out_free;
+	ret = acpi_build_dsdt(&img, cfg, &dsdt_at);
+	if (ret)
+		goto out_free;
+
+	acpi_fill_fadt(fadt, dsdt_at);
+
+	acpi_hdr_init(xsdt, "XSDT", sizeof(*xsdt) + 2 * sizeof(uint64_t), 1);
+	/* The entries sit at offset 36: copy, never store through a
+	 * misaligned uint64_t pointer. */
+	ent[0] = fadt_at;
+	ent[1] = madt_at;
+	memcpy(xsdt + 1, ent, sizeof(ent));
+	acpi_hdr_seal(xsdt);
+
+	memcpy(rsdp->sig, "RSD PTR ", 8);
+	memcpy(rsdp->oem_id, ACPI_OEM_ID, 6);
+	rsdp->revision = 2;
+	rsdp->length = sizeof(*rsdp);
+	rsdp->xsdt_addr = xsdt_at;
+	rsdp->checksum = acpi_checksum(rsdp, 20);
+	rsdp->ext_checksum = acpi_checksum(rsdp, sizeof(*rsdp));
+
+	/* Copy the whole area so nothing stale is left next to the tables. */
+	ret = gm_write(gm, X86_ACPI_GPA, img.buf, img.cap);
+	if (ret)
+		goto out_free;
+	pr_debug("acpi: %zu bytes of tables at %#llx, %u cpus, %u devices",
+		 img.len, (unsigned long long)X86_ACPI_GPA, cfg->nr_cpus,
+		 cfg->nr_devs);
+	*rsdp_gpa = rsdp_at;
+out_free:
+	free(img.buf);
+	return ret;
+}

@@ -1,0 +1,107 @@
+/*
+ * A small AML (ACPI Machine Language) byte-code builder: just enough to
+ * write a DSDT that declares \_S5 and virtio-mmio devices with their
+ * resources.
+ *
+ * The builder appends into a caller-supplied buffer of fixed capacity and
+ * never allocates.  Errors are sticky: the first failure (-E2BIG when the
+ * buffer is full, -EINVAL for a malformed name, string or id, -ERANGE for an
+ * object longer than a PkgLength can describe) is recorded in aml->err and
+ * every later call is a no-op, so a whole table can be emitted without
+ * checking each step; check aml_error() once at the end.
+ *
+ * Objects with a PkgLength (Scope, Device, Package, Buffer) are written in
+ * two steps: *_begin() returns a mark, the caller appends the body, and
+ * *_end(mark) inserts the PkgLength (1 to 4 bytes, whichever is shortest)
+ * once the body's size is known.  Begin/end pairs nest.
+ */
+#ifndef KVMM_X86_AML_H
+#define KVMM_X86_AML_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct aml {
+	uint8_t *buf;
+	size_t len;		/* bytes written */
+	size_t cap;		/* capacity of buf */
+	int err;		/* first error, 0 if none */
+};
+
+/* Largest value a 4-byte PkgLength can hold (28 bits). */
+#define AML_PKGLEN_MAX		0x0fffffffU
+
+/* Extended Interrupt descriptor flags (ACPI 6.5, 6.4.3.6). */
+#define AML_IRQ_CONSUMER	(1u << 0)	/* else ResourceProducer */
+#define AML_IRQ_EDGE		(1u << 1)	/* else Level */
+#define AML_IRQ_ACTIVE_LOW	(1u << 2)	/* else ActiveHigh */
+#define AML_IRQ_SHARED		(1u << 3)	/* else Exclusive */
+
+void aml_init(struct aml *a, void *buf, size_t cap);
+
+/* 0 or the first -errno any call on A ran into. */
+static inline int aml_error(const struct aml *a)
+{
+	return a->err;
+}
+
+/*
+ * Encodes the PkgLength for an object whose length, counting the PkgLength
+ * bytes themselves, is TOTAL.  Returns the number of bytes written to OUT
+ * (1..4), or -ERANGE if TOTAL needs more than 28 bits.
+ */
+int aml_pkglen_encode(uint8_t out[4], uint32_t total);
+
+/* Raw bytes, for opcodes this builder has no helper for. */
+void aml_bytes(struct aml *a, const void *data, size_t len);
+void aml_byte(struct aml *a, uint8_t b);
+
+/* Integer in the shortest form: Zero, One, Byte/Word/DWord/QWordPrefix. */
+void aml_integer(struct aml *a, uint64_t v);
+
+/* String object: StringPrefix, ASCII 0x01..0x7f, NUL. */
+void aml_string(struct aml *a, const char *s);
+
+/* EISAID("PNP0A03") compressed to its DWord, as iasl's EISAID() macro. */
+void aml_eisaid(struct aml *a, const char *id);
+
+/*
+ * NameString from a path such as "_S5_", "\\_SB_.V000", "^PCI0.S00": an
+ * optional '\' or '^' prefixes, then '.'-separated segments of 1..4
+ * characters (A-Z, 0-9, '_', not starting with a digit); short segments are
+ * padded with '_'.  "\\" alone is the root.
+ */
+void aml_namestring(struct aml *a, const char *path);
+
+/* NameOp + NameString; the caller appends the value object next. */
+void aml_name(struct aml *a, const char *path);
+void aml_name_integer(struct aml *a, const char *path, uint64_t v);
+void aml_name_string(struct aml *a, const char *path, const char *s);
+void aml_name_eisaid(struct aml *a, const char *path, const char *id);
+
+/* Objects with a PkgLength; see the top of this file. */
+size_t aml_scope_begin(struct aml *a, const char *path);
+size_t aml_device_begin(struct aml *a, const char *path);
+size_t aml_package_begin(struct aml *a, uint8_t nr_elements);
+size_t aml_buffer_begin(struct aml *a);
+/* Scope/Device/Package; aml_buffer_end() also inserts the BufferSize. */
+void aml_pkg_end(struct aml *a, size_t mark);
+void aml_buffer_end(struct aml *a, size_t mark);
+
+/*
+ * ResourceTemplate: a Buffer of resource descriptors ending in an EndTag
+ * whose checksum makes the descriptor bytes sum to zero.
+ */
+static inline size_t aml_restemplate_begin(struct aml *a)
+{
+	return aml_buffer_begin(a);
+}
+void aml_restemplate_end(struct aml *a, size_t mark);
+
+/* Descriptors, to be placed between aml_restemplate_begin() and _end(). */
+void aml_memory32_fixed(struct aml *a, bool rw, uint32_t base, uint32_t size);
+void aml_qword_memory(struct aml *a, bool rw, uint64_t base, uint64_t size);
+void aml_ext_interrupt(struct aml *a, unsigned int flags, uint32_t irq);
+
+#endif

@@ -1,0 +1,400 @@
+/*
+ * Tests for the x86_64 ACPI tables (headers, checksums, the FADT/MADT fields
+ * Linux needs for poweroff, reboot and IRQ routing), the AML encoders at their
+ * size boundaries, and a round trip through iasl, which must be installed:
+ * a missing iasl fails the test rather than skipping it.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acpi.h"
+#include "aml.h"
+#include "layout.h"
+
+static struct guest_mem gm;	/* 16 MiB of RAM at 0 */
+static uint64_t rsdp_gpa;	/* from the last acpi_build() */
+
+static void setup(void)
+{
+	cr_assert_eq(gm_create(&gm, &(struct gm_region){ .size = 16 << 20 }, 1),
+		     0);
+}
+
+static void teardown(void)
+{
+	gm_destroy(&gm);
+}
+
+TestSuite(acpi, .init = setup, .fini = teardown);
+
+/* Little-endian field of N bytes. */
+static uint64_t rd(const uint8_t *p, unsigned int n)
+{
+	uint64_t v = 0;
+
+	while (n--)
+		v = v << 8 | p[n];
+	return v;
+}
+
+static uint8_t sum8(const uint8_t *p, size_t n)
+{
+	uint8_t s = 0;
+
+	while (n--)
+		s += *p++;
+	return s;
+}
+
+static struct acpi_mmio_dev *make_devs(unsigned int n)
+{
+	struct acpi_mmio_dev *d = calloc(n ? n : 1, sizeof(*d));
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		d[i] = (struct acpi_mmio_dev){ X86_VIRTIO_MMIO_GPA + 0x1000 * i,
+			0x1000, X86_VIRTIO_IRQ_BASE + i };
+	return d;
+}
+
+static int try_build(struct guest_mem *m, unsigned int cpus,
+		     const struct acpi_mmio_dev *d, unsigned int nr)
+{
+	struct acpi_config cfg = { .nr_cpus = cpus, .devs = d, .nr_devs = nr };
+
+	rsdp_gpa = 0;
+	return acpi_build(m, &cfg, &rsdp_gpa);
+}
+
+static const uint8_t *build(unsigned int cpus, const struct acpi_mmio_dev *d,
+			    unsigned int nr)
+{
+	cr_assert_eq(try_build(&gm, cpus, d, nr), 0);
+	cr_assert_eq(rsdp_gpa, X86_ACPI_GPA);
+	return gm_ptr(&gm, rsdp_gpa, 36);
+}
+
+/* The table at GPA, checked for what every table must satisfy. */
+static const uint8_t *table_at(uint64_t gpa, const char *sig)
+{
+	const uint8_t *t = gm_ptr(&gm, gpa, 36);
+	uint32_t len;
+
+	cr_assert(t && gpa >= X86_ACPI_GPA && gpa % 4 == 0);
+	len = rd(t + 4, 4);
+	cr_assert(len >= 36 && gpa + len <= X86_ACPI_END, "%.4s length", t);
+	cr_assert_eq(memcmp(t, sig, 4), 0, "want %s, got %.4s", sig, t);
+	cr_assert_eq(sum8(t, len), 0, "%s checksum", sig);
+	cr_assert(!memcmp(t + 10, "KVMM  KVMMVM  ", 14) &&
+		  !memcmp(t + 28, "KVMM", 4), "OEM and creator ids");
+	return t;
+}
+
+/* Follows RSDP -> XSDT -> FACP/APIC and FACP -> DSDT. */
+static const uint8_t *find(const uint8_t *rsdp, const char *sig)
+{
+	const uint8_t *xsdt = table_at(rd(rsdp + 24, 8), "XSDT");
+	const uint8_t *fadt = table_at(rd(xsdt + 36, 8), "FACP");
+
+	if (!strcmp(sig, "XSDT") || !strcmp(sig, "FACP"))
+		return sig[0] == 'X' ? xsdt : fadt;
+	if (!strcmp(sig, "APIC"))
+		return table_at(rd(xsdt + 44, 8), "APIC");
+	return table_at(rd(fadt + 140, 8), "DSDT");
+}
+
+Test(acpi, rsdp_xsdt_and_table_headers)
+{
+	static const char *const sigs[] = { "XSDT", "FACP", "APIC", "DSDT" };
+	struct acpi_mmio_dev *d = make_devs(5);
+	const uint8_t *r = build(8, d, 5), *x = find(r, "XSDT");
+	unsigned int i;
+
+	cr_assert(!memcmp(r, "RSD PTR ", 8) && !memcmp(r + 9, "KVMM  ", 6));
+	cr_assert_eq(sum8(r, 20), 0, "ACPI 1.0 checksum");
+	cr_assert_eq(sum8(r, 36), 0, "extended checksum");
+	cr_assert(r[15] == 2 && rd(r + 16, 4) == 0 && rd(r + 20, 4) == 36,
+		  "revision 2, no RSDT, length 36");
+	cr_assert_eq(rd(x + 4, 4), 36 + 2 * 8, "FADT and MADT only");
+	/* find() checks signature, length, ids and checksum on its way. */
+	for (i = 0; i < 4; i++)
+		cr_assert_not_null(find(r, sigs[i]));
+	free(d);
+}
+
+static void check_gas_io8(const uint8_t *g, uint16_t port)
+{
+	/* SystemIO, 8 bits at bit 0, byte access. */
+	cr_assert(g[0] == 1 && g[1] == 8 && g[2] == 0 && g[3] == 1 &&
+		  rd(g + 4, 8) == port, "GAS for port %#x", port);
+}
+
+Test(acpi, fadt_fields)
+{
+	const uint8_t *r = build(2, NULL, 0), *f = find(r, "FACP");
+
+	cr_assert(rd(f + 4, 4) == 276 && f[8] == 6, "length, revision");
+	cr_assert_eq(rd(f + 112, 4),
+		     (1u << 20) | (1u << 10) | (1u << 5) | (1u << 4), "flags");
+	cr_assert_eq(rd(f + 109, 2), (1u << 1) | (1u << 2) | (1u << 5));
+	cr_assert(!rd(f + 40, 4) && find(r, "DSDT"), "DSDT via X_DSDT only");
+	check_gas_io8(f + 116, X86_PM_RESET);
+	cr_assert_eq(f[128], X86_PM_RESET_VALUE);
+	check_gas_io8(f + 244, X86_PM_SLEEP_CTL);
+	check_gas_io8(f + 256, X86_PM_SLEEP_STS);
+	cr_assert_eq(memcmp(f + 268, "KVMM", 4), 0);
+}
+
+static void check_madt(unsigned int cpus)
+{
+	const uint8_t *m = find(build(cpus, NULL, 0), "APIC"), *e;
+	uint32_t len = rd(m + 4, 4);
+	unsigned int lapics = 0, ioapics = 0;
+
+	cr_assert_eq(rd(m + 36, 4), X86_LAPIC_GPA);
+	cr_assert_eq(rd(m + 40, 4), 0, "no PC-AT 8259s");
+	for (e = m + 44; e < m + len; e += e[1]) {
+		cr_assert(e[1] >= 2 && e + e[1] <= m + len);
+		if (e[0] == 0) {
+			cr_assert(e[1] == 8 && e[3] == lapics, "ID = index");
+			cr_assert_eq(rd(e + 4, 4), 1, "enabled");
+			lapics++;
+		} else if (e[0] == 1) {
+			cr_assert(e[1] == 12 && e[2] == 0 && rd(e + 8, 4) == 0,
+				  "IOAPIC id 0, GSI base 0");
+			cr_assert_eq(rd(e + 4, 4), X86_IOAPIC_GPA);
+			ioapics++;
+		}
+	}
+	cr_assert_eq(e, m + len, "entries fill the table exactly");
+	cr_assert(lapics == cpus && ioapics == 1);
+}
+
+Test(acpi, madt_1_and_2_cpus) { check_madt(1); check_madt(2); }
+Test(acpi, madt_64_and_255_cpus) { check_madt(64); check_madt(255); }
+
+static void check_dsdt(unsigned int n)
+{
+	static const uint8_t s5[] = { 0x08, '\\', '_', 'S', '5', '_', 0x12,
+				      0x07, 0x04, 0x0a, X86_PM_SLP_TYP_S5 };
+	struct acpi_mmio_dev *d = make_devs(n);
+	const uint8_t *t = find(build(1, d, n), "DSDT"), *p;
+	uint32_t len = rd(t + 4, 4);
+	unsigned int i, hids = 0;
+	char name[5];
+
+	cr_assert_eq(t[8], 2, "revision 2: 64-bit integers");
+	cr_assert(memmem(t, len, s5, sizeof(s5)), "\\_S5_ package");
+	cr_assert_eq(memmem(t, len, "_SB_", 4) != NULL, n > 0);
+	for (p = t; (p = memmem(p, t + len - p, "LNRO0005", 9)); p++)
+		hids++;
+	cr_assert_eq(hids, n);
+	for (i = 0; i < n; i++) {
+		/* Memory32Fixed(ReadWrite), then Interrupt(Consumer, Edge,
+		 * ActiveHigh, Exclusive) with one GSI. */
+		uint8_t res[] = { 0x86, 9, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0,
+				  0x89, 6, 0, 0x03, 1, 0, 0, 0, 0 };
+
+		snprintf(name, sizeof(name), "V%03X", i & 0xfff);
+		cr_assert(memmem(t, len, name, 4), "device %s", name);
+		memcpy(res + 4, &(uint32_t){ d[i].base }, 4);
+		memcpy(res + 8, &(uint32_t){ d[i].size }, 4);
+		memcpy(res + 17, &d[i].irq, 4);
+		p = memmem(t, len, res, sizeof(res));
+		cr_assert(p && p[21] == 0x79, "_CRS of %s", name);
+		cr_assert_eq(sum8(p, 23), 0, "EndTag checksum");
+	}
+	free(d);
+}
+
+Test(acpi, dsdt_0_1_3_devices) { check_dsdt(0); check_dsdt(1); check_dsdt(3); }
+
+Test(acpi, bad_configs)
+{
+	struct acpi_mmio_dev *d = make_devs(4000);
+	struct guest_mem low;
+
+	cr_assert_eq(try_build(&gm, 0, NULL, 0), -EINVAL);
+	cr_assert_eq(try_build(&gm, 256, NULL, 0), -EINVAL);
+	cr_assert_eq(try_build(&gm, 1, NULL, 1), -EINVAL, "NULL devs");
+	/* 4000 devices need ~240 KiB of DSDT; the area is 128 KiB. */
+	cr_assert_eq(try_build(&gm, 1, d, 4000), -E2BIG);
+	cr_assert(*(uint8_t *)gm_ptr(&gm, X86_ACPI_GPA, 1) == 0 && !rsdp_gpa,
+		  "a failed build wrote to the guest");
+	/* No RAM under the ACPI area. */
+	cr_assert_eq(gm_create(&low, &(struct gm_region){ .size = 0x80000 }, 1),
+		     0);
+	cr_assert_eq(try_build(&low, 1, d, 2), -EFAULT);
+	gm_destroy(&low);
+	free(d);
+}
+
+/* Runs STMT on a fresh builder A; checks the bytes or the error. */
+#define AML_RUN(stmt)							\
+	uint8_t buf_[64];						\
+	struct aml a_, *a = &a_;					\
+	aml_init(a, buf_, sizeof(buf_));				\
+	stmt
+#define AML_EXPECT(stmt, ...) do {					\
+	static const uint8_t want_[] = { __VA_ARGS__ };			\
+	AML_RUN(stmt);							\
+	cr_assert_eq(aml_error(a), 0, #stmt);				\
+	cr_assert_eq(a->len, sizeof(want_), #stmt ": len %zu", a->len);	\
+	cr_assert_eq(memcmp(buf_, want_, sizeof(want_)), 0, #stmt);	\
+} while (0)
+#define AML_EXPECT_ERR(stmt, err) do {					\
+	AML_RUN(stmt);							\
+	cr_assert_eq(aml_error(a), err, #stmt);				\
+} while (0)
+
+Test(aml, integers_strings_names)
+{
+	static const char *const bad[] = { "", "0ABC", "ABCDE", "abc",
+					   "\\_SB_..X", "\\_SB_." };
+	unsigned int i;
+
+	AML_EXPECT(aml_integer(a, 0), 0x00);
+	AML_EXPECT(aml_integer(a, 1), 0x01);
+	AML_EXPECT(aml_integer(a, 2), 0x0a, 0x02);
+	AML_EXPECT(aml_integer(a, 0xff), 0x0a, 0xff);
+	AML_EXPECT(aml_integer(a, 0x100), 0x0b, 0x00, 0x01);
+	AML_EXPECT(aml_integer(a, 0x10000), 0x0c, 0, 0, 1, 0);
+	AML_EXPECT(aml_integer(a, 0xffffffff), 0x0c, 0xff, 0xff, 0xff, 0xff);
+	AML_EXPECT(aml_integer(a, 1ULL << 32), 0x0e, 0, 0, 0, 0, 1, 0, 0, 0);
+	AML_EXPECT(aml_name_string(a, "_HID", "LNRO0005"), 0x08, '_', 'H',
+		   'I', 'D', 0x0d, 'L', 'N', 'R', 'O', '0', '0', '0', '5', 0);
+	AML_EXPECT(aml_string(a, ""), 0x0d, 0);
+	/* iasl: EISAID("PNP0A03") == 0x030AD041. */
+	AML_EXPECT(aml_eisaid(a, "PNP0A03"), 0x0c, 0x41, 0xd0, 0x0a, 0x03);
+	AML_EXPECT_ERR(aml_eisaid(a, "LNRO0005"), -EINVAL);
+	AML_EXPECT_ERR(aml_eisaid(a, "pnp0a03"), -EINVAL);
+	AML_EXPECT_ERR(aml_string(a, "\x80"), -EINVAL);
+	AML_EXPECT(aml_namestring(a, "_S5_"), '_', 'S', '5', '_');
+	AML_EXPECT(aml_namestring(a, "_SB"), '_', 'S', 'B', '_');
+	AML_EXPECT(aml_namestring(a, "\\"), '\\', 0x00);
+	AML_EXPECT(aml_namestring(a, "^^V0"), '^', '^', 'V', '0', '_', '_');
+	AML_EXPECT(aml_namestring(a, "\\_SB_.V000"), '\\', 0x2e,
+		   '_', 'S', 'B', '_', 'V', '0', '0', '0');
+	AML_EXPECT(aml_namestring(a, "\\_SB.PCI0.S08"), '\\', 0x2f, 3,
+		   '_', 'S', 'B', '_', 'P', 'C', 'I', '0', 'S', '0', '8', '_');
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		AML_EXPECT_ERR(aml_namestring(a, bad[i]), -EINVAL);
+}
+
+#define PKGLEN_EXPECT(total, ...) do {					\
+	static const uint8_t want_[] = { __VA_ARGS__ };			\
+	uint8_t e_[4];							\
+	cr_assert_eq(aml_pkglen_encode(e_, total), (int)sizeof(want_));	\
+	cr_assert_eq(memcmp(e_, want_, sizeof(want_)), 0, #total);	\
+} while (0)
+
+Test(aml, pkglen_and_sticky_error)
+{
+	/* PkgLength counts itself: 62 + 1 = 63 still fits one byte, 63 needs
+	 * two (65); 4093 + 2 = 4095 fits two, 4094 needs three (4097). */
+	static const struct { size_t body; int n; uint8_t b[3]; } t[] = {
+		{ 62, 1, { 0x3f } }, { 63, 2, { 0x41, 0x04 } },
+		{ 4093, 2, { 0x4f, 0xff } }, { 4094, 3, { 0x81, 0x00, 0x01 } },
+	};
+	static uint8_t buf[8192], fill[8192];
+	struct aml a;
+	unsigned int i;
+	size_t m;
+
+	for (i = 0; i < 4; i++) {
+		aml_init(&a, buf, sizeof(buf));
+		m = aml_scope_begin(&a, "ABCD");	/* name: 4 bytes */
+		aml_bytes(&a, fill, t[i].body - 4);
+		aml_pkg_end(&a, m);
+		cr_assert(!aml_error(&a) && a.len == 1 + t[i].n + t[i].body);
+		cr_assert(buf[0] == 0x10 && !memcmp(buf + 1, t[i].b, t[i].n) &&
+			  !memcmp(buf + 1 + t[i].n, "ABCD", 4),
+			  "body %zu", t[i].body);
+	}
+	PKGLEN_EXPECT(63, 0x3f);
+	PKGLEN_EXPECT(64, 0x40, 0x04);
+	PKGLEN_EXPECT(4095, 0x4f, 0xff);
+	PKGLEN_EXPECT(4096, 0x80, 0x00, 0x01);
+	PKGLEN_EXPECT(0xfffff, 0x8f, 0xff, 0xff);
+	PKGLEN_EXPECT(0x100000, 0xc0, 0x00, 0x00, 0x01);
+	cr_assert_eq(aml_pkglen_encode(buf, AML_PKGLEN_MAX + 1), -ERANGE);
+
+	/* Once full, the builder stays failed and inside its buffer. */
+	aml_init(&a, buf, 8);
+	aml_name_string(&a, "_HID", "LNRO0005");
+	aml_integer(&a, 0);
+	aml_pkg_end(&a, 0);
+	cr_assert(aml_error(&a) == -E2BIG && a.len == 6, "len %zu", a.len);
+}
+
+/* Runs CMD through the shell; its exit status, output in OUT. */
+static int run(char *out, size_t cap, const char *fmt, const char *arg)
+{
+	char cmd[256];
+	FILE *p;
+	size_t n;
+
+	snprintf(cmd, sizeof(cmd), fmt, arg);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	n = fread(out, 1, cap - 1, p);
+	out[n] = '\0';
+	return pclose(p);
+}
+
+Test(acpi, iasl_disassembles_tables, .timeout = 60)
+{
+	static const char *const sigs[] = { "FACP", "APIC", "DSDT" };
+	static const char *const want[] = { "Hardware Reduced (V5) : 1",
+		"Address : 0000000000000602", "Address : 0000000000000600",
+		"Address : 0000000000000601", "Local Apic ID : 03",
+		"[I/O APIC]", "Address : FEC00000", "Device (V001)",
+		"Name (\\_S5, Package (0x04)", "Name (_HID, \"LNRO0005\")",
+		"0xD0001000,         // Address Base",
+		"0x00001000,         // Address Length",
+		"0x0000001000000000, // Range Minimum",
+		("Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive, ,,"
+		 " )\n                {\n                    0x00000006,") };
+	static char out[65536];
+	char dir[] = "/tmp/kvmm-acpi-XXXXXX", path[64];
+	struct acpi_mmio_dev *d;
+	const uint8_t *r, *t;
+	unsigned int i;
+	FILE *f;
+
+	cr_assert_eq(run(out, sizeof(out), "command -v %s", "iasl"), 0,
+		     "iasl not found: install acpica-tools");
+	d = make_devs(3);
+	d[2] = (struct acpi_mmio_dev){ 1ULL << 36, 0x200000, 12 };
+	r = build(4, d, 3);
+	free(d);
+	cr_assert_not_null(mkdtemp(dir));
+	for (i = 0; i < 3; i++) {
+		t = find(r, sigs[i]);
+		snprintf(path, sizeof(path), "%s/%s.dat", dir, sigs[i]);
+		f = fopen(path, "wb");
+		cr_assert(f && fwrite(t, 1, rd(t + 4, 4), f) == rd(t + 4, 4));
+		fclose(f);
+	}
+	cr_assert_eq(run(out, sizeof(out),
+			 "cd %s && iasl -d FACP.dat APIC.dat DSDT.dat 2>&1",
+			 dir), 0, "%s", out);
+	cr_assert(!strcasestr(out, "error") && !strcasestr(out, "warning") &&
+		  strstr(out, "Disassembly completed"), "%s", out);
+	cr_assert_eq(run(out, sizeof(out), "cat %s/*.dsl", dir), 0);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		cr_assert_not_null(strstr(out, want[i]), "no \"%s\" in:\n%s",
+				   want[i], out);
+	cr_assert_null(strstr(out, "Incorrect"), "bad checksum:\n%s", out);
+
+	/* The disassembly must compile back: catches AML that iasl merely
+	 * tolerated while disassembling. */
+	cr_assert_eq(run(out, sizeof(out), "cd %s && iasl -p re DSDT.dsl 2>&1",
+			 dir), 0, "%s", out);
+	cr_assert_not_null(strstr(out, " 0 Errors, 0 Warnings"), "%s", out);
+	cr_assert_eq(run(out, sizeof(out), "rm -rf -- %s", dir), 0);
+}
