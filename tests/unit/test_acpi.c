@@ -57,7 +57,8 @@ static struct acpi_mmio_dev *make_devs(unsigned int n)
 
 	for (i = 0; i < n; i++)
 		d[i] = (struct acpi_mmio_dev){ X86_VIRTIO_MMIO_GPA + 0x1000 * i,
-			0x1000, X86_VIRTIO_IRQ_BASE + i };
+			0x1000,
+			X86_VIRTIO_IRQ_BASE + i % (X86_IRQ_MAX - X86_VIRTIO_IRQ_BASE + 1) };
 	return d;
 }
 
@@ -221,6 +222,9 @@ Test(acpi, bad_configs)
 	cr_assert_eq(try_build(&gm, 0, NULL, 0), -EINVAL);
 	cr_assert_eq(try_build(&gm, 256, NULL, 0), -EINVAL);
 	cr_assert_eq(try_build(&gm, 1, NULL, 1), -EINVAL, "NULL devs");
+	d[1].irq = X86_IRQ_MAX + 1;
+	cr_assert_eq(try_build(&gm, 1, d, 2), -EINVAL, "irq beyond the IOAPIC");
+	d[1].irq = X86_IRQ_MAX;
 	/* 4000 devices need ~240 KiB of DSDT; the area is 128 KiB. */
 	cr_assert_eq(try_build(&gm, 1, d, 4000), -E2BIG);
 	cr_assert(*(uint8_t *)gm_ptr(&gm, X86_ACPI_GPA, 1) == 0 && !rsdp_gpa,
