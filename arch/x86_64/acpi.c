@@ -265,6 +265,21 @@ static void acpi_dsdt_device(struct aml *a, unsigned int n,
 	aml_pkg_end(a, dev);
 }
 
+static void acpi_dsdt_com1(struct aml *a)
+{
+	size_t dev, crs;
+
+	dev = aml_device_begin(a, "COM1");
+	aml_name_eisaid(a, "_HID", "PNP0501");
+	aml_name_integer(a, "_UID", 1);
+	aml_name(a, "_CRS");
+	crs = aml_restemplate_begin(a);
+	aml_io_port(a, X86_SERIAL_PORT, 8);
+	aml_ext_interrupt(a, AML_IRQ_CONSUMER | AML_IRQ_EDGE, X86_SERIAL_IRQ);
+	aml_restemplate_end(a, crs);
+	aml_pkg_end(a, dev);
+}
+
 static int acpi_build_dsdt(struct acpi_img *img,
 			   const struct acpi_config *cfg, uint64_t *gpa)
 {
@@ -287,8 +302,10 @@ static int acpi_build_dsdt(struct acpi_img *img,
 	aml_integer(&a, 0);
 	aml_pkg_end(&a, pkg);
 
-	if (cfg->nr_devs) {
+	if (cfg->nr_devs || cfg->com1) {
 		scope = aml_scope_begin(&a, "\\_SB_");
+		if (cfg->com1)
+			acpi_dsdt_com1(&a);
 		for (i = 0; i < cfg->nr_devs; i++)
 			acpi_dsdt_device(&a, i, &cfg->devs[i]);
 		aml_pkg_end(&a, scope);

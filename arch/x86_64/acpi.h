@@ -8,6 +8,7 @@
 #ifndef KVMM_X86_ACPI_H
 #define KVMM_X86_ACPI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "guest_mem.h"
@@ -20,6 +21,7 @@ struct acpi_mmio_dev {
 
 struct acpi_config {
 	unsigned int nr_cpus;			/* APIC IDs 0..nr_cpus-1 */
+	bool com1;				/* UART at X86_SERIAL_PORT/IRQ */
 	const struct acpi_mmio_dev *devs;
 	unsigned int nr_devs;
 };
@@ -30,6 +32,10 @@ struct acpi_config {
  * host buffer first: on failure guest memory and *RSDP_GPA are untouched.
  * The e820 map keeps this range reserved, which is also where Linux scans
  * for the RSDP when the boot protocol does not pass its address.
+ *
+ * With COM1 set the DSDT declares \\_SB.COM1 (PNP0501, its ports and IRQ):
+ * under hardware-reduced ACPI Linux has no legacy PIC and maps no ISA IRQ
+ * that no device names, so without it ttyS0 would have no interrupt.
  *
  * DSDT devices are \_SB.Vnnn (nnn = index in CFG->devs, in hex; _UID is the
  * index), with Memory32Fixed below 4 GiB and QWordMemory above.

@@ -370,6 +370,16 @@ void aml_memory32_fixed(struct aml *a, bool rw, uint32_t base, uint32_t size)
 	aml_le(a, size, 4);
 }
 
+void aml_io_port(struct aml *a, uint16_t base, uint8_t len)
+{
+	aml_byte(a, 0x47);		/* small item: I/O port, 7 bytes */
+	aml_byte(a, 1);			/* 16-bit decode */
+	aml_le(a, base, 2);		/* minimum */
+	aml_le(a, base, 2);		/* maximum */
+	aml_byte(a, 1);			/* alignment */
+	aml_byte(a, len);
+}
+
 void aml_qword_memory(struct aml *a, bool rw, uint64_t base, uint64_t size)
 {
 	if (size == 0 || base + size - 1 < base) {

@@ -103,5 +103,7 @@ void aml_restemplate_end(struct aml *a, size_t mark);
 void aml_memory32_fixed(struct aml *a, bool rw, uint32_t base, uint32_t size);
 void aml_qword_memory(struct aml *a, bool rw, uint64_t base, uint64_t size);
 void aml_ext_interrupt(struct aml *a, unsigned int flags, uint32_t irq);
+/* IO (Decode16, base, base, 1, len): a fixed range of I/O ports. */
+void aml_io_port(struct aml *a, uint16_t base, uint8_t len);
 
 #endif

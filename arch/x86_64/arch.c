@@ -174,6 +174,7 @@ static int build_acpi(struct vm *vm, uint64_t *rsdp)
 	struct acpi_mmio_dev devs[VM_MAX_PLATFORM_DEVS];
 	struct acpi_config cfg = {
 		.nr_cpus = vm->cfg->boot_vcpus,
+		.com1 = vm->serial != NULL,
 		.devs = devs,
 		.nr_devs = vm->nr_platform_devs,
 	};
@@ -218,6 +219,25 @@ static char *build_cmdline(struct vm *vm)
 	return s;
 }
 
+/*
+ * What runs at the real-mode reset vector.  There is no firmware: a guest
+ * that "reboots" by jumping to F000:FFF0 (Linux does under hardware-reduced
+ * ACPI without EFI, unless booted with reboot=k or reboot=a) lands here and
+ * writes the FADT reset register, which ends the VM like any other reset.
+ */
+static int write_reset_vector(struct guest_mem *gm)
+{
+	static const uint8_t stub[] = {
+		0xb0, PM_RESET_VALUE,			/* mov al, value  */
+		0xba, X86_PM_RESET & 0xff, X86_PM_RESET >> 8, /* mov dx, port */
+		0xee,					/* out dx, al     */
+		0xf4,					/* 1: hlt         */
+		0xeb, 0xfd,				/* jmp 1b         */
+	};
+
+	return gm_write(gm, X86_RESET_VECTOR_GPA, stub, sizeof(stub));
+}
+
 int arch_load_guest(struct vm *vm)
 {
 	struct file_map kernel = { 0 }, initrd = { 0 };
@@ -236,8 +256,10 @@ int arch_load_guest(struct vm *vm)
 	if (vm->cfg->acpi && (ret = build_acpi(vm, &in.rsdp_gpa)))
 		goto out;
 	ret = x86_write_boot_tables(&vm->mem);
+	if (!ret)
+		ret = write_reset_vector(&vm->mem);
 	if (ret) {
-		pr_err("writing boot page tables: %s", strerror(-ret));
+		pr_err("writing boot page tables and reset vector: %s", strerror(-ret));
 		goto out;
 	}
 	cmdline = build_cmdline(vm);

@@ -104,6 +104,15 @@ static int bz_parse_header(const struct x86_boot_in *in, struct bz_image *bz)
 		return -ENOEXEC;
 	}
 	bz->pm_size = len - bz->pm_off;
+	/* syssize (16-byte units) is how much protected-mode code the build
+	 * produced: less in the file means the file was cut short. */
+	if ((uint64_t)bz->hdr.syssize * 16 > bz->pm_size) {
+		pr_err("kernel file truncated: setup header says 0x%llx bytes "
+		       "of kernel, file has 0x%llx",
+		       (unsigned long long)bz->hdr.syssize * 16,
+		       (unsigned long long)bz->pm_size);
+		return -ENOEXEC;
+	}
 	return 0;
 
 truncated_min:

@@ -16,6 +16,8 @@
  *   0x0009_fc00  +-------------------------------+ e820: reserved
  *                | EBDA, VGA hole, ROM area      |
  *   0x000e_0000  | ACPI tables, RSDP first       |
+ *   0x000f_fff0  | reset vector: writes the ACPI |
+ *                | reset register (see arch.c)   |
  *   0x0010_0000  +-------------------------------+ e820: RAM
  *                | kernel (loaded at 1 MiB)      |
  *                |            ...                |
@@ -47,7 +49,8 @@
 #define X86_CMDLINE_MAX		0x10000ULL
 #define X86_EBDA_GPA		0x9fc00ULL
 #define X86_ACPI_GPA		0xe0000ULL	/* RSDP here, tables after */
-#define X86_ACPI_END		0x100000ULL
+#define X86_ACPI_END		0xffff0ULL
+#define X86_RESET_VECTOR_GPA	0xffff0ULL	/* F000:FFF0 */
 #define X86_HIMEM_GPA		0x100000ULL	/* kernel load address */
 
 #define X86_MMIO_HOLE_GPA	0xc0000000ULL	/* low RAM ends here at most */

@@ -62,10 +62,13 @@ static struct acpi_mmio_dev *make_devs(unsigned int n)
 	return d;
 }
 
+static bool with_com1;
+
 static int try_build(struct guest_mem *m, unsigned int cpus,
 		     const struct acpi_mmio_dev *d, unsigned int nr)
 {
-	struct acpi_config cfg = { .nr_cpus = cpus, .devs = d, .nr_devs = nr };
+	struct acpi_config cfg = { .nr_cpus = cpus, .devs = d, .nr_devs = nr,
+				   .com1 = with_com1 };
 
 	rsdp_gpa = 0;
 	return acpi_build(m, &cfg, &rsdp_gpa);
@@ -361,6 +364,11 @@ Test(acpi, iasl_disassembles_tables, .timeout = 60)
 		"0xD0001000,         // Address Base",
 		"0x00001000,         // Address Length",
 		"0x0000001000000000, // Range Minimum",
+		"Device (COM1)", "Name (_HID, EisaId (\"PNP0501\")",
+		"0x03F8,             // Range Minimum",
+		"0x08,               // Length",
+		("Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive, ,,"
+		 " )\n                {\n                    0x00000004,"),
 		("Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive, ,,"
 		 " )\n                {\n                    0x00000006,") };
 	static char out[65536];
@@ -374,7 +382,9 @@ Test(acpi, iasl_disassembles_tables, .timeout = 60)
 		     "iasl not found: install acpica-tools");
 	d = make_devs(3);
 	d[2] = (struct acpi_mmio_dev){ 1ULL << 36, 0x200000, 12 };
+	with_com1 = true;
 	r = build(4, d, 3);
+	with_com1 = false;
 	free(d);
 	cr_assert_not_null(mkdtemp(dir));
 	for (i = 0; i < 3; i++) {

@@ -164,6 +164,7 @@ static void make_bzimage(void)
 	h->cmdline_size = 2047;
 	h->pref_address = BZ_PREF;
 	h->init_size = BZ_INIT_SIZE;
+	h->syssize = BZ_PM_SIZE / 16;
 	for (i = BZ_PM_OFF; i < klen; i++)
 		kbuf[i] = (uint8_t)(i * 13 + 5);
 }
@@ -266,6 +267,7 @@ Test(bzimage, setup_sects_zero_means_four)
 {
 	make_bzimage();
 	hdr()->setup_sects = 0;
+	hdr()->syssize = (BZ_PM_SIZE - 512) / 16;
 	cr_assert_eq(load(), 0);
 	/* The kernel then starts at 5 * 512, inside our fake setup area. */
 	cr_expect_eq(memcmp(gm_ptr(&gm, X86_HIMEM_GPA, 16), kbuf + 5 * 512, 16),
@@ -337,6 +339,17 @@ Test(bzimage, setup_sects_past_the_end)
 	hdr()->setup_sects = 200;
 	cr_expect_eq(load(), -ENOEXEC);
 	expect_ram_untouched();
+}
+
+Test(bzimage, payload_shorter_than_syssize)
+{
+	make_bzimage();
+	klen -= 16;			/* cut one paragraph off the end */
+	cr_expect_eq(load(), -ENOEXEC);
+	expect_ram_untouched();
+	make_bzimage();
+	hdr()->syssize = UINT32_MAX;
+	cr_expect_eq(load(), -ENOEXEC);
 }
 
 Test(bzimage, init_size_too_big)
