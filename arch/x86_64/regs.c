@@ -48,6 +48,7 @@ enum { GDT_NULL, GDT_CODE32, GDT_CODE64, GDT_DATA, GDT_TSS, GDT_NR = 6 };
 #define APIC_LVT1		0x360
 #define APIC_MODE_NMI		0x4
 #define APIC_MODE_EXTINT	0x7
+#define APIC_LVT_MASKED		(1u << 16)
 
 uint64_t x86_gdt_entry(uint16_t flags, uint32_t base, uint32_t limit)
 {
@@ -184,11 +185,16 @@ static int setup_lapic(int fd)
 
 	if (ioctl(fd, KVM_GET_LAPIC, &lapic) < 0)
 		return -errno;
-	/* LINT0 = ExtINT, LINT1 = NMI, as firmware leaves them. */
+	/*
+	 * LINT0 ExtINT but masked: there is no 8259 for the guest (the MADT
+	 * says so), yet KVM_IRQ_LINE also drives KVM's PIC, and an unmasked
+	 * ExtINT LINT0 would make Linux keep virtual-wire mode and take
+	 * every ISA edge twice.  LINT1 = NMI, as firmware leaves it.
+	 */
 	lvt0 = (uint32_t *)(lapic.regs + APIC_LVT0);
 	lvt1 = (uint32_t *)(lapic.regs + APIC_LVT1);
-	*lvt0 = (*lvt0 & ~0x700u) | (APIC_MODE_EXTINT << 8);
-	*lvt1 = (*lvt1 & ~0x700u) | (APIC_MODE_NMI << 8);
+	*lvt0 = APIC_LVT_MASKED | (APIC_MODE_EXTINT << 8);
+	*lvt1 = (*lvt1 & ~(0x700u | APIC_LVT_MASKED)) | (APIC_MODE_NMI << 8);
 	return ioctl(fd, KVM_SET_LAPIC, &lapic) < 0 ? -errno : 0;
 }
 
