@@ -1,0 +1,139 @@
+#!/bin/sh
+# Builds the kvmm L2 test guest (x86_64) from Debian packages, without installing them:
+#   OUTDIR/vmlinuz            the bzImage of the kernel linux-image-amd64 depends on
+#   OUTDIR/vmlinux            the ELF vmlinux from the bzImage's payload (PVH boot)
+#   OUTDIR/initramfs.cpio.gz  busybox + /init (guest-images/init.sh) + guest-images/tests/*
+#   OUTDIR/bad-kernels/       garbage kernels for negative tests
+#   OUTDIR/kernel-release     e.g. 6.1.0-56-amd64
+#   OUTDIR/debian/linux/      the extracted kernel package (boot/, lib/modules/; the lab's L1
+#                             kernel and KVM modules come from here)
+# Cached: rebuilds only when the package versions or the guest-images scripts change.
+# Usage: guest-images/build.sh OUTDIR      (needs apt-get, dpkg-deb, cpio, gzip, xz)
+set -eu
+
+die() { echo "build.sh: $*" >&2; exit 1; }
+[ $# -eq 1 ] || die "usage: guest-images/build.sh OUTDIR"
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$1"
+out=$(cd "$1" && pwd)
+
+meta=linux-image-amd64
+
+kernel_pkg() {
+	apt-cache depends "$meta" 2>/dev/null |
+		sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n 1
+}
+# "kver bver": candidate versions of the kernel package and busybox-static (one apt-cache call).
+candidates() {
+	apt-cache policy "$1" busybox-static 2>/dev/null | awk -v k="$1" '
+		/^[^ ]/ { pkg = $1; sub(/:$/, "", pkg) }
+		/^ *Candidate:/ { v[pkg] = $2 }
+		END { print (v[k] == "" ? "-" : v[k]), (v["busybox-static"] == "" ? "-" : v["busybox-static"]) }'
+}
+
+kpkg=$(kernel_pkg)
+if [ -z "$kpkg" ]; then
+	echo "build.sh: package lists lack $meta; running apt-get update" >&2
+	timeout 300 apt-get update -qq >&2 || echo "build.sh: apt-get update failed" >&2
+	kpkg=$(kernel_pkg)
+fi
+kver=
+bver=
+if [ -n "$kpkg" ]; then
+	set -- $(candidates "$kpkg")
+	kver=$1
+	bver=$2
+	case "$kver $bver" in *-\ * | *\ - | *"(none)"*) kver= ;; esac
+fi
+
+# Hash of everything of ours that goes into the images (this script, init, extractor, tests).
+scripts_hash=$(cd "$here" && { ls build.sh init.sh extract-vmlinux.sh; find tests -type f 2>/dev/null; } |
+	LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)
+stamp="kernel=$kpkg $kver busybox-static=$bver scripts=$scripts_hash"
+
+outputs_ok() {
+	[ -s "$out/vmlinuz" ] && [ -s "$out/vmlinux" ] && [ -s "$out/initramfs.cpio.gz" ] &&
+		[ -s "$out/kernel-release" ] && [ -d "$out/bad-kernels" ]
+}
+
+if [ -z "$kpkg" ] || [ -z "$kver" ]; then
+	# No apt metadata (offline?): an earlier build is still good enough.
+	if outputs_ok && [ -f "$out/.stamp" ]; then
+		echo "build.sh: cannot resolve $meta; reusing cached images ($(cat "$out/.stamp"))" >&2
+		exit 0
+	fi
+	die "cannot resolve the kernel package of $meta (apt-get update?)"
+fi
+
+if outputs_ok && [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$stamp" ]; then
+	echo "build.sh: guest images up to date in $out"
+	exit 0
+fi
+
+echo "build.sh: building guest images in $out ($stamp)"
+rm -f "$out/.stamp"
+debs="$out/debian/debs"
+mkdir -p "$debs"
+
+# $1 package, $2 version -> path of the downloaded .deb (cached by name and version).
+fetch() {
+	# apt-get download encodes the epoch's ':' as %3a in the file name.
+	v=$(echo "$2" | sed 's/:/%3a/')
+	f="$debs/${1}_${v}_amd64.deb"
+	if [ ! -s "$f" ]; then
+		rm -f "$debs/${1}"_*.deb
+		(cd "$debs" && timeout 600 apt-get download -q -o APT::Sandbox::User=root "$1=$2" >&2) ||
+			die "apt-get download $1=$2 failed"
+	fi
+	[ -s "$f" ] || die "apt-get download left no $f"
+	echo "$f"
+}
+kdeb=$(fetch "$kpkg" "$kver")
+bdeb=$(fetch busybox-static "$bver")
+
+rm -rf "$out/debian/linux" "$out/debian/busybox"
+timeout 300 dpkg-deb -x "$kdeb" "$out/debian/linux"
+timeout 120 dpkg-deb -x "$bdeb" "$out/debian/busybox"
+
+release=${kpkg#linux-image-}
+[ -f "$out/debian/linux/boot/vmlinuz-$release" ] || die "no boot/vmlinuz-$release in $kdeb"
+[ -d "$out/debian/linux/lib/modules/$release" ] || die "no lib/modules/$release in $kdeb"
+busybox="$out/debian/busybox/bin/busybox"
+[ -x "$busybox" ] || die "no bin/busybox in $bdeb"
+
+cp "$out/debian/linux/boot/vmlinuz-$release" "$out/vmlinuz"
+timeout 120 "$here/extract-vmlinux.sh" "$out/vmlinuz" "$out/vmlinux"
+
+# The initramfs: busybox (applet links made by /init) + /init + optional guest test programs.
+stage="$out/.initramfs"
+rm -rf "$stage"
+mkdir -p "$stage/bin" "$stage/sbin" "$stage/usr/bin" "$stage/usr/sbin" "$stage/proc" \
+	"$stage/sys" "$stage/dev" "$stage/tmp" "$stage/run" "$stage/etc" "$stage/kvmm/tests"
+cp "$busybox" "$stage/bin/busybox"
+ln -s busybox "$stage/bin/sh"
+cp "$here/init.sh" "$stage/init"
+chmod 0755 "$stage/init"
+if [ -d "$here/tests" ]; then
+	for t in "$here"/tests/*; do
+		[ -f "$t" ] && [ -x "$t" ] || continue
+		cp "$t" "$stage/kvmm/tests/"
+	done
+fi
+(cd "$stage" && find . | LC_ALL=C sort | timeout 120 cpio -o -H newc -R 0:0 --quiet) |
+	gzip -9 >"$out/initramfs.cpio.gz.tmp"
+mv "$out/initramfs.cpio.gz.tmp" "$out/initramfs.cpio.gz"
+rm -rf "$stage"
+
+# Garbage kernels: each must be refused before the guest runs.
+bad="$out/bad-kernels"
+rm -rf "$bad"
+mkdir -p "$bad"
+: >"$bad/empty"
+head -c 100 /dev/urandom >"$bad/random-100"
+head -c 4096 "$out/vmlinuz" >"$bad/truncated-4k"
+head -c $(($(wc -c <"$out/vmlinuz") / 2)) "$out/vmlinuz" >"$bad/truncated-half"
+
+echo "$release" >"$out/kernel-release"
+echo "$stamp" >"$out/.stamp"
+echo "build.sh: done: vmlinuz $(wc -c <"$out/vmlinuz") B, vmlinux $(wc -c <"$out/vmlinux") B," \
+	"initramfs.cpio.gz $(wc -c <"$out/initramfs.cpio.gz") B"

@@ -1,0 +1,83 @@
+#!/bin/sh
+# /init of the kvmm L2 test guest (busybox ash). Mounts the pseudo file systems, prints one
+# marker line "KVMM-GUEST-UP cpus=<online cpus> ram_kb=<System RAM in /sys/firmware/memmap>",
+# then does what the kernel command-line parameter kvmm.test= asks:
+#   absent | poweroff  -> poweroff -f
+#   reboot             -> reboot -f
+#   hang               -> sleep forever
+#   NAME               -> run /kvmm/tests/NAME (added from guest-images/tests/), then poweroff -f
+# The scenarios of tests/lab/ parse the marker line; keep its format stable.
+# No `set -e`, deliberately: if init exits the kernel panics, so a failed step (a mount, even an
+# echo to a broken console) must not end it; each step's result is checked where it matters.
+set -u
+
+PATH=/bin:/sbin:/usr/bin:/usr/sbin
+export PATH
+
+/bin/busybox mkdir -p /proc /sys /dev /tmp /run || true
+/bin/busybox mount -t proc proc /proc || true
+/bin/busybox mount -t sysfs sysfs /sys || true
+/bin/busybox mount -t devtmpfs devtmpfs /dev 2>/dev/null || true
+/bin/busybox mount -t tmpfs tmpfs /tmp || true
+/bin/busybox --install -s /bin || true
+
+# Count online CPUs from a list such as "0", "0-3" or "0,2-3".
+count_cpus() {
+	n=0
+	list=$(cat /sys/devices/system/cpu/online 2>/dev/null) || list=0
+	old_ifs=$IFS
+	IFS=,
+	for r in $list; do
+		case $r in
+		*-*) n=$((n + ${r#*-} - ${r%-*} + 1)) ;;
+		'') ;;
+		*) n=$((n + 1)) ;;
+		esac
+	done
+	IFS=$old_ifs
+	echo "$n"
+}
+
+# Sum the "System RAM" ranges the firmware (the VMM) handed over: exact, unlike MemTotal.
+ram_kb() {
+	total=0
+	for d in /sys/firmware/memmap/*; do
+		[ -r "$d/type" ] || continue
+		read -r type <"$d/type" || continue
+		[ "$type" = "System RAM" ] || continue
+		read -r start <"$d/start" || continue
+		read -r end <"$d/end" || continue
+		total=$((total + end - start + 1))
+	done
+	echo $((total / 1024))
+}
+
+# Value of kvmm.test= on the kernel command line (the kernel keeps dotted parameters from init).
+test_param() {
+	for w in $(cat /proc/cmdline || true); do
+		case $w in
+		kvmm.test=*) echo "${w#kvmm.test=}"; return ;;
+		esac
+	done
+}
+
+echo "KVMM-GUEST-UP cpus=$(count_cpus) ram_kb=$(ram_kb)"
+
+t=$(test_param)
+case $t in
+'' | poweroff) ;;
+reboot) reboot -f || true ;;
+hang) while :; do sleep 3600; done ;;
+*)
+	if [ -x "/kvmm/tests/$t" ]; then
+		rc=0
+		"/kvmm/tests/$t" || rc=$?
+		echo "KVMM-GUEST-TEST $t exit=$rc"
+	else
+		echo "KVMM-GUEST-TEST $t exit=127 (no such test)"
+	fi
+	;;
+esac
+poweroff -f || true
+# poweroff -f only returns if the kernel could not power off; do not let init exit (panic).
+while :; do sleep 3600; done

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs what kvmm needs, builds it, and runs every test: the Criterion
+# unit suite (plain and under ASan+UBSan), the libFuzzer targets for a
+# bounded time, and the KVM lab, which boots real
+# guests with kvmm (inside a nested-KVM L1 under QEMU when this machine has
+# no /dev/kvm).  Prints one closing line "N passed, M failed".
+#
+# Usage: scripts/test-all.sh [--no-lab]
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+lab=true
+[ "${1:-}" = "--no-lab" ] && lab=false
+
+"$top/scripts/install-deps.sh"
+
+passed=0
+failed=0
+
+# Adds the counts from a meson test log to the totals.
+count() {
+	local json=$1 p f
+	p=$(grep -c '"result": "OK"' "$json" || true)
+	f=$(grep -c '"result": "\(FAIL\|TIMEOUT\|ERROR\|UNEXPECTEDPASS\)"' "$json" || true)
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+run_suite() {
+	local dir=$1 suite=$2
+	meson test -C "$dir" --suite "$suite" --print-errorlogs --num-processes 2 ||
+		true
+	count "$dir/meson-logs/testlog.json"
+}
+
+[ -d build ] || meson setup build
+ninja -C build
+run_suite build unit
+
+[ -d build-asan ] || meson setup build-asan -Db_sanitize=address,undefined \
+	-Db_lundef=false -Dlab=false -Dbuildtype=debug
+ninja -C build-asan
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	run_suite build-asan unit
+
+# libFuzzer over the parsers, a bounded time per target.
+[ -d build-fuzz ] || CC=clang meson setup build-fuzz -Dfuzz=true \
+	-Db_sanitize=address,undefined -Db_lundef=false -Dlab=false \
+	-Dbuildtype=debugoptimized
+ninja -C build-fuzz
+run_suite build-fuzz fuzz
+
+if $lab; then
+	run_suite build lab
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

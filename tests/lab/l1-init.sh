@@ -1,0 +1,75 @@
+#!/bin/sh
+# /init of the lab's L1 machine (busybox ash, booted by run-lab.sh under QEMU TCG): loads the
+# KVM modules listed in /lab/l1/modules.order, checks /dev/kvm, then, by the kernel parameter
+# kvmm.lab=, runs the scenarios (/lab/scenarios.sh, the default) or one demo boot of the guest
+# (demo), and powers L1 off. Results go to the console as "LAB: ..." lines that run-lab.sh reads.
+# No `set -e`, deliberately: if init exits the kernel panics and the lab's results are lost,
+# so a failed step must not end it; the steps that matter are checked one by one.
+set -u
+
+PATH=/bin:/sbin:/usr/bin:/usr/sbin
+export PATH
+/bin/busybox --install -s /bin || true
+mkdir -p /proc /sys /dev /tmp /run || true
+mount -t proc proc /proc || true
+mount -t sysfs sysfs /sys || true
+mount -t devtmpfs devtmpfs /dev 2>/dev/null || true
+mount -t tmpfs tmpfs /tmp || true
+mount -t tmpfs tmpfs /run || true
+
+off() {
+	sync || true
+	poweroff -f || true
+	sleep 5 || true
+	echo o >/proc/sysrq-trigger || true
+	while :; do sleep 3600 || true; done
+}
+
+mode=scenarios
+for w in $(cat /proc/cmdline || true); do
+	case $w in kvmm.lab=*) mode=${w#kvmm.lab=} ;; esac
+done
+
+read -r up _ </proc/uptime
+echo "LAB: INFO l1-init uptime_s=$up kernel=$(uname -r) cpus=$(nproc) mode=$mode"
+
+while read -r ko; do
+	[ -n "$ko" ] || continue
+	if ! out=$(insmod "$ko" 2>&1); then
+		echo "LAB: INFO insmod $ko failed: $out"
+	fi
+done </lab/l1/modules.order
+
+if [ ! -c /dev/kvm ]; then
+	echo "LAB: FAIL l1-kvm no /dev/kvm after loading the modules"
+	dmesg | grep -i -E 'kvm|svm' | tail -n 20 | sed 's/^/  | /' || true
+	echo "LAB: DONE passed=0 failed=1"
+	off
+fi
+read -r up _ </proc/uptime
+echo "LAB: INFO l1-kvm-ready uptime_s=$up $(dmesg | grep -o -E 'Nested (Virtualization|Paging) enabled' | tr '\n' ' ' || true)"
+
+export LAB_ARCH=x86_64
+export LAB_IMAGES=/lab/images
+export KVMM=/lab/kvmm
+export LAB_QEMU=/usr/bin/qemu-system-x86_64
+export LAB_BIOS=/usr/share/seabios/bios-256k.bin
+export LAB_TMP=/tmp/lab
+if [ -d /lab/tiny ]; then export LAB_TINY=/lab/tiny; fi
+mkdir -p "$LAB_TMP"
+if [ -f /lab/env ]; then . /lab/env; fi
+
+case $mode in
+demo)
+	echo "LAB: INFO demo: $KVMM --kernel $LAB_IMAGES/vmlinuz --initramfs $LAB_IMAGES/initramfs.cpio.gz --cpus boot=2 --memory size=512M --cmdline 'console=ttyS0 panic=-1'"
+	rc=0
+	timeout -s KILL 120 "$KVMM" --kernel "$LAB_IMAGES/vmlinuz" \
+		--initramfs "$LAB_IMAGES/initramfs.cpio.gz" --cpus boot=2 --memory size=512M \
+		--cmdline "console=ttyS0 panic=-1" </dev/null || rc=$?
+	echo "LAB: DEMO exit=$rc"
+	;;
+*)
+	sh /lab/scenarios.sh || echo "LAB: INFO scenarios.sh exit $?"
+	;;
+esac
+off

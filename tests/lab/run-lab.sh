@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Runs the kvmm lab (x86_64): boots the guest-images guest with kvmm on a real KVM and checks
+# the results (tests/lab/scenarios.sh). On a host with a usable /dev/kvm the scenarios run
+# directly; otherwise they run inside an "L1" Linux booted under QEMU's software emulation
+# (TCG, -cpu max offers AMD SVM), which loads KVM and runs kvmm as a nested hypervisor.
+#
+# Usage: tests/lab/run-lab.sh [--demo] KVMM_BINARY [OUTDIR]
+#   OUTDIR     default build/lab; gets lab-x86_64.log (the full L1 console) and the L1 initrd
+#   --demo     boot the guest once with kvmm and show its whole console instead of testing
+# Environment:
+#   KVMM_CACHE       cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/kvmm): Debian packages,
+#                    guest images, the L1 base initrd; rebuilt only when their inputs change
+#   LAB_ONLY         run only these scenarios (sh patterns, space-separated)
+#   LAB_TIMEOUT, LAB_EXTRA_CMDLINE, LAB_BOOT_RUNS, LAB_DUMP_LINES: passed on to scenarios.sh
+#   LAB_L1_TIMEOUT   seconds for the whole L1 boot (900)
+#   LAB_FORCE_L1=1   use L1 even if /dev/kvm is usable here
+#   LAB_TINY_DIR     where the tiny*.elf test guests are (default: guest-images/ beside kvmm)
+# Prints the LAB: lines, then "N passed, M failed"; exits 0 only when M is 0, N > 0 and the
+# scenarios reached their end ("LAB: DONE").
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+. "$here/lib.sh"
+
+demo=0
+if [ "${1:-}" = --demo ]; then
+	demo=1
+	shift
+fi
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+	echo "usage: tests/lab/run-lab.sh [--demo] KVMM_BINARY [OUTDIR]" >&2
+	exit 2
+fi
+kvmm=$1
+outdir=${2:-$root/build/lab}
+cache=${KVMM_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/kvmm}
+l1_timeout=${LAB_L1_TIMEOUT:-900}
+arch=x86_64
+mkdir -p "$outdir" "$cache"
+outdir=$(cd "$outdir" && pwd)
+if [ -f "$kvmm" ]; then
+	kvmm="$(cd "$(dirname "$kvmm")" && pwd)/$(basename "$kvmm")"
+else
+	echo "run-lab: warning: kvmm binary $kvmm does not exist; its scenarios will fail" >&2
+fi
+if [ $demo = 1 ]; then log=$outdir/demo-$arch.log; else log=$outdir/lab-$arch.log; fi
+# The tiny test guests meson builds next to kvmm (guest-images/tiny), if any.
+tiny=${LAB_TINY_DIR:-$(dirname "$kvmm")/guest-images}
+ls "$tiny"/tiny*.elf >/dev/null 2>&1 || tiny=
+t_start=$(date +%s)
+
+# 1. The guest images (cached).
+guest=$cache/guest-$arch
+timeout 900 "$root/guest-images/build.sh" "$guest"
+
+# Prints the verdict from the log; returns 0 only for a complete run without failures.
+summarize() {
+	local passed failed done_line
+	passed=$(grep -c 'LAB: PASS ' "$log" || true)
+	failed=$(grep -c 'LAB: FAIL ' "$log" || true)
+	done_line=$(grep -o 'LAB: DONE .*' "$log" | tail -n 1 || true)
+	if [ -z "$done_line" ]; then
+		echo "LAB: FAIL lab-done no 'LAB: DONE' line: the lab crashed or timed out ($1)"
+		failed=$((failed + 1))
+	fi
+	echo "LAB: INFO lab total_s=$(($(date +%s) - t_start)) log=$log"
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+}
+
+# 2a. A usable /dev/kvm here: run directly.
+if lab_have_kvm && [ "${LAB_FORCE_L1:-0}" != 1 ]; then
+	echo "run-lab: /dev/kvm is usable here: running on the host"
+	if [ $demo = 1 ]; then
+		rc=0
+		timeout 120 "$kvmm" --kernel "$guest/vmlinuz" --initramfs "$guest/initramfs.cpio.gz" \
+			--cpus boot=2 --memory size=512M --cmdline "console=ttyS0 panic=-1" </dev/null || rc=$?
+		echo "kvmm exit code: $rc"
+		exit $rc
+	fi
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	set +e
+	KVMM=$kvmm LAB_ARCH=$arch LAB_IMAGES=$guest LAB_TMP=$tmp \
+		LAB_QEMU=$(command -v qemu-system-x86_64 || echo qemu-system-x86_64) \
+		LAB_BIOS=/usr/share/seabios/bios-256k.bin LAB_TINY=$tiny \
+		timeout "$l1_timeout" sh "$here/scenarios.sh" 2>&1 | tee "$log" | grep --line-buffered -o 'LAB: .*'
+	rc=${PIPESTATUS[0]}
+	set -e
+	summarize "scenarios.sh exit $rc"
+	exit
+fi
+
+# 2b. No /dev/kvm: build the L1 initrd = base (cached) + guest images (cached) + this run.
+echo "run-lab: no usable /dev/kvm here: running the lab inside an L1 under QEMU TCG"
+l1=$cache/l1-$arch
+mkdir -p "$l1"
+timeout 900 "$here/l1-initrd.sh" "$guest" "$l1/base.cpio.zst"
+
+images=$l1/images.cpio.zst
+if [ ! -s "$images" ] || [ "$(cat "$images.stamp" 2>/dev/null)" != "$(cat "$guest/.stamp")" ]; then
+	echo "run-lab: packing the guest images for L1"
+	rm -rf "$images.stage"
+	mkdir -p "$images.stage/lab/images"
+	cp -r "$guest/vmlinuz" "$guest/vmlinux" "$guest/initramfs.cpio.gz" "$guest/bad-kernels" \
+		"$guest/kernel-release" "$images.stage/lab/images/"
+	lab_pack "$images.stage" "$images" zstd
+	rm -rf "$images.stage"
+	cp "$guest/.stamp" "$images.stamp"
+fi
+
+stage=$outdir/.l1-run
+rm -rf "$stage"
+mkdir -p "$stage/lab"
+cp "$here/l1-init.sh" "$stage/init"
+chmod 0755 "$stage/init"
+cp "$here/scenarios.sh" "$stage/lab/scenarios.sh"
+[ -d "$here/scenarios.d" ] && cp -r "$here/scenarios.d" "$stage/lab/"
+if [ -f "$kvmm" ]; then
+	lab_copy_binary "$kvmm" "$stage" /lab/kvmm
+fi
+if [ -n "$tiny" ]; then
+	mkdir -p "$stage/lab/tiny"
+	cp "$tiny"/tiny*.elf "$stage/lab/tiny/"
+fi
+# Settings for the scenarios inside L1 (sourced by the L1 init).
+for v in LAB_ONLY LAB_TIMEOUT LAB_EXTRA_CMDLINE LAB_BOOT_RUNS LAB_DUMP_LINES; do
+	if [ -n "${!v:-}" ]; then printf 'export %s=%q\n' "$v" "${!v}"; fi
+done >"$stage/lab/env"
+lab_pack "$stage" "$outdir/l1-run.cpio.gz" gzip
+rm -rf "$stage"
+cat "$l1/base.cpio.zst" "$images" "$outdir/l1-run.cpio.gz" >"$outdir/l1-initrd.img"
+
+if [ $demo = 1 ]; then mode=demo; else mode=scenarios; fi
+echo "run-lab: booting L1 (timeout ${l1_timeout}s, mode $mode); console in $log"
+set +e
+timeout "$l1_timeout" qemu-system-x86_64 -machine q35 -accel tcg -cpu max -m 2G -smp 2 \
+	-nographic -no-reboot -nodefaults -serial stdio -nic none \
+	-kernel "$guest/vmlinuz" -initrd "$outdir/l1-initrd.img" \
+	-append "console=ttyS0 panic=-1 quiet kvmm.lab=$mode" </dev/null 2>&1 |
+	sed -u 's/\r//g' | tee "$log" |
+	if [ $demo = 1 ]; then cat; else grep --line-buffered -o 'LAB: .*'; fi
+rc=${PIPESTATUS[0]}
+set -e
+if [ "$rc" = 124 ]; then why="L1 timed out after ${l1_timeout}s"; else why="L1 QEMU exit $rc"; fi
+
+if [ $demo = 1 ]; then
+	d=$(grep -o 'LAB: DEMO exit=[0-9]*' "$log" | tail -n 1 || true)
+	echo "run-lab: ${d:-no demo result: $why}"
+	if grep -q 'KVMM-GUEST-UP' "$log"; then
+		echo "run-lab: the guest's init reported: $(grep -o 'KVMM-GUEST-UP.*' "$log" | head -n 1)"
+	else
+		echo "run-lab: warning: no KVMM-GUEST-UP line from the guest's init on the console"
+	fi
+	[ "${d#LAB: DEMO exit=}" = 0 ]
+	exit
+fi
+summarize "$why"
