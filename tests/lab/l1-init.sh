@@ -1,8 +1,8 @@
 #!/bin/sh
 # /init of the lab's L1 machine (busybox ash, booted by run-lab.sh under QEMU TCG): loads the
 # KVM modules listed in /lab/l1/modules.order, checks /dev/kvm, then, by the kernel parameter
-# kvmm.lab=, runs the scenarios (/lab/scenarios.sh, the default) or one demo boot of the guest
-# (demo), and powers L1 off. Results go to the console as "LAB: ..." lines that run-lab.sh reads.
+# kvmm.lab=, runs the scenarios (/lab/scenarios.sh, the default), one demo boot of the guest
+# (demo) or prints its kallsyms (kallsyms, for run-lab.sh's stall report), and powers L1 off. Results go to the console as "LAB: ..." lines that run-lab.sh reads.
 # No `set -e`, deliberately: if init exits the kernel panics and the lab's results are lost,
 # so a failed step must not end it; the steps that matter are checked one by one.
 set -u
@@ -60,6 +60,12 @@ mkdir -p "$LAB_TMP"
 if [ -f /lab/env ]; then . /lab/env; fi
 
 case $mode in
+kallsyms)
+	# For run-lab.sh's stall report: L1's text symbols (nokaslr: the same every boot).
+	echo KALLSYMS-BEGIN
+	grep ' [tT] ' /proc/kallsyms | gzip -1 | base64
+	echo KALLSYMS-END
+	;;
 demo)
 	echo "LAB: INFO demo: $KVMM --kernel $LAB_IMAGES/vmlinuz --initramfs $LAB_IMAGES/initramfs.cpio.gz --cpus boot=2 --memory size=512M --cmdline 'console=ttyS0 panic=-1'"
 	rc=0

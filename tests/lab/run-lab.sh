@@ -11,8 +11,11 @@
 #   KVMM_CACHE       cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/kvmm): Debian packages,
 #                    guest images, the L1 base initrd; rebuilt only when their inputs change
 #   LAB_ONLY         run only these scenarios (sh patterns, space-separated)
-#   LAB_TIMEOUT, LAB_EXTRA_CMDLINE, LAB_BOOT_RUNS, LAB_DUMP_LINES: passed on to scenarios.sh
+#   LAB_TIMEOUT, LAB_EXTRA_CMDLINE, LAB_BOOT_RUNS, LAB_DUMP_LINES, LAB_LIVE: passed on to
+#                    scenarios.sh (see there)
 #   LAB_L1_TIMEOUT   seconds for the whole L1 boot (900)
+#   LAB_L1_STALL     seconds of L1 console silence taken as a wedged L1 (300): its registers
+#                    are dumped (symbolized) into the log and L1 is ended
 #   LAB_FORCE_L1=1   use L1 even if /dev/kvm is usable here
 #   LAB_TINY_DIR     where the tiny*.elf test guests are (default: guest-images/ beside kvmm)
 # Prints the LAB: lines, then "N passed, M failed"; exits 0 only when M is 0, N > 0 and the
@@ -125,7 +128,7 @@ if [ -n "$tiny" ]; then
 	cp "$tiny"/tiny*.elf "$stage/lab/tiny/"
 fi
 # Settings for the scenarios inside L1 (sourced by the L1 init).
-for v in LAB_ONLY LAB_TIMEOUT LAB_EXTRA_CMDLINE LAB_BOOT_RUNS LAB_DUMP_LINES; do
+for v in LAB_ONLY LAB_TIMEOUT LAB_EXTRA_CMDLINE LAB_BOOT_RUNS LAB_DUMP_LINES LAB_LIVE; do
 	if [ -n "${!v:-}" ]; then printf 'export %s=%q\n' "$v" "${!v}"; fi
 done >"$stage/lab/env"
 lab_pack "$stage" "$outdir/l1-run.cpio.gz" gzip
@@ -134,16 +137,65 @@ cat "$l1/base.cpio.zst" "$images" "$outdir/l1-run.cpio.gz" >"$outdir/l1-initrd.i
 
 if [ $demo = 1 ]; then mode=demo; else mode=scenarios; fi
 echo "run-lab: booting L1 (timeout ${l1_timeout}s, mode $mode); console in $log"
+mon=$outdir/l1-monitor.sock
+stall_file=$outdir/l1-stall.txt
+rm -f "$mon" "$stall_file"
+: >"$log"
+# A watchdog: when the L1 console stays silent for LAB_L1_STALL seconds (L1 wedged: seen a
+# few times with both L1 vCPUs spinning), dump L1's registers (symbolized; L1 runs with
+# nokaslr) through QEMU's monitor into the log and end QEMU instead of waiting out the timeout.
+l1_watchdog() {
+	local stall=${LAB_L1_STALL:-300} last=-1 since size
+	since=$(date +%s)
+	while sleep 10; do
+		[ -S "$mon" ] || continue
+		size=$(wc -c <"$log")
+		if [ "$size" != "$last" ]; then
+			last=$size
+			since=$(date +%s)
+		elif [ $(($(date +%s) - since)) -ge "$stall" ]; then
+			timeout 30 python3 "$here/l1-monitor.py" dump "$mon" >"$stall_file" 2>&1 || true
+			echo "(console silent for ${stall}s)" >>"$stall_file"
+			timeout 10 python3 "$here/l1-monitor.py" quit "$mon" >/dev/null 2>&1 || true
+			return
+		fi
+	done
+}
+l1_watchdog &
+watchdog=$!
 set +e
 timeout "$l1_timeout" qemu-system-x86_64 -machine q35 -accel tcg -cpu max -m 2G -smp 2 \
 	-nographic -no-reboot -nodefaults -serial stdio -nic none \
+	-monitor "unix:$mon,server=on,wait=off" \
 	-kernel "$guest/vmlinuz" -initrd "$outdir/l1-initrd.img" \
-	-append "console=ttyS0 panic=-1 quiet kvmm.lab=$mode" </dev/null 2>&1 |
+	-append "console=ttyS0 panic=-1 quiet nokaslr kvmm.lab=$mode" </dev/null 2>&1 |
 	sed -u 's/\r//g' | tee "$log" |
 	if [ $demo = 1 ]; then cat; else grep --line-buffered -o 'LAB: .*'; fi
 rc=${PIPESTATUS[0]}
 set -e
+kill "$watchdog" 2>/dev/null || true
+wait "$watchdog" 2>/dev/null || true
+rm -f "$mon"
 if [ "$rc" = 124 ]; then why="L1 timed out after ${l1_timeout}s"; else why="L1 QEMU exit $rc"; fi
+if [ -s "$stall_file" ]; then
+	why="L1 stalled: no console output for ${LAB_L1_STALL:-300}s"
+	sed 's/^/  | l1: /' "$stall_file" >>"$log"
+	# Name the functions the L1 vCPUs were in: L1's text symbols, taken once per kernel from
+	# an L1 boot in kallsyms mode (the same with nokaslr) and cached.
+	syms=$l1/kallsyms-$(cat "$guest/kernel-release")
+	if [ ! -s "$syms" ]; then
+		echo "run-lab: booting L1 once more to read its kallsyms"
+		timeout 180 qemu-system-x86_64 -machine q35 -accel tcg -cpu max -m 2G -smp 2 \
+			-nographic -no-reboot -nodefaults -serial stdio -nic none \
+			-kernel "$guest/vmlinuz" -initrd "$outdir/l1-initrd.img" \
+			-append "console=ttyS0 panic=-1 quiet nokaslr kvmm.lab=kallsyms" </dev/null 2>/dev/null |
+			sed -n '/^KALLSYMS-BEGIN/,/^KALLSYMS-END/p' | sed '1d;$d' | tr -d '\r' |
+			base64 -d 2>/dev/null | gzip -dc >"$syms.tmp" 2>/dev/null || true
+		if [ -s "$syms.tmp" ]; then mv "$syms.tmp" "$syms"; else rm -f "$syms.tmp"; fi
+	fi
+	python3 "$here/l1-monitor.py" symbolize "$stall_file" "$syms" 2>&1 |
+		sed 's/^/LAB: INFO l1-stall /' | tee -a "$log"
+fi
 
 if [ $demo = 1 ]; then
 	d=$(grep -o 'LAB: DEMO exit=[0-9]*' "$log" | tail -n 1 || true)

@@ -12,6 +12,7 @@
 #   LAB_ONLY    optional: run only the scenarios whose names match one of these sh patterns
 #   LAB_TIMEOUT seconds allowed per guest run (60)
 #   LAB_TINY    optional: directory with the tiny*.elf test guests (guest-images/tiny)
+#   LAB_LIVE    1: copy each guest console line to the output as it comes (debugging hangs)
 #
 # Adding scenarios: write a function and register it with `scenario NAME ARCHES FUNCTION`
 # (ARCHES: "any" or a space-separated list), here or in a file of scenarios.d/*.sh next to this
@@ -26,6 +27,7 @@ LAB_ARCH=${LAB_ARCH:-$(uname -m)}
 LAB_TMP=${LAB_TMP:-/tmp/kvmm-lab.$$}
 LAB_TIMEOUT=${LAB_TIMEOUT:-60}
 LAB_ONLY=${LAB_ONLY:-}
+LAB_LIVE=${LAB_LIVE:-0}
 LAB_QEMU=${LAB_QEMU:-qemu-system-$LAB_ARCH}
 mkdir -p "$LAB_TMP"
 
@@ -58,6 +60,9 @@ now_ms() {
 }
 
 # Copies stdin to file $1 and writes the uptime (ms) at which the marker line appeared to $2.
+# With LAB_LIVE=1 each line also goes to the lab's output at once ("  | live: "), which shows
+# where a run that hangs the whole machine got to.
+exec 3>&1
 watch_marker() {
 	while IFS= read -r _line || [ -n "$_line" ]; do
 		_line=${_line%"$CR"}
@@ -65,6 +70,7 @@ watch_marker() {
 		*KVMM-GUEST-UP*) [ -f "$2" ] || { now_ms; echo "$NOW_MS" >"$2"; } ;;
 		esac
 		printf '%s\n' "$_line"
+		[ "$LAB_LIVE" != 1 ] || printf '  | live: %s\n' "$_line" >&3
 	done >"$1"
 }
 
