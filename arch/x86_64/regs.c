@@ -151,28 +151,30 @@ static int setup_msrs(int fd)
 		MSR_IA32_SYSENTER_EIP, MSR_STAR, MSR_LSTAR, MSR_CSTAR,
 		MSR_SYSCALL_MASK, MSR_KERNEL_GS_BASE, MSR_IA32_TSC,
 	};
-	struct {
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[16];
+		uint8_t bytes[sizeof(struct kvm_msrs) +
+			      16 * sizeof(struct kvm_msr_entry)];
 	} m;
+	struct kvm_msr_entry *e = m.hdr.entries;
 	unsigned int n = 0, i;
 	int ret;
 
 	memset(&m, 0, sizeof(m));
 	for (i = 0; i < sizeof(zeroed) / sizeof(zeroed[0]); i++)
-		m.e[n++].index = zeroed[i];
-	m.e[n].index = MSR_IA32_MISC_ENABLE;
-	m.e[n++].data = 1;			/* fast strings */
+		e[n++].index = zeroed[i];
+	e[n].index = MSR_IA32_MISC_ENABLE;
+	e[n++].data = 1;			/* fast strings */
 	/* MTRRs enabled, default type write-back: without this Linux maps
 	 * all of RAM uncached and boots many times slower. */
-	m.e[n].index = MSR_MTRR_DEF_TYPE;
-	m.e[n++].data = (1u << 11) | 6;
+	e[n].index = MSR_MTRR_DEF_TYPE;
+	e[n++].data = (1u << 11) | 6;
 	m.hdr.nmsrs = n;
 	ret = ioctl(fd, KVM_SET_MSRS, &m);
 	if (ret < 0)
 		return -errno;
 	if ((unsigned int)ret != n) {
-		pr_err("KVM_SET_MSRS: MSR 0x%x refused", m.e[ret].index);
+		pr_err("KVM_SET_MSRS: MSR 0x%x refused", e[ret].index);
 		return -EINVAL;
 	}
 	return 0;
