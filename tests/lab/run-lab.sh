@@ -14,7 +14,8 @@
 #   LAB_TIMEOUT, LAB_EXTRA_CMDLINE, LAB_BOOT_RUNS, LAB_DUMP_LINES, LAB_LIVE: passed on to
 #                    scenarios.sh (see there)
 #   LAB_L1_TIMEOUT   seconds for the whole L1 boot (900)
-#   LAB_L1_STALL     seconds of L1 console silence taken as a wedged L1 (300): its registers
+#   LAB_L1_STALL     seconds of L1 console silence taken as a wedged L1 (300; an L1 soft
+#                    lockup report counts at once): its registers
 #                    are dumped (symbolized) into the log and L1 is ended
 #   LAB_FORCE_L1=1   use L1 even if /dev/kvm is usable here
 #   LAB_TINY_DIR     where the tiny*.elf test guests are (default: guest-images/ beside kvmm)
@@ -153,9 +154,15 @@ l1_watchdog() {
 		if [ "$size" != "$last" ]; then
 			last=$size
 			since=$(date +%s)
-		elif [ $(($(date +%s) - since)) -ge "$stall" ]; then
+		fi
+		# L1's own lockup detector firing is a wedge too, though it
+		# keeps the console busy.
+		if grep -q 'watchdog: BUG: soft lockup' "$log"; then
+			since=0
+		fi
+		if [ $(($(date +%s) - since)) -ge "$stall" ]; then
 			timeout 30 python3 "$here/l1-monitor.py" dump "$mon" >"$stall_file" 2>&1 || true
-			echo "(console silent for ${stall}s)" >>"$stall_file"
+			echo "(console silent for ${stall}s, or L1 reported a soft lockup)" >>"$stall_file"
 			timeout 10 python3 "$here/l1-monitor.py" quit "$mon" >/dev/null 2>&1 || true
 			return
 		fi
