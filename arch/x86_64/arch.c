@@ -200,7 +200,9 @@ static int build_acpi(struct vm *vm, uint64_t *rsdp)
 static char *build_cmdline(struct vm *vm)
 {
 	const char *base = vm->cfg->cmdline ? vm->cfg->cmdline : "";
-	size_t len = strlen(base) + 1 + vm->nr_platform_devs * 64;
+	/* " virtio_mmio.device=" + size + "@0x" + base + ":" + irq, at most
+	 * 20 + 20 + 3 + 16 + 1 + 10 characters. */
+	size_t len = strlen(base) + 1 + vm->nr_platform_devs * 80;
 	char *s = malloc(len);
 	size_t off;
 	unsigned int i;
@@ -208,7 +210,7 @@ static char *build_cmdline(struct vm *vm)
 	if (!s)
 		return NULL;
 	off = snprintf(s, len, "%s", base);
-	for (i = 0; !vm->cfg->acpi && i < vm->nr_platform_devs; i++) {
+	for (i = 0; !vm->cfg->acpi && i < vm->nr_platform_devs && off < len; i++) {
 		const struct platform_dev *d = &vm->platform_devs[i];
 
 		off += snprintf(s + off, len - off,
