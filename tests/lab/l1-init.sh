@@ -49,6 +49,18 @@ fi
 read -r up _ </proc/uptime
 echo "LAB: INFO l1-kvm-ready uptime_s=$up $(dmesg | grep -o -E 'Nested (Virtualization|Paging) enabled' | tr '\n' ' ' || true)"
 
+# Hold one idle VM for the whole run so the test VMs never make L1's KVM patch its own kernel
+# text (static keys) or toggle SVM on every CPU: see tests/lab/kvm-hold.c.
+if [ -x /lab/kvm-hold ]; then
+	/lab/kvm-hold >/tmp/kvm-hold.out 2>&1 &
+	i=0
+	while ! grep -q ready /tmp/kvm-hold.out 2>/dev/null && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "LAB: INFO kvm-hold $(cat /tmp/kvm-hold.out 2>/dev/null | tr '\n' ' ')"
+fi
+
 export LAB_ARCH=x86_64
 export LAB_IMAGES=/lab/images
 export KVMM=/lab/kvmm

@@ -46,5 +46,17 @@ lab_have_kvm() {
 	(exec 3<>/dev/kvm) 2>/dev/null
 }
 
+# True when this host's /dev/kvm can boot the test guest (directory $1) with QEMU, the
+# referee: some nested set-ups offer a /dev/kvm on which Linux never gets past its first
+# instructions (seen: QEMU's vCPU spinning in the host kernel). Those get the L1 lab.
+lab_host_kvm_boots() {
+	lab_have_kvm || return 1
+	command -v qemu-system-x86_64 >/dev/null 2>&1 || return 1
+	timeout -s KILL 30 qemu-system-x86_64 -M pc -nodefaults -enable-kvm -cpu host -m 256M \
+		-nographic -serial stdio -no-reboot -kernel "$1/vmlinuz" -initrd "$1/initramfs.cpio.gz" \
+		-append "console=ttyS0 quiet panic=-1 kvmm.test=poweroff" </dev/null 2>/dev/null |
+		grep -q KVMM-GUEST-UP
+}
+
 # Hash (16 hex digits) of the contents of the given files.
 lab_hash() { cat "$@" | sha256sum | cut -c1-16; }

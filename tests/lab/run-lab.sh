@@ -19,6 +19,8 @@
 #                    are dumped (symbolized) into the log and L1 is ended
 #   LAB_FORCE_L1=1   use L1 even if /dev/kvm is usable here
 #   LAB_TINY_DIR     where the tiny*.elf test guests are (default: guest-images/ beside kvmm)
+#   LAB_KVM_HOLD     the kvm-hold program (tests/lab/kvm-hold.c; default: tests/kvm-hold beside
+#                    kvmm) that L1 runs for the whole lab so its kernel text is never patched
 # Prints the LAB: lines, then "N passed, M failed"; exits 0 only when M is 0, N > 0 and the
 # scenarios reached their end ("LAB: DONE").
 set -eu
@@ -52,6 +54,7 @@ if [ $demo = 1 ]; then log=$outdir/demo-$arch.log; else log=$outdir/lab-$arch.lo
 # The tiny test guests meson builds next to kvmm (guest-images/tiny), if any.
 tiny=${LAB_TINY_DIR:-$(dirname "$kvmm")/guest-images}
 ls "$tiny"/tiny*.elf >/dev/null 2>&1 || tiny=
+kvm_hold=${LAB_KVM_HOLD:-$(dirname "$kvmm")/tests/kvm-hold}
 t_start=$(date +%s)
 
 # 1. The guest images (cached).
@@ -74,8 +77,8 @@ summarize() {
 }
 
 # 2a. A usable /dev/kvm here: run directly.
-if lab_have_kvm && [ "${LAB_FORCE_L1:-0}" != 1 ]; then
-	echo "run-lab: /dev/kvm is usable here: running on the host"
+if [ "${LAB_FORCE_L1:-0}" != 1 ] && lab_host_kvm_boots "$guest"; then
+	echo "run-lab: /dev/kvm here boots Linux (QEMU checked): running on the host"
 	if [ $demo = 1 ]; then
 		rc=0
 		timeout 120 "$kvmm" --kernel "$guest/vmlinuz" --initramfs "$guest/initramfs.cpio.gz" \
@@ -97,7 +100,11 @@ if lab_have_kvm && [ "${LAB_FORCE_L1:-0}" != 1 ]; then
 fi
 
 # 2b. No /dev/kvm: build the L1 initrd = base (cached) + guest images (cached) + this run.
-echo "run-lab: no usable /dev/kvm here: running the lab inside an L1 under QEMU TCG"
+if lab_have_kvm; then
+	echo "run-lab: /dev/kvm here does not boot Linux even with QEMU: running the lab inside an L1 under QEMU TCG"
+else
+	echo "run-lab: no usable /dev/kvm here: running the lab inside an L1 under QEMU TCG"
+fi
 l1=$cache/l1-$arch
 mkdir -p "$l1"
 timeout 900 "$here/l1-initrd.sh" "$guest" "$l1/base.cpio.zst"
@@ -123,6 +130,11 @@ cp "$here/scenarios.sh" "$stage/lab/scenarios.sh"
 [ -d "$here/scenarios.d" ] && cp -r "$here/scenarios.d" "$stage/lab/"
 if [ -f "$kvmm" ]; then
 	lab_copy_binary "$kvmm" "$stage" /lab/kvmm
+fi
+if [ -x "$kvm_hold" ]; then
+	lab_copy_binary "$kvm_hold" "$stage" /lab/kvm-hold
+else
+	echo "run-lab: warning: no kvm-hold program at $kvm_hold: L1 may wedge (see kvm-hold.c)" >&2
 fi
 if [ -n "$tiny" ]; then
 	mkdir -p "$stage/lab/tiny"
