@@ -54,6 +54,12 @@ int arch_vcpu_init(struct vm *vm, struct vcpu *vcpu);
 /* The guest program counter of a stopped vCPU, for error reports. */
 uint64_t arch_vcpu_pc(struct vcpu *vcpu);
 
+/*
+ * The MMIO window and interrupt line of virtio-mmio slot INDEX (0, 1, ...), from the arch's
+ * memory map (layout.h). 0, or -ENOSPC when the arch has no more slots.
+ */
+int arch_virtio_slot(unsigned int index, uint64_t *base, uint64_t *size, uint32_t *irq);
+
 /* Short name of the architecture ("x86_64", "aarch64"). */
 extern const char arch_name[];
 

@@ -47,7 +47,7 @@ if [ -n "$kpkg" ]; then
 fi
 
 # Hash of everything of ours that goes into the images (this script, init, extractor, tests).
-scripts_hash=$(cd "$here" && { ls build.sh init.sh extract-vmlinux.sh; find tests -type f 2>/dev/null; } |
+scripts_hash=$(cd "$here" && { ls build.sh init.sh extract-vmlinux.sh; find tests tools -type f 2>/dev/null; } |
 	LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)
 stamp="kernel=$kpkg $kver busybox-static=$bver scripts=$scripts_hash"
 
@@ -113,6 +113,27 @@ cp "$busybox" "$stage/bin/busybox"
 ln -s busybox "$stage/bin/sh"
 cp "$here/init.sh" "$stage/init"
 chmod 0755 "$stage/init"
+# The virtio drivers, which Debian builds as modules, in load (dependency) order; /init loads
+# them from /lib/modules/kvmm.order (busybox insmod does not resolve dependencies).
+mods="drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko drivers/virtio/virtio_mmio.ko
+drivers/block/virtio_blk.ko drivers/char/hw_random/virtio-rng.ko net/core/failover.ko
+drivers/net/net_failover.ko drivers/net/virtio_net.ko net/vmw_vsock/vsock.ko
+net/vmw_vsock/vmw_vsock_virtio_transport_common.ko net/vmw_vsock/vmw_vsock_virtio_transport.ko"
+mkdir -p "$stage/lib/modules"
+: >"$stage/lib/modules/kvmm.order"
+for m in $mods; do
+	src="$out/debian/linux/lib/modules/$release/kernel/$m"
+	[ -f "$src" ] || die "module $m missing from the kernel package"
+	cp "$src" "$stage/lib/modules/"
+	basename "$m" >>"$stage/lib/modules/kvmm.order"
+done
+# Static test tools (guest-images/tools/*.c) for what busybox lacks, in /kvmm/bin.
+mkdir -p "$stage/kvmm/bin"
+for c in "$here"/tools/*.c; do
+	[ -f "$c" ] || continue
+	${GUEST_CC:-cc} -static -Os -Wall -Werror -o "$stage/kvmm/bin/$(basename "$c" .c)" "$c" ||
+		die "cannot build guest tool $c"
+done
 if [ -d "$here/tests" ]; then
 	for t in "$here"/tests/*; do
 		[ -f "$t" ] && [ -x "$t" ] || continue

@@ -1,6 +1,7 @@
 #!/bin/sh
 # /init of the kvmm L2 test guest (busybox ash). Mounts the pseudo file systems, prints one
-# marker line "KVMM-GUEST-UP cpus=<online cpus> ram_kb=<System RAM in /sys/firmware/memmap>",
+# marker line "KVMM-GUEST-UP cpus=<online cpus> ram_kb=<System RAM in /sys/firmware/memmap>"
+# (after loading the virtio driver modules listed in /lib/modules/kvmm.order),
 # then does what the kernel command-line parameter kvmm.test= asks:
 #   absent | poweroff  -> poweroff -f
 #   reboot             -> reboot -f
@@ -11,7 +12,7 @@
 # echo to a broken console) must not end it; each step's result is checked where it matters.
 set -u
 
-PATH=/bin:/sbin:/usr/bin:/usr/sbin
+PATH=/bin:/sbin:/usr/bin:/usr/sbin:/kvmm/bin
 export PATH
 
 /bin/busybox mkdir -p /proc /sys /dev /tmp /run || true
@@ -60,6 +61,14 @@ test_param() {
 		esac
 	done
 }
+
+# The virtio drivers (modules in Debian's kernel), in dependency order. A module that does not
+# load is reported, not fatal: the scenarios that need it fail on their own checks.
+if [ -f /lib/modules/kvmm.order ]; then
+	while read -r ko; do
+		insmod "/lib/modules/$ko" 2>/dev/null || echo "KVMM-GUEST-INSMOD-FAILED $ko"
+	done </lib/modules/kvmm.order
+fi
 
 echo "KVMM-GUEST-UP cpus=$(count_cpus) ram_kb=$(ram_kb)"
 

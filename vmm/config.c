@@ -30,6 +30,12 @@ static const char usage_text[] =
 "  --memory size=SIZE     guest RAM, e.g. 512M, 2G (default 512M, min 16M)\n"
 "  --serial MODE          tty (stdout, default) | file=PATH | off\n"
 "  --console off          virtio console (only 'off' for now)\n"
+"  --disk path=FILE[,readonly=on][,id=NAME][,serial=STR][,direct=on]\n"
+"                         a virtio-blk disk on a raw image (repeatable, up to 8)\n"
+"  --net tap=NAME|fd=N[,mac=AA:BB:CC:DD:EE:FF][,id=NAME]\n"
+"                         a virtio-net device on a TAP interface, opened by name or\n"
+"                         inherited as an open fd (repeatable, up to 8)\n"
+"  --rng src=PATH|off     virtio-rng entropy source (default src=/dev/urandom)\n"
 "  --no-acpi              no ACPI tables (kernels with virtio_mmio.device=)\n"
 "  --log-file PATH        write log lines to PATH instead of stderr\n"
 "  -v, -vv, -vvv          more logging: info, debug, trace\n"
@@ -47,6 +53,7 @@ void config_init(struct vmm_config *cfg)
 	cfg->serial = SERIAL_TTY;
 	cfg->console = CONSOLE_OFF;
 	cfg->acpi = true;
+	cfg->rng_src = strdup("/dev/urandom");
 }
 
 void config_free(struct vmm_config *cfg)
@@ -56,6 +63,7 @@ void config_free(struct vmm_config *cfg)
 	free(cfg->cmdline);
 	free(cfg->serial_path);
 	free(cfg->log_file);
+	config_free_devices(cfg);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -110,8 +118,8 @@ static int parse_uint(const char *s, unsigned int *out)
  * receives a pointer into the (modified) string.  Returns 0, or -EINVAL with
  * *BAD pointing at the offending item.
  */
-static int parse_kv(char *s, const char *const *keys, char **values,
-		    unsigned int nkeys, const char **bad)
+int parse_kv(char *s, const char *const *keys, char **values, unsigned int nkeys,
+	     const char **bad)
 {
 	char *save = NULL, *item;
 	unsigned int i;
@@ -191,7 +199,7 @@ static int opt_serial(struct vmm_config *cfg, char *arg)
 }
 
 enum { OPT_KERNEL = 256, OPT_INITRAMFS, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY,
-       OPT_SERIAL, OPT_CONSOLE, OPT_NO_ACPI, OPT_LOG_FILE };
+       OPT_SERIAL, OPT_CONSOLE, OPT_NO_ACPI, OPT_LOG_FILE, OPT_DISK, OPT_RNG, OPT_NET };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -202,11 +210,22 @@ static const struct option long_opts[] = {
 	{ "serial", required_argument, NULL, OPT_SERIAL },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "no-acpi", no_argument, NULL, OPT_NO_ACPI },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "rng", required_argument, NULL, OPT_RNG },
+	{ "net", required_argument, NULL, OPT_NET },
 	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
+
+static const char *opt_name(int c)
+{
+	for (const struct option *o = long_opts; o->name; o++)
+		if (o->val == c)
+			return o->name;
+	return "?";
+}
 
 enum cli_result config_parse_args(struct vmm_config *cfg, int argc,
 				  char **argv)
@@ -228,16 +247,21 @@ enum cli_result config_parse_args(struct vmm_config *cfg, int argc,
 		case OPT_LOG_FILE: ret = replace_str(&cfg->log_file, optarg); break;
 		case OPT_CPUS:
 		case OPT_MEMORY:
+		case OPT_DISK:
+		case OPT_RNG:
+		case OPT_NET:
 			/* The parsers cut the string; report from a copy. */
 			copy = strdup(optarg);
 			if (!copy)
 				return CLI_USAGE;
 			ret = c == OPT_CPUS ? opt_cpus(cfg, copy, &bad)
-					    : opt_memory(cfg, copy, &bad);
+			    : c == OPT_MEMORY ? opt_memory(cfg, copy, &bad)
+			    : c == OPT_DISK ? config_opt_disk(cfg, copy, &bad)
+			    : c == OPT_NET ? config_opt_net(cfg, copy, &bad)
+			    : config_opt_rng(cfg, copy, &bad);
 			if (ret) {
 				fprintf(stderr, "kvmm: invalid value '%s' in --%s %s\n",
-					bad, c == OPT_CPUS ? "cpus" : "memory",
-					optarg);
+					bad, opt_name(c), optarg);
 				free(copy);
 				return CLI_USAGE;
 			}
@@ -261,8 +285,8 @@ enum cli_result config_parse_args(struct vmm_config *cfg, int argc,
 			return CLI_USAGE;
 		}
 		if (ret) {
-			fprintf(stderr, "kvmm: invalid value '%s' for option '%s'\n",
-				optarg, argv[optind - 1]);
+			fprintf(stderr, "kvmm: invalid value '%s' for option '--%s'\n",
+				optarg, opt_name(c));
 			return CLI_USAGE;
 		}
 	}
@@ -300,5 +324,5 @@ int config_validate(const struct vmm_config *cfg, char *err,
 			 cfg->mem_size);
 		return -EINVAL;
 	}
-	return 0;
+	return config_validate_devices(cfg, err, errlen);
 }

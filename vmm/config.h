@@ -11,6 +11,29 @@
 #define KVMM_MAX_VCPUS 64
 #define KVMM_MIN_MEM (16ULL << 20)
 
+#define KVMM_MAX_DISKS 8
+#define KVMM_SERIAL_MAX 20		/* virtio-blk ID bytes */
+
+/* One --disk (and later vm.add-disk / VmConfig.disks[]). */
+struct disk_config {
+	char *path;
+	char *id;			/* NULL: "disk<N>" */
+	char *serial;			/* NULL: none; at most KVMM_SERIAL_MAX bytes */
+	bool readonly;
+	bool direct;			/* O_DIRECT */
+};
+
+#define KVMM_MAX_NETS 8
+
+/* One --net (and later vm.add-net / VmConfig.net[]): a TAP by name or an inherited fd. */
+struct net_config {
+	char *tap;			/* interface name, or NULL when fd is used */
+	int fd;				/* an open TAP fd handed to kvmm, or -1 */
+	char *id;			/* NULL: "net<N>" */
+	uint8_t mac[6];
+	bool has_mac;			/* false: derive a stable locally administered MAC */
+};
+
 enum serial_mode { SERIAL_TTY, SERIAL_FILE, SERIAL_OFF };
 enum console_mode { CONSOLE_OFF };
 
@@ -24,6 +47,11 @@ struct vmm_config {
 	char *serial_path;		/* SERIAL_FILE */
 	enum console_mode console;
 	bool acpi;			/* describe devices with ACPI (x86) */
+	struct disk_config disks[KVMM_MAX_DISKS];
+	unsigned int nr_disks;
+	struct net_config nets[KVMM_MAX_NETS];
+	unsigned int nr_nets;
+	char *rng_src;			/* entropy source for virtio-rng; NULL: no device */
 	unsigned int verbosity;		/* 0 = warnings, 1 info, 2 debug, 3 trace */
 	char *log_file;
 };
@@ -46,6 +74,23 @@ enum cli_result config_parse_args(struct vmm_config *cfg, int argc,
 /* Checks a filled config; on error writes a message naming the field into
  * ERR (ERRLEN bytes) and returns -EINVAL. */
 int config_validate(const struct vmm_config *cfg, char *err, unsigned long errlen);
+
+/* Device options (config_dev.c). Each parses one option value such as
+ * "path=/img,readonly=on"; on error returns -EINVAL with *BAD at the offending item
+ * (pointing into ARG, which is modified). */
+int config_opt_disk(struct vmm_config *cfg, char *arg, const char **bad);
+int config_opt_net(struct vmm_config *cfg, char *arg, const char **bad);
+int config_opt_rng(struct vmm_config *cfg, char *arg, const char **bad);
+/* Checks the device part of a config (see config_validate). */
+int config_validate_devices(const struct vmm_config *cfg, char *err, unsigned long errlen);
+void config_free_devices(struct vmm_config *cfg);
+/* "AA:BB:CC:DD:EE:FF" (hex, case-insensitive); 0/-EINVAL. */
+int parse_mac(const char *s, uint8_t mac[6]);
+/* Boolean option values: on/off, true/false, yes/no, 1/0. 0/-EINVAL. */
+int parse_bool(const char *s, bool *out);
+/* "key=value,key=value" into VALUES (by KEYS); each key at most once. */
+int parse_kv(char *s, const char *const *keys, char **values, unsigned int nkeys,
+	     const char **bad);
 
 /* Parses sizes such as "512M", "2G", "1048576" (bytes); 0/-EINVAL/-ERANGE. */
 int parse_size(const char *s, uint64_t *out);

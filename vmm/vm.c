@@ -17,8 +17,10 @@
 
 #include "arch.h"
 #include "console.h"
+#include "devices.h"
 #include "evloop.h"
 #include "log.h"
+#include "mmio.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -206,6 +208,7 @@ static int vm_setup(struct vm *vm)
 	}
 	if ((ret = console_init(vm)) ||
 	    (ret = arch_devices_init(vm)) ||
+	    (ret = virtio_devices_init(vm)) ||
 	    (ret = arch_load_guest(vm)))
 		return ret;
 
@@ -233,6 +236,7 @@ static void vm_teardown(struct vm *vm)
 	for (i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
+	virtio_mmio_destroy_all(vm);
 	console_fini(vm);
 	arch_vm_destroy(vm);
 	if (vm->sig_src.fd >= 0)

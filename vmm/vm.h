@@ -35,8 +35,10 @@ struct platform_dev {
 };
 
 #define VM_MAX_PLATFORM_DEVS 32
+#define VM_MAX_VIRTIO 16
 
 struct vcpu;
+struct virtio_transport;
 struct serial;
 struct console;
 
@@ -52,6 +54,8 @@ struct vm {
 	struct vcpu *vcpus;
 	unsigned int nr_platform_devs;
 	struct platform_dev platform_devs[VM_MAX_PLATFORM_DEVS];
+	unsigned int nr_virtio;
+	struct virtio_transport *virtio[VM_MAX_VIRTIO];	/* virtio/mmio.c */
 	struct serial *serial;		/* the console UART, NULL if off */
 	struct console *console;
 	struct evloop loop;

@@ -30,6 +30,16 @@ _Static_assert(X86_PM_LEN == PM_NR_REGS, "PM register block size");
 
 const char arch_name[] = "x86_64";
 
+int arch_virtio_slot(unsigned int index, uint64_t *base, uint64_t *size, uint32_t *irq)
+{
+	if (index > X86_IRQ_MAX - X86_VIRTIO_IRQ_BASE)
+		return -ENOSPC;
+	*base = X86_VIRTIO_MMIO_GPA + index * X86_VIRTIO_MMIO_SIZE;
+	*size = X86_VIRTIO_MMIO_SIZE;
+	*irq = X86_VIRTIO_IRQ_BASE + index;
+	return 0;
+}
+
 struct x86_vm {
 	struct x86_boot_out boot;
 	struct kvm_cpuid2 *cpuid;	/* KVM_GET_SUPPORTED_CPUID */

@@ -138,3 +138,69 @@ Test(config, help_and_version, .init = cr_redirect_stdout)
 	cr_assert_eq(parse(&c, ARGV("--version")), CLI_EXIT_OK);
 	config_free(&c);
 }
+
+Test(config, disks_and_rng)
+{
+	struct vmm_config c;
+
+	cr_assert_eq(parse(&c, ARGV("--kernel", "k", "--disk", "path=/a.img,readonly=on,serial=S1",
+				    "--disk", "path=/b.img,id=data,direct=true", "--rng",
+				    "src=/dev/random")), CLI_RUN);
+	cr_assert_eq(c.nr_disks, 2);
+	cr_assert_str_eq(c.disks[0].path, "/a.img");
+	cr_assert(c.disks[0].readonly);
+	cr_assert_str_eq(c.disks[0].serial, "S1");
+	cr_assert_null(c.disks[0].id);
+	cr_assert_not(c.disks[1].readonly);
+	cr_assert(c.disks[1].direct);
+	cr_assert_str_eq(c.disks[1].id, "data");
+	cr_assert_str_eq(c.rng_src, "/dev/random");
+	config_free(&c);
+
+	cr_assert_eq(parse(&c, ARGV("--kernel", "k", "--rng", "off")), CLI_RUN);
+	cr_assert_null(c.rng_src);
+	config_free(&c);
+	cr_assert_eq(parse(&c, ARGV("--kernel", "k")), CLI_RUN);
+	cr_assert_str_eq(c.rng_src, "/dev/urandom", "virtio-rng is on by default");
+	config_free(&c);
+}
+
+Test(config, bad_disks, .init = cr_redirect_stderr)
+{
+	static const char *const bad[] = {
+		"readonly=on",			/* no path */
+		"path=",			/* empty path */
+		"path=/a,readonly=maybe",
+		"path=/a,cache=none",		/* unknown key */
+		"path=/a,path=/b",		/* key twice */
+		"path=/a,serial=123456789012345678901",	/* 21 bytes */
+		"path",
+	};
+	struct vmm_config c;
+
+	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(parse(&c, ARGV("--kernel", "k", "--disk", (char *)bad[i])), CLI_USAGE,
+			     "--disk %s accepted", bad[i]);
+		config_free(&c);
+	}
+	cr_assert_eq(parse(&c, ARGV("--kernel", "k", "--disk", "path=/a,id=x", "--disk",
+				    "path=/b,id=x")), CLI_USAGE, "duplicate id");
+	config_free(&c);
+	cr_assert_eq(parse(&c, ARGV("--kernel", "k", "--rng", "file=/x")), CLI_USAGE);
+	config_free(&c);
+}
+
+Test(config, too_many_disks, .init = cr_redirect_stderr)
+{
+	struct vmm_config c;
+	char *argv[2 + 2 * (KVMM_MAX_DISKS + 1) + 1] = { "kvmm", "--kernel=k" };
+	int n = 2;
+
+	for (int i = 0; i <= KVMM_MAX_DISKS; i++) {
+		argv[n++] = "--disk";
+		argv[n++] = "path=/x";
+	}
+	argv[n] = NULL;
+	cr_assert_eq(parse(&c, argv), CLI_USAGE);
+	config_free(&c);
+}

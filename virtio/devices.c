@@ -1,0 +1,47 @@
+/*
+ * Creates the VM's virtio devices from its config, in a fixed order (disks in command-line
+ * order, then the entropy device), so each gets the same MMIO slot and interrupt every boot.
+ */
+#include <errno.h>
+
+#include "devices.h"
+#include "log.h"
+#include "mmio.h"
+#include "vm.h"
+
+/* Puts a device that its constructor just made on the VM, or frees it. */
+static int add(struct vm *vm, struct virtio_dev *d)
+{
+	int ret = virtio_mmio_add(vm, d);
+
+	if (ret)
+		d->ops->destroy(d);
+	return ret;
+}
+
+int virtio_devices_init(struct vm *vm)
+{
+	const struct vmm_config *cfg = vm->cfg;
+	struct virtio_dev *d = NULL;
+	int ret;
+
+	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+		ret = virtio_blk_new(&cfg->disks[i], i, &d);
+		if (!ret)
+			ret = add(vm, d);
+		if (ret)
+			return ret;
+	}
+	if (cfg->nr_nets) {
+		pr_err("--net: virtio-net is not built yet");
+		return -ENOTSUP;
+	}
+	if (cfg->rng_src) {
+		ret = virtio_rng_new(cfg->rng_src, &d);
+		if (!ret)
+			ret = add(vm, d);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}

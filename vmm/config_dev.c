@@ -1,0 +1,193 @@
+/*
+ * The device part of the VM configuration: parsing --disk and --rng values (Cloud
+ * Hypervisor's key=value style) and checking them. Shared by the command line and, later,
+ * the API's vm.create, so both refuse the same things with the same messages.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+int parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "on", "true", "yes", "1" };
+	static const char *const no[] = { "off", "false", "no", "0" };
+
+	for (unsigned int i = 0; i < 4; i++) {
+		if (!strcmp(s, yes[i])) {
+			*out = true;
+			return 0;
+		}
+		if (!strcmp(s, no[i])) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int dup_opt(char **dst, const char *src)
+{
+	if (!src)
+		return 0;
+	*dst = strdup(src);
+	return *dst ? 0 : -ENOMEM;
+}
+
+int config_opt_disk(struct vmm_config *cfg, char *arg, const char **bad)
+{
+	static const char *const keys[] = { "path", "readonly", "id", "serial", "direct" };
+	char *v[5] = { 0 };
+	struct disk_config d = { 0 };
+
+	if (parse_kv(arg, keys, v, 5, bad))
+		return -EINVAL;
+	*bad = "path";
+	if (!v[0] || !*v[0])
+		return -EINVAL;
+	*bad = v[1];
+	if (v[1] && parse_bool(v[1], &d.readonly))
+		return -EINVAL;
+	*bad = v[4];
+	if (v[4] && parse_bool(v[4], &d.direct))
+		return -EINVAL;
+	*bad = "too many disks";
+	if (cfg->nr_disks == KVMM_MAX_DISKS)
+		return -EINVAL;
+	if (dup_opt(&d.path, v[0]) || dup_opt(&d.id, v[2]) || dup_opt(&d.serial, v[3])) {
+		free(d.path);
+		free(d.id);
+		return -ENOMEM;
+	}
+	cfg->disks[cfg->nr_disks++] = d;
+	return 0;
+}
+
+int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char end;
+
+	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+				      &b[4], &b[5], &end) != 6)
+		return -EINVAL;
+	for (unsigned int i = 0; i < 6; i++) {
+		if (s[3 * i] == '+' || s[3 * i] == '-' || s[3 * i] == ' ')
+			return -EINVAL;
+		mac[i] = (uint8_t)b[i];
+	}
+	return 0;
+}
+
+int config_opt_net(struct vmm_config *cfg, char *arg, const char **bad)
+{
+	static const char *const keys[] = { "tap", "fd", "mac", "id" };
+	char *v[4] = { 0 };
+	struct net_config n = { .fd = -1 };
+	unsigned int fd;
+	char *end;
+
+	if (parse_kv(arg, keys, v, 4, bad))
+		return -EINVAL;
+	*bad = "tap= or fd=";
+	if (!v[0] == !v[1] || (v[0] && !*v[0]))
+		return -EINVAL;
+	if (v[1]) {
+		*bad = v[1];
+		errno = 0;
+		fd = strtoul(v[1], &end, 10);
+		if (*v[1] < '0' || *v[1] > '9' || *end || errno || fd < 3 || fd > INT_MAX)
+			return -EINVAL;
+		n.fd = (int)fd;
+	}
+	*bad = v[2];
+	if (v[2]) {
+		if (parse_mac(v[2], n.mac) || (n.mac[0] & 1))	/* no multicast MACs */
+			return -EINVAL;
+		n.has_mac = true;
+	}
+	*bad = "too many network devices";
+	if (cfg->nr_nets == KVMM_MAX_NETS)
+		return -EINVAL;
+	if (dup_opt(&n.tap, v[0]) || dup_opt(&n.id, v[3])) {
+		free(n.tap);
+		return -ENOMEM;
+	}
+	cfg->nets[cfg->nr_nets++] = n;
+	return 0;
+}
+
+int config_opt_rng(struct vmm_config *cfg, char *arg, const char **bad)
+{
+	static const char *const keys[] = { "src" };
+	char *v[1] = { 0 };
+
+	free(cfg->rng_src);
+	cfg->rng_src = NULL;
+	if (!strcmp(arg, "off"))
+		return 0;
+	if (parse_kv(arg, keys, v, 1, bad))
+		return -EINVAL;
+	*bad = "src";
+	if (!v[0] || !*v[0])
+		return -EINVAL;
+	return dup_opt(&cfg->rng_src, v[0]);
+}
+
+int config_validate_devices(const struct vmm_config *cfg, char *err, unsigned long errlen)
+{
+	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+		const struct disk_config *d = &cfg->disks[i];
+
+		if (!d->path || !*d->path) {
+			snprintf(err, errlen, "disks[%u]: path is required", i);
+			return -EINVAL;
+		}
+		if (d->serial && strlen(d->serial) > KVMM_SERIAL_MAX) {
+			snprintf(err, errlen, "disks[%u]: serial '%s' longer than %u bytes", i,
+				 d->serial, KVMM_SERIAL_MAX);
+			return -EINVAL;
+		}
+		for (unsigned int j = 0; d->id && j < i; j++) {
+			if (cfg->disks[j].id && !strcmp(cfg->disks[j].id, d->id)) {
+				snprintf(err, errlen, "disks[%u]: id '%s' used twice", i, d->id);
+				return -EINVAL;
+			}
+		}
+	}
+	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
+		const struct net_config *n = &cfg->nets[i];
+
+		if (!n->tap == (n->fd < 0)) {
+			snprintf(err, errlen, "net[%u]: exactly one of tap= and fd= is required", i);
+			return -EINVAL;
+		}
+		if (n->tap && strlen(n->tap) >= 16) {	/* IFNAMSIZ */
+			snprintf(err, errlen, "net[%u]: tap name '%s' longer than 15 bytes", i,
+				 n->tap);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+void config_free_devices(struct vmm_config *cfg)
+{
+	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+		free(cfg->disks[i].path);
+		free(cfg->disks[i].id);
+		free(cfg->disks[i].serial);
+	}
+	cfg->nr_disks = 0;
+	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
+		free(cfg->nets[i].tap);
+		free(cfg->nets[i].id);
+	}
+	cfg->nr_nets = 0;
+	free(cfg->rng_src);
+	cfg->rng_src = NULL;
+}
