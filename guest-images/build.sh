@@ -116,6 +116,8 @@ chmod 0755 "$stage/init"
 # The virtio drivers, which Debian builds as modules, in load (dependency) order; /init loads
 # them from /lib/modules/kvmm.order (busybox insmod does not resolve dependencies).
 mods="drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko drivers/virtio/virtio_mmio.ko
+drivers/virtio/virtio_pci_legacy_dev.ko drivers/virtio/virtio_pci_modern_dev.ko
+drivers/virtio/virtio_pci.ko
 drivers/block/virtio_blk.ko drivers/char/hw_random/virtio-rng.ko net/core/failover.ko
 drivers/net/net_failover.ko drivers/net/virtio_net.ko net/vmw_vsock/vsock.ko
 net/vmw_vsock/vmw_vsock_virtio_transport_common.ko net/vmw_vsock/vmw_vsock_virtio_transport.ko"

@@ -1,11 +1,11 @@
 /*
- * Creates the VM's virtio devices from its config, in a fixed order (disks in command-line
- * order, then the entropy device), so each gets the same MMIO slot and interrupt every boot.
+ * Creates the VM's virtio devices from its config in a fixed order (disks, then network
+ * devices, each in command-line order, then the entropy device), so each device gets the same
+ * MMIO slot and interrupt on every boot.
  */
 #include <errno.h>
 
 #include "devices.h"
-#include "log.h"
 #include "mmio.h"
 #include "vm.h"
 
@@ -32,9 +32,12 @@ int virtio_devices_init(struct vm *vm)
 		if (ret)
 			return ret;
 	}
-	if (cfg->nr_nets) {
-		pr_err("--net: virtio-net is not built yet");
-		return -ENOTSUP;
+	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
+		ret = virtio_net_new(&cfg->nets[i], i, &d);
+		if (!ret)
+			ret = add(vm, d);
+		if (ret)
+			return ret;
 	}
 	if (cfg->rng_src) {
 		ret = virtio_rng_new(cfg->rng_src, &d);

@@ -212,6 +212,11 @@ int vq_pop(struct vq *vq, const struct guest_mem *gm, struct vq_chain *c)
 	return ret ? ret : 1;
 }
 
+void vq_unpop(struct vq *vq, unsigned int n)
+{
+	vq->last_avail -= (uint16_t)n;
+}
+
 int vq_push(struct vq *vq, const struct guest_mem *gm, uint16_t head, uint32_t len)
 {
 	uint32_t elem[2] = { htole32(head), htole32(len) };	/* struct virtq_used_elem */

@@ -97,6 +97,13 @@ int vq_validate(const struct vq *vq, const struct guest_mem *gm, uint16_t max);
 int vq_pop(struct vq *vq, const struct guest_mem *gm, struct vq_chain *c);
 
 /*
+ * Gives back the last N chains vq_pop() took (1 each, -EINVAL ones included) so the next
+ * vq_pop() takes them again, e.g. a frame the back-end could not take yet. Only for the N
+ * chains popped last, none of them pushed: moves the next available slot back by N.
+ */
+void vq_unpop(struct vq *vq, unsigned int n);
+
+/*
  * Publishes HEAD as used with LEN bytes written by the device. The element is written
  * before used->idx is updated (release). 0, or -EIO if the used ring is not writable.
  */

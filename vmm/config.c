@@ -37,6 +37,11 @@ static const char usage_text[] =
 "                         inherited as an open fd (repeatable, up to 8)\n"
 "  --rng src=PATH|off     virtio-rng entropy source (default src=/dev/urandom)\n"
 "  --no-acpi              no ACPI tables (kernels with virtio_mmio.device=)\n"
+"  --api-socket PATH|path=PATH|fd=N\n"
+"                         serve Cloud Hypervisor's /api/v1 on a Unix socket (docs/api.md);\n"
+"                         --kernel is then optional (vm.create sends the config)\n"
+"  --seccomp true|false|log\n"
+"                         accepted for Cloud Hypervisor compatibility (not enforced yet)\n"
 "  --log-file PATH        write log lines to PATH instead of stderr\n"
 "  -v, -vv, -vvv          more logging: info, debug, trace\n"
 "  -h, --help             this text\n"
@@ -54,6 +59,7 @@ void config_init(struct vmm_config *cfg)
 	cfg->console = CONSOLE_OFF;
 	cfg->acpi = true;
 	cfg->rng_src = strdup("/dev/urandom");
+	cfg->api_fd = -1;
 }
 
 void config_free(struct vmm_config *cfg)
@@ -63,6 +69,8 @@ void config_free(struct vmm_config *cfg)
 	free(cfg->cmdline);
 	free(cfg->serial_path);
 	free(cfg->log_file);
+	free(cfg->api_socket);
+	free(cfg->seccomp);
 	config_free_devices(cfg);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -198,8 +206,27 @@ static int opt_serial(struct vmm_config *cfg, char *arg)
 	return 0;
 }
 
+/* --api-socket PATH, path=PATH or fd=N (Cloud Hypervisor's forms). */
+static int opt_api_socket(struct vmm_config *cfg, const char *arg)
+{
+	unsigned int fd;
+
+	if (!strncmp(arg, "fd=", 3)) {
+		if (parse_uint(arg + 3, &fd) || fd < 3 || fd > INT_MAX)
+			return -EINVAL;
+		cfg->api_fd = (int)fd;
+		return 0;
+	}
+	if (!strncmp(arg, "path=", 5))
+		arg += 5;
+	if (!*arg || strchr(arg, ','))
+		return -EINVAL;
+	return replace_str(&cfg->api_socket, arg);
+}
+
 enum { OPT_KERNEL = 256, OPT_INITRAMFS, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY,
-       OPT_SERIAL, OPT_CONSOLE, OPT_NO_ACPI, OPT_LOG_FILE, OPT_DISK, OPT_RNG, OPT_NET };
+       OPT_SERIAL, OPT_CONSOLE, OPT_NO_ACPI, OPT_LOG_FILE, OPT_DISK, OPT_RNG, OPT_NET,
+       OPT_API_SOCKET, OPT_SECCOMP };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -213,6 +240,8 @@ static const struct option long_opts[] = {
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "rng", required_argument, NULL, OPT_RNG },
 	{ "net", required_argument, NULL, OPT_NET },
+	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
+	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -268,6 +297,11 @@ enum cli_result config_parse_args(struct vmm_config *cfg, int argc,
 			free(copy);
 			break;
 		case OPT_SERIAL: ret = opt_serial(cfg, optarg); break;
+		case OPT_API_SOCKET: ret = opt_api_socket(cfg, optarg); break;
+		case OPT_SECCOMP:
+			ret = strcmp(optarg, "true") && strcmp(optarg, "false") &&
+			      strcmp(optarg, "log") ? -EINVAL : replace_str(&cfg->seccomp, optarg);
+			break;
 		case OPT_CONSOLE:
 			ret = strcmp(optarg, "off") ? -EINVAL : 0;
 			break;
@@ -304,8 +338,8 @@ enum cli_result config_parse_args(struct vmm_config *cfg, int argc,
 int config_validate(const struct vmm_config *cfg, char *err,
 		    unsigned long errlen)
 {
-	if (!cfg->kernel || !*cfg->kernel) {
-		snprintf(err, errlen, "--kernel is required");
+	if ((!cfg->kernel || !*cfg->kernel) && !cfg->api_socket && cfg->api_fd < 0) {
+		snprintf(err, errlen, "--kernel is required (or --api-socket, then vm.create)");
 		return -EINVAL;
 	}
 	if (cfg->boot_vcpus < 1 || cfg->boot_vcpus > KVMM_MAX_VCPUS) {

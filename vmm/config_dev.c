@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 
@@ -186,6 +187,9 @@ void config_free_devices(struct vmm_config *cfg)
 	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
 		free(cfg->nets[i].tap);
 		free(cfg->nets[i].id);
+		/* An inherited TAP fd belongs to the config (devices use duplicates). */
+		if (cfg->nets[i].fd >= 0)
+			close(cfg->nets[i].fd);
 	}
 	cfg->nr_nets = 0;
 	free(cfg->rng_src);

@@ -13,6 +13,8 @@
 
 enum log_level log_threshold = LOG_WARN;
 static int log_fd = STDERR_FILENO;
+/* The first error logged by this thread since log_clear_error(). */
+static __thread char first_error[256];
 
 static const char *const level_names[] = {
 	[LOG_ERROR] = "error", [LOG_WARN] = "warn", [LOG_INFO] = "info",
@@ -26,6 +28,12 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	va_list ap;
 	int n, m, saved_errno = errno;
 
+	if (lvl == LOG_ERROR && !first_error[0]) {
+		va_start(ap, fmt);
+		vsnprintf(first_error, sizeof(first_error), fmt, ap);
+		va_end(ap);
+		errno = saved_errno;
+	}
 	if (lvl > log_threshold)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -45,6 +53,16 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	if (write(log_fd, buf, n) < 0)
 		n = 0;
 	errno = saved_errno;
+}
+
+const char *log_first_error(void)
+{
+	return first_error;
+}
+
+void log_clear_error(void)
+{
+	first_error[0] = '\0';
 }
 
 int log_set_file(const char *path)

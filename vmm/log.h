@@ -12,6 +12,11 @@ extern enum log_level log_threshold;
 void log_msg(enum log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* The first error message this thread logged since log_clear_error() ("" if none), e.g. for
+ * an API answer that says why a VM did not boot. Recorded even when errors are not printed. */
+const char *log_first_error(void);
+void log_clear_error(void);
+
 #define pr_err(...)   log_msg(LOG_ERROR, __VA_ARGS__)
 #define pr_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
 #define pr_info(...)  log_msg(LOG_INFO, __VA_ARGS__)

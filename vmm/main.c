@@ -1,11 +1,13 @@
 /*
- * kvmm entry point: parse the command line, run the VM, and turn the reason
- * it stopped into the documented exit status.
+ * kvmm entry point: parse the command line, then either run the VM it describes or
+ * serve the API socket (--api-socket), and turn how that ended into the documented exit
+ * status.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "config.h"
 #include "log.h"
 #include "vm.h"
@@ -46,6 +48,12 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (cfg.api_socket || cfg.api_fd >= 0) {
+		status = api_main(&cfg);
+		pr_info("exiting with status %d", status);
+		config_free(&cfg);
+		return status;
+	}
 	stop = vm_run(&cfg);
 	switch (stop) {
 	case VM_STOP_POWEROFF:

@@ -98,6 +98,53 @@ static void vcpu_report(struct vcpu *vcpu, enum exit_action act)
 	}
 }
 
+static void vcpu_count(struct vcpu_stats *st, const struct kvm_run *run)
+{
+	unsigned int h, i;
+
+	if (run->exit_reason < VCPU_STAT_REASONS)
+		st->reasons[run->exit_reason]++;
+	if (run->exit_reason != KVM_EXIT_IO)
+		return;
+	h = (run->io.port * 40503u) % VCPU_STAT_PORTS;
+	for (i = 0; i < VCPU_STAT_PORTS; i++, h = (h + 1) % VCPU_STAT_PORTS) {
+		if (st->port_exits[h] && st->port[h] != run->io.port)
+			continue;
+		st->port[h] = run->io.port;
+		st->port_exits[h]++;
+		return;
+	}
+}
+
+/* One debug line per vCPU: exits by reason, then the busiest I/O ports. */
+static void vcpu_log_stats(const struct vcpu *vcpu)
+{
+	const struct vcpu_stats *st = &vcpu->stats;
+	char line[512];
+	int n = 0;
+	bool used[VCPU_STAT_PORTS] = { 0 };
+
+	for (unsigned int r = 0; r < VCPU_STAT_REASONS && n < (int)sizeof(line) - 40; r++)
+		if (st->reasons[r])
+			n += snprintf(line + n, sizeof(line) - n, " %s=%llu", exit_reason_name(r),
+				      (unsigned long long)st->reasons[r]);
+	n += snprintf(line + n, sizeof(line) - n, "; ports:");
+	for (int k = 0; k < 8 && n < (int)sizeof(line) - 40; k++) {
+		int best = -1;
+
+		for (int i = 0; i < VCPU_STAT_PORTS; i++)
+			if (!used[i] && st->port_exits[i] &&
+			    (best < 0 || st->port_exits[i] > st->port_exits[best]))
+				best = i;
+		if (best < 0)
+			break;
+		used[best] = true;
+		n += snprintf(line + n, sizeof(line) - n, " 0x%x=%llu", st->port[best],
+			      (unsigned long long)st->port_exits[best]);
+	}
+	pr_debug("vcpu%u: exits:%s", vcpu->id, line);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -114,6 +161,10 @@ static void *vcpu_thread(void *arg)
 	while (!atomic_load(&vm->stop)) {
 		enum exit_action act;
 
+		if (atomic_load(&vm->paused)) {
+			vm_vcpu_checkpoint(vm);
+			continue;
+		}
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->run->immediate_exit = 0;
@@ -123,6 +174,7 @@ static void *vcpu_thread(void *arg)
 			vm_request_stop(vm, VM_STOP_ERROR);
 			break;
 		}
+		vcpu_count(&vcpu->stats, vcpu->run);
 		act = exit_dispatch(vcpu->run, vm->run_size, &vm->pio, &vm->mmio);
 		switch (act) {
 		case EXIT_CONTINUE:
@@ -143,6 +195,7 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 	}
+	vm_vcpu_ended(vm);
 	return NULL;
 }
 
@@ -172,6 +225,7 @@ void vcpu_destroy(struct vcpu *vcpu)
 	if (vcpu->started) {
 		pthread_join(vcpu->thread, NULL);
 		vcpu->started = false;
+		vcpu_log_stats(vcpu);
 	}
 	if (vcpu->run)
 		munmap(vcpu->run, vcpu->vm->run_size);

@@ -7,9 +7,20 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <linux/kvm.h>
 
 struct vm;
+
+#define VCPU_STAT_REASONS 64
+#define VCPU_STAT_PORTS 64
+
+/* Exit statistics, logged at debug level when the vCPU ends (what a boot spends exits on). */
+struct vcpu_stats {
+	uint64_t reasons[VCPU_STAT_REASONS];	/* by KVM_EXIT_* */
+	uint16_t port[VCPU_STAT_PORTS];		/* open-addressed: port I/O exits by port */
+	uint64_t port_exits[VCPU_STAT_PORTS];
+};
 
 struct vcpu {
 	struct vm *vm;
@@ -18,6 +29,7 @@ struct vcpu {
 	struct kvm_run *run;		/* mmap of the vCPU fd */
 	pthread_t thread;
 	bool started;
+	struct vcpu_stats stats;
 };
 
 /* KVM_CREATE_VCPU and the kvm_run mapping; 0/-errno. */

@@ -33,6 +33,56 @@ void vm_request_stop(struct vm *vm, enum vm_stop reason)
 		return;
 	if (vm->stop_efd >= 0 && write(vm->stop_efd, &one, sizeof(one)) < 0)
 		pr_warn("vm: cannot wake the event loop: %s", strerror(errno));
+	/* Parked vCPUs must see the stop too. */
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+void vm_vcpu_checkpoint(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->nr_parked++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	while (atomic_load(&vm->paused) && !atomic_load(&vm->stop))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	vm->nr_parked--;
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+void vm_vcpu_ended(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->nr_live--;
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+int vm_pause(struct vm *vm)
+{
+	bool expected = false;
+
+	if (!atomic_compare_exchange_strong(&vm->paused, &expected, true))
+		return -EALREADY;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	pthread_mutex_lock(&vm->pause_lock);
+	while (vm->nr_parked < vm->nr_live && !atomic_load(&vm->stop))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	pthread_mutex_unlock(&vm->pause_lock);
+	return 0;
+}
+
+int vm_resume(struct vm *vm)
+{
+	bool expected = true;
+
+	if (!atomic_compare_exchange_strong(&vm->paused, &expected, false))
+		return -EINVAL;
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+	return 0;
 }
 
 int vm_irq_line(struct vm *vm, uint32_t irq, int level)
@@ -179,6 +229,8 @@ static int vm_setup_loop(struct vm *vm)
 	ret = evloop_add(&vm->loop, &vm->stop_src, EPOLLIN);
 	if (ret)
 		return ret;
+	if (vm->hooks && vm->hooks->no_signals)
+		return 0;
 	stop_signals(&set);
 	vm->sig_src.fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (vm->sig_src.fd < 0)
@@ -253,6 +305,11 @@ static void vm_teardown(struct vm *vm)
 
 enum vm_stop vm_run(const struct vmm_config *cfg)
 {
+	return vm_run_hooked(cfg, NULL);
+}
+
+enum vm_stop vm_run_hooked(const struct vmm_config *cfg, const struct vm_hooks *hooks)
+{
 	struct vm *vm;
 	enum vm_stop stop;
 	sigset_t set, old;
@@ -264,9 +321,12 @@ enum vm_stop vm_run(const struct vmm_config *cfg)
 		return VM_STOP_ERROR;
 	}
 	vm->cfg = cfg;
+	vm->hooks = hooks;
 	vm->kvm_fd = vm->vm_fd = vm->stop_efd = vm->sig_src.fd = -1;
 	vm->loop.epfd = -1;
 	vm->mem.fd = -1;
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
 
 	/* Block the stop signals before any thread exists, so every thread
 	 * inherits the mask and only the signalfd sees them. */
@@ -276,11 +336,18 @@ enum vm_stop vm_run(const struct vmm_config *cfg)
 		vm_request_stop(vm, VM_STOP_ERROR);
 		goto out;
 	}
-	for (i = 0; i < vm->nr_vcpus; i++)
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		pthread_mutex_lock(&vm->pause_lock);
+		vm->nr_live++;
+		pthread_mutex_unlock(&vm->pause_lock);
 		if (vcpu_start(&vm->vcpus[i])) {
+			vm_vcpu_ended(vm);
 			vm_request_stop(vm, VM_STOP_ERROR);
 			break;
 		}
+	}
+	if (hooks && hooks->running && !atomic_load(&vm->stop))
+		hooks->running(vm, hooks->opaque);
 	while (!atomic_load(&vm->stop)) {
 		int ret = evloop_run_once(&vm->loop, -1);
 
@@ -290,8 +357,13 @@ enum vm_stop vm_run(const struct vmm_config *cfg)
 		}
 	}
 out:
+	if (hooks && hooks->stopping)
+		hooks->stopping(vm, hooks->opaque);
+	atomic_store(&vm->paused, false);	/* parked vCPUs must end */
 	vm_teardown(vm);
 	stop = atomic_load(&vm->stop);
+	pthread_cond_destroy(&vm->pause_cond);
+	pthread_mutex_destroy(&vm->pause_lock);
 	free(vm);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return stop;

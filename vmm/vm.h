@@ -62,8 +62,15 @@ struct vm {
 	struct ev_source stop_src;	/* stop_efd */
 	struct ev_source sig_src;	/* signalfd for SIGTERM/SIGINT/SIGHUP */
 	_Atomic int stop;		/* enum vm_stop, first writer wins */
+	/* Pausing (vm_pause/vm_resume): vCPUs park on pause_cond while paused is set. */
+	_Atomic bool paused;
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	unsigned int nr_parked;		/* under pause_lock */
+	unsigned int nr_live;		/* vCPU threads not yet ended, under pause_lock */
 	int stop_efd;			/* eventfd: wakes the event loop */
 	void *arch;			/* arch-private state */
+	const struct vm_hooks *hooks;	/* NULL outside the API */
 };
 
 /* Creates, runs and destroys a VM for CFG.  Returns the reason it stopped
@@ -73,6 +80,30 @@ enum vm_stop vm_run(const struct vmm_config *cfg);
 /* Asks the VM to stop for REASON; the first request wins.  Safe from any
  * thread, including device handlers running on vCPU threads. */
 void vm_request_stop(struct vm *vm, enum vm_stop reason);
+
+/* Hooks for a VM run driven by the API: RUNNING is called on the event loop thread once
+ * every vCPU runs (the VM may then be paused, resumed or stopped from any thread), STOPPING
+ * when it is about to be torn down (after that VM is no longer valid). */
+struct vm_hooks {
+	void (*running)(struct vm *vm, void *opaque);
+	void (*stopping)(struct vm *vm, void *opaque);
+	void *opaque;
+	bool no_signals;	/* the caller handles SIGTERM/SIGINT/SIGHUP (the API server) */
+};
+
+/* vm_run() with hooks (NULL: none). */
+enum vm_stop vm_run_hooked(const struct vmm_config *cfg, const struct vm_hooks *hooks);
+
+/* Stops every vCPU outside KVM_RUN and returns once all are parked; vm_resume lets them
+ * go on. Safe from any thread but a vCPU's own. 0, or -EALREADY / -EINVAL for a VM that
+ * is already paused / not paused. */
+int vm_pause(struct vm *vm);
+int vm_resume(struct vm *vm);
+
+/* Called by each vCPU thread between runs: parks while the VM is paused. */
+void vm_vcpu_checkpoint(struct vm *vm);
+/* Called by each vCPU thread as it ends. */
+void vm_vcpu_ended(struct vm *vm);
 
 /* Drives interrupt line IRQ to LEVEL (KVM_IRQ_LINE).  0/-errno. */
 int vm_irq_line(struct vm *vm, uint32_t irq, int level);

@@ -68,6 +68,8 @@ export LAB_QEMU=/usr/bin/qemu-system-x86_64
 export LAB_BIOS=/usr/share/seabios/bios-256k.bin
 export LAB_TMP=/tmp/lab
 if [ -d /lab/tiny ]; then export LAB_TINY=/lab/tiny; fi
+if [ -x /lab/tap-exec ]; then export LAB_TAP_EXEC=/lab/tap-exec; fi
+if [ -x /lab/kvmm-remote ]; then export LAB_KVMM_REMOTE=/lab/kvmm-remote; fi
 mkdir -p "$LAB_TMP"
 if [ -f /lab/env ]; then . /lab/env; fi
 

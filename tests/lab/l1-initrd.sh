@@ -44,7 +44,7 @@ mkdir -p "$stage/bin" "$stage/sbin" "$stage/usr/bin" "$stage/usr/sbin" "$stage/p
 cp "$busybox" "$stage/bin/busybox"
 ln -s busybox "$stage/bin/sh"
 
-# --- KVM modules: kvm-amd (QEMU -cpu max offers SVM) and its dependencies, deps first. ---
+# --- Modules: kvm-amd (QEMU -cpu max offers SVM), tun, and their dependencies, deps first. ---
 index="$stage/lab/l1/.index"
 find "$moddir/kernel" -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zst' >"$index"
 # Path of module $1 ("-" and "_" are the same in module names).
@@ -72,6 +72,7 @@ visit() {
 	order="$order $1"
 }
 visit kvm-amd
+visit tun	# TAPs for the virtio-net scenarios
 i=0
 : >"$stage/lab/l1/modules.order"
 for m in $order; do

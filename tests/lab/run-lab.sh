@@ -11,7 +11,7 @@
 #   KVMM_CACHE       cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/kvmm): Debian packages,
 #                    guest images, the L1 base initrd; rebuilt only when their inputs change
 #   LAB_ONLY         run only these scenarios (sh patterns, space-separated)
-#   LAB_TIMEOUT, LAB_EXTRA_CMDLINE, LAB_BOOT_RUNS, LAB_DUMP_LINES, LAB_LIVE: passed on to
+#   LAB_TIMEOUT, LAB_EXTRA_CMDLINE, LAB_BOOT_RUNS, LAB_DUMP_LINES, LAB_LIVE, LAB_NET_MB: passed on to
 #                    scenarios.sh (see there)
 #   LAB_L1_TIMEOUT   seconds for the whole L1 boot (900)
 #   LAB_L1_STALL     seconds of L1 console silence taken as a wedged L1 (300; an L1 soft
@@ -92,6 +92,8 @@ if [ "${LAB_FORCE_L1:-0}" != 1 ] && lab_host_kvm_boots "$guest"; then
 	KVMM=$kvmm LAB_ARCH=$arch LAB_IMAGES=$guest LAB_TMP=$tmp \
 		LAB_QEMU=$(command -v qemu-system-x86_64 || echo qemu-system-x86_64) \
 		LAB_BIOS=/usr/share/seabios/bios-256k.bin LAB_TINY=$tiny \
+		LAB_TAP_EXEC=$(dirname "$kvm_hold")/tap-exec \
+		LAB_KVMM_REMOTE=$(dirname "$kvmm")/kvmm-remote \
 		timeout "$l1_timeout" sh "$here/scenarios.sh" 2>&1 | tee "$log" | grep --line-buffered -o 'LAB: .*'
 	rc=${PIPESTATUS[0]}
 	set -e
@@ -131,6 +133,14 @@ cp "$here/scenarios.sh" "$stage/lab/scenarios.sh"
 if [ -f "$kvmm" ]; then
 	lab_copy_binary "$kvmm" "$stage" /lab/kvmm
 fi
+# tap-exec (tests/lab/tap-exec.c) hands kvmm an open TAP fd, as Kata does.
+if [ -x "$(dirname "$kvm_hold")/tap-exec" ]; then
+	lab_copy_binary "$(dirname "$kvm_hold")/tap-exec" "$stage" /lab/tap-exec
+fi
+# kvmm-remote, the API client, is built beside kvmm.
+if [ -x "$(dirname "$kvmm")/kvmm-remote" ]; then
+	lab_copy_binary "$(dirname "$kvmm")/kvmm-remote" "$stage" /lab/kvmm-remote
+fi
 if [ -x "$kvm_hold" ]; then
 	lab_copy_binary "$kvm_hold" "$stage" /lab/kvm-hold
 else
@@ -141,7 +151,7 @@ if [ -n "$tiny" ]; then
 	cp "$tiny"/tiny*.elf "$stage/lab/tiny/"
 fi
 # Settings for the scenarios inside L1 (sourced by the L1 init).
-for v in LAB_ONLY LAB_TIMEOUT LAB_EXTRA_CMDLINE LAB_BOOT_RUNS LAB_DUMP_LINES LAB_LIVE; do
+for v in LAB_ONLY LAB_TIMEOUT LAB_EXTRA_CMDLINE LAB_BOOT_RUNS LAB_DUMP_LINES LAB_LIVE LAB_NET_MB; do
 	if [ -n "${!v:-}" ]; then printf 'export %s=%q\n' "$v" "${!v}"; fi
 done >"$stage/lab/env"
 lab_pack "$stage" "$outdir/l1-run.cpio.gz" gzip

@@ -12,6 +12,8 @@
 #   LAB_ONLY    optional: run only the scenarios whose names match one of these sh patterns
 #   LAB_TIMEOUT seconds allowed per guest run (60)
 #   LAB_TINY    optional: directory with the tiny*.elf test guests (guest-images/tiny)
+#   LAB_TAP_EXEC optional: tests/lab/tap-exec (hands kvmm an open TAP fd)
+#   LAB_KVMM_REMOTE optional: the kvmm-remote API client
 #   LAB_LIVE    1: copy each guest console line to the output as it comes (debugging hangs)
 #
 # Adding scenarios: write a function and register it with `scenario NAME ARCHES FUNCTION`
@@ -288,9 +290,11 @@ sc_boot_time() {
 	for _i in $(seq 1 "$_runs"); do
 		# A VMM that missed the marker once is not run again: it would only burn the timeout.
 		if [ $_kvmm = 1 ]; then
+			# -vv: the exit statistics (debug lines at exit, none while the guest runs).
 			kvmm_boot "boot-time-kvmm-$_i" --kernel "$KERNEL" --initramfs "$INITRAMFS" \
-				--cpus boot=1 --memory size=512M --cmdline "$CMDLINE" || true
+				--cpus boot=1 --memory size=512M --cmdline "$CMDLINE" -vv || true
 			info "boot-time run=$_i vmm=kvmm marker_ms=${MARK_MS:-none} exit=$RC run_ms=$RUN_MS"
+			[ "$_i" != 1 ] || info "boot-time kvmm $(grep -o 'vcpu0: exits:.*' "$ERR" | head -n 1)"
 			if [ -n "$MARK_MS" ]; then _k="$_k $MARK_MS"; else _miss="$_miss kvmm#$_i"; _kvmm=0; fi
 		fi
 		[ $_qemu = 1 ] || continue

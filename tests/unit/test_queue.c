@@ -590,6 +590,75 @@ Test(queue, reset)
 	cr_assert_eq(vq_pop(&vq, &gm, &c), -EIO);	/* size 0 is no ring */
 }
 
+/* ---- vq_unpop ---- */
+
+Test(queue, unpop)
+{
+	desc(0, BUF, 10, 0, 0);
+	desc(1, BUF + 0x100, 20, 0, 0);
+	desc(2, BUF + 0x200, 30, F_WRITE, 0);
+	publish(0);
+	publish(1);
+	publish(2);
+	cr_assert_eq(vq_pop(&vq, &gm, &c), 1);
+	cr_assert_eq(c.head, 0);
+	cr_assert_eq(vq_pop(&vq, &gm, &c), 1);
+	cr_assert_eq(c.head, 1);
+	/* The last one back: taken again, from a fresh walk. */
+	vq_unpop(&vq, 1);
+	cr_assert_eq(vq.last_avail, 1);
+	memset(&c, 0xaa, sizeof(c));
+	cr_assert_eq(vq_pop(&vq, &gm, &c), 1);
+	cr_assert_eq(c.head, 1);
+	cr_assert_eq(c.nr_out, 1);
+	assert_buf(0, BUF + 0x100, 20, false);
+	/* Two back, then everything in ring order once more. */
+	vq_unpop(&vq, 2);
+	cr_assert_eq(vq.last_avail, 0);
+	for (uint16_t i = 0; i < 3; i++) {
+		cr_assert_eq(vq_pop(&vq, &gm, &c), 1);
+		cr_assert_eq(c.head, i);
+	}
+	cr_assert_eq(vq_pop(&vq, &gm, &c), 0);
+	/* Nothing was published as used. */
+	cr_assert_eq(rd16(USED + 2), 0);
+	cr_assert_eq(vq.used_idx, 0);
+}
+
+Test(queue, unpop_malformed_and_wrap)
+{
+	/* Both indices just below the 16-bit wrap. */
+	vq.last_avail = 0xffff;
+	drv_idx = 0xffff;
+	desc(0, BUF, 10, 0, 0);
+	desc(1, BUF, 10, F_NEXT, 9);		/* next out of range: malformed */
+	publish(0);
+	publish(1);
+	cr_assert_eq(rd16(AVAIL + 2), 1);
+	cr_assert_eq(vq_pop(&vq, &gm, &c), 1);
+	cr_assert_eq(vq_pop(&vq, &gm, &c), -EINVAL);
+	cr_assert_eq(vq.last_avail, 1);
+	vq_unpop(&vq, 2);
+	cr_assert_eq(vq.last_avail, 0xffff);
+	cr_assert_eq(vq_pop(&vq, &gm, &c), 1);
+	cr_assert_eq(c.head, 0);
+	cr_assert_eq(vq_pop(&vq, &gm, &c), -EINVAL);
+	cr_assert_eq(c.head, 1);
+}
+
+Test(queue, unpop_then_enable_notify)
+{
+	vq.event_idx = true;
+	desc(0, BUF, 16, 0, 0);
+	publish(0);
+	cr_assert_eq(vq_pop(&vq, &gm, &c), 1);
+	cr_assert_not(vq_enable_notify(&vq, &gm));
+	vq_unpop(&vq, 1);
+	/* The chain given back is pending again: no sleeping on it. */
+	cr_assert(vq_enable_notify(&vq, &gm));
+	cr_assert_eq(rd16(AVAIL_EVENT), 0);
+}
+
 /* ---- vq_push ---- */
 
 Test(queue, push)

@@ -1,0 +1,180 @@
+# Lab scenarios for virtio-net on TAP devices (sourced by scenarios.sh; POSIX sh).
+# The host side (L1, or a KVM host) makes TAPs kvmmtap0 (169.254.100.1/24) and kvmmtap1
+# (169.254.101.1/24); link-local addresses, so nothing leaves the machine. The guest side is
+# guest-images/tests/net-*.
+
+NET_G=169.254.100.2
+NET_MB=${LAB_NET_MB:-50}	# MiB each way
+
+# net_tap NAME NET: a persistent TAP with address 169.254.NET.1/24, up.
+# Kept between scenarios: made once, reused after.
+net_tap() {
+	if [ ! -d "/sys/class/net/$1" ]; then
+		ip tuntap add dev "$1" mode tap 2>/dev/null || tunctl -t "$1" >/dev/null || return 1
+		ip addr add "169.254.$2.1/24" dev "$1" || return 1
+	fi
+	ip link set "$1" up
+}
+
+net_field() {
+	grep -m 1 "^$1" "$2" | tr -d '\r' | tr ' ' '\n' | sed -n "s/^$3=//p" | head -n 1
+}
+
+# net_wait FILE PATTERN SECS PID: waits until PATTERN shows up in FILE (or PID ends).
+net_wait() {
+	_i=0
+	while ! grep -q "$2" "$1" 2>/dev/null; do
+		[ $_i -lt $(($3 * 5)) ] && kill -0 "$4" 2>/dev/null || return 1
+		sleep 0.2
+		_i=$((_i + 1))
+	done
+}
+
+# net_xfer VMM OUT CMD...: boots CMD (a VMM with the guest on kvmmtap0, kvmm.test=net-xfer),
+# pings it, sends it NET_MB MiB and takes NET_MB MiB from it. Sets NX_OK (1 when both files arrived
+# intact and pings worked), NX_WHY, NX_H2G_MS, NX_G2H_MS, NX_PING_G, NX_PING_H.
+net_xfer() {
+	_vmm=$1 _o=$2
+	shift 2
+	NX_OK=0 NX_WHY= NX_H2G_MS= NX_G2H_MS= NX_PING_G= NX_PING_H=
+	head -c $((NET_MB * 1048576)) /dev/urandom >"$LAB_TMP/net-h2g"
+	rm -f "$LAB_TMP/net-g2h"
+	# busybox nc ends when its peer half-closes: the receiver's stdin is a FIFO this shell
+	# holds open (fd 8) and never writes.
+	rm -f "$LAB_TMP/net-hold"
+	mkfifo "$LAB_TMP/net-hold"
+	exec 8<>"$LAB_TMP/net-hold"
+	nc -l -p 5000 <"$LAB_TMP/net-hold" >"$LAB_TMP/net-g2h" &
+	_l=$!
+	setsid "$@" </dev/null >"$_o" 2>&1 &
+	_p=$!
+	if ! net_wait "$_o" KVMM-NET-READY $((LAB_TIMEOUT * 2)) "$_p"; then
+		NX_WHY="$_vmm: the guest never got ready"
+	else
+		ping -c 3 -W 5 "$NET_G" >/dev/null 2>&1
+		NX_PING_H=$?
+		now_ms
+		_t0=$NOW_MS
+		info "net-xfer $_vmm: guest ready, host ping rc=$NX_PING_H"
+		# Retried only while the guest's listener is not up yet (a refused connection).
+		for _try in 1 2 3 4 5; do
+			_rc=0
+			timeout $((LAB_TIMEOUT * 2)) nc "$NET_G" 5001 <"$LAB_TMP/net-h2g" >/dev/null 2>&1 ||
+				_rc=$?
+			now_ms
+			[ "$_rc" != 0 ] && [ $((NOW_MS - _t0)) -lt 3000 ] || break
+			sleep 1
+		done
+		NX_H2G_MS=$((NOW_MS - _t0))
+		info "net-xfer $_vmm: host->guest nc rc=$_rc after ${NX_H2G_MS}ms"
+		net_wait "$_o" KVMM-NET-SENT $((LAB_TIMEOUT * 3)) "$_p" || NX_WHY="$_vmm: no KVMM-NET-SENT"
+	fi
+	sleep 1
+	# A clean stop first, so kvmm logs its device counters (-v).
+	kill -TERM "$_p" 2>/dev/null && sleep 1
+	kill -KILL "$_p" "$_l" 2>/dev/null || true
+	wait "$_p" 2>/dev/null || true
+	wait "$_l" 2>/dev/null || true
+	exec 8>&-
+	rm -f "$LAB_TMP/net-hold"
+	NX_PING_G=$(net_field KVMM-NET-PING "$_o" rc)
+	NX_G2H_MS=$(net_field KVMM-NET-SENT "$_o" ms)
+	_in=$(net_field KVMM-NET-RECEIVED "$_o" sha_in)
+	_out=$(net_field KVMM-NET-READY "$_o" sha_out)
+	if [ -z "$NX_WHY" ]; then
+		if [ "$_in" != "$(sha256sum "$LAB_TMP/net-h2g" | cut -d' ' -f1)" ]; then
+			NX_WHY="$_vmm: host->guest data differs ($(net_field KVMM-NET-RECEIVED "$_o" bytes) bytes arrived)"
+		elif [ "$_out" != "$(sha256sum "$LAB_TMP/net-g2h" | cut -d' ' -f1)" ]; then
+			NX_WHY="$_vmm: guest->host data differs ($(wc -c <"$LAB_TMP/net-g2h") bytes arrived)"
+		elif [ "$NX_PING_G" != 0 ] || [ "$NX_PING_H" != 0 ]; then
+			NX_WHY="$_vmm: ping guest->host rc=$NX_PING_G host->guest rc=$NX_PING_H"
+		else
+			NX_OK=1
+		fi
+	fi
+	rm -f "$LAB_TMP/net-h2g" "$LAB_TMP/net-g2h"
+}
+
+# MB/s from NET_MB MiB in $1 ms.
+net_mbps() { awk -v ms="$1" -v mb="$NET_MB" 'BEGIN { if (ms > 0) printf "%.1f", mb / (ms / 1000); else print "none" }'; }
+
+# net-xfer: ping both ways and 50 MiB each way with matching sha256, kvmm then QEMU's
+# virtio-net (tap back-end, same TAP) for the throughput ratio.
+sc_net_xfer() {
+	if ! net_tap kvmmtap0 100; then
+		fail net-ping "cannot create TAP kvmmtap0"
+		fail net-tcp "cannot create TAP kvmmtap0"
+		return 0
+	fi
+	_o=$LAB_TMP/net-xfer.out
+	net_xfer kvmm "$_o" "$KVMM" -v --kernel "$KERNEL" --initramfs "$INITRAMFS" --memory size=512M \
+		--net tap=kvmmtap0,mac=52:54:00:00:00:01 --cmdline "$CMDLINE kvmm.test=net-xfer kvmm.xfer_mb=$NET_MB"
+	if [ "$NX_PING_G" = 0 ] && [ "$NX_PING_H" = 0 ]; then
+		pass net-ping "guest->host and host->guest"
+	else
+		fail net-ping "guest->host rc=${NX_PING_G:-none} host->guest rc=${NX_PING_H:-none}"
+	fi
+	if [ $NX_OK = 1 ]; then
+		_k_h2g=$(net_mbps "$NX_H2G_MS") _k_g2h=$(net_mbps "$NX_G2H_MS")
+		pass net-tcp "$NET_MB MiB each way intact: host->guest $_k_h2g MB/s, guest->host $_k_g2h MB/s"
+	else
+		fail net-tcp "$NX_WHY"
+		grep -E 'KVMM-NET|virtio-net|eth|lo:' "$_o" | tail -n 30 | sed 's/^/  | out: /'
+		return 0
+	fi
+	info "net-throughput vmm=kvmm h2g_ms=$NX_H2G_MS g2h_ms=$NX_G2H_MS"
+	[ "$LAB_ARCH" = x86_64 ] && command -v "$LAB_QEMU" >/dev/null 2>&1 || return 0
+	net_xfer qemu "$LAB_TMP/net-xfer-qemu.out" "$LAB_QEMU" -M pc -nodefaults -enable-kvm \
+		-cpu host -m 512M ${LAB_BIOS:+-bios "$LAB_BIOS"} -no-reboot -serial stdio -nographic \
+		-netdev tap,id=n0,ifname=kvmmtap0,script=no,downscript=no \
+		-device virtio-net-pci,netdev=n0,mac=52:54:00:00:00:01,romfile= \
+		-kernel "$KERNEL" -initrd "$INITRAMFS" -append "$CMDLINE kvmm.test=net-xfer kvmm.xfer_mb=$NET_MB"
+	if [ $NX_OK = 1 ]; then
+		_q_h2g=$(net_mbps "$NX_H2G_MS") _q_g2h=$(net_mbps "$NX_G2H_MS")
+		info "net-throughput vmm=qemu h2g_ms=$NX_H2G_MS g2h_ms=$NX_G2H_MS"
+		info "net-throughput MB/s host->guest kvmm=$_k_h2g qemu=$_q_h2g guest->host kvmm=$_k_g2h qemu=$_q_g2h"
+	else
+		info "net-throughput qemu run failed: $NX_WHY"
+	fi
+}
+
+# net-two-nics: a TAP by name and one handed over as an open fd (as Kata does), both pinging.
+sc_net_two() {
+	_o=$LAB_TMP/net-two.out
+	if [ -z "${LAB_TAP_EXEC:-}" ] || [ ! -x "$LAB_TAP_EXEC" ]; then
+		fail net-two-nics "no tap-exec helper (LAB_TAP_EXEC)"
+		return 0
+	fi
+	if ! net_tap kvmmtap0 100 || ! net_tap kvmmtap1 101; then
+		fail net-two-nics "cannot create the TAPs"
+		return 0
+	fi
+	run_guest net-two "$LAB_TIMEOUT" "$LAB_TAP_EXEC" kvmmtap1 7 "$KVMM" --kernel "$KERNEL" \
+		--initramfs "$INITRAMFS" --memory size=512M --net tap=kvmmtap0,mac=52:54:00:00:00:01 \
+		--net fd=7 --cmdline "$CMDLINE kvmm.test=net-two"
+	_p0=$(grep 'KVMM-NET-NIC .* net=100 ' "$OUT" | tr ' ' '\n' | sed -n 's/^ping=//p' | tr -d '\r')
+	_p1=$(grep 'KVMM-NET-NIC .* net=101 ' "$OUT" | tr ' ' '\n' | sed -n 's/^ping=//p' | tr -d '\r')
+	_m1=$(grep 'KVMM-NET-NIC .* net=101 ' "$OUT" | tr ' ' '\n' | sed -n 's/^mac=//p')
+	if [ "$RC" = 0 ] && [ "$_p0" = 0 ] && [ "$_p1" = 0 ]; then
+		pass net-two-nics "tap=kvmmtap0 and fd=7 (kvmmtap1) both ping; derived MAC $_m1"
+	else
+		fail net-two-nics "want both pings to work: by name rc=${_p0:-none} by fd rc=${_p1:-none}: $(last_run)"
+		dump_last
+	fi
+	case $_m1 in
+	52:54:00:00:00:01 | "") fail net-default-mac "no derived MAC seen ($_m1)" ;;
+	[0-9a-f][26ae]:*) pass net-default-mac "$_m1 is locally administered and unicast" ;;
+	*) fail net-default-mac "$_m1 is not a locally administered unicast MAC" ;;
+	esac
+}
+
+sc_net_refused() {
+	expect_refused net-missing-tap 1 --kernel "$KERNEL" --initramfs "$INITRAMFS" \
+		--net tap=kvmmnosuch0 --cmdline "$CMDLINE"
+	expect_refused net-bad-fd 1 --kernel "$KERNEL" --initramfs "$INITRAMFS" \
+		--net fd=42 --cmdline "$CMDLINE"
+}
+
+scenario net-xfer any sc_net_xfer
+scenario net-two-nics any sc_net_two
+scenario net-refused any sc_net_refused

@@ -1,0 +1,371 @@
+/*
+ * virtio-net (virtio 1.x, 5.1) on a TAP device: one receive and one transmit queue, the
+ * feature set and config space (MAC, link status), and the queue and TAP handlers. Frame
+ * handling is net_io.c, the TAP itself tap.c.
+ *
+ * Everything runs on the device worker with the device lock held: queue kicks and the TAP
+ * fd callback. The TAP fd stays on the worker's epoll set from the first activation on
+ * (a reset only stops asking for events: unwatching from a vCPU could free the watch under
+ * an event the worker has already taken). It asks for
+ *   EPOLLIN  while the device is live and has (or may get) receive buffers. Out of buffers,
+ *            the device stops reading the TAP (frames wait in the TAP's queue, nothing is
+ *            dropped) until the driver kicks the receive queue;
+ *   EPOLLOUT while a frame waits because the TAP refused it with EAGAIN: that chain goes
+ *            back to the ring (vq_unpop()) and transmit resumes when the TAP is writable.
+ * Interrupts are raised once per batch (virtio_notify_used() honours EVENT_IDX).
+ */
+#define _GNU_SOURCE
+#include <endian.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/uio.h>
+
+#include "devices.h"
+#include "log.h"
+#include "net_io.h"
+#include "tap.h"
+
+#define NET_QUEUE_SIZE	256
+#define NET_RXQ		0		/* receiveq1 */
+#define NET_TXQ		1		/* transmitq1 */
+#define NET_RX_BUDGET	256		/* frames per TAP wake-up; the TAP stays readable */
+
+/* struct virtio_net_config up to max_virtqueue_pairs (5.1.4), little endian. */
+struct net_cfg_space {
+	uint8_t mac[6];
+	uint16_t status;
+	uint16_t max_virtqueue_pairs;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct net_cfg_space) == 10, "virtio_net_config layout");
+
+struct net {
+	struct virtio_dev vdev;
+	struct tap tap;
+	char name[48];
+	struct net_cfg_space config;
+	struct net_counters cnt;
+	bool active;			/* activate .. reset: the queues may be used */
+	bool watched;			/* the TAP fd is on the worker's epoll set */
+	bool tap_dead;			/* the TAP failed (interface deleted): no more I/O */
+	bool rx_wait;			/* out of receive buffers, waiting for a kick */
+	bool tx_wait;			/* a frame waits for the TAP to become writable */
+	bool tx_err_logged;
+	uint32_t events;		/* what the watch asks for now */
+	struct vq_chain chain;		/* worker scratch */
+	struct net_tx tx;
+	struct net_rx rx;
+};
+
+/* Asks the worker for the TAP events the current state needs. */
+static void net_watch(struct net *n)
+{
+	uint32_t ev = 0;
+	int ret;
+
+	if (n->active && !n->tap_dead) {
+		if (n->vdev.vqs[NET_RXQ].ready && !n->rx_wait)
+			ev |= EPOLLIN;
+		if (n->tx_wait)
+			ev |= EPOLLOUT;
+	}
+	if (!n->watched || ev == n->events)
+		return;
+	ret = virtio_watch_mod(&n->vdev, n->tap.fd, ev);
+	if (ret)
+		pr_warn("%s: TAP %s: epoll: %s", n->name, n->tap.name, strerror(-ret));
+	else
+		n->events = ev;
+}
+
+static void net_broken(struct net *n, const char *why)
+{
+	virtio_needs_reset(&n->vdev, why);
+	n->active = false;
+	net_watch(n);
+}
+
+static void net_tap_failed(struct net *n, const char *why)
+{
+	pr_err("%s: TAP %s: %s; the device passes no more traffic", n->name, n->tap.name, why);
+	n->tap_dead = true;
+	net_watch(n);
+}
+
+/* Moves frames from the TAP into the receive queue until either runs dry (or the budget). */
+static void net_rx(struct net *n)
+{
+	struct virtio_dev *d = &n->vdev;
+	struct vq *vq = &d->vqs[NET_RXQ];
+	ssize_t len;
+	int ret;
+
+	if (!vq->ready)
+		return;
+	for (unsigned int i = 0; i < NET_RX_BUDGET; i++) {
+		ret = net_rx_fill(vq, d->mem, &n->chain, &n->rx, &n->cnt);
+		if (ret == 0) {
+			/* Notifications are on again: the driver kicks when it adds buffers. */
+			n->rx_wait = true;
+			net_watch(n);
+			break;
+		}
+		if (ret < 0) {
+			net_broken(n, "broken receive ring");
+			break;
+		}
+		len = net_rx_read(&n->rx, n->tap.fd);
+		if (len == -EAGAIN)
+			break;
+		if (len < 0) {
+			net_tap_failed(n, strerror(-len));
+			break;
+		}
+		if (net_rx_complete(vq, d->mem, &n->rx, len, &n->cnt) < 0) {
+			net_broken(n, "receive used ring not writable");
+			break;
+		}
+	}
+	if (n->rx.pushed) {
+		n->rx.pushed = 0;
+		virtio_notify_used(d, NET_RXQ);
+	}
+}
+
+/* Writes one prepared frame to the TAP: bytes written or -errno. */
+static ssize_t net_tx_write(struct net *n)
+{
+	ssize_t w;
+
+	do {
+		w = writev(n->tap.fd, n->tx.iov, n->tx.nr_iov);
+	} while (w < 0 && errno == EINTR);
+	return w < 0 ? -errno : w;
+}
+
+/* Sends every available transmit chain; each goes back with used length 0. */
+static void net_tx(struct net *n)
+{
+	struct virtio_dev *d = &n->vdev;
+	struct vq *vq = &d->vqs[NET_TXQ];
+	unsigned int pushed = 0;
+	ssize_t w;
+	int ret;
+
+	if (!vq->ready)
+		return;
+	for (;;) {
+		ret = vq_pop(vq, d->mem, &n->chain);
+		if (ret == 0) {
+			if (!vq_enable_notify(vq, d->mem))
+				break;
+			continue;
+		}
+		if (ret == -EIO) {
+			net_broken(n, "broken transmit ring");
+			break;
+		}
+		if (ret < 0 || net_tx_build(d->mem, d->acked, &n->chain, &n->tx)) {
+			n->cnt.tx_malformed++;
+		} else if ((w = net_tx_write(n)) == -EAGAIN) {
+			/* The TAP's queue is full: retry this chain when it is writable. */
+			vq_unpop(vq, 1);
+			n->tx_wait = true;
+			net_watch(n);
+			break;
+		} else if (w < 0) {
+			n->cnt.tx_drops++;
+			if (!n->tx_err_logged)
+				pr_warn("%s: TAP %s: transmit: %s (dropping, counted)", n->name,
+					n->tap.name, strerror(-w));
+			n->tx_err_logged = true;
+		} else {
+			n->cnt.tx_packets++;
+			n->cnt.tx_bytes += n->tx.len;
+		}
+		if (vq_push(vq, d->mem, n->chain.head, 0)) {
+			net_broken(n, "transmit used ring not writable");
+			break;
+		}
+		pushed++;
+	}
+	if (pushed)
+		virtio_notify_used(d, NET_TXQ);
+}
+
+/* The TAP fd is ready (worker, lock held). */
+static void net_tap_event(struct virtio_dev *d, void *opaque, uint32_t events)
+{
+	struct net *n = opaque;
+
+	if (events & (EPOLLERR | EPOLLHUP)) {
+		/* Reported whatever was asked for: stop watching or the worker spins. Safe
+		 * here, in the fd's own callback. */
+		net_tap_failed(n, "error on the TAP fd (interface deleted?)");
+		virtio_unwatch_fd(d, n->tap.fd);
+		n->watched = false;
+		return;
+	}
+	if (!n->active || n->tap_dead)
+		return;		/* an event taken before a reset */
+	if ((events & EPOLLOUT) && n->tx_wait) {
+		n->tx_wait = false;
+		net_watch(n);
+		net_tx(n);
+	}
+	if ((events & EPOLLIN) && !n->rx_wait && n->active)
+		net_rx(n);
+}
+
+static void net_queue_notify(struct virtio_dev *d, unsigned int q)
+{
+	struct net *n = d->priv;
+
+	if (!n->active)
+		return;
+	/* With a failed TAP, transmit still runs (and counts drops) so the driver does not
+	 * wait forever for its buffers. */
+	if (q == NET_RXQ && n->rx_wait && !n->tap_dead) {
+		/* New receive buffers: read the TAP again, starting now. */
+		n->rx_wait = false;
+		net_watch(n);
+		net_rx(n);
+	} else if (q == NET_TXQ && !n->tx_wait) {
+		net_tx(n);
+	}
+}
+
+static int net_activate(struct virtio_dev *d)
+{
+	struct net *n = d->priv;
+	unsigned int mtu = 0;
+	int ret;
+
+	if (n->tap_dead) {
+		pr_warn("%s: TAP %s failed earlier; the device passes no traffic", n->name,
+			n->tap.name);
+		n->active = true;	/* transmit chains still complete, as drops */
+		return 0;
+	}
+	ret = tap_set_offload(&n->tap, d->acked);
+	if (ret)
+		return ret;
+	if (tap_mtu(&n->tap, &mtu))
+		mtu = 0;	/* unknown: receive waits for room for the largest frame */
+	net_rx_init(&n->rx, d->acked, mtu);
+	n->rx_wait = n->tx_wait = false;
+	if (!n->watched) {
+		ret = virtio_watch_fd(d, n->tap.fd, 0, net_tap_event, n);
+		if (ret) {
+			pr_err("%s: watching TAP %s: %s", n->name, n->tap.name, strerror(-ret));
+			return ret;
+		}
+		n->watched = true;
+		n->events = 0;
+	}
+	n->active = true;
+	net_watch(n);
+	pr_info("%s: features 0x%llx, mtu %u", n->name, (unsigned long long)d->acked, mtu);
+	return 0;
+}
+
+static void net_reset(struct virtio_dev *d)
+{
+	struct net *n = d->priv;
+
+	n->active = false;
+	n->rx_wait = n->tx_wait = false;
+	net_watch(n);
+	net_rx_init(&n->rx, 0, 0);	/* held chains belonged to the old ring */
+}
+
+static void net_config_read(struct virtio_dev *d, uint32_t off, void *data, uint32_t len)
+{
+	struct net *n = d->priv;
+
+	memcpy(data, (uint8_t *)&n->config + off, len);
+}
+
+static void net_destroy(struct virtio_dev *d)
+{
+	struct net *n = d->priv;
+	const struct net_counters *c = &n->cnt;
+
+	pr_info("%s: rx %llu packets %llu bytes %llu drops %llu bad chains; "
+		"tx %llu packets %llu bytes %llu drops %llu malformed", n->name,
+		(unsigned long long)c->rx_packets, (unsigned long long)c->rx_bytes,
+		(unsigned long long)c->rx_drops, (unsigned long long)c->rx_malformed,
+		(unsigned long long)c->tx_packets, (unsigned long long)c->tx_bytes,
+		(unsigned long long)c->tx_drops, (unsigned long long)c->tx_malformed);
+	tap_close(&n->tap);
+	free(n);
+}
+
+static const struct virtio_dev_ops net_ops = {
+	.config_read = net_config_read,
+	.activate = net_activate,
+	.queue_notify = net_queue_notify,
+	.reset = net_reset,
+	.destroy = net_destroy,
+};
+
+#define NET_FEATURES								\
+	(VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) |	\
+	 VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) |	\
+	 VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_UFO) |	\
+	 VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6) |	\
+	 VIRTIO_BIT(VIRTIO_NET_F_HOST_UFO) | VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) |	\
+	 VIRTIO_BIT(VIRTIO_NET_F_STATUS) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX) |		\
+	 VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC))
+
+/* On failure an inherited fd (NC->fd) is left open; on success the device owns it. */
+int virtio_net_new(const struct net_config *nc, unsigned int index, struct virtio_dev **out)
+{
+	struct net *n = calloc(1, sizeof(*n));
+	char key[24];
+	uint8_t *mac;
+	int ret;
+
+	if (!n)
+		return -ENOMEM;
+	if (nc->id)
+		snprintf(n->name, sizeof(n->name), "virtio-net %s", nc->id);
+	else
+		snprintf(n->name, sizeof(n->name), "virtio-net net%u", index);
+	ret = nc->tap ? tap_open(&n->tap, nc->tap) : tap_adopt(&n->tap, nc->fd);
+	if (ret) {
+		free(n);
+		return ret;
+	}
+	mac = n->config.mac;
+	if (nc->has_mac) {
+		memcpy(mac, nc->mac, 6);
+	} else {
+		if (nc->tap)
+			snprintf(key, sizeof(key), "%s", nc->tap);
+		else
+			snprintf(key, sizeof(key), "fd%d", nc->fd);
+		net_default_mac(key, index, mac);
+	}
+	n->config.status = htole16(VIRTIO_NET_S_LINK_UP);
+	n->config.max_virtqueue_pairs = htole16(1);
+	net_rx_init(&n->rx, 0, 0);
+
+	n->vdev = (struct virtio_dev){
+		.name = n->name,
+		.device_id = VIRTIO_ID_NET,
+		.ops = &net_ops,
+		.priv = n,
+		.features = NET_FEATURES,
+		.config_size = sizeof(struct net_cfg_space),
+		.nr_queues = 2,
+		.queue_max = NET_QUEUE_SIZE,
+	};
+	pr_info("%s: TAP %s, MAC %02x:%02x:%02x:%02x:%02x:%02x%s", n->name, n->tap.name,
+		mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], nc->has_mac ? "" : " (derived)");
+	*out = &n->vdev;
+	return 0;
+}

@@ -1,0 +1,358 @@
+/*
+ * The API server: a Unix stream socket served on the main thread's event loop. Each
+ * connection reads with recvmsg (http.c, so SCM_RIGHTS fds reach vm.add-net), answers its
+ * requests in order over keep-alive, and is closed when it breaks the protocol, stays idle or
+ * slow for API_IDLE_S, or when too many are open. Every input is untrusted: the answer to a
+ * bad one is an HTTP status with a JSON error naming the problem, and the server keeps going.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "evloop.h"
+#include "log.h"
+
+#define API_MAX_CONNS	16
+#define API_IDLE_S	60	/* a connection with no complete request for this long is closed */
+
+struct api_conn {
+	struct ev_source src;
+	struct api_server *srv;
+	struct http_conn http;
+	time_t last;			/* last complete request (or accept) */
+	bool used;
+	bool closing;			/* the last request asked to close the connection */
+};
+
+struct api_server {
+	struct evloop loop;
+	struct ev_source listen_src, sig_src, wake_src, sweep_src;
+	struct api_conn conns[API_MAX_CONNS];
+	struct api_vmm *vmm;
+	const char *path;		/* unlinked at exit when we created it */
+	bool quit;
+	int status;			/* exit status once quit */
+};
+
+void api_error(struct api_reply *rep, int status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	ssize_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	rep->status = status;
+	rep->body = malloc(2 * sizeof(msg) + 32);
+	n = rep->body ? http_json_error(rep->body, 2 * sizeof(msg) + 32, msg) : -1;
+	if (n < 0) {
+		free(rep->body);
+		rep->body = NULL;
+	}
+}
+
+static time_t now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static void conn_close(struct api_conn *c)
+{
+	evloop_del(&c->srv->loop, &c->src);
+	close(c->src.fd);
+	http_conn_destroy(&c->http);
+	c->used = false;
+}
+
+/* Writes all of BUF, waiting at most a second for a slow reader. 0 or -errno. */
+static int send_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+			if (poll(&p, 1, 1000) <= 0)
+				return -ETIMEDOUT;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int send_reply(struct api_conn *c, const struct api_reply *rep, bool close_after,
+		      bool head_only)
+{
+	struct http_response r = {
+		.status = rep->status, .body = rep->status == 204 ? NULL : rep->body,
+		.body_len = rep->body && rep->status != 204 ? strlen(rep->body) : 0,
+		.close = close_after, .head_only = head_only,
+	};
+	size_t size = HTTP_RESPONSE_HEAD_MAX + 64 + r.body_len;
+	char *buf = malloc(size);
+	ssize_t n;
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	n = http_response_format(&r, buf, size);
+	ret = n < 0 ? (int)n : send_all(c->src.fd, buf, n);
+	free(buf);
+	return ret;
+}
+
+static void conn_serve(struct api_conn *c, struct http_request *req)
+{
+	struct api_reply rep = { 0 };
+	bool quit = false;
+
+	api_vmm_handle(c->srv->vmm, req, &rep, &quit);
+	pr_debug("api: %s %s -> %d", req->method_name, req->path, rep.status);
+	if (send_reply(c, &rep, !req->keep_alive || quit, req->method == HTTP_HEAD))
+		pr_debug("api: could not answer a client that went away");
+	free(rep.body);
+	if (quit) {
+		c->srv->quit = true;
+		c->srv->status = 0;
+	}
+}
+
+static void on_conn(void *opaque, uint32_t events)
+{
+	struct api_conn *c = opaque;
+	struct http_request *req;
+	ssize_t n;
+	int ret;
+
+	(void)events;
+	do {
+		n = http_conn_recv(&c->http, c->src.fd);
+		while ((ret = http_conn_next(&c->http, &req)) > 0) {
+			c->last = now_s();
+			c->closing = !req->keep_alive;
+			conn_serve(c, req);
+			http_request_release(req);
+			if (c->srv->quit)
+				break;
+		}
+		if (http_conn_want_continue(&c->http))
+			send_all(c->src.fd, HTTP_CONTINUE, strlen(HTTP_CONTINUE));
+	} while (n > 0 && ret == 0 && !c->srv->quit && !c->closing);
+	if (ret == -EBADMSG || n == -EBADMSG) {
+		const char *why = "bad request";
+		struct api_reply rep = { 0 };
+		int status = http_conn_error(&c->http, &why);
+
+		api_error(&rep, status ? status : 400, "%s", why);
+		send_reply(c, &rep, true, false);
+		free(rep.body);
+		conn_close(c);
+	} else if (n != -EAGAIN || c->srv->quit || c->closing) {
+		conn_close(c);		/* EOF, a broken client, or a request to close */
+	}
+}
+
+static void on_accept(void *opaque, uint32_t events)
+{
+	struct api_server *s = opaque;
+	int fd, i;
+
+	(void)events;
+	while ((fd = accept4(s->listen_src.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		for (i = 0; i < API_MAX_CONNS && s->conns[i].used; i++)
+			;
+		if (i == API_MAX_CONNS) {
+			static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+				"Content-Type: application/json\r\nContent-Length: 38\r\n"
+				"Connection: close\r\n\r\n{\"error\":\"too many open connections\"}";
+
+			send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+			close(fd);
+			continue;
+		}
+		struct api_conn *c = &s->conns[i];
+
+		*c = (struct api_conn){ .src = { fd, on_conn, c }, .srv = s, .last = now_s(),
+					.used = true };
+		http_conn_init(&c->http);
+		if (evloop_add(&s->loop, &c->src, EPOLLIN)) {
+			http_conn_destroy(&c->http);
+			close(fd);
+			c->used = false;
+		}
+	}
+}
+
+/* Every few seconds: close connections idle (or trickling a request) for API_IDLE_S. */
+static void on_sweep(void *opaque, uint32_t events)
+{
+	struct api_server *s = opaque;
+	uint64_t ticks;
+	time_t now = now_s();
+
+	(void)events;
+	if (read(s->sweep_src.fd, &ticks, sizeof(ticks)) < 0)
+		return;
+	for (int i = 0; i < API_MAX_CONNS; i++)
+		if (s->conns[i].used && now - s->conns[i].last > API_IDLE_S)
+			conn_close(&s->conns[i]);
+}
+
+static void on_signal(void *opaque, uint32_t events)
+{
+	struct api_server *s = opaque;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(s->sig_src.fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	pr_info("api: signal %u, stopping", si.ssi_signo);
+	s->quit = true;
+	s->status = 0;
+}
+
+static void on_wake(void *opaque, uint32_t events)
+{
+	struct api_server *s = opaque;
+	uint64_t v;
+	int status;
+
+	(void)events;
+	if (read(s->wake_src.fd, &v, sizeof(v)) < 0)
+		return;
+	status = api_vmm_reap(s->vmm);
+	if (status >= 0) {
+		s->quit = true;
+		s->status = status;
+	}
+}
+
+/* Binds PATH (mode 0600). A stale socket file (nobody accepting) is replaced; a live one is
+ * an error. Returns the listening fd or -errno. */
+static int listen_on(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	mode_t old;
+	int fd, ret;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		pr_err("api: socket path %s is too long", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (!lstat(path, &st)) {
+		if (!S_ISSOCK(st.st_mode) || !connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+		    errno != ECONNREFUSED) {
+			pr_err("api: %s exists and is %s", path, S_ISSOCK(st.st_mode) ?
+			       "in use by another process" : "not a socket");
+			close(fd);
+			return -EADDRINUSE;
+		}
+		unlink(path);		/* stale: its server is gone */
+		close(fd);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -errno;
+	}
+	old = umask(0177);
+	ret = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (ret || listen(fd, 16)) {
+		ret = -errno;
+		pr_err("api: cannot listen on %s: %s", path, strerror(errno));
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static int add_fd(struct api_server *s, struct ev_source *src, int fd, ev_cb_t cb)
+{
+	*src = (struct ev_source){ fd, cb, s };
+	return fd < 0 ? -EBADF : evloop_add(&s->loop, src, EPOLLIN);
+}
+
+int api_main(struct vmm_config *cfg)
+{
+	struct itimerspec every5 = { .it_interval = { 5, 0 }, .it_value = { 5, 0 } };
+	struct api_server s = { .status = 1 };
+	sigset_t set;
+	int wake_fd = -1, ret, lfd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);	/* before any thread: only signalfd sees them */
+	lfd = cfg->api_fd >= 0 ? cfg->api_fd : listen_on(cfg->api_socket);
+	if (lfd < 0)
+		return 1;
+	s.path = cfg->api_fd >= 0 ? NULL : cfg->api_socket;
+	s.vmm = api_vmm_new(&wake_fd);
+	ret = evloop_init(&s.loop);
+	if (!s.vmm || ret ||
+	    add_fd(&s, &s.listen_src, lfd, on_accept) ||
+	    add_fd(&s, &s.sig_src, signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC), on_signal) ||
+	    add_fd(&s, &s.wake_src, wake_fd, on_wake) ||
+	    add_fd(&s, &s.sweep_src, timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC),
+		   on_sweep) ||
+	    timerfd_settime(s.sweep_src.fd, 0, &every5, NULL)) {
+		pr_err("api: cannot set up the server");
+		goto out;
+	}
+	pr_info("api: serving %s", s.path ? s.path : "an inherited socket");
+	if (cfg->kernel && api_vmm_from_cli(s.vmm, cfg))
+		goto out;
+	while (!s.quit) {
+		ret = evloop_run_once(&s.loop, -1);
+		if (ret < 0) {
+			pr_err("api: event loop: %s", strerror(-ret));
+			break;
+		}
+	}
+out:
+	if (s.vmm)
+		api_vmm_stop(s.vmm);
+	for (int i = 0; i < API_MAX_CONNS; i++)
+		if (s.conns[i].used)
+			conn_close(&s.conns[i]);
+	if (s.sig_src.fd > 0)
+		close(s.sig_src.fd);
+	if (s.sweep_src.fd > 0)
+		close(s.sweep_src.fd);
+	evloop_fini(&s.loop);
+	api_vmm_free(s.vmm);
+	close(lfd);
+	if (s.path)
+		unlink(s.path);
+	return s.status;
+}

@@ -1,0 +1,396 @@
+/*
+ * The API's VM side: the state machine behind Cloud Hypervisor's vm.* and vmm.* endpoints
+ * (no VM -> Created -> Running <-> Paused -> Shutdown), and the thread that runs the VM
+ * (vm_run_hooked) so the API's event loop stays responsive while the guest runs. Every
+ * endpoint is checked against the state; a request that does not fit gets a 4xx naming it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "api_config.h"
+#include "log.h"
+#include "vm.h"
+
+#define API_PREFIX "/api/v1/"
+#define BOOT_WAIT_S 30		/* vm.boot waits this long for the vCPUs to start */
+
+struct api_vmm {
+	enum api_state state;
+	struct vmm_config cfg;		/* valid from Created on */
+	int wake_fd;			/* the VM thread ended on its own */
+
+	pthread_mutex_t lock;		/* guards what the VM thread shares: */
+	pthread_cond_t cond;
+	struct vm *vm;			/* between the running and stopping hooks */
+	bool started;			/* the running hook fired */
+	bool ended;			/* vm_run returned */
+	bool joinable;
+	enum vm_stop stop;		/* why, once ended */
+	char error[256];		/* the VM thread's first error */
+	pthread_t thread;
+};
+
+static const char *const state_names[] = {
+	[API_NO_VM] = "NotCreated", [API_CREATED] = "Created", [API_RUNNING] = "Running",
+	[API_PAUSED] = "Paused", [API_SHUTDOWN] = "Shutdown",
+};
+
+static void hook_running(struct vm *vm, void *opaque)
+{
+	struct api_vmm *v = opaque;
+
+	pthread_mutex_lock(&v->lock);
+	v->vm = vm;
+	v->started = true;
+	pthread_cond_broadcast(&v->cond);
+	pthread_mutex_unlock(&v->lock);
+}
+
+static void hook_stopping(struct vm *vm, void *opaque)
+{
+	struct api_vmm *v = opaque;
+
+	(void)vm;
+	pthread_mutex_lock(&v->lock);
+	v->vm = NULL;
+	pthread_mutex_unlock(&v->lock);
+}
+
+static void *vm_thread(void *opaque)
+{
+	struct api_vmm *v = opaque;
+	struct vm_hooks hooks = { hook_running, hook_stopping, v, .no_signals = true };
+	enum vm_stop stop;
+	uint64_t one = 1;
+
+	log_clear_error();
+	stop = vm_run_hooked(&v->cfg, &hooks);
+	pthread_mutex_lock(&v->lock);
+	v->stop = stop;
+	v->ended = true;
+	snprintf(v->error, sizeof(v->error), "%s", log_first_error());
+	pthread_cond_broadcast(&v->cond);
+	pthread_mutex_unlock(&v->lock);
+	if (write(v->wake_fd, &one, sizeof(one)) < 0)
+		pr_warn("api: cannot wake the server: %s", strerror(errno));
+	return NULL;
+}
+
+/* Starts the VM thread and waits until the vCPUs run or the VM failed. 0 or -errno (the
+ * reason in v->error). */
+static int vm_start(struct api_vmm *v)
+{
+	struct timespec until;
+	int ret;
+
+	v->started = v->ended = false;
+	v->error[0] = '\0';
+	ret = pthread_create(&v->thread, NULL, vm_thread, v);
+	if (ret) {
+		snprintf(v->error, sizeof(v->error), "cannot start the VM thread: %s", strerror(ret));
+		return -ret;
+	}
+	v->joinable = true;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += BOOT_WAIT_S;
+	pthread_mutex_lock(&v->lock);
+	while (!v->started && !v->ended && ret != ETIMEDOUT)
+		ret = pthread_cond_timedwait(&v->cond, &v->lock, &until);
+	ret = v->started && !v->ended ? 0 : v->ended ? -EIO : -ETIMEDOUT;
+	pthread_mutex_unlock(&v->lock);
+	if (ret == -ETIMEDOUT)
+		snprintf(v->error, sizeof(v->error), "the VM did not start within %d s", BOOT_WAIT_S);
+	return ret;
+}
+
+/* Waits for the VM thread (after a stop request or its own end). */
+static void vm_join(struct api_vmm *v)
+{
+	uint64_t drain;
+
+	if (!v->joinable)
+		return;
+	pthread_join(v->thread, NULL);
+	v->joinable = false;
+	/* This end was asked for (or is being handled): no wake-up for it. */
+	if (read(v->wake_fd, &drain, sizeof(drain)) < 0 && errno != EAGAIN)
+		pr_warn("api: wake eventfd: %s", strerror(errno));
+}
+
+void api_vmm_stop(struct api_vmm *v)
+{
+	pthread_mutex_lock(&v->lock);
+	if (v->vm)
+		vm_request_stop(v->vm, VM_STOP_HOST);
+	pthread_mutex_unlock(&v->lock);
+	vm_join(v);
+	if (v->state == API_RUNNING || v->state == API_PAUSED)
+		v->state = API_SHUTDOWN;
+}
+
+int api_vmm_reap(struct api_vmm *v)
+{
+	if (!v->joinable)
+		return -1;		/* already joined by a request that stopped it */
+	vm_join(v);
+	v->state = API_SHUTDOWN;
+	switch (v->stop) {
+	case VM_STOP_HOST:
+		return -1;
+	case VM_STOP_POWEROFF:
+		pr_info("api: the guest powered off; exiting as Cloud Hypervisor does");
+		return 0;
+	case VM_STOP_REBOOT:
+		pr_info("api: the guest rebooted; exiting with status 3");
+		return 3;
+	default:
+		pr_err("api: the VM failed: %s", v->error);
+		return 1;
+	}
+}
+
+static void boot(struct api_vmm *v, struct api_reply *rep)
+{
+	if (vm_start(v)) {
+		vm_join(v);
+		api_error(rep, 500, "vm.boot: %s", v->error[0] ? v->error : "the VM stopped");
+		return;
+	}
+	v->state = API_RUNNING;
+	rep->status = 204;
+}
+
+/* vm.create, vm.add-disk, vm.add-net: configuration before boot. */
+static void configure(struct api_vmm *v, const char *ep, struct http_request *req,
+		      struct api_reply *rep)
+{
+	char err[256] = "";
+	int ret;
+
+	if (!strcmp(ep, "vm.create")) {
+		struct vmm_config cfg;
+
+		if (v->state != API_NO_VM)
+			return api_error(rep, 400, "vm.create: a VM already exists (state %s)",
+					 state_names[v->state]);
+		config_init(&cfg);
+		if (api_vm_config(req->body, req->body_len, &cfg, err, sizeof(err))) {
+			config_free(&cfg);
+			return api_error(rep, 400, "vm.create: %s", err);
+		}
+		v->cfg = cfg;
+		v->state = API_CREATED;
+		rep->status = 204;
+		return;
+	}
+	if (v->state == API_NO_VM)
+		return api_error(rep, 400, "%s: no VM (vm.create first)", ep);
+	if (v->state != API_CREATED)
+		return api_error(rep, 400, "%s: hot-plug into a %s VM is not supported yet", ep,
+				 state_names[v->state]);
+	if (!strcmp(ep, "vm.add-disk")) {
+		struct disk_config d = { 0 };
+
+		if (v->cfg.nr_disks == KVMM_MAX_DISKS)
+			return api_error(rep, 400, "vm.add-disk: at most %d disks", KVMM_MAX_DISKS);
+		ret = api_disk_config(req->body, req->body_len, &d, err, sizeof(err));
+		if (ret)
+			return api_error(rep, 400, "vm.add-disk: %s", err);
+		v->cfg.disks[v->cfg.nr_disks++] = d;
+	} else {
+		struct net_config n = { .fd = -1 };
+
+		if (v->cfg.nr_nets == KVMM_MAX_NETS)
+			return api_error(rep, 400, "vm.add-net: at most %d NICs", KVMM_MAX_NETS);
+		ret = api_net_config(req->body, req->body_len, &n, err, sizeof(err));
+		if (ret)
+			return api_error(rep, 400, "vm.add-net: %s", err);
+		/* Kata sends the TAP (one fd per queue pair) with the request. */
+		if (req->nr_fds)
+			n.fd = http_request_take_fd(req, 0);
+		if (!n.tap && n.fd < 0) {
+			free(n.id);
+			return api_error(rep, 400, "vm.add-net: neither a tap name nor a TAP fd "
+					 "(SCM_RIGHTS) was given");
+		}
+		v->cfg.nets[v->cfg.nr_nets++] = n;
+	}
+	ret = config_validate(&v->cfg, err, sizeof(err));
+	if (ret) {
+		/* Take the device back out: the VM's config stays valid. */
+		if (!strcmp(ep, "vm.add-disk")) {
+			struct disk_config *d = &v->cfg.disks[--v->cfg.nr_disks];
+
+			free(d->path);
+			free(d->id);
+			free(d->serial);
+		} else {
+			struct net_config *n = &v->cfg.nets[--v->cfg.nr_nets];
+
+			if (n->fd >= 0)
+				close(n->fd);
+			free(n->tap);
+			free(n->id);
+		}
+		return api_error(rep, 400, "%s: %s", ep, err);
+	}
+	rep->status = 204;
+}
+
+/* The endpoints that move the VM between states. */
+static void lifecycle(struct api_vmm *v, const char *ep, struct api_reply *rep)
+{
+	enum api_state st = v->state;
+	struct vm *vm;
+
+	if (!strcmp(ep, "vm.boot")) {
+		if (st != API_CREATED && st != API_SHUTDOWN)
+			return api_error(rep, 400, "vm.boot: the VM is %s", state_names[st]);
+		return boot(v, rep);
+	}
+	if (!strcmp(ep, "vm.delete")) {
+		api_vmm_stop(v);
+		if (st != API_NO_VM)
+			config_free(&v->cfg);
+		v->state = API_NO_VM;
+		rep->status = 204;
+		return;
+	}
+	if (st != API_RUNNING && st != API_PAUSED)
+		return api_error(rep, 400, "%s: the VM is %s, not running", ep, state_names[st]);
+	pthread_mutex_lock(&v->lock);
+	vm = v->vm;
+	pthread_mutex_unlock(&v->lock);
+	rep->status = 204;
+	if (!strcmp(ep, "vm.shutdown")) {
+		api_vmm_stop(v);
+	} else if (!strcmp(ep, "vm.reboot")) {
+		api_vmm_stop(v);
+		boot(v, rep);
+	} else if (!strcmp(ep, "vm.pause")) {
+		if (st == API_PAUSED || !vm || vm_pause(vm))
+			return api_error(rep, 400, "vm.pause: the VM is %s", state_names[st]);
+		v->state = API_PAUSED;
+	} else if (!strcmp(ep, "vm.resume")) {
+		if (st != API_PAUSED || !vm || vm_resume(vm))
+			return api_error(rep, 400, "vm.resume: the VM is %s", state_names[st]);
+		v->state = API_RUNNING;
+	}
+}
+
+struct endpoint {
+	const char *name;
+	enum http_method method;
+	int kind;		/* 0 info, 1 configure, 2 lifecycle, 3 not implemented */
+};
+
+static const struct endpoint endpoints[] = {
+	{ "vmm.ping", HTTP_GET, 0 }, { "vm.info", HTTP_GET, 0 }, { "vmm.shutdown", HTTP_PUT, 0 },
+	{ "vm.create", HTTP_PUT, 1 }, { "vm.add-disk", HTTP_PUT, 1 }, { "vm.add-net", HTTP_PUT, 1 },
+	{ "vm.boot", HTTP_PUT, 2 }, { "vm.shutdown", HTTP_PUT, 2 }, { "vm.reboot", HTTP_PUT, 2 },
+	{ "vm.pause", HTTP_PUT, 2 }, { "vm.resume", HTTP_PUT, 2 }, { "vm.delete", HTTP_PUT, 2 },
+	{ "vm.power-button", HTTP_PUT, 3 }, { "vm.counters", HTTP_GET, 3 },
+	{ "vm.add-vsock", HTTP_PUT, 3 }, { "vm.add-fs", HTTP_PUT, 3 },
+	{ "vm.add-device", HTTP_PUT, 3 }, { "vm.remove-device", HTTP_PUT, 3 },
+	{ "vm.resize", HTTP_PUT, 3 }, { "vm.snapshot", HTTP_PUT, 3 }, { "vm.restore", HTTP_PUT, 3 },
+};
+
+void api_vmm_handle(struct api_vmm *v, struct http_request *req, struct api_reply *rep,
+		    bool *quit)
+{
+	const struct endpoint *e = NULL;
+	const char *ep;
+
+	if (strncmp(req->path, API_PREFIX, strlen(API_PREFIX)))
+		return api_error(rep, 404, "no such endpoint %s (the API lives under /api/v1/)",
+				 req->path);
+	ep = req->path + strlen(API_PREFIX);
+	for (size_t i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++)
+		if (!strcmp(ep, endpoints[i].name))
+			e = &endpoints[i];
+	if (!e)
+		return api_error(rep, 404, "no such endpoint %s", req->path);
+	/* HEAD is GET without the body (the server drops it). */
+	if (req->method != e->method && !(req->method == HTTP_HEAD && e->method == HTTP_GET))
+		return api_error(rep, 405, "%s takes %s, not %s", ep,
+				 e->method == HTTP_GET ? "GET" : "PUT", req->method_name);
+	switch (e->kind) {
+	case 0:
+		if (!strcmp(ep, "vmm.shutdown")) {
+			api_vmm_stop(v);
+			*quit = true;
+			rep->status = 204;
+		} else if (!strcmp(ep, "vmm.ping")) {
+			rep->status = 200;
+			rep->body = api_ping_json(KVMM_VERSION);
+		} else if (v->state == API_NO_VM) {
+			api_error(rep, 404, "vm.info: no VM (vm.create first)");
+		} else {
+			rep->status = 200;
+			rep->body = api_vm_info(&v->cfg, state_names[v->state]);
+		}
+		if (rep->status == 200 && !rep->body)
+			api_error(rep, 500, "%s: out of memory", ep);
+		return;
+	case 1:
+		return configure(v, ep, req, rep);
+	case 2:
+		return lifecycle(v, ep, rep);
+	}
+	api_error(rep, 501, "%s is not implemented in kvmm yet", ep);
+}
+
+int api_vmm_from_cli(struct api_vmm *v, struct vmm_config *cfg)
+{
+	struct api_reply rep = { 0 };
+
+	/* The command line's VM: created and booted at once, as Cloud Hypervisor does. */
+	v->cfg = *cfg;
+	v->cfg.api_socket = v->cfg.seccomp = v->cfg.log_file = NULL;
+	memset(cfg->disks, 0, sizeof(cfg->disks));
+	memset(cfg->nets, 0, sizeof(cfg->nets));
+	cfg->nr_disks = cfg->nr_nets = 0;
+	cfg->kernel = cfg->initramfs = cfg->cmdline = cfg->serial_path = cfg->rng_src = NULL;
+	v->state = API_CREATED;
+	boot(v, &rep);
+	free(rep.body);
+	return rep.status == 204 ? 0 : -EIO;
+}
+
+struct api_vmm *api_vmm_new(int *wake_fd)
+{
+	struct api_vmm *v = calloc(1, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	v->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (v->wake_fd < 0) {
+		free(v);
+		return NULL;
+	}
+	pthread_mutex_init(&v->lock, NULL);
+	pthread_cond_init(&v->cond, NULL);
+	*wake_fd = v->wake_fd;
+	return v;
+}
+
+void api_vmm_free(struct api_vmm *v)
+{
+	if (!v)
+		return;
+	api_vmm_stop(v);
+	if (v->state != API_NO_VM)
+		config_free(&v->cfg);
+	close(v->wake_fd);
+	pthread_cond_destroy(&v->cond);
+	pthread_mutex_destroy(&v->lock);
+	free(v);
+}
