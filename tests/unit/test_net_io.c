@@ -43,6 +43,7 @@
 #define BIT(n)		(1ULL << (n))
 
 static struct guest_mem gm;
+#include "fake_ring.h"
 static struct vq vq;
 static struct vq_chain c;
 static struct net_tx tx;
@@ -78,44 +79,7 @@ static void teardown(void)
 
 TestSuite(net_io, .init = setup, .fini = teardown);
 
-static void wr16(uint64_t gpa, uint16_t v)
-{
-	v = htole16(v);
-	cr_assert_eq(gm_write(&gm, gpa, &v, 2), 0);
-}
-
-static uint16_t rd16(uint64_t gpa)
-{
-	uint16_t v;
-
-	cr_assert_eq(gm_read(&gm, gpa, &v, 2), 0);
-	return le16toh(v);
-}
-
-static uint32_t rd32(uint64_t gpa)
-{
-	uint32_t v;
-
-	cr_assert_eq(gm_read(&gm, gpa, &v, 4), 0);
-	return le32toh(v);
-}
-
 /* Rings: the descriptor table at RING, the available ring 4 KiB above, the used ring 8 KiB. */
-static void desc_in(uint64_t ring, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags,
-		    uint16_t next)
-{
-	uint8_t d[16];
-	uint64_t a = htole64(addr);
-	uint32_t l = htole32(len);
-	uint16_t f = htole16(flags), n = htole16(next);
-
-	memcpy(d, &a, 8);
-	memcpy(d + 8, &l, 4);
-	memcpy(d + 12, &f, 2);
-	memcpy(d + 14, &n, 2);
-	cr_assert_eq(gm_write(&gm, ring + 16ULL * i, d, 16), 0);
-}
-
 static void publish_in(uint64_t ring, uint16_t *idx, uint16_t head)
 {
 	wr16(ring + 0x1000 + 4 + 2 * (*idx % QSZ), head);
@@ -125,7 +89,7 @@ static void publish_in(uint64_t ring, uint16_t *idx, uint16_t head)
 
 static void desc(uint16_t i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
 {
-	desc_in(DESC, i, addr, len, flags, next);
+	desc_at(DESC, i, addr, len, flags, next);
 }
 
 static void publish(uint16_t head)
@@ -1020,8 +984,8 @@ Test(tap, device)
 	usleep(100000);
 	cr_assert_eq(rd16(RXQ + 0x2002), 0);
 	/* ...and arrives once buffers come with a kick (1530 bytes of room wanted). */
-	desc_in(RXQ, 0, BUF, 1024, F_WRITE, 0);
-	desc_in(RXQ, 1, BUF + 0x1000, 1024, F_WRITE, 0);
+	desc_at(RXQ, 0, BUF, 1024, F_WRITE, 0);
+	desc_at(RXQ, 1, BUF + 0x1000, 1024, F_WRITE, 0);
 	publish_in(RXQ, &rx_idx, 0);
 	publish_in(RXQ, &rx_idx, 1);
 	mmio_wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
@@ -1038,8 +1002,8 @@ Test(tap, device)
 	memcpy(frame + 12, eth, 114);
 	frame[12 + 13] = 0xb6;
 	cr_assert_eq(gm_write(&gm, BIG, frame, 12 + 114), 0);
-	desc_in(TXQ, 0, BIG, 12, F_NEXT, 1);
-	desc_in(TXQ, 1, BIG + 12, 114, 0, 0);
+	desc_at(TXQ, 0, BIG, 12, F_NEXT, 1);
+	desc_at(TXQ, 1, BIG + 12, 114, 0, 0);
 	publish_in(TXQ, &tx_idx, 0);
 	mmio_wr(VIRTIO_MMIO_QUEUE_NOTIFY, 1);
 	cr_assert(used_reaches(TXQ, 1), "the transmit chain was not completed");
@@ -1052,8 +1016,8 @@ Test(tap, device)
 	cr_assert(found, "the transmitted frame never reached the interface");
 
 	/* A malformed transmit chain (writable buffer) completes too, as a drop. */
-	desc_in(TXQ, 2, BIG, 12 + 114, F_NEXT, 3);
-	desc_in(TXQ, 3, BUF + 0x8000, 64, F_WRITE, 0);
+	desc_at(TXQ, 2, BIG, 12 + 114, F_NEXT, 3);
+	desc_at(TXQ, 3, BUF + 0x8000, 64, F_WRITE, 0);
 	publish_in(TXQ, &tx_idx, 2);
 	mmio_wr(VIRTIO_MMIO_QUEUE_NOTIFY, 1);
 	cr_assert(used_reaches(TXQ, 2));
