@@ -26,8 +26,8 @@
 #include "evloop.h"
 #include "log.h"
 
-#define API_MAX_CONNS	16
-#define API_IDLE_S	60	/* a connection with no complete request for this long is closed */
+#define API_MAX_CONNS	128
+#define API_IDLE_S	10	/* a connection with no complete request for this long is closed */
 
 struct api_conn {
 	struct ev_source src;
@@ -208,7 +208,7 @@ static void on_accept(void *opaque, uint32_t events)
 	}
 }
 
-/* Every few seconds: close connections idle (or trickling a request) for API_IDLE_S. */
+/* Every second: close connections idle (or trickling a request) for API_IDLE_S. */
 static void on_sweep(void *opaque, uint32_t events)
 {
 	struct api_server *s = opaque;
@@ -286,7 +286,7 @@ static int listen_on(const char *path)
 	old = umask(0177);
 	ret = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (ret || listen(fd, 16)) {
+	if (ret || listen(fd, API_MAX_CONNS)) {
 		ret = -errno;
 		pr_err("api: cannot listen on %s: %s", path, strerror(errno));
 		close(fd);
@@ -303,7 +303,7 @@ static int add_fd(struct api_server *s, struct ev_source *src, int fd, ev_cb_t c
 
 int api_main(struct vmm_config *cfg)
 {
-	struct itimerspec every5 = { .it_interval = { 5, 0 }, .it_value = { 5, 0 } };
+	struct itimerspec every1 = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
 	struct api_server s = { .status = 1 };
 	sigset_t set;
 	int wake_fd = -1, ret, lfd;
@@ -325,7 +325,7 @@ int api_main(struct vmm_config *cfg)
 	    add_fd(&s, &s.wake_src, wake_fd, on_wake) ||
 	    add_fd(&s, &s.sweep_src, timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC),
 		   on_sweep) ||
-	    timerfd_settime(s.sweep_src.fd, 0, &every5, NULL)) {
+	    timerfd_settime(s.sweep_src.fd, 0, &every1, NULL)) {
 		pr_err("api: cannot set up the server");
 		goto out;
 	}

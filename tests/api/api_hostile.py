@@ -188,17 +188,38 @@ def main(kvmm):
     check(json.loads(request(sock, "GET", "vm.info")[1]).get("state") == "Created",
           "after a failed boot the VM is still Created")
 
-    # Connection limit: 16 idle connections, the 17th is turned away, the server survives.
-    conns = [connect(sock) for _ in range(16)]
+    # 100 clients at once, each on its own keep-alive connection: all answered.
+    conns = [connect(sock) for _ in range(100)]
+    for c in conns:
+        c.sendall(b"GET /api/v1/vmm.ping HTTP/1.1\r\n\r\n")
+    answers = [read_responses(c, 1) for c in conns]
+    check(all(a and a[0][0] == 200 for a in answers), "100 concurrent connections all served")
+    # Up to the limit (128) they are kept; one more is turned away; the server survives.
+    conns += [connect(sock) for _ in range(28)]
     time.sleep(0.2)
     extra = connect(sock)
     r = read_responses(extra, 1)
-    check(r and r[0][0] == 503, "17th concurrent connection: 503")
+    check(r and r[0][0] == 503, "129th concurrent connection: 503")
     extra.close()
     for c in conns:
         c.close()
     time.sleep(0.2)
     check(request(sock, "GET", "vmm.ping")[0] == 200, "serving again after the crowd left")
+
+    # A client that sends half a request and stalls is closed after 10 s; others are served
+    # meanwhile.
+    stalled = connect(sock)
+    stalled.sendall(b"PUT /api/v1/vm.create HTTP/1.1\r\nContent-Length: 50\r\n\r\n{\"pay")
+    t0 = time.time()
+    check(request(sock, "GET", "vmm.ping")[0] == 200, "served while another client stalls")
+    stalled.settimeout(20)
+    try:
+        gone = stalled.recv(1) == b""
+    except (ConnectionResetError, socket.timeout):
+        gone = False
+    check(gone and 8 <= time.time() - t0 <= 15,
+          f"the stalled client is closed after ~10 s ({time.time() - t0:.1f} s)")
+    stalled.close()
 
     # A second kvmm on the same live socket refuses to start; SIGTERM ends the first cleanly.
     q = start(kvmm, sock)
