@@ -17,8 +17,10 @@
 
 #define CMD_READ_CTR	0x20
 #define CMD_WRITE_CTR	0x60
+#define CMD_AUX_TEST	0xa9
 #define CMD_SELF_TEST	0xaa
 #define CMD_KBD_TEST	0xab
+#define CMD_AUX_LOOP	0xd3	/* data byte back as if from the mouse */
 #define CMD_READ_OUTP	0xd0
 #define CMD_WRITE_OUTP	0xd1
 #define CMD_RESET	0xfe
@@ -87,7 +89,16 @@ void i8042_cmd_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 		break;
 	case CMD_WRITE_CTR:
 	case CMD_WRITE_OUTP:
+	case CMD_AUX_LOOP:
 		k->pending_cmd = data[0];
+		break;
+	case CMD_AUX_TEST:
+		/*
+		 * There is no mouse port: the test fails ("clock line stuck low"). Answering at
+		 * all matters: Linux waits 10000 x 50 us for an answer that never comes, twice
+		 * (this and the loop test), before it decides that by itself.
+		 */
+		i8042_queue(k, 0x01);
 		break;
 	case CMD_SELF_TEST:
 		i8042_queue(k, 0x55);
@@ -131,6 +142,10 @@ void i8042_data_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 		k->outp = data[0];
 		if (!(data[0] & 0x01))
 			i8042_reset(k);
+		break;
+	case CMD_AUX_LOOP:
+		/* Answered without the mouse-data status bit: no AUX port, at once. */
+		i8042_queue(k, 0x00);
 		break;
 	default:
 		/* Bytes for the (absent) keyboard are dropped. */

@@ -63,7 +63,10 @@ struct blk {
 	struct blk_backend b;
 	struct blk_config config;
 	char name[40];
+	char id[24];
 	uint64_t malformed;		/* chains that were not even requests */
+	/* vm.counters, by request type (whatever their status). */
+	uint64_t read_ops, read_bytes, write_ops, write_bytes, flush_ops, discard_ops, errors;
 	struct vq_chain chain;		/* worker scratch */
 	struct blk_req req;
 };
@@ -87,8 +90,49 @@ static int blk_activate(struct virtio_dev *d)
 static uint32_t blk_chain(struct virtio_dev *d, struct vq_chain *c)
 {
 	struct blk *blk = d->priv;
+	uint32_t used;
+	uint8_t status = VIRTIO_BLK_S_IOERR;
 
-	return blk_handle(d->mem, &blk->b, c, &blk->req);
+	blk->req.type = UINT32_MAX;	/* stays so when the chain was not a request */
+	used = blk_handle(d->mem, &blk->b, c, &blk->req);
+	if (used && gm_read(d->mem, blk->req.status_gpa, &status, 1))
+		status = VIRTIO_BLK_S_IOERR;
+	if (status != VIRTIO_BLK_S_OK) {
+		blk->errors++;
+		return used;
+	}
+	switch (blk->req.type) {
+	case VIRTIO_BLK_T_IN:
+		blk->read_ops++;
+		blk->read_bytes += blk->req.data_len;
+		break;
+	case VIRTIO_BLK_T_OUT:
+		blk->write_ops++;
+		blk->write_bytes += blk->req.data_len;
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		blk->flush_ops++;
+		break;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		blk->discard_ops++;
+		break;
+	}
+	return used;
+}
+
+static unsigned int blk_counters(struct virtio_dev *d, struct virtio_counter *out)
+{
+	struct blk *blk = d->priv;
+	const struct virtio_counter c[] = {
+		{ "read_ops", blk->read_ops }, { "read_bytes", blk->read_bytes },
+		{ "write_ops", blk->write_ops }, { "write_bytes", blk->write_bytes },
+		{ "flush_ops", blk->flush_ops }, { "discard_ops", blk->discard_ops },
+		{ "errors", blk->errors }, { "malformed_chains", blk->malformed },
+	};
+
+	memcpy(out, c, sizeof(c));
+	return sizeof(c) / sizeof(c[0]);
 }
 
 static void blk_queue_notify(struct virtio_dev *d, unsigned int q)
@@ -114,6 +158,7 @@ static const struct virtio_dev_ops blk_ops = {
 	.activate = blk_activate,
 	.queue_notify = blk_queue_notify,
 	.destroy = blk_destroy,
+	.counters = blk_counters,
 };
 
 /* Opens and locks the image; fills the backend's fd and size. 0/-errno, message printed. */
@@ -182,9 +227,10 @@ int virtio_blk_new(const struct disk_config *dc, unsigned int index, struct virt
 	if (!blk)
 		return -ENOMEM;
 	if (dc->id)
-		snprintf(blk->name, sizeof(blk->name), "virtio-blk %s", dc->id);
+		snprintf(blk->id, sizeof(blk->id), "%s", dc->id);
 	else
-		snprintf(blk->name, sizeof(blk->name), "virtio-blk disk%u", index);
+		snprintf(blk->id, sizeof(blk->id), "disk%u", index);
+	snprintf(blk->name, sizeof(blk->name), "virtio-blk %s", blk->id);
 	ret = blk_open(blk, dc);
 	if (ret) {
 		if (blk->b.fd >= 0)
@@ -200,6 +246,7 @@ int virtio_blk_new(const struct disk_config *dc, unsigned int index, struct virt
 
 	blk->vdev = (struct virtio_dev){
 		.name = blk->name,
+		.id = blk->id,
 		.device_id = VIRTIO_ID_BLOCK,
 		.ops = &blk_ops,
 		.priv = blk,

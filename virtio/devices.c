@@ -1,7 +1,7 @@
 /*
  * Creates the VM's virtio devices from its config in a fixed order (disks, then network
- * devices, each in command-line order, then the entropy device), so each device gets the same
- * MMIO slot and interrupt on every boot.
+ * devices, each in command-line order, then vsock, then the entropy device), so each device
+ * gets the same MMIO slot and interrupt on every boot.
  */
 #include <errno.h>
 
@@ -34,6 +34,13 @@ int virtio_devices_init(struct vm *vm)
 	}
 	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
 		ret = virtio_net_new(&cfg->nets[i], i, &d);
+		if (!ret)
+			ret = add(vm, d);
+		if (ret)
+			return ret;
+	}
+	if (cfg->vsock.cid) {
+		ret = virtio_vsock_new(&cfg->vsock, &d);
 		if (!ret)
 			ret = add(vm, d);
 		if (ret)

@@ -14,6 +14,7 @@ struct vm;
  * 0/-errno; on success *OUT is ready for virtio_mmio_add(). */
 int virtio_blk_new(const struct disk_config *dc, unsigned int index, struct virtio_dev **out);
 int virtio_rng_new(const char *src, struct virtio_dev **out);
+int virtio_vsock_new(const struct vsock_config *vc, struct virtio_dev **out);
 int virtio_net_new(const struct net_config *nc, unsigned int index, struct virtio_dev **out);
 
 /* Creates every virtio device VM->cfg asks for and puts it on the VM. 0/-errno. */

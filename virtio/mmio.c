@@ -364,6 +364,11 @@ int virtio_mmio_add(struct vm *vm, struct virtio_dev *d)
 	return 0;
 }
 
+struct virtio_dev *virtio_mmio_dev(struct vm *vm, unsigned int index)
+{
+	return index < vm->nr_virtio ? vm->virtio[index]->d : NULL;
+}
+
 void virtio_mmio_destroy_all(struct vm *vm)
 {
 	for (unsigned int i = 0; i < vm->nr_virtio; i++) {

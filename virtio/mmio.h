@@ -56,6 +56,9 @@ struct vm;
  */
 int virtio_mmio_add(struct vm *vm, struct virtio_dev *d);
 
+/* The VM's virtio devices, in slot order (vm.counters). NULL past the last. */
+struct virtio_dev *virtio_mmio_dev(struct vm *vm, unsigned int index);
+
 /* Stops every device's worker and destroys the devices (VM teardown, vCPUs stopped). */
 void virtio_mmio_destroy_all(struct vm *vm);
 

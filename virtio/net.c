@@ -46,6 +46,7 @@ struct net {
 	struct virtio_dev vdev;
 	struct tap tap;
 	char name[48];
+	char id[24];
 	struct net_cfg_space config;
 	struct net_counters cnt;
 	bool active;			/* activate .. reset: the queues may be used */
@@ -304,12 +305,27 @@ static void net_destroy(struct virtio_dev *d)
 	free(n);
 }
 
+static unsigned int net_counters(struct virtio_dev *d, struct virtio_counter *out)
+{
+	const struct net_counters *c = &((struct net *)d->priv)->cnt;
+	const struct virtio_counter v[] = {
+		{ "rx_packets", c->rx_packets }, { "rx_bytes", c->rx_bytes },
+		{ "rx_drops", c->rx_drops }, { "rx_malformed", c->rx_malformed },
+		{ "tx_packets", c->tx_packets }, { "tx_bytes", c->tx_bytes },
+		{ "tx_drops", c->tx_drops }, { "tx_malformed", c->tx_malformed },
+	};
+
+	memcpy(out, v, sizeof(v));
+	return sizeof(v) / sizeof(v[0]);
+}
+
 static const struct virtio_dev_ops net_ops = {
 	.config_read = net_config_read,
 	.activate = net_activate,
 	.queue_notify = net_queue_notify,
 	.reset = net_reset,
 	.destroy = net_destroy,
+	.counters = net_counters,
 };
 
 #define NET_FEATURES								\
@@ -332,9 +348,10 @@ int virtio_net_new(const struct net_config *nc, unsigned int index, struct virti
 	if (!n)
 		return -ENOMEM;
 	if (nc->id)
-		snprintf(n->name, sizeof(n->name), "virtio-net %s", nc->id);
+		snprintf(n->id, sizeof(n->id), "%s", nc->id);
 	else
-		snprintf(n->name, sizeof(n->name), "virtio-net net%u", index);
+		snprintf(n->id, sizeof(n->id), "net%u", index);
+	snprintf(n->name, sizeof(n->name), "virtio-net %s", n->id);
 	ret = nc->tap ? tap_open(&n->tap, nc->tap) : tap_adopt(&n->tap, nc->fd);
 	if (ret) {
 		free(n);
@@ -356,6 +373,7 @@ int virtio_net_new(const struct net_config *nc, unsigned int index, struct virti
 
 	n->vdev = (struct virtio_dev){
 		.name = n->name,
+		.id = n->id,
 		.device_id = VIRTIO_ID_NET,
 		.ops = &net_ops,
 		.priv = n,

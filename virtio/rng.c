@@ -19,6 +19,7 @@ struct rng {
 	struct virtio_dev vdev;
 	int fd;
 	uint64_t malformed;
+	uint64_t requests, bytes;
 	struct iovec iov[VQ_MAX_SIZE];
 	struct vq_chain chain;		/* worker scratch */
 };
@@ -53,6 +54,8 @@ static uint32_t rng_chain(struct virtio_dev *d, struct vq_chain *c)
 		pr_warn("virtio-rng: reading the entropy source: %s", strerror(errno));
 		return 0;
 	}
+	rng->requests++;
+	rng->bytes += got;
 	return (uint32_t)got;
 }
 
@@ -71,11 +74,22 @@ static void rng_destroy(struct virtio_dev *d)
 	free(rng);
 }
 
+static unsigned int rng_counters(struct virtio_dev *d, struct virtio_counter *out)
+{
+	struct rng *rng = d->priv;
+
+	out[0] = (struct virtio_counter){ "requests", rng->requests };
+	out[1] = (struct virtio_counter){ "bytes", rng->bytes };
+	out[2] = (struct virtio_counter){ "malformed_chains", rng->malformed };
+	return 3;
+}
+
 static const struct virtio_dev_ops rng_ops = {
 	.config_read = rng_config_read,
 	.activate = rng_activate,
 	.queue_notify = rng_queue_notify,
 	.destroy = rng_destroy,
+	.counters = rng_counters,
 };
 
 int virtio_rng_new(const char *src, struct virtio_dev **out)
@@ -94,6 +108,7 @@ int virtio_rng_new(const char *src, struct virtio_dev **out)
 	}
 	rng->vdev = (struct virtio_dev){
 		.name = "virtio-rng",
+		.id = "rng",
 		.device_id = VIRTIO_ID_RNG,
 		.ops = &rng_ops,
 		.priv = rng,

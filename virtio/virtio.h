@@ -48,6 +48,14 @@
 
 struct virtio_dev;
 
+/* One named statistic of a device (vm.counters). */
+struct virtio_counter {
+	const char *name;
+	uint64_t value;
+};
+
+#define VIRTIO_MAX_COUNTERS 16
+
 struct virtio_dev_ops {
 	/*
 	 * Reads or writes LEN (1, 2, 4 or 8) bytes at OFF of the config space; the transport has
@@ -66,6 +74,12 @@ struct virtio_dev_ops {
 	void (*reset)(struct virtio_dev *d);
 	/* Frees the device's private state and closes its files (VM teardown). */
 	void (*destroy)(struct virtio_dev *d);
+	/*
+	 * Fills OUT with up to VIRTIO_MAX_COUNTERS counters and returns how many; may be NULL.
+	 * Called from the API thread without the device lock: counters are 64-bit values that
+	 * only grow, read whole.
+	 */
+	unsigned int (*counters)(struct virtio_dev *d, struct virtio_counter *out);
 };
 
 /* Called on the worker thread when an fd a device added with virtio_watch_fd() is ready. */
@@ -75,7 +89,8 @@ struct virtio_transport;
 
 struct virtio_dev {
 	/* Filled by the device before virtio_mmio_add(). */
-	const char *name;		/* e.g. "virtio-blk0", for logs and the platform table */
+	const char *name;		/* e.g. "virtio-blk disk0", for logs and the platform table */
+	const char *id;			/* the device's id in the config and vm.counters ("disk0") */
 	uint32_t device_id;		/* VIRTIO_ID_* */
 	const struct virtio_dev_ops *ops;
 	void *priv;			/* the device's own state */

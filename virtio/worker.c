@@ -105,10 +105,12 @@ void virtio_kick_queue(struct virtio_transport *t, unsigned int q)
 static void *worker_main(void *arg)
 {
 	struct virtio_transport *t = arg;
-	struct epoll_event ev[16];
+	struct epoll_event ev[1];
 
 	for (;;) {
-		int n = epoll_wait(t->epfd, ev, 16, -1);
+		/* One event per wait: a callback may unwatch (free) another fd's watch, which
+		 * must not leave a stale event for it behind in a batch. */
+		int n = epoll_wait(t->epfd, ev, 1, -1);
 
 		if (n < 0 && errno != EINTR) {
 			pr_err("%s: worker epoll: %s", t->d->name, strerror(errno));
@@ -178,8 +180,8 @@ int virtio_unwatch_fd(struct virtio_dev *d, int fd)
 
 		if (w && w->fd == fd) {
 			epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
-			/* Callers run on the worker (lock held), so no event for W is
-			 * pending in this round's array after its own callback. */
+			/* The worker takes one event per epoll_wait(), so none for W is
+			 * pending once it is out of the epoll set. */
 			free(w);
 			t->watches[i] = NULL;
 			return 0;

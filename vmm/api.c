@@ -36,6 +36,7 @@ struct api_conn {
 	time_t last;			/* last complete request (or accept) */
 	bool used;
 	bool closing;			/* the last request asked to close the connection */
+	bool draining;			/* answered an error: discarding input until EOF */
 };
 
 struct api_server {
@@ -150,6 +151,17 @@ static void on_conn(void *opaque, uint32_t events)
 	int ret;
 
 	(void)events;
+	if (c->draining) {
+		char junk[4096];
+
+		/* A lingering close: the client reads our error instead of a reset that closing
+		 * with unread data would give it. Ends at EOF or by the idle sweep. */
+		while ((n = recv(c->src.fd, junk, sizeof(junk), MSG_DONTWAIT)) > 0)
+			;
+		if (n == 0 || errno != EAGAIN)
+			conn_close(c);
+		return;
+	}
 	do {
 		n = http_conn_recv(&c->http, c->src.fd);
 		while ((ret = http_conn_next(&c->http, &req)) > 0) {
@@ -171,7 +183,8 @@ static void on_conn(void *opaque, uint32_t events)
 		api_error(&rep, status ? status : 400, "%s", why);
 		send_reply(c, &rep, true, false);
 		free(rep.body);
-		conn_close(c);
+		shutdown(c->src.fd, SHUT_WR);
+		c->draining = true;
 	} else if (n != -EAGAIN || c->srv->quit || c->closing) {
 		conn_close(c);		/* EOF, a broken client, or a request to close */
 	}

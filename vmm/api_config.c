@@ -105,6 +105,8 @@ SCHEMA(memory_s, NUM("size", R_MAP, 0, 0), NUM("hotplug_size", R_IGNORE, 0, 0),
        DEF("reserve", T_BOOL, 0, NOT_YET), IGN("thp", T_BOOL),
        EMPTY("zones", "memory zones " NOT_YET));
 SCHEMA(rng_s, MAP("src", T_STR), IGN("id", T_STR), PCI_IGN, DEF("iommu", T_BOOL, 0, NO_IOMMU));
+SCHEMA(vsock_s, NUM("cid", R_MAP, 3, 0xfffffffe), MAP("socket", T_STR), IGN("id", T_STR),
+       PCI_IGN, DEF("iommu", T_BOOL, 0, NO_IOMMU));
 SCHEMA(serial_s, MAP("file", T_STR), IGN("socket", T_STR), MAP("mode", T_STR));
 SCHEMA(console_s, IGN("file", T_STR), IGN("socket", T_STR), MAP("mode", T_STR),
        DEF("iommu", T_BOOL, 0, NO_IOMMU), IGN("id", T_STR), PCI_IGN);
@@ -130,7 +132,7 @@ SCHEMA(vm_s, OBJ("cpus", R_MAP, cpus_s), OBJ("memory", R_MAP, memory_s),
        EMPTY("pmem", "virtio-pmem " NOT_YET), OBJ("serial", R_MAP, serial_s),
        OBJ("console", R_MAP, console_s), OBJ("debug_console", R_MAP, debug_console_s),
        EMPTY("devices", "VFIO devices " NOT_YET), EMPTY("user_devices", "vfio-user " NOT_YET),
-       EMPTY("vdpa", "vDPA devices " NOT_YET), NO("vsock", NOT_YET),
+       EMPTY("vdpa", "vDPA devices " NOT_YET), OBJ("vsock", R_MAP, vsock_s),
        EMPTY("numa", "NUMA " NOT_YET), DEF("iommu", T_BOOL, 0, NO_IOMMU),
        DEF("watchdog", T_BOOL, 0, NOT_YET), NO("rtc", NOT_YET), IGN("pvpanic", T_BOOL),
        ARR("pci_segments", R_IGNORE, T_OBJ, &pci_segment_s),
@@ -425,6 +427,21 @@ static int map_chardevs(json_t *vm, struct vmm_config *cfg, struct ctx *x)
 	return set_str(&cfg->rng_src, STR(rng, "src"));
 }
 
+/* vsock {cid, socket}: the hybrid vsock device (the Kata agent channel). */
+static int map_vsock(json_t *v, struct vmm_config *cfg, struct ctx *x)
+{
+	const char *sock = STR(v, "socket");
+
+	if (!v)
+		return 0;
+	if (!get(v, "cid"))
+		return bad(x, "vsock.cid", "missing");
+	if (!sock || !*sock)
+		return bad(x, "vsock.socket", "missing");
+	cfg->vsock.cid = (uint64_t)json_integer_value(get(v, "cid"));
+	return set_str(&cfg->vsock.socket, sock);
+}
+
 static int map_vm(json_t *vm, struct vmm_config *cfg, struct ctx *x)
 {
 	json_t *p = get(vm, "payload"), *cpus = get(vm, "cpus"), *mem = get(vm, "memory");
@@ -455,7 +472,9 @@ static int map_vm(json_t *vm, struct vmm_config *cfg, struct ctx *x)
 	if (set_str(&cfg->kernel, kernel) || set_str(&cfg->initramfs, initrd) ||
 	    set_str(&cfg->cmdline, STR(p, "cmdline")))
 		return -ENOMEM;
-	return map_chardevs(vm, cfg, x) ?: map_devices(vm, cfg, x);
+	if (map_chardevs(vm, cfg, x) || map_devices(vm, cfg, x))
+		return -EINVAL;
+	return map_vsock(get(vm, "vsock"), cfg, x);
 }
 
 int api_vm_config(const char *json, size_t len, struct vmm_config *cfg, char *err,
@@ -561,7 +580,9 @@ char *api_vm_info(const struct vmm_config *cfg, const char *state)
 	if (!c || json_object_set_new(c, "disks", devices_json(cfg, false)) ||
 	    json_object_set_new(c, "net", devices_json(cfg, true)) ||
 	    (cfg->rng_src && json_object_set_new(c, "rng", json_pack("{s:s}", "src",
-								      cfg->rng_src)))) {
+								      cfg->rng_src))) ||
+	    (cfg->vsock.cid && json_object_set_new(c, "vsock", json_pack("{s:I, s:s}", "cid",
+				(json_int_t)cfg->vsock.cid, "socket", cfg->vsock.socket)))) {
 		json_decref(c);
 		return NULL;
 	}

@@ -13,10 +13,12 @@
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
+#include <jansson.h>
 
 #include "api.h"
 #include "api_config.h"
 #include "log.h"
+#include "mmio.h"
 #include "vm.h"
 
 #define API_PREFIX "/api/v1/"
@@ -286,6 +288,36 @@ static void lifecycle(struct api_vmm *v, const char *ep, struct api_reply *rep)
 	}
 }
 
+/* vm.counters: {"<device id>": {"<counter>": value, ...}, ...} of the running VM. */
+static void counters(struct api_vmm *v, struct api_reply *rep)
+{
+	struct virtio_counter c[VIRTIO_MAX_COUNTERS];
+	json_t *all = json_object(), *dev;
+	struct virtio_dev *d;
+
+	if (v->state != API_RUNNING && v->state != API_PAUSED) {
+		json_decref(all);
+		return api_error(rep, 400, "vm.counters: the VM is %s, not running",
+				 state_names[v->state]);
+	}
+	/* The lock keeps the VM from being torn down meanwhile (hook_stopping takes it). */
+	pthread_mutex_lock(&v->lock);
+	for (unsigned int i = 0; all && v->vm && (d = virtio_mmio_dev(v->vm, i)); i++) {
+		unsigned int n = d->ops->counters ? d->ops->counters(d, c) : 0;
+
+		dev = json_object();
+		for (unsigned int k = 0; dev && k < n; k++)
+			json_object_set_new(dev, c[k].name, json_integer((json_int_t)c[k].value));
+		json_object_set_new(all, d->id ? d->id : d->name, dev);
+	}
+	pthread_mutex_unlock(&v->lock);
+	rep->body = all ? json_dumps(all, JSON_COMPACT) : NULL;
+	json_decref(all);
+	if (!rep->body)
+		return api_error(rep, 500, "vm.counters: out of memory");
+	rep->status = 200;
+}
+
 struct endpoint {
 	const char *name;
 	enum http_method method;
@@ -297,7 +329,7 @@ static const struct endpoint endpoints[] = {
 	{ "vm.create", HTTP_PUT, 1 }, { "vm.add-disk", HTTP_PUT, 1 }, { "vm.add-net", HTTP_PUT, 1 },
 	{ "vm.boot", HTTP_PUT, 2 }, { "vm.shutdown", HTTP_PUT, 2 }, { "vm.reboot", HTTP_PUT, 2 },
 	{ "vm.pause", HTTP_PUT, 2 }, { "vm.resume", HTTP_PUT, 2 }, { "vm.delete", HTTP_PUT, 2 },
-	{ "vm.power-button", HTTP_PUT, 3 }, { "vm.counters", HTTP_GET, 3 },
+	{ "vm.counters", HTTP_GET, 0 }, { "vm.power-button", HTTP_PUT, 3 },
 	{ "vm.add-vsock", HTTP_PUT, 3 }, { "vm.add-fs", HTTP_PUT, 3 },
 	{ "vm.add-device", HTTP_PUT, 3 }, { "vm.remove-device", HTTP_PUT, 3 },
 	{ "vm.resize", HTTP_PUT, 3 }, { "vm.snapshot", HTTP_PUT, 3 }, { "vm.restore", HTTP_PUT, 3 },
@@ -331,6 +363,9 @@ void api_vmm_handle(struct api_vmm *v, struct http_request *req, struct api_repl
 		} else if (!strcmp(ep, "vmm.ping")) {
 			rep->status = 200;
 			rep->body = api_ping_json(KVMM_VERSION);
+		} else if (!strcmp(ep, "vm.counters")) {
+			counters(v, rep);
+			return;
 		} else if (v->state == API_NO_VM) {
 			api_error(rep, 404, "vm.info: no VM (vm.create first)");
 		} else {

@@ -35,6 +35,10 @@ static const char usage_text[] =
 "  --net tap=NAME|fd=N[,mac=AA:BB:CC:DD:EE:FF][,id=NAME]\n"
 "                         a virtio-net device on a TAP interface, opened by name or\n"
 "                         inherited as an open fd (repeatable, up to 8)\n"
+"  --vsock cid=N,socket=PATH\n"
+"                         virtio-vsock for guest CID N (>= 3), reached from the host through\n"
+"                         the Unix socket PATH (\"CONNECT <port>\"), guest connections to\n"
+"                         host port P go to PATH_P\n"
 "  --rng src=PATH|off     virtio-rng entropy source (default src=/dev/urandom)\n"
 "  --no-acpi              no ACPI tables (kernels with virtio_mmio.device=)\n"
 "  --api-socket PATH|path=PATH|fd=N\n"
@@ -226,7 +230,7 @@ static int opt_api_socket(struct vmm_config *cfg, const char *arg)
 
 enum { OPT_KERNEL = 256, OPT_INITRAMFS, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY,
        OPT_SERIAL, OPT_CONSOLE, OPT_NO_ACPI, OPT_LOG_FILE, OPT_DISK, OPT_RNG, OPT_NET,
-       OPT_API_SOCKET, OPT_SECCOMP };
+       OPT_API_SOCKET, OPT_SECCOMP, OPT_VSOCK };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -242,6 +246,7 @@ static const struct option long_opts[] = {
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
 	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
+	{ "vsock", required_argument, NULL, OPT_VSOCK },
 	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -279,6 +284,7 @@ enum cli_result config_parse_args(struct vmm_config *cfg, int argc,
 		case OPT_DISK:
 		case OPT_RNG:
 		case OPT_NET:
+		case OPT_VSOCK:
 			/* The parsers cut the string; report from a copy. */
 			copy = strdup(optarg);
 			if (!copy)
@@ -287,6 +293,7 @@ enum cli_result config_parse_args(struct vmm_config *cfg, int argc,
 			    : c == OPT_MEMORY ? opt_memory(cfg, copy, &bad)
 			    : c == OPT_DISK ? config_opt_disk(cfg, copy, &bad)
 			    : c == OPT_NET ? config_opt_net(cfg, copy, &bad)
+			    : c == OPT_VSOCK ? config_opt_vsock(cfg, copy, &bad)
 			    : config_opt_rng(cfg, copy, &bad);
 			if (ret) {
 				fprintf(stderr, "kvmm: invalid value '%s' in --%s %s\n",

@@ -34,6 +34,13 @@ struct net_config {
 	bool has_mac;			/* false: derive a stable locally administered MAC */
 };
 
+/* --vsock (and VmConfig.vsock / vm.add-vsock): virtio-vsock with the hybrid Unix-socket
+ * back-end Kata's agent channel uses. */
+struct vsock_config {
+	uint64_t cid;			/* the guest's CID, >= 3; 0: no vsock device */
+	char *socket;			/* host Unix socket path (PATH, PATH_<port>) */
+};
+
 enum serial_mode { SERIAL_TTY, SERIAL_FILE, SERIAL_OFF };
 enum console_mode { CONSOLE_OFF };
 
@@ -51,6 +58,7 @@ struct vmm_config {
 	unsigned int nr_disks;
 	struct net_config nets[KVMM_MAX_NETS];
 	unsigned int nr_nets;
+	struct vsock_config vsock;
 	char *rng_src;			/* entropy source for virtio-rng; NULL: no device */
 	char *api_socket;		/* --api-socket path, or NULL */
 	int api_fd;			/* --api-socket fd=N (listening socket), or -1 */
@@ -84,6 +92,7 @@ int config_validate(const struct vmm_config *cfg, char *err, unsigned long errle
 int config_opt_disk(struct vmm_config *cfg, char *arg, const char **bad);
 int config_opt_net(struct vmm_config *cfg, char *arg, const char **bad);
 int config_opt_rng(struct vmm_config *cfg, char *arg, const char **bad);
+int config_opt_vsock(struct vmm_config *cfg, char *arg, const char **bad);
 /* Checks the device part of a config (see config_validate). */
 int config_validate_devices(const struct vmm_config *cfg, char *err, unsigned long errlen);
 void config_free_devices(struct vmm_config *cfg);

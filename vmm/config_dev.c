@@ -139,6 +139,27 @@ int config_opt_rng(struct vmm_config *cfg, char *arg, const char **bad)
 	return dup_opt(&cfg->rng_src, v[0]);
 }
 
+int config_opt_vsock(struct vmm_config *cfg, char *arg, const char **bad)
+{
+	static const char *const keys[] = { "cid", "socket" };
+	char *v[2] = { 0 }, *end;
+	unsigned long long cid;
+
+	if (parse_kv(arg, keys, v, 2, bad))
+		return -EINVAL;
+	*bad = "cid= and socket= are both required";
+	if (!v[0] || !v[1] || !*v[1])
+		return -EINVAL;
+	*bad = v[0];
+	errno = 0;
+	cid = strtoull(v[0], &end, 10);
+	if (*v[0] < '0' || *v[0] > '9' || *end || errno || cid < 3 || cid > UINT32_MAX - 1)
+		return -EINVAL;
+	free(cfg->vsock.socket);
+	cfg->vsock.cid = cid;
+	return dup_opt(&cfg->vsock.socket, v[1]);
+}
+
 int config_validate_devices(const struct vmm_config *cfg, char *err, unsigned long errlen)
 {
 	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
@@ -173,6 +194,16 @@ int config_validate_devices(const struct vmm_config *cfg, char *err, unsigned lo
 			return -EINVAL;
 		}
 	}
+	if (cfg->vsock.cid && (cfg->vsock.cid < 3 || cfg->vsock.cid > UINT32_MAX - 1 ||
+			       !cfg->vsock.socket || !*cfg->vsock.socket)) {
+		snprintf(err, errlen, "vsock: cid must be 3..%u and socket a path", UINT32_MAX - 1);
+		return -EINVAL;
+	}
+	if (cfg->vsock.socket && strlen(cfg->vsock.socket) > 100) {
+		snprintf(err, errlen, "vsock: socket path longer than 100 bytes (Unix socket limit, "
+			 "with room for _<port>)");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -192,6 +223,9 @@ void config_free_devices(struct vmm_config *cfg)
 			close(cfg->nets[i].fd);
 	}
 	cfg->nr_nets = 0;
+	free(cfg->vsock.socket);
+	cfg->vsock.socket = NULL;
+	cfg->vsock.cid = 0;
 	free(cfg->rng_src);
 	cfg->rng_src = NULL;
 }

@@ -70,6 +70,7 @@ export LAB_TMP=/tmp/lab
 if [ -d /lab/tiny ]; then export LAB_TINY=/lab/tiny; fi
 if [ -x /lab/tap-exec ]; then export LAB_TAP_EXEC=/lab/tap-exec; fi
 if [ -x /lab/kvmm-remote ]; then export LAB_KVMM_REMOTE=/lab/kvmm-remote; fi
+if [ -x /lab/vsock-client ]; then export LAB_VSOCK_CLIENT=/lab/vsock-client; fi
 mkdir -p "$LAB_TMP"
 if [ -f /lab/env ]; then . /lab/env; fi
 

@@ -13,7 +13,7 @@
 #   LAB_ONLY         run only these scenarios (sh patterns, space-separated)
 #   LAB_TIMEOUT, LAB_EXTRA_CMDLINE, LAB_BOOT_RUNS, LAB_DUMP_LINES, LAB_LIVE, LAB_NET_MB: passed on to
 #                    scenarios.sh (see there)
-#   LAB_L1_TIMEOUT   seconds for the whole L1 boot (900)
+#   LAB_L1_TIMEOUT   seconds for the whole L1 boot (2400)
 #   LAB_L1_STALL     seconds of L1 console silence taken as a wedged L1 (300; an L1 soft
 #                    lockup report counts at once): its registers
 #                    are dumped (symbolized) into the log and L1 is ended
@@ -41,7 +41,7 @@ fi
 kvmm=$1
 outdir=${2:-$root/build/lab}
 cache=${KVMM_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/kvmm}
-l1_timeout=${LAB_L1_TIMEOUT:-900}
+l1_timeout=${LAB_L1_TIMEOUT:-2400}
 arch=x86_64
 mkdir -p "$outdir" "$cache"
 outdir=$(cd "$outdir" && pwd)
@@ -94,6 +94,7 @@ if [ "${LAB_FORCE_L1:-0}" != 1 ] && lab_host_kvm_boots "$guest"; then
 		LAB_BIOS=/usr/share/seabios/bios-256k.bin LAB_TINY=$tiny \
 		LAB_TAP_EXEC=$(dirname "$kvm_hold")/tap-exec \
 		LAB_KVMM_REMOTE=$(dirname "$kvmm")/kvmm-remote \
+		LAB_VSOCK_CLIENT=$(dirname "$kvm_hold")/vsock-client \
 		timeout "$l1_timeout" sh "$here/scenarios.sh" 2>&1 | tee "$log" | grep --line-buffered -o 'LAB: .*'
 	rc=${PIPESTATUS[0]}
 	set -e
@@ -136,6 +137,10 @@ fi
 # tap-exec (tests/lab/tap-exec.c) hands kvmm an open TAP fd, as Kata does.
 if [ -x "$(dirname "$kvm_hold")/tap-exec" ]; then
 	lab_copy_binary "$(dirname "$kvm_hold")/tap-exec" "$stage" /lab/tap-exec
+fi
+# vsock-client (tests/lab/vsock-client.c) talks to kvmm's hybrid vsock socket.
+if [ -x "$(dirname "$kvm_hold")/vsock-client" ]; then
+	lab_copy_binary "$(dirname "$kvm_hold")/vsock-client" "$stage" /lab/vsock-client
 fi
 # kvmm-remote, the API client, is built beside kvmm.
 if [ -x "$(dirname "$kvmm")/kvmm-remote" ]; then

@@ -14,6 +14,7 @@
 #   LAB_TINY    optional: directory with the tiny*.elf test guests (guest-images/tiny)
 #   LAB_TAP_EXEC optional: tests/lab/tap-exec (hands kvmm an open TAP fd)
 #   LAB_KVMM_REMOTE optional: the kvmm-remote API client
+#   LAB_VSOCK_CLIENT optional: tests/lab/vsock-client (hybrid vsock host side)
 #   LAB_LIVE    1: copy each guest console line to the output as it comes (debugging hangs)
 #
 # Adding scenarios: write a function and register it with `scenario NAME ARCHES FUNCTION`
@@ -274,9 +275,10 @@ sc_tiny() {
 median() { printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }
 
 # boot-time: wall time from launching the VMM to the marker on its stdout, kvmm and QEMU runs
-# interleaved (so drift in the machine's speed hits both alike), medians compared.
+# interleaved (so drift in the machine's speed hits both alike), medians compared. Both
+# machines have a virtio-rng device (kvmm's default; Kata always asks for one).
 sc_boot_time() {
-	_runs=${LAB_BOOT_RUNS:-5}
+	_runs=${LAB_BOOT_RUNS:-3}
 	_k=
 	_q=
 	_miss=
@@ -301,6 +303,8 @@ sc_boot_time() {
 		run_guest "boot-time-qemu-$_i" "$LAB_TIMEOUT" "$LAB_QEMU" -M pc -nodefaults \
 			-enable-kvm -cpu host -m 512M ${LAB_BIOS:+-bios "$LAB_BIOS"} -no-reboot \
 			-serial stdio -nographic -kernel "$KERNEL" -initrd "$INITRAMFS" \
+			-object rng-random,id=rng0,filename=/dev/urandom \
+			-device virtio-rng-pci,rng=rng0,romfile= \
 			-append "console=ttyS0 quiet panic=-1"
 		info "boot-time run=$_i vmm=qemu marker_ms=${MARK_MS:-none} exit=$RC run_ms=$RUN_MS"
 		if [ -n "$MARK_MS" ]; then _q="$_q $MARK_MS"; else _miss="$_miss qemu#$_i"; _qemu=0; dump_last; fi

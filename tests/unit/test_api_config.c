@@ -159,6 +159,24 @@ static void expect_refusals(const struct refusal *r, size_t n)
 	expect_refusals(r_, sizeof(r_) / sizeof(r_[0]));			\
 } while (0)
 
+Test(api_config, vsock_mapped_and_reported)
+{
+	struct vmm_config c;
+	char err[256], *info;
+	const char *j = "{\"payload\": {\"kernel\": \"/k\"}, \"vsock\": {\"cid\": 3, "
+			"\"socket\": \"/run/kata/vsock.sock\"}}";
+
+	config_init(&c);
+	cr_assert_eq(api_vm_config(j, strlen(j), &c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(c.vsock.cid, 3);
+	cr_assert_str_eq(c.vsock.socket, "/run/kata/vsock.sock");
+	info = api_vm_info(&c, "Created");
+	cr_assert_not_null(strstr(info, "\"vsock\":{\"cid\":3,\"socket\":\"/run/kata/vsock.sock\"}"),
+			   "%s", info);
+	free(info);
+	config_free(&c);
+}
+
 /* What Kata's clh driver always sends although kvmm cannot hot-plug yet: accepted, ignored. */
 Test(api_config, kata_hotplug_fields_ignored)
 {
@@ -244,8 +262,9 @@ Test(api_config, refusals_name_their_field)
 	  "console.mode: 'Tty' not supported, only Off (no virtio-console yet)" },
 	{ ", \"debug_console\": {\"mode\": \"File\", \"file\": \"/x\"}",
 	  "debug_console.mode: 'File' not supported, only Off" },
-	{ ", \"vsock\": {\"cid\": 3, \"socket\": \"/run/vsock.sock\"}",
-	  "vsock: not supported yet" },
+	{ ", \"vsock\": {\"cid\": 2, \"socket\": \"/run/vsock.sock\"}",
+	  "vsock.cid: 2 out of range 3-4294967294" },
+	{ ", \"vsock\": {\"cid\": 3}", "vsock.socket: missing" },
 	{ ", \"fs\": [{\"tag\": \"kataShared\", \"socket\": \"/s\", \"num_queues\": 1,"
 	  " \"queue_size\": 1024}]", "fs: virtio-fs not supported yet" },
 	{ ", \"balloon\": {\"size\": 0, \"free_page_reporting\": true}",

@@ -51,6 +51,28 @@ Test(devices, i8042_self_test_and_ctr)
 	i8042_free(k);
 }
 
+/* Linux's AUX probe (loop test, then AUX test) must be answered at once, saying "no mouse
+ * port": with no answer it polls the status port 10000 times per command. */
+Test(devices, i8042_no_aux_port_answered)
+{
+	struct i8042 *k = i8042_new(&vm);
+	uint8_t st, v = 0x5a;
+
+	cmd(k, 0xd3);
+	i8042_data_io(k, 0, &v, 1, true);
+	i8042_cmd_io(k, 0, &st, 1, false);
+	cr_assert(st & 0x01, "loop test answered");
+	cr_assert_eq(st & 0x20, 0, "not as mouse data");
+	cr_assert_neq(data_rd(k), 0x5a, "the byte does not come back");
+	cmd(k, 0xa9);
+	i8042_cmd_io(k, 0, &st, 1, false);
+	cr_assert(st & 0x01);
+	cr_assert_eq(data_rd(k), 0x01, "AUX test fails: clock line stuck low");
+	i8042_cmd_io(k, 0, &st, 1, false);
+	cr_assert_eq(st & 0x01, 0, "output buffer empty after the read");
+	i8042_free(k);
+}
+
 Test(devices, i8042_reset_command)
 {
 	struct i8042 *k = i8042_new(&vm);

@@ -25,7 +25,8 @@ api_state() {
 	echo "$API_OUT" | tr ',' '\n' | sed -n 's/.*"state": *"\([A-Za-z]*\)".*/\1/p'
 }
 
-# api-lifecycle: ping, vm.create with a Kata-like VmConfig, vm.add-net with a TAP fd,
+# api-lifecycle: ping, vm.create with a Kata-like VmConfig (read-only disk, rng, serial, vsock),
+# vm.add-net with a TAP fd,
 # vm.boot (the guest's marker shows on kvmm's serial), pause, resume, shutdown, boot again,
 # vmm.shutdown (kvmm exits 0 and removes its socket).
 sc_api_lifecycle() {
@@ -46,6 +47,7 @@ sc_api_lifecycle() {
  "platform": {"num_pci_segments": 2},
  "rng": {"src": "/dev/urandom"},
  "disks": [{"path": "$_img", "readonly": true, "image_type": "Raw"}],
+ "vsock": {"cid": 3, "socket": "$LAB_TMP/api-vsock.sock"},
  "serial": {"mode": "Tty"}, "console": {"mode": "Off"}}
 EOF
 	rm -f "$API_SOCK"
@@ -73,6 +75,12 @@ EOF
 	api_expect boot 0 boot
 	[ "$(api_state)" = Running ] || API_BAD=${API_BAD:-"state after boot: $(api_state)"}
 	net_wait "$_out" KVMM-GUEST-UP "$LAB_TIMEOUT" "$_p" || API_BAD=${API_BAD:-"no guest marker"}
+	[ -S "$LAB_TMP/api-vsock.sock" ] || API_BAD=${API_BAD:-"no vsock socket after boot"}
+	api_expect counters 0 counters
+	# The guest read its read-only rootfs-style disk while probing it.
+	echo "$API_OUT" | grep -q '"disk0":{[^}]*"read_ops":[1-9]' ||
+		API_BAD=${API_BAD:-"vm.counters without disk0 reads: $API_OUT"}
+	echo "$API_OUT" | grep -q '"net0":{' || API_BAD=${API_BAD:-"vm.counters without net0: $API_OUT"}
 	api_expect boot-twice 1 boot
 	api_expect add-disk-after-boot 1 add-disk "path=$_img"
 	api_expect pause 0 pause
@@ -92,7 +100,7 @@ EOF
 	[ "$_rc" = 0 ] || API_BAD=${API_BAD:-"kvmm exited $_rc after vmm.shutdown"}
 	[ ! -e "$API_SOCK" ] || API_BAD=${API_BAD:-"the socket file was left behind"}
 	if [ -z "$API_BAD" ]; then
-		pass api-lifecycle "create, add-net (fd), boot, pause, resume, shutdown, boot, vmm.shutdown"
+		pass api-lifecycle "create, add-net (fd), boot, counters, pause, resume, shutdown, boot, vmm.shutdown"
 	else
 		fail api-lifecycle "$API_BAD"
 		tail -n 20 "$_out" | sed 's/^/  | out: /'
