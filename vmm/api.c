@@ -122,6 +122,12 @@ static int send_reply(struct api_conn *c, const struct api_reply *rep, bool clos
 	if (!buf)
 		return -ENOMEM;
 	n = http_response_format(&r, buf, size);
+	if (n < 0) {
+		/* A status the HTTP layer does not know is a bug here, not the client's. */
+		pr_err("api: cannot format a %d answer: %s", rep->status, strerror((int)-n));
+		r = (struct http_response){ .status = 500, .close = close_after };
+		n = http_response_format(&r, buf, size);
+	}
 	ret = n < 0 ? (int)n : send_all(c->src.fd, buf, n);
 	free(buf);
 	return ret;

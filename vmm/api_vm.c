@@ -2,7 +2,8 @@
  * The API's VM side: the state machine behind Cloud Hypervisor's vm.* and vmm.* endpoints
  * (no VM -> Created -> Running <-> Paused -> Shutdown), and the thread that runs the VM
  * (vm_run_hooked) so the API's event loop stays responsive while the guest runs. Every
- * endpoint is checked against the state; a request that does not fit gets a 4xx naming it.
+ * endpoint is checked against the state, with the spec's codes: 404 when there is no VM,
+ * 405 when its state does not allow the request, 409 for a second vm.create.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -181,7 +182,7 @@ static void configure(struct api_vmm *v, const char *ep, struct http_request *re
 		struct vmm_config cfg;
 
 		if (v->state != API_NO_VM)
-			return api_error(rep, 400, "vm.create: a VM already exists (state %s)",
+			return api_error(rep, 409, "vm.create: a VM already exists (state %s)",
 					 state_names[v->state]);
 		config_init(&cfg);
 		if (api_vm_config(req->body, req->body_len, &cfg, err, sizeof(err))) {
@@ -194,9 +195,9 @@ static void configure(struct api_vmm *v, const char *ep, struct http_request *re
 		return;
 	}
 	if (v->state == API_NO_VM)
-		return api_error(rep, 400, "%s: no VM (vm.create first)", ep);
+		return api_error(rep, 404, "%s: no VM (vm.create first)", ep);
 	if (v->state != API_CREATED)
-		return api_error(rep, 400, "%s: hot-plug into a %s VM is not supported yet", ep,
+		return api_error(rep, 405, "%s: hot-plug into a %s VM is not supported yet", ep,
 				 state_names[v->state]);
 	if (!strcmp(ep, "vm.add-disk")) {
 		struct disk_config d = { 0 };
@@ -255,7 +256,8 @@ static void lifecycle(struct api_vmm *v, const char *ep, struct api_reply *rep)
 
 	if (!strcmp(ep, "vm.boot")) {
 		if (st != API_CREATED && st != API_SHUTDOWN)
-			return api_error(rep, 400, "vm.boot: the VM is %s", state_names[st]);
+			return api_error(rep, st == API_NO_VM ? 404 : 405, "vm.boot: the VM is %s",
+					 state_names[st]);
 		return boot(v, rep);
 	}
 	if (!strcmp(ep, "vm.delete")) {
@@ -267,7 +269,8 @@ static void lifecycle(struct api_vmm *v, const char *ep, struct api_reply *rep)
 		return;
 	}
 	if (st != API_RUNNING && st != API_PAUSED)
-		return api_error(rep, 400, "%s: the VM is %s, not running", ep, state_names[st]);
+		return api_error(rep, st == API_NO_VM ? 404 : 405, "%s: the VM is %s, not running",
+				 ep, state_names[st]);
 	pthread_mutex_lock(&v->lock);
 	vm = v->vm;
 	pthread_mutex_unlock(&v->lock);
@@ -279,11 +282,11 @@ static void lifecycle(struct api_vmm *v, const char *ep, struct api_reply *rep)
 		boot(v, rep);
 	} else if (!strcmp(ep, "vm.pause")) {
 		if (st == API_PAUSED || !vm || vm_pause(vm))
-			return api_error(rep, 400, "vm.pause: the VM is %s", state_names[st]);
+			return api_error(rep, 405, "vm.pause: the VM is %s", state_names[st]);
 		v->state = API_PAUSED;
 	} else if (!strcmp(ep, "vm.resume")) {
 		if (st != API_PAUSED || !vm || vm_resume(vm))
-			return api_error(rep, 400, "vm.resume: the VM is %s", state_names[st]);
+			return api_error(rep, 405, "vm.resume: the VM is %s", state_names[st]);
 		v->state = API_RUNNING;
 	}
 }
@@ -297,7 +300,7 @@ static void counters(struct api_vmm *v, struct api_reply *rep)
 
 	if (v->state != API_RUNNING && v->state != API_PAUSED) {
 		json_decref(all);
-		return api_error(rep, 400, "vm.counters: the VM is %s, not running",
+		return api_error(rep, v->state == API_NO_VM ? 404 : 405, "vm.counters: the VM is %s, not running",
 				 state_names[v->state]);
 	}
 	/* The lock keeps the VM from being torn down meanwhile (hook_stopping takes it). */

@@ -107,6 +107,8 @@ def main(kvmm):
     st, body = request(sock, "GET", "vmm.ping")
     check(st == 200 and "version" in json.loads(body), "vmm.ping answers 200 with a version")
     check(request(sock, "GET", "vm.info")[0] == 404, "vm.info before vm.create: 404")
+    check(request(sock, "PUT", "vm.boot")[0] == 404, "vm.boot before vm.create: 404")
+    check(request(sock, "PUT", "vm.shutdown")[0] == 404, "vm.shutdown before vm.create: 404")
     r = request(sock, "GET", "vm.create")
     check(r[0] == 405 and error_names(r, "PUT"), "wrong method: 405 naming the right one")
     check(request(sock, "GET", "vm.nosuch")[0] == 404, "unknown endpoint: 404")
@@ -160,8 +162,9 @@ def main(kvmm):
     info = json.loads(r[3][1]) if len(r) == 4 else {}
     check(info.get("state") == "Created" and len(info.get("config", {}).get("disks", [])) == 1,
           "vm.info: Created, with the added disk")
-    check(request(sock, "PUT", "vm.create", good)[0] == 400, "vm.create twice: 400")
-    check(request(sock, "PUT", "vm.pause")[0] == 400, "vm.pause before boot: 400")
+    check(request(sock, "PUT", "vm.create", good)[0] == 409, "vm.create twice: 409")
+    check(request(sock, "PUT", "vm.pause")[0] == 405, "vm.pause before boot: 405")
+    check(request(sock, "PUT", "vm.counters")[0] == 405, "vm.counters takes GET: 405")
 
     # File descriptors sent with a request: those it does not use are closed; a TAP fd given
     # with vm.add-net belongs to the VM config until vm.delete.
