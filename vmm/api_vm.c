@@ -397,6 +397,8 @@ int api_vmm_from_cli(struct api_vmm *v, struct vmm_config *cfg)
 	memset(cfg->nets, 0, sizeof(cfg->nets));
 	cfg->nr_disks = cfg->nr_nets = 0;
 	cfg->kernel = cfg->initramfs = cfg->cmdline = cfg->serial_path = cfg->rng_src = NULL;
+	cfg->vsock.socket = NULL;
+	cfg->vsock.cid = 0;
 	v->state = API_CREATED;
 	boot(v, &rep);
 	free(rep.body);
