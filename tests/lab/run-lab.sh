@@ -11,7 +11,8 @@
 #   KVMM_CACHE       cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/kvmm): Debian packages,
 #                    guest images, the L1 base initrd; rebuilt only when their inputs change
 #   LAB_ONLY         run only these scenarios (sh patterns, space-separated)
-#   LAB_TIMEOUT, LAB_EXTRA_CMDLINE, LAB_BOOT_RUNS, LAB_DUMP_LINES, LAB_LIVE, LAB_NET_MB: passed on to
+#   LAB_TIMEOUT, LAB_EXTRA_CMDLINE, LAB_BOOT_RUNS, LAB_DUMP_LINES, LAB_LIVE, LAB_NET_MB,
+#   LAB_NET_COMPARE (1: also run QEMU's virtio-net for the throughput ratio): passed on to
 #                    scenarios.sh (see there)
 #   LAB_L1_TIMEOUT   seconds for the whole L1 boot (2400)
 #   LAB_L1_STALL     seconds of L1 console silence taken as a wedged L1 (300; an L1 soft
@@ -156,7 +157,8 @@ if [ -n "$tiny" ]; then
 	cp "$tiny"/tiny*.elf "$stage/lab/tiny/"
 fi
 # Settings for the scenarios inside L1 (sourced by the L1 init).
-for v in LAB_ONLY LAB_TIMEOUT LAB_EXTRA_CMDLINE LAB_BOOT_RUNS LAB_DUMP_LINES LAB_LIVE LAB_NET_MB; do
+for v in LAB_ONLY LAB_TIMEOUT LAB_EXTRA_CMDLINE LAB_BOOT_RUNS LAB_DUMP_LINES LAB_LIVE LAB_NET_MB \
+	LAB_NET_COMPARE; do
 	if [ -n "${!v:-}" ]; then printf 'export %s=%q\n' "$v" "${!v}"; fi
 done >"$stage/lab/env"
 lab_pack "$stage" "$outdir/l1-run.cpio.gz" gzip

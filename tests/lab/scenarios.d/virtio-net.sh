@@ -100,8 +100,8 @@ net_xfer() {
 # MB/s from NET_MB MiB in $1 ms.
 net_mbps() { awk -v ms="$1" -v mb="$NET_MB" 'BEGIN { if (ms > 0) printf "%.1f", mb / (ms / 1000); else print "none" }'; }
 
-# net-xfer: ping both ways and 50 MiB each way with matching sha256, kvmm then QEMU's
-# virtio-net (tap back-end, same TAP) for the throughput ratio.
+# net-xfer: ping both ways and 50 MiB each way with matching sha256; with LAB_NET_COMPARE=1
+# then the same through QEMU's virtio-net (tap back-end, same TAP) for the throughput ratio.
 sc_net_xfer() {
 	if ! net_tap kvmmtap0 100; then
 		fail net-ping "cannot create TAP kvmmtap0"
@@ -137,6 +137,10 @@ sc_net_xfer() {
 		return 0
 	fi
 	info "net-throughput vmm=kvmm h2g_ms=$NX_H2G_MS g2h_ms=$NX_G2H_MS"
+	# The side-by-side with QEMU is a benchmark, not a test of kvmm: only on request
+	# (LAB_NET_COMPARE=1), so a hang on QEMU's side cannot fail the lab (it once kept
+	# L1 silent past the stall watchdog).
+	[ "${LAB_NET_COMPARE:-0}" = 1 ] || return 0
 	[ "$LAB_ARCH" = x86_64 ] && command -v "$LAB_QEMU" >/dev/null 2>&1 || return 0
 	net_xfer qemu "$LAB_TMP/net-xfer-qemu.out" "$LAB_QEMU" -M pc -nodefaults -enable-kvm \
 		-cpu host -m 512M ${LAB_BIOS:+-bios "$LAB_BIOS"} -no-reboot -serial stdio -nographic \
