@@ -47,9 +47,27 @@ int arch_devices_init(struct vm *vm);
  */
 int arch_load_guest(struct vm *vm);
 
-/* Configures one vCPU (CPUID/MSRs or target/features, boot registers).  Runs
- * on the creating thread before the vCPU threads start.  0/-errno. */
+/*
+ * Set-up order (vm.c): arch_vm_init, RAM, then every vCPU with
+ * arch_vcpu_init, arch_vm_finalize, arch_devices_init and the virtio
+ * devices, arch_load_guest, and arch_vcpu_reset for every vCPU.
+ */
+
+/* Configures one vCPU just created: CPUID on x86_64, target and features
+ * (PSCI, secondaries powered off) on aarch64.  0/-errno. */
 int arch_vcpu_init(struct vm *vm, struct vcpu *vcpu);
+
+/* After every vCPU exists and is configured, before any device takes an
+ * interrupt (the aarch64 GIC can only be initialised then).  0/-errno. */
+int arch_vm_finalize(struct vm *vm);
+
+/* Sets the boot registers of one vCPU from the loaded guest (entry point,
+ * boot parameters).  Runs before the vCPU threads start.  0/-errno. */
+int arch_vcpu_reset(struct vm *vm, struct vcpu *vcpu);
+
+/* The value of struct kvm_irq_level.irq (KVM_IRQ_LINE) for interrupt line
+ * IRQ, numbered as arch_virtio_slot() numbers them. */
+uint32_t arch_irq_line_id(uint32_t irq);
 
 /* The guest program counter of a stopped vCPU, for error reports. */
 uint64_t arch_vcpu_pc(struct vcpu *vcpu);
@@ -59,6 +77,19 @@ uint64_t arch_vcpu_pc(struct vcpu *vcpu);
  * memory map (layout.h). 0, or -ENOSPC when the arch has no more slots.
  */
 int arch_virtio_slot(unsigned int index, uint64_t *base, uint64_t *size, uint32_t *irq);
+
+/*
+ * Presses the guest's power button (the API's vm.power-button): tells a
+ * running guest, through the platform's own mechanism, that the user asks it
+ * to shut down; what the guest does about it is up to the guest (Linux's
+ * ACPI button driver reports KEY_POWER, and its userspace decides).  Returns
+ * as soon as the event is signalled, without waiting for the guest.
+ * 0; -ENOTSUP when this VM has no power button (x86_64 without ACPI tables;
+ * aarch64 until it has one); another -errno if the event could not be
+ * signalled.  Called from the API thread while the vCPUs run, with VM kept
+ * alive by the caller.
+ */
+int arch_power_button(struct vm *vm);
 
 /* Short name of the architecture ("x86_64", "aarch64"). */
 extern const char arch_name[];

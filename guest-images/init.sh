@@ -1,6 +1,7 @@
 #!/bin/sh
 # /init of the kvmm L2 test guest (busybox ash). Mounts the pseudo file systems, prints one
-# marker line "KVMM-GUEST-UP cpus=<online cpus> ram_kb=<System RAM in /sys/firmware/memmap>"
+# marker line "KVMM-GUEST-UP cpus=<online cpus> ram_kb=<System RAM in /sys/firmware/memmap,
+# or in /proc/iomem where there is no firmware map (arm64)>"
 # (after loading the virtio driver modules listed in /lib/modules/kvmm.order),
 # then does what the kernel command-line parameter kvmm.test= asks:
 #   absent | poweroff  -> poweroff -f
@@ -50,6 +51,19 @@ ram_kb() {
 		read -r end <"$d/end" || continue
 		total=$((total + end - start + 1))
 	done
+	# No firmware memory map (arm64: RAM comes from the device tree): the top-level
+	# "System RAM" ranges of /proc/iomem.
+	if [ "$total" = 0 ]; then
+		while IFS= read -r line; do
+			case $line in
+			" "*) continue ;;
+			*": System RAM") ;;
+			*) continue ;;
+			esac
+			range=${line%% :*}
+			total=$((total + 0x${range#*-} - 0x${range%-*} + 1))
+		done </proc/iomem
+	fi
 	echo $((total / 1024))
 }
 
@@ -68,6 +82,25 @@ if [ -f /lib/modules/kvmm.order ]; then
 	while read -r ko; do
 		insmod "/lib/modules/$ko" 2>/dev/null || echo "KVMM-GUEST-INSMOD-FAILED $ko"
 	done </lib/modules/kvmm.order
+fi
+
+# kvmm.acpid=1: act on the power button (kvmm's vm.power-button: ACPI GED -> \_SB.PWRB ->
+# button.ko -> KEY_POWER on an evdev node). busybox acpid's built-in tables map KEY_POWER to
+# PWRF/00000080 and run /etc/acpi/PWRF/00000080, which powers off. acpid opens the event nodes
+# once, at start (so after the modules), then writes its pid file: waiting for that means a press
+# right after the marker line is not missed. -d logs to the console (and keeps it in front).
+if grep -q 'kvmm.acpid=1' /proc/cmdline; then
+	mkdir -p /etc/acpi/PWRF
+	printf '#!/bin/sh\necho KVMM-GUEST-POWER-BUTTON\nexec poweroff -f\n' >/etc/acpi/PWRF/00000080
+	chmod 0755 /etc/acpi/PWRF/00000080
+	if [ -e /dev/input/event0 ]; then
+		acpid -d -c /etc/acpi -p /run/acpid.pid &
+		n=0
+		while [ ! -e /run/acpid.pid ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+		[ -e /run/acpid.pid ] || echo "KVMM-GUEST-ACPID-FAILED"
+	else
+		echo "KVMM-GUEST-ACPID-FAILED no /dev/input/event0 (evdev.ko, button.ko?)"
+	fi
 fi
 
 echo "KVMM-GUEST-UP cpus=$(count_cpus) ram_kb=$(ram_kb)"

@@ -10,9 +10,14 @@ meson ninja-build gcc clang pkg-config
 libcriterion-dev libfdt-dev libjansson-dev libseccomp-dev linux-libc-dev
 acpica-tools
 qemu-system-x86 seabios
+qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+socat
 busybox-static cpio xz-utils zstd gzip lz4 bzip2 kmod binutils file
 python3 ca-certificates coreutils
 "
+
+# Node.js for the API contract test (Dredd, from npm): Debian's, unless some node is there.
+command -v npm >/dev/null 2>&1 || packages="$packages nodejs npm"
 
 missing=
 for p in $packages; do

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what kvmm needs, builds it, and runs every test: the Criterion
 # unit suite (plain and under ASan+UBSan), the libFuzzer targets for a
-# bounded time, and the KVM lab, which boots real
-# guests with kvmm (inside a nested-KVM L1 under QEMU when this machine has
-# no /dev/kvm).  Prints one closing line "N passed, M failed".
+# bounded time, the API contract test, and the KVM labs of both
+# architectures, which boot real guests with kvmm (inside a nested-KVM L1
+# under QEMU when this machine has no /dev/kvm; kvmm for aarch64 is
+# cross-built).  Prints one closing line "N passed, M failed".
 #
 # Usage: scripts/test-all.sh [--no-lab]
 set -eu
@@ -52,19 +53,39 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 ninja -C build-fuzz
 run_suite build-fuzz fuzz
 
-if $lab; then
-	meson test -C build --suite lab --print-errorlogs || true
+# The KVM lab of build directory $1: one L1 boot per lab test (see tests/meson.build).
+run_lab() {
+	local dir=$1 labjson=$1/meson-logs/testlog.json
+	meson test -C "$dir" --suite lab --print-errorlogs || true
 	# A wedged L1 (the TCG-emulated host of the nested KVM) is an accident
 	# of the lab, not a verdict on kvmm: run-lab.sh says "L1 stalled" or
 	# "L1 timed out" for it.  Such a run is repeated once, in the open; a
 	# scenario that fails is never repeated.
-	labjson=build/meson-logs/testlog.json
 	if grep -q '"result": "\(FAIL\|TIMEOUT\|ERROR\)"' "$labjson" &&
 	   grep -qE 'L1 (stalled|timed out)' "$labjson"; then
-		echo "test-all: the lab's L1 wedged; running the lab once more"
-		meson test -C build --suite lab --print-errorlogs || true
+		echo "test-all: the lab's L1 wedged ($dir); running that lab once more"
+		meson test -C "$dir" --suite lab --print-errorlogs || true
 	fi
 	count "$labjson"
+}
+
+# The API against the Cloud Hypervisor OpenAPI document, with Dredd (tests/api/contract).
+run_suite build contract
+
+if $lab; then
+	run_lab build
+	# kvmm for aarch64 (cross-built unless this is an arm64 machine) in an arm64 lab.
+	if [ "$(uname -m)" = aarch64 ]; then
+		a64=build
+	else
+		a64=build-aarch64
+		cache=${KVMM_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/kvmm}
+		"$top/scripts/cross-sysroot.sh" "$cache/cross-aarch64"
+		[ -d "$a64" ] || meson setup "$a64" \
+			--cross-file "$cache/cross-aarch64/aarch64-linux-gnu.ini" -Dstatic=true
+		ninja -C "$a64"
+		run_lab "$a64"
+	fi
 fi
 
 echo "$passed passed, $failed failed"

@@ -18,6 +18,7 @@
 
 #include "api.h"
 #include "api_config.h"
+#include "arch.h"
 #include "log.h"
 #include "mmio.h"
 #include "vm.h"
@@ -243,17 +244,45 @@ static void configure(struct api_vmm *v, const char *ep, struct http_request *re
 			free(n->tap);
 			free(n->id);
 		}
-		return api_error(rep, 400, "%s: %s", ep, err);
+		/* Cloud Hypervisor's one id namespace: a taken id is a conflict. */
+		return api_error(rep, ret == -EEXIST ? 409 : 400, "%s: %s", ep, err);
 	}
 	rep->status = 204;
 }
 
-/* The endpoints that move the VM between states. */
+/* vm.power-button: the guest hears its power button and decides what to do (with ACPI and
+ * acpid, systemd-logind or the like: shut down, which ends kvmm as any poweroff does). */
+static void power_button(struct api_vmm *v, struct api_reply *rep)
+{
+	int ret = -ESRCH;
+
+	if (v->state != API_RUNNING)
+		return api_error(rep, v->state == API_NO_VM ? 404 : 405,
+				 "vm.power-button: the VM is %s, not running", state_names[v->state]);
+	/* The lock keeps the VM from being torn down meanwhile (hook_stopping takes it). */
+	pthread_mutex_lock(&v->lock);
+	if (v->vm)
+		ret = arch_power_button(v->vm);
+	pthread_mutex_unlock(&v->lock);
+	if (ret == -ENOTSUP)
+		return api_error(rep, 501, "vm.power-button: this %s VM has no power button (kvmm has "
+				 "one only in x86_64 guests with ACPI tables, not with --no-acpi)",
+				 arch_name);
+	if (ret == -ESRCH)
+		return api_error(rep, 405, "vm.power-button: the VM is shutting down");
+	if (ret)
+		return api_error(rep, 500, "vm.power-button: %s", strerror(-ret));
+	rep->status = 204;
+}
+
+/* The endpoints that move the VM between states, and vm.power-button. */
 static void lifecycle(struct api_vmm *v, const char *ep, struct api_reply *rep)
 {
 	enum api_state st = v->state;
 	struct vm *vm;
 
+	if (!strcmp(ep, "vm.power-button"))
+		return power_button(v, rep);
 	if (!strcmp(ep, "vm.boot")) {
 		if (st != API_CREATED && st != API_SHUTDOWN)
 			return api_error(rep, st == API_NO_VM ? 404 : 405, "vm.boot: the VM is %s",
@@ -332,10 +361,15 @@ static const struct endpoint endpoints[] = {
 	{ "vm.create", HTTP_PUT, 1 }, { "vm.add-disk", HTTP_PUT, 1 }, { "vm.add-net", HTTP_PUT, 1 },
 	{ "vm.boot", HTTP_PUT, 2 }, { "vm.shutdown", HTTP_PUT, 2 }, { "vm.reboot", HTTP_PUT, 2 },
 	{ "vm.pause", HTTP_PUT, 2 }, { "vm.resume", HTTP_PUT, 2 }, { "vm.delete", HTTP_PUT, 2 },
-	{ "vm.counters", HTTP_GET, 0 }, { "vm.power-button", HTTP_PUT, 3 },
+	{ "vm.counters", HTTP_GET, 0 }, { "vm.power-button", HTTP_PUT, 2 },
 	{ "vm.add-vsock", HTTP_PUT, 3 }, { "vm.add-fs", HTTP_PUT, 3 },
 	{ "vm.add-device", HTTP_PUT, 3 }, { "vm.remove-device", HTTP_PUT, 3 },
 	{ "vm.resize", HTTP_PUT, 3 }, { "vm.snapshot", HTTP_PUT, 3 }, { "vm.restore", HTTP_PUT, 3 },
+	{ "vm.resize-disk", HTTP_PUT, 3 }, { "vm.resize-zone", HTTP_PUT, 3 },
+	{ "vm.add-generic-vhost-user", HTTP_PUT, 3 }, { "vm.add-pmem", HTTP_PUT, 3 },
+	{ "vm.add-vdpa", HTTP_PUT, 3 }, { "vm.add-user-device", HTTP_PUT, 3 },
+	{ "vm.coredump", HTTP_PUT, 3 }, { "vm.nmi", HTTP_PUT, 3 },
+	{ "vm.receive-migration", HTTP_PUT, 3 }, { "vm.send-migration", HTTP_PUT, 3 },
 };
 
 void api_vmm_handle(struct api_vmm *v, struct http_request *req, struct api_reply *rep,

@@ -83,7 +83,8 @@ enum cli_result config_parse_args(struct vmm_config *cfg, int argc,
 				  char **argv);
 
 /* Checks a filled config; on error writes a message naming the field into
- * ERR (ERRLEN bytes) and returns -EINVAL. */
+ * ERR (ERRLEN bytes) and returns -EINVAL, or -EEXIST when two devices share
+ * an id (the API answers that with 409). */
 int config_validate(const struct vmm_config *cfg, char *err, unsigned long errlen);
 
 /* Device options (config_dev.c). Each parses one option value such as

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,6 +161,31 @@ int config_opt_vsock(struct vmm_config *cfg, char *arg, const char **bad)
 	return dup_opt(&cfg->vsock.socket, v[1]);
 }
 
+/* The id of device I (disks first, then NICs), or NULL. */
+static const char *device_id(const struct vmm_config *cfg, unsigned int i)
+{
+	return i < cfg->nr_disks ? cfg->disks[i].id : cfg->nets[i - cfg->nr_disks].id;
+}
+
+/* Device ids share one namespace, as in Cloud Hypervisor: true (with a message) when two
+ * devices have the same one. */
+static bool id_clash(const struct vmm_config *cfg, char *err, unsigned long errlen)
+{
+	unsigned int n = cfg->nr_disks + cfg->nr_nets;
+
+	for (unsigned int i = 0; i < n; i++) {
+		const char *id = device_id(cfg, i);
+
+		for (unsigned int j = 0; id && j < i; j++) {
+			if (device_id(cfg, j) && !strcmp(device_id(cfg, j), id)) {
+				snprintf(err, errlen, "device id '%s' used twice", id);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
 int config_validate_devices(const struct vmm_config *cfg, char *err, unsigned long errlen)
 {
 	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
@@ -173,12 +199,6 @@ int config_validate_devices(const struct vmm_config *cfg, char *err, unsigned lo
 			snprintf(err, errlen, "disks[%u]: serial '%s' longer than %u bytes", i,
 				 d->serial, KVMM_SERIAL_MAX);
 			return -EINVAL;
-		}
-		for (unsigned int j = 0; d->id && j < i; j++) {
-			if (cfg->disks[j].id && !strcmp(cfg->disks[j].id, d->id)) {
-				snprintf(err, errlen, "disks[%u]: id '%s' used twice", i, d->id);
-				return -EINVAL;
-			}
 		}
 	}
 	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
@@ -194,6 +214,8 @@ int config_validate_devices(const struct vmm_config *cfg, char *err, unsigned lo
 			return -EINVAL;
 		}
 	}
+	if (id_clash(cfg, err, errlen))
+		return -EEXIST;
 	if (cfg->vsock.cid && (cfg->vsock.cid < 3 || cfg->vsock.cid > UINT32_MAX - 1 ||
 			       !cfg->vsock.socket || !*cfg->vsock.socket)) {
 		snprintf(err, errlen, "vsock: cid must be 3..%u and socket a path", UINT32_MAX - 1);

@@ -16,7 +16,6 @@
 
 #include "console.h"
 #include "log.h"
-#include "serial.h"
 #include "vm.h"
 
 struct console {
@@ -28,6 +27,7 @@ struct console {
 	struct ev_source in_src;
 	uint8_t pending[64];		/* read from stdin, not yet in the FIFO */
 	size_t npending;
+	struct console_uart uart;	/* dev NULL until console_attach() */
 };
 
 int console_out_fd(const struct vm *vm)
@@ -43,7 +43,7 @@ static void console_arm(struct console *c)
 
 static void console_flush_pending(struct console *c)
 {
-	size_t n = serial_input(c->vm->serial, c->pending, c->npending);
+	size_t n = c->uart.input(c->uart.dev, c->pending, c->npending);
 
 	memmove(c->pending, c->pending + n, c->npending - n);
 	c->npending -= n;
@@ -55,7 +55,7 @@ static void console_on_input(void *opaque, uint32_t events)
 	ssize_t n;
 
 	(void)events;
-	if (!c->vm->serial)
+	if (!c->uart.dev)
 		return;
 	console_flush_pending(c);
 	if (c->npending == 0) {
@@ -141,11 +141,12 @@ int console_init(struct vm *vm)
 }
 
 /* Called by the arch once the UART exists. */
-void console_attach(struct vm *vm)
+void console_attach(struct vm *vm, const struct console_uart *uart)
 {
-	if (vm->console && vm->serial && vm->console->in_src.fd >= 0)
-		serial_set_rx_drained_cb(vm->serial, console_rx_drained,
-					 vm->console);
+	if (!vm->console || vm->console->in_src.fd < 0)
+		return;
+	vm->console->uart = *uart;
+	uart->set_rx_drained_cb(uart->dev, console_rx_drained, vm->console);
 }
 
 void console_fini(struct vm *vm)

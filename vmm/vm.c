@@ -87,7 +87,7 @@ int vm_resume(struct vm *vm)
 
 int vm_irq_line(struct vm *vm, uint32_t irq, int level)
 {
-	struct kvm_irq_level l = { .irq = irq, .level = level };
+	struct kvm_irq_level l = { .irq = arch_irq_line_id(irq), .level = level };
 
 	return ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0 ? -errno : 0;
 }
@@ -258,12 +258,8 @@ static int vm_setup(struct vm *vm)
 		pr_err("event loop: %s", strerror(-ret));
 		return ret;
 	}
-	if ((ret = console_init(vm)) ||
-	    (ret = arch_devices_init(vm)) ||
-	    (ret = virtio_devices_init(vm)) ||
-	    (ret = arch_load_guest(vm)))
-		return ret;
-
+	/* vCPUs before devices: an arm64 GIC can only be initialised once
+	 * every vCPU exists, and only then take irqfds. */
 	vm->vcpus = calloc(vm->cfg->boot_vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
 		return -ENOMEM;
@@ -273,6 +269,17 @@ static int vm_setup(struct vm *vm)
 			return ret;
 		vm->nr_vcpus++;
 		ret = arch_vcpu_init(vm, &vm->vcpus[i]);
+		if (ret)
+			return ret;
+	}
+	if ((ret = arch_vm_finalize(vm)) ||
+	    (ret = console_init(vm)) ||
+	    (ret = arch_devices_init(vm)) ||
+	    (ret = virtio_devices_init(vm)) ||
+	    (ret = arch_load_guest(vm)))
+		return ret;
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		ret = arch_vcpu_reset(vm, &vm->vcpus[i]);
 		if (ret)
 			return ret;
 	}

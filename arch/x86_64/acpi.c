@@ -4,16 +4,15 @@
  * RSDP -> XSDT -> { FADT -> DSDT, MADT }.  The FADT is hardware-reduced
  * (no PM1 blocks, no SCI, no 8259), with the sleep control/status and reset
  * registers pointing at the one-byte ports at X86_PM_PORT that end the VM.
- * The DSDT carries \_S5 and one "LNRO0005" virtio-mmio device per platform
- * device, which is how a distribution kernel without virtio_mmio.device=
- * on its command line discovers them.
+ * The DSDT's AML comes from dsdt.c: \_S5, one "LNRO0005" virtio-mmio device
+ * per platform device (how a distribution kernel without virtio_mmio.device=
+ * on its command line discovers them), the UART and the GED.
  *
  * The tables are assembled in a host buffer and copied into guest RAM in one
  * gm_write(), so a failed build leaves the guest's ACPI area untouched.
  * Packed structs are laid out little-endian, which is what an x86 host is.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -242,74 +241,16 @@ static int acpi_build_madt(struct acpi_img *img, unsigned int nr_cpus,
 	return 0;
 }
 
-static void acpi_dsdt_device(struct aml *a, unsigned int n,
-			     const struct acpi_mmio_dev *d)
-{
-	uint64_t last = d->base + d->size - 1;	/* cannot wrap: checked */
-	char name[5];
-	size_t dev, crs;
-
-	snprintf(name, sizeof(name), "V%03X", n & 0xfff);
-	dev = aml_device_begin(a, name);
-	aml_name_string(a, "_HID", "LNRO0005");
-	aml_name_integer(a, "_UID", n);
-	aml_name(a, "_CRS");
-	crs = aml_restemplate_begin(a);
-	if (last <= UINT32_MAX && d->size <= UINT32_MAX)
-		aml_memory32_fixed(a, true, (uint32_t)d->base,
-				   (uint32_t)d->size);
-	else
-		aml_qword_memory(a, true, d->base, d->size);
-	aml_ext_interrupt(a, AML_IRQ_CONSUMER | AML_IRQ_EDGE, d->irq);
-	aml_restemplate_end(a, crs);
-	aml_pkg_end(a, dev);
-}
-
-static void acpi_dsdt_com1(struct aml *a)
-{
-	size_t dev, crs;
-
-	dev = aml_device_begin(a, "COM1");
-	aml_name_eisaid(a, "_HID", "PNP0501");
-	aml_name_integer(a, "_UID", 1);
-	aml_name(a, "_CRS");
-	crs = aml_restemplate_begin(a);
-	aml_io_port(a, X86_SERIAL_PORT, 8);
-	aml_ext_interrupt(a, AML_IRQ_CONSUMER | AML_IRQ_EDGE, X86_SERIAL_IRQ);
-	aml_restemplate_end(a, crs);
-	aml_pkg_end(a, dev);
-}
-
 static int acpi_build_dsdt(struct acpi_img *img,
 			   const struct acpi_config *cfg, uint64_t *gpa)
 {
 	struct acpi_sdt_hdr *h = acpi_alloc(img, sizeof(*h), gpa);
 	struct aml a;
-	size_t pkg, scope;
-	unsigned int i;
 
 	if (!h)
 		return -E2BIG;
 	aml_init(&a, h + 1, img->cap - img->len);
-
-	/* Only element 0 (SLP_TYPa) matters without PM1 blocks; the rest
-	 * keeps ACPICA from reading SLP_TYPb out of a packed integer. */
-	aml_name(&a, "\\_S5_");
-	pkg = aml_package_begin(&a, 4);
-	aml_integer(&a, X86_PM_SLP_TYP_S5);
-	aml_integer(&a, 0);
-	aml_integer(&a, 0);
-	aml_integer(&a, 0);
-	aml_pkg_end(&a, pkg);
-
-	if (cfg->nr_devs || cfg->com1) {
-		scope = aml_scope_begin(&a, "\\_SB_");
-		if (cfg->com1)
-			acpi_dsdt_com1(&a);
-		for (i = 0; i < cfg->nr_devs; i++)
-			acpi_dsdt_device(&a, i, &cfg->devs[i]);
-		aml_pkg_end(&a, scope);
-	}
+	acpi_dsdt_aml(&a, cfg);
 	if (aml_error(&a))
 		return aml_error(&a);
 	if (a.len > UINT32_MAX - sizeof(*h))
@@ -334,7 +275,7 @@ static int acpi_check_config(const struct acpi_config *cfg)
 		const struct acpi_mmio_dev *d = &cfg->devs[i];
 
 		if (d->size == 0 || d->base + d->size - 1 < d->base ||
-		    d->irq > X86_IRQ_MAX)
+		    d->irq > X86_IRQ_MAX || (cfg->ged && d->irq == X86_GED_IRQ))
 			return -EINVAL;
 	}
 	return 0;

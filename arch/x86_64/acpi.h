@@ -2,8 +2,9 @@
  * ACPI tables for x86_64 guests: RSDP, XSDT, FADT (hardware-reduced, with
  * sleep control/status and reset registers at X86_PM_PORT so poweroff and
  * reboot end the VM), MADT (one local APIC per vCPU, the IOAPIC), and a DSDT
- * that declares \_S5 and one "LNRO0005" virtio-mmio device per platform
- * device.  Written into guest RAM at X86_ACPI_GPA..X86_ACPI_END.
+ * that declares \_S5, one "LNRO0005" virtio-mmio device per platform
+ * device and optionally the UART and the Generic Event Device with its power
+ * button.  Written into guest RAM at X86_ACPI_GPA..X86_ACPI_END.
  */
 #ifndef KVMM_X86_ACPI_H
 #define KVMM_X86_ACPI_H
@@ -22,6 +23,7 @@ struct acpi_mmio_dev {
 struct acpi_config {
 	unsigned int nr_cpus;			/* APIC IDs 0..nr_cpus-1 */
 	bool com1;				/* UART at X86_SERIAL_PORT/IRQ */
+	bool ged;				/* GED at X86_GED_PORT/IRQ */
 	const struct acpi_mmio_dev *devs;
 	unsigned int nr_devs;
 };
@@ -40,14 +42,26 @@ struct acpi_config {
  * DSDT devices are \_SB.Vnnn (nnn = index in CFG->devs, in hex; _UID is the
  * index), with Memory32Fixed below 4 GiB and QWordMemory above.
  *
+ * With GED set the DSDT declares \_SB.GED_ ("ACPI0013": a level-triggered,
+ * active-high interrupt on X86_GED_IRQ and an _EVT method that reads the
+ * devices/ged.h event register at X86_GED_PORT) and \_SB.PWRB (PNP0C0C),
+ * which _EVT notifies (0x80) when GED_EVT_POWER_BUTTON is set.
+ *
  * Returns 0 and the RSDP address in *RSDP_GPA;
  *   -EINVAL  0 or more than 255 CPUs, devs NULL with nr_devs > 0, a device
- *            of size 0, wrapping, or with an irq above X86_IRQ_MAX;
+ *            of size 0, wrapping, with an irq above X86_IRQ_MAX, or on
+ *            X86_GED_IRQ while GED is set;
  *   -E2BIG   the tables do not fit below X86_ACPI_END, or > 4096 devices;
  *   -ENOMEM  no host staging buffer;
  *   -EFAULT  the area is not guest RAM.
  */
 int acpi_build(struct guest_mem *gm, const struct acpi_config *cfg,
 	       uint64_t *rsdp_gpa);
+
+struct aml;
+
+/* For acpi.c (defined in dsdt.c): appends the DSDT's AML, everything after
+ * the table header, for a CFG that acpi_build() has checked. */
+void acpi_dsdt_aml(struct aml *a, const struct acpi_config *cfg);
 
 #endif

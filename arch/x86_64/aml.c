@@ -33,7 +33,7 @@
 #define AML_RES_EXT_IRQ		0x89
 #define AML_RES_QWORD_ADDR	0x8a
 
-static void aml_fail(struct aml *a, int err)
+void aml_fail(struct aml *a, int err)
 {
 	if (!a->err)
 		a->err = err;

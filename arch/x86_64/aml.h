@@ -1,7 +1,9 @@
 /*
  * A small AML (ACPI Machine Language) byte-code builder: just enough to
  * write a DSDT that declares \_S5 and virtio-mmio devices with their
- * resources.
+ * resources (aml.c), and the few control-method constructs the Generic
+ * Event Device needs: an operation region with a field, a method, If,
+ * Store, And, Notify (aml_code.c).
  *
  * The builder appends into a caller-supplied buffer of fixed capacity and
  * never allocates.  Errors are sticky: the first failure (-E2BIG when the
@@ -45,6 +47,9 @@ static inline int aml_error(const struct aml *a)
 {
 	return a->err;
 }
+
+/* Records ERR in A unless an earlier error is recorded already. */
+void aml_fail(struct aml *a, int err);
 
 /*
  * Encodes the PkgLength for an object whose length, counting the PkgLength
@@ -105,5 +110,50 @@ void aml_qword_memory(struct aml *a, bool rw, uint64_t base, uint64_t size);
 void aml_ext_interrupt(struct aml *a, unsigned int flags, uint32_t irq);
 /* IO (Decode16, base, base, 1, len): a fixed range of I/O ports. */
 void aml_io_port(struct aml *a, uint16_t base, uint8_t len);
+
+/* Operation region spaces (ACPI 6.5, 19.6.100). */
+#define AML_SPACE_SYSTEM_MEMORY	0x00
+#define AML_SPACE_SYSTEM_IO	0x01
+
+/* Field flags (20.2.5.2): access type in bits 3:0, lock rule in bit 4
+ * (0 NoLock), update rule in bits 6:5. */
+#define AML_FIELD_ANY_ACC	0x00
+#define AML_FIELD_BYTE_ACC	0x01
+#define AML_FIELD_PRESERVE	(0u << 5)
+#define AML_FIELD_WRITE_ZEROS	(2u << 5)
+
+/* OperationRegion (NAME, SPACE, OFFSET, LEN). */
+void aml_operation_region(struct aml *a, const char *name, uint8_t space,
+			  uint64_t offset, uint64_t len);
+
+/*
+ * Field (REGION, FLAGS) { ... }: aml_field_begin() returns a mark, each
+ * aml_field_unit() appends a named field of BITS bits (1..AML_PKGLEN_MAX;
+ * NAME a single segment such as "GEVT"), aml_pkg_end(mark) closes it.
+ */
+size_t aml_field_begin(struct aml *a, const char *region, uint8_t flags);
+void aml_field_unit(struct aml *a, const char *name, uint32_t bits);
+
+/* Method (NAME, NARGS (0..7), Serialized or NotSerialized) { ... } and
+ * If (predicate) { ... }: both close with aml_pkg_end(mark).  After
+ * aml_if_begin() the caller appends the predicate, then the body. */
+size_t aml_method_begin(struct aml *a, const char *name, unsigned int nargs,
+			bool serialized);
+size_t aml_if_begin(struct aml *a);
+
+/*
+ * Operators.  AML is prefix notation, so these write the opcode only and the
+ * caller appends the operands in order:
+ *   aml_store():  source, then target           Store (src, dst)
+ *   aml_and():    two operands, then a target   And (x, y, dst), with
+ *                 aml_no_target() to discard the result (an expression)
+ */
+void aml_store(struct aml *a);
+void aml_and(struct aml *a);
+void aml_no_target(struct aml *a);
+/* Local0..Local7; -EINVAL for N > 7. */
+void aml_local(struct aml *a, unsigned int n);
+/* Notify (PATH, VALUE): a complete statement. */
+void aml_notify(struct aml *a, const char *path, uint64_t value);
 
 #endif

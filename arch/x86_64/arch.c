@@ -16,6 +16,7 @@
 #include "console.h"
 #include "cpu.h"
 #include "file.h"
+#include "ged.h"
 #include "i8042.h"
 #include "layout.h"
 #include "log.h"
@@ -27,12 +28,13 @@
 _Static_assert(X86_PM_SLP_TYP_S5 == PM_SLP_TYP_S5, "ACPI \\_S5 and PM device disagree");
 _Static_assert(X86_PM_RESET_VALUE == PM_RESET_VALUE, "FADT reset value and PM device disagree");
 _Static_assert(X86_PM_LEN == PM_NR_REGS, "PM register block size");
+_Static_assert(X86_GED_LEN == GED_NR_REGS, "GED register block size");
 
 const char arch_name[] = "x86_64";
 
 int arch_virtio_slot(unsigned int index, uint64_t *base, uint64_t *size, uint32_t *irq)
 {
-	if (index > X86_IRQ_MAX - X86_VIRTIO_IRQ_BASE)
+	if (index > X86_VIRTIO_IRQ_MAX - X86_VIRTIO_IRQ_BASE)
 		return -ENOSPC;
 	*base = X86_VIRTIO_MMIO_GPA + index * X86_VIRTIO_MMIO_SIZE;
 	*size = X86_VIRTIO_MMIO_SIZE;
@@ -44,6 +46,7 @@ struct x86_vm {
 	struct x86_boot_out boot;
 	struct kvm_cpuid2 *cpuid;	/* KVM_GET_SUPPORTED_CPUID */
 	struct i8042 *i8042;
+	struct ged *ged;		/* NULL without ACPI */
 };
 
 static struct x86_vm *x86(struct vm *vm)
@@ -128,6 +131,7 @@ void arch_vm_destroy(struct vm *vm)
 	if (!a)
 		return;
 	i8042_free(a->i8042);
+	ged_free(a->ged);
 	free(a->cpuid);
 	free(a);
 	vm->arch = NULL;
@@ -139,6 +143,21 @@ static void serial_irq(void *opaque, int level)
 
 	if (vm_irq_line(vm, X86_SERIAL_IRQ, level))
 		pr_warn("serial: KVM_IRQ_LINE: %m");
+}
+
+static size_t uart_input(void *dev, const uint8_t *buf, size_t n)
+{
+	return serial_input(dev, buf, n);
+}
+
+static void uart_set_rx_drained_cb(void *dev, void (*cb)(void *), void *opaque)
+{
+	serial_set_rx_drained_cb(dev, cb, opaque);
+}
+
+static int ged_irq(void *opaque, int level)
+{
+	return vm_irq_line(opaque, X86_GED_IRQ, level);
 }
 
 int arch_devices_init(struct vm *vm)
@@ -156,7 +175,9 @@ int arch_devices_init(struct vm *vm)
 				   serial_io, vm->serial, "serial");
 		if (ret)
 			goto err;
-		console_attach(vm);
+		console_attach(vm, &(struct console_uart){
+			.dev = vm->serial, .input = uart_input,
+			.set_rx_drained_cb = uart_set_rx_drained_cb });
 	}
 	a->i8042 = i8042_new(vm);
 	if (!a->i8042)
@@ -173,6 +194,16 @@ int arch_devices_init(struct vm *vm)
 			   "acpi-pm");
 	if (ret)
 		goto err;
+	/* The GED only exists for a guest the DSDT can tell about it. */
+	if (vm->cfg->acpi) {
+		a->ged = ged_new(ged_irq, vm);
+		if (!a->ged)
+			return -ENOMEM;
+		ret = bus_register(&vm->pio, X86_GED_PORT, X86_GED_LEN, ged_io,
+				   a->ged, "acpi-ged");
+		if (ret)
+			goto err;
+	}
 	return 0;
 err:
 	pr_err("registering legacy devices: %s", strerror(-ret));
@@ -185,6 +216,7 @@ static int build_acpi(struct vm *vm, uint64_t *rsdp)
 	struct acpi_config cfg = {
 		.nr_cpus = vm->cfg->boot_vcpus,
 		.com1 = vm->serial != NULL,
+		.ged = x86(vm)->ged != NULL,
 		.devs = devs,
 		.nr_devs = vm->nr_platform_devs,
 	};
@@ -318,9 +350,33 @@ int arch_vcpu_init(struct vm *vm, struct vcpu *vcpu)
 		pr_err("vcpu%u: KVM_SET_CPUID2: %m", vcpu->id);
 	}
 	free(c);
-	if (ret)
-		return ret;
+	return ret;
+}
+
+int arch_vcpu_reset(struct vm *vm, struct vcpu *vcpu)
+{
 	return x86_vcpu_setup_regs(vcpu->fd, vcpu->id, &x86(vm)->boot);
+}
+
+int arch_vm_finalize(struct vm *vm)
+{
+	(void)vm;
+	return 0;
+}
+
+uint32_t arch_irq_line_id(uint32_t irq)
+{
+	return irq;	/* IOAPIC pin = GSI */
+}
+
+int arch_power_button(struct vm *vm)
+{
+	struct x86_vm *a = x86(vm);
+
+	/* Without ACPI tables the guest has no GED to hear the button. */
+	if (!a || !a->ged)
+		return -ENOTSUP;
+	return ged_power_button(a->ged);
 }
 
 uint64_t arch_vcpu_pc(struct vcpu *vcpu)

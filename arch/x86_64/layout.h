@@ -25,7 +25,7 @@
  *   low RAM end  +-------------------------------+ min(RAM, 3 GiB)
  *                         (unused)
  *   0xd000_0000  | virtio-mmio windows, 4 KiB    |
- *                | each, IRQ from 5 upwards      |
+ *                | each, IRQ 5..22               |
  *   0xfec0_0000  | IOAPIC                        |
  *   0xfee0_0000  | local APICs                   |
  *   0xfffb_c000  | KVM identity map + TSS (4 pg) |
@@ -34,7 +34,13 @@
  *                +-------------------------------+
  *
  * Port I/O: 16550 UART 0x3f8-0x3ff (IRQ 4), i8042 0x60/0x64 (IRQ 1),
- * ACPI PM registers at X86_PM_PORT (sleep control, sleep status, reset).
+ * ACPI PM registers at X86_PM_PORT (sleep control, sleep status, reset),
+ * the ACPI GED event register at X86_GED_PORT (IRQ 23, level).
+ *
+ * IOAPIC pins: 0 (PIT, via 2), 1 i8042, 4 UART, 5..22 virtio-mmio slots,
+ * 23 the GED.  The GED takes the top pin because it is level-triggered: a
+ * GSI of 16 or more is no ISA IRQ, so Linux takes its trigger and polarity
+ * from the DSDT instead of the ISA defaults (edge, active high).
  */
 #ifndef KVMM_X86_LAYOUT_H
 #define KVMM_X86_LAYOUT_H
@@ -59,6 +65,7 @@
 #define X86_VIRTIO_MMIO_GPA	0xd0000000ULL
 #define X86_VIRTIO_MMIO_SIZE	0x1000ULL
 #define X86_VIRTIO_IRQ_BASE	5U
+#define X86_VIRTIO_IRQ_MAX	22U		/* 18 slots; 23 is the GED's */
 #define X86_IRQ_MAX		23U		/* IOAPIC pins 0..23 */
 
 #define X86_IOAPIC_GPA		0xfec00000ULL
@@ -81,5 +88,11 @@
 #define X86_PM_RESET_VALUE	0x1
 #define X86_PM_SLP_TYP_S5	5	/* \_S5 package value */
 #define X86_PM_SLP_EN		(1u << 5)
+
+/* ACPI Generic Event Device (devices/ged.h): its event register, read by
+ * the DSDT's \_SB.GED._EVT, and its level-triggered, active-high line. */
+#define X86_GED_PORT		0x610
+#define X86_GED_LEN		1
+#define X86_GED_IRQ		23U
 
 #endif

@@ -4,12 +4,12 @@
  * (guest-images/tools) for the virtio-vsock lab scenarios; prints "vsock-echo: listening".
  */
 #include <errno.h>
-#include <linux/vm_sockets.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <linux/vm_sockets.h>	/* after sys/socket.h: it uses sa_family_t */
 #include <unistd.h>
 
 static void echo(int c)

@@ -5,13 +5,13 @@
  * A static guest test tool (guest-images/tools) for guest-initiated vsock connections.
  */
 #include <errno.h>
-#include <linux/vm_sockets.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <linux/vm_sockets.h>	/* after sys/socket.h: it uses sa_family_t */
 #include <unistd.h>
 
 static uint8_t byte_at(uint64_t i)

@@ -61,10 +61,9 @@ if [ -x /lab/kvm-hold ]; then
 	echo "LAB: INFO kvm-hold $(cat /tmp/kvm-hold.out 2>/dev/null | tr '\n' ' ')"
 fi
 
-export LAB_ARCH=x86_64
+export LAB_ARCH=x86_64	# /lab/env (below) says otherwise in an aarch64 lab
 export LAB_IMAGES=/lab/images
 export KVMM=/lab/kvmm
-export LAB_QEMU=/usr/bin/qemu-system-x86_64
 export LAB_BIOS=/usr/share/seabios/bios-256k.bin
 export LAB_TMP=/tmp/lab
 if [ -d /lab/tiny ]; then export LAB_TINY=/lab/tiny; fi
@@ -73,6 +72,9 @@ if [ -x /lab/kvmm-remote ]; then export LAB_KVMM_REMOTE=/lab/kvmm-remote; fi
 if [ -x /lab/vsock-client ]; then export LAB_VSOCK_CLIENT=/lab/vsock-client; fi
 mkdir -p "$LAB_TMP"
 if [ -f /lab/env ]; then . /lab/env; fi
+# QEMU for the side-by-side benchmark (x86_64 L1s only, see l1-initrd.sh).
+if [ -x "/usr/bin/qemu-system-$LAB_ARCH" ]; then export LAB_QEMU=/usr/bin/qemu-system-$LAB_ARCH; fi
+case $LAB_ARCH in aarch64) kernel=Image console=ttyAMA0 ;; *) kernel=vmlinuz console=ttyS0 ;; esac
 
 case $mode in
 kallsyms)
@@ -82,11 +84,11 @@ kallsyms)
 	echo KALLSYMS-END
 	;;
 demo)
-	echo "LAB: INFO demo: $KVMM --kernel $LAB_IMAGES/vmlinuz --initramfs $LAB_IMAGES/initramfs.cpio.gz --cpus boot=2 --memory size=512M --cmdline 'console=ttyS0 panic=-1'"
+	echo "LAB: INFO demo: $KVMM --kernel $LAB_IMAGES/$kernel --initramfs $LAB_IMAGES/initramfs.cpio.gz --cpus boot=2 --memory size=512M --cmdline 'console=$console panic=-1'"
 	rc=0
-	timeout -s KILL 120 "$KVMM" --kernel "$LAB_IMAGES/vmlinuz" \
+	timeout -s KILL 120 "$KVMM" --kernel "$LAB_IMAGES/$kernel" \
 		--initramfs "$LAB_IMAGES/initramfs.cpio.gz" --cpus boot=2 --memory size=512M \
-		--cmdline "console=ttyS0 panic=-1" </dev/null || rc=$?
+		--cmdline "console=$console panic=-1" </dev/null || rc=$?
 	echo "LAB: DEMO exit=$rc"
 	;;
 *)

@@ -1,9 +1,10 @@
 #!/bin/sh
-# Builds the cached base initrd of the lab's L1 machine (x86_64): busybox, the KVM modules of
-# the guest-images kernel (kvm-amd and what it depends on, in load order), and QEMU with its
-# libraries and firmware for the side-by-side benchmark. The L1 /init, kvmm and the scenarios
-# come in a small archive appended per run (see run-lab.sh).
-# Usage: tests/lab/l1-initrd.sh GUEST_IMAGES_DIR OUTPUT.cpio.zst
+# Builds the cached base initrd of the lab's L1 machine: busybox, the modules of the
+# guest-images kernel it needs (x86_64: kvm-amd; both: tun; with what they depend on, in load
+# order) and, on x86_64, QEMU with its libraries and firmware for the side-by-side benchmark
+# (an arm64 L1 gets no QEMU: it would need arm64 QEMU and all its libraries). The L1 /init,
+# kvmm and the scenarios come in a small archive appended per run (see run-lab.sh).
+# Usage: [LAB_ARCH=aarch64] tests/lab/l1-initrd.sh GUEST_IMAGES_DIR OUTPUT.cpio.zst
 #   GUEST_IMAGES_DIR is the output of guest-images/build.sh (kernel package extracted there).
 # Rebuilds only when the kernel, busybox, QEMU or this script change (OUTPUT.stamp).
 set -eu
@@ -19,17 +20,23 @@ mkdir -p "$(dirname "$out")"
 release=$(cat "$guest/kernel-release")
 moddir="$guest/debian/linux/lib/modules/$release"
 busybox="$guest/debian/busybox/bin/busybox"
-qemu=$(command -v qemu-system-x86_64) || lab_die "qemu-system-x86_64 not installed"
+arch=${LAB_ARCH:-x86_64}
+if [ "$arch" = x86_64 ]; then
+	qemu=$(command -v qemu-system-x86_64) || lab_die "qemu-system-x86_64 not installed"
+	qemu_version=$(dpkg-query -W -f='${Version}' qemu-system-x86 2>/dev/null || "$qemu" --version | head -n 1)
+else
+	qemu=
+	qemu_version=none
+fi
 bios=/usr/share/seabios/bios-256k.bin
 # Option ROMs QEMU loads for -kernel (linuxboot_dma; pvh for an ELF kernel) and for KVM's TPR
 # patching (kvmvapic).
 roms="/usr/share/qemu/linuxboot_dma.bin /usr/share/qemu/linuxboot.bin /usr/share/qemu/kvmvapic.bin
 	/usr/share/qemu/pvh.bin"
 [ -d "$moddir" ] || lab_die "no $moddir (run guest-images/build.sh first)"
-[ -f "$bios" ] || lab_die "no $bios (install seabios)"
+[ -z "$qemu" ] || [ -f "$bios" ] || lab_die "no $bios (install seabios)"
 
-qemu_version=$(dpkg-query -W -f='${Version}' qemu-system-x86 2>/dev/null || "$qemu" --version | head -n 1)
-stamp="guest=$(cat "$guest/.stamp") qemu=$qemu_version script=$(lab_hash "$0" "$here/lib.sh")"
+stamp="arch=$arch guest=$(cat "$guest/.stamp") qemu=$qemu_version script=$(lab_hash "$0" "$here/lib.sh")"
 if [ -s "$out" ] && [ -f "$out.stamp" ] && [ "$(cat "$out.stamp")" = "$stamp" ]; then
 	echo "l1-initrd: up to date: $out"
 	exit 0
@@ -71,7 +78,7 @@ visit() {
 	for d in $(moddeps "$p" | tr , ' '); do visit "$d"; done
 	order="$order $1"
 }
-visit kvm-amd
+[ "$arch" != x86_64 ] || visit kvm-amd	# arm64: KVM is built into Debian's kernel
 visit tun	# TAPs for the virtio-net scenarios
 i=0
 : >"$stage/lab/l1/modules.order"
@@ -88,9 +95,11 @@ rm -f "$index"
 echo "l1-initrd: modules:$order"
 
 # --- QEMU, for the benchmark against kvmm inside L1. ---
-lab_copy_binary "$qemu" "$stage" /usr/bin/qemu-system-x86_64
-lab_copy_at "$bios" "$stage"
-for r in $roms; do [ -e "$r" ] && lab_copy_at "$r" "$stage"; done
+if [ -n "$qemu" ]; then
+	lab_copy_binary "$qemu" "$stage" /usr/bin/qemu-system-x86_64
+	lab_copy_at "$bios" "$stage"
+	for r in $roms; do [ -e "$r" ] && lab_copy_at "$r" "$stage"; done
+fi
 
 lab_pack "$stage" "$out" zstd
 rm -rf "$stage"

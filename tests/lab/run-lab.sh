@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Runs the kvmm lab (x86_64): boots the guest-images guest with kvmm on a real KVM and checks
+# Runs the kvmm lab (x86_64 or aarch64): boots the guest-images guest with kvmm on a real KVM and checks
 # the results (tests/lab/scenarios.sh). On a host with a usable /dev/kvm the scenarios run
 # directly; otherwise they run inside an "L1" Linux booted under QEMU's software emulation
-# (TCG, -cpu max offers AMD SVM), which loads KVM and runs kvmm as a nested hypervisor.
+# (TCG; x86_64: -cpu max offers AMD SVM; aarch64: -M virt,virtualization=on gives EL2), which
+# loads KVM and runs kvmm as a nested hypervisor.
 #
 # Usage: tests/lab/run-lab.sh [--demo] KVMM_BINARY [OUTDIR]
-#   OUTDIR     default build/lab; gets lab-x86_64.log (the full L1 console) and the L1 initrd
+#   OUTDIR     default build/lab; gets lab-ARCH.log (the full L1 console) and the L1 initrd
 #   --demo     boot the guest once with kvmm and show its whole console instead of testing
 # Environment:
+#   LAB_ARCH         x86_64 (default) or aarch64: the architecture of KVMM_BINARY and the lab
+#   LAB_GIC          aarch64: the GIC version of the emulated L1 (3, the default, or 2)
 #   KVMM_CACHE       cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/kvmm): Debian packages,
 #                    guest images, the L1 base initrd; rebuilt only when their inputs change
 #   LAB_ONLY         run only these scenarios (sh patterns, space-separated)
@@ -43,7 +46,22 @@ kvmm=$1
 outdir=${2:-$root/build/lab}
 cache=${KVMM_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/kvmm}
 l1_timeout=${LAB_L1_TIMEOUT:-2400}
-arch=x86_64
+arch=${LAB_ARCH:-x86_64}
+case $arch in
+x86_64)
+	console=ttyS0
+	l1_kernel=vmlinuz
+	l1_qemu=(qemu-system-x86_64 -machine q35 -accel tcg -cpu max -m 2G -smp 2)
+	;;
+aarch64)
+	console=ttyAMA0
+	l1_kernel=Image
+	# pauth-impdef: the cheap pointer-authentication algorithm (~3x faster L1, kvm-lab notes).
+	l1_qemu=(qemu-system-aarch64 -machine "virt,virtualization=on,gic-version=${LAB_GIC:-3}"
+		-accel tcg -cpu max,pauth-impdef=on -m 2G -smp 2)
+	;;
+*) lab_die "LAB_ARCH must be x86_64 or aarch64, not $arch" ;;
+esac
 mkdir -p "$outdir" "$cache"
 outdir=$(cd "$outdir" && pwd)
 if [ -f "$kvmm" ]; then
@@ -60,7 +78,7 @@ t_start=$(date +%s)
 
 # 1. The guest images (cached).
 guest=$cache/guest-$arch
-timeout 900 "$root/guest-images/build.sh" "$guest"
+GUEST_ARCH=$arch timeout 900 "$root/guest-images/build.sh" "$guest"
 
 # Prints the verdict from the log; returns 0 only for a complete run without failures.
 summarize() {
@@ -78,12 +96,12 @@ summarize() {
 }
 
 # 2a. A usable /dev/kvm here: run directly.
-if [ "${LAB_FORCE_L1:-0}" != 1 ] && lab_host_kvm_boots "$guest"; then
+if [ "${LAB_FORCE_L1:-0}" != 1 ] && [ "$arch" = "$(uname -m)" ] && lab_host_kvm_boots "$guest"; then
 	echo "run-lab: /dev/kvm here boots Linux (QEMU checked): running on the host"
 	if [ $demo = 1 ]; then
 		rc=0
-		timeout 120 "$kvmm" --kernel "$guest/vmlinuz" --initramfs "$guest/initramfs.cpio.gz" \
-			--cpus boot=2 --memory size=512M --cmdline "console=ttyS0 panic=-1" </dev/null || rc=$?
+		timeout 120 "$kvmm" --kernel "$guest/$l1_kernel" --initramfs "$guest/initramfs.cpio.gz" \
+			--cpus boot=2 --memory size=512M --cmdline "console=$console panic=-1" </dev/null || rc=$?
 		echo "kvmm exit code: $rc"
 		exit $rc
 	fi
@@ -91,7 +109,7 @@ if [ "${LAB_FORCE_L1:-0}" != 1 ] && lab_host_kvm_boots "$guest"; then
 	trap 'rm -rf "$tmp"' EXIT
 	set +e
 	KVMM=$kvmm LAB_ARCH=$arch LAB_IMAGES=$guest LAB_TMP=$tmp \
-		LAB_QEMU=$(command -v qemu-system-x86_64 || echo qemu-system-x86_64) \
+		LAB_QEMU=$(command -v "qemu-system-$arch" || echo "qemu-system-$arch") \
 		LAB_BIOS=/usr/share/seabios/bios-256k.bin LAB_TINY=$tiny \
 		LAB_TAP_EXEC=$(dirname "$kvm_hold")/tap-exec \
 		LAB_KVMM_REMOTE=$(dirname "$kvmm")/kvmm-remote \
@@ -111,15 +129,16 @@ else
 fi
 l1=$cache/l1-$arch
 mkdir -p "$l1"
-timeout 900 "$here/l1-initrd.sh" "$guest" "$l1/base.cpio.zst"
+LAB_ARCH=$arch timeout 900 "$here/l1-initrd.sh" "$guest" "$l1/base.cpio.zst"
 
 images=$l1/images.cpio.zst
 if [ ! -s "$images" ] || [ "$(cat "$images.stamp" 2>/dev/null)" != "$(cat "$guest/.stamp")" ]; then
 	echo "run-lab: packing the guest images for L1"
 	rm -rf "$images.stage"
 	mkdir -p "$images.stage/lab/images"
-	cp -r "$guest/vmlinuz" "$guest/vmlinux" "$guest/initramfs.cpio.gz" "$guest/bad-kernels" \
-		"$guest/kernel-release" "$images.stage/lab/images/"
+	for f in vmlinuz vmlinux Image initramfs.cpio.gz bad-kernels kernel-release; do
+		[ ! -e "$guest/$f" ] || cp -r "$guest/$f" "$images.stage/lab/images/"
+	done
 	lab_pack "$images.stage" "$images" zstd
 	rm -rf "$images.stage"
 	cp "$guest/.stamp" "$images.stamp"
@@ -157,10 +176,13 @@ if [ -n "$tiny" ]; then
 	cp "$tiny"/tiny*.elf "$stage/lab/tiny/"
 fi
 # Settings for the scenarios inside L1 (sourced by the L1 init).
+{
+echo "export LAB_ARCH=$arch"
 for v in LAB_ONLY LAB_TIMEOUT LAB_EXTRA_CMDLINE LAB_BOOT_RUNS LAB_DUMP_LINES LAB_LIVE LAB_NET_MB \
 	LAB_NET_COMPARE; do
 	if [ -n "${!v:-}" ]; then printf 'export %s=%q\n' "$v" "${!v}"; fi
-done >"$stage/lab/env"
+done
+} >"$stage/lab/env"
 lab_pack "$stage" "$outdir/l1-run.cpio.gz" gzip
 rm -rf "$stage"
 cat "$l1/base.cpio.zst" "$images" "$outdir/l1-run.cpio.gz" >"$outdir/l1-initrd.img"
@@ -200,11 +222,11 @@ l1_watchdog() {
 l1_watchdog &
 watchdog=$!
 set +e
-timeout "$l1_timeout" qemu-system-x86_64 -machine q35 -accel tcg -cpu max -m 2G -smp 2 \
+timeout "$l1_timeout" "${l1_qemu[@]}" \
 	-nographic -no-reboot -nodefaults -serial stdio -nic none \
 	-monitor "unix:$mon,server=on,wait=off" \
-	-kernel "$guest/vmlinuz" -initrd "$outdir/l1-initrd.img" \
-	-append "console=ttyS0 panic=-1 quiet nokaslr kvmm.lab=$mode" </dev/null 2>&1 |
+	-kernel "$guest/$l1_kernel" -initrd "$outdir/l1-initrd.img" \
+	-append "console=$console panic=-1 quiet nokaslr kvmm.lab=$mode" </dev/null 2>&1 |
 	sed -u 's/\r//g' | tee "$log" |
 	if [ $demo = 1 ]; then cat; else grep --line-buffered -o 'LAB: .*'; fi
 rc=${PIPESTATUS[0]}
@@ -221,10 +243,10 @@ if [ -s "$stall_file" ]; then
 	syms=$l1/kallsyms-$(cat "$guest/kernel-release")
 	if [ ! -s "$syms" ]; then
 		echo "run-lab: booting L1 once more to read its kallsyms"
-		timeout 180 qemu-system-x86_64 -machine q35 -accel tcg -cpu max -m 2G -smp 2 \
+		timeout 180 "${l1_qemu[@]}" \
 			-nographic -no-reboot -nodefaults -serial stdio -nic none \
-			-kernel "$guest/vmlinuz" -initrd "$outdir/l1-initrd.img" \
-			-append "console=ttyS0 panic=-1 quiet nokaslr kvmm.lab=kallsyms" </dev/null 2>/dev/null |
+			-kernel "$guest/$l1_kernel" -initrd "$outdir/l1-initrd.img" \
+			-append "console=$console panic=-1 quiet nokaslr kvmm.lab=kallsyms" </dev/null 2>/dev/null |
 			sed -n '/^KALLSYMS-BEGIN/,/^KALLSYMS-END/p' | sed '1d;$d' | tr -d '\r' |
 			base64 -d 2>/dev/null | gzip -dc >"$syms.tmp" 2>/dev/null || true
 		if [ -s "$syms.tmp" ]; then mv "$syms.tmp" "$syms"; else rm -f "$syms.tmp"; fi

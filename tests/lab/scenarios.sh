@@ -7,7 +7,7 @@
 #
 # Environment:
 #   KVMM        kvmm binary                      LAB_IMAGES  guest-images/build.sh output
-#   LAB_ARCH    x86_64 (aarch64 later)           LAB_TMP     scratch directory
+#   LAB_ARCH    x86_64 or aarch64                LAB_TMP     scratch directory
 #   LAB_QEMU    qemu-system-<arch> (benchmark)   LAB_BIOS    QEMU firmware (x86: bios-256k.bin)
 #   LAB_ONLY    optional: run only the scenarios whose names match one of these sh patterns
 #   LAB_TIMEOUT seconds allowed per guest run (60)
@@ -41,7 +41,7 @@ x86_64)
 	;;
 aarch64)
 	KERNEL=$LAB_IMAGES/Image
-	CONSOLE=ttyS0
+	CONSOLE=ttyAMA0
 	;;
 *) echo "LAB: FAIL lab-arch unknown LAB_ARCH=$LAB_ARCH"; echo "LAB: DONE passed=0 failed=1"; exit 1 ;;
 esac
@@ -163,6 +163,11 @@ expect_boot() {
 
 sc_bzimage_1cpu() {
 	expect_boot bzimage-1cpu 1 0 --kernel "$KERNEL" --initramfs "$INITRAMFS" \
+		--cpus boot=1 --memory size=512M --cmdline "$CMDLINE"
+}
+
+sc_image_1cpu() {
+	expect_boot image-1cpu 1 0 --kernel "$KERNEL" --initramfs "$INITRAMFS" \
 		--cpus boot=1 --memory size=512M --cmdline "$CMDLINE"
 }
 
@@ -333,6 +338,7 @@ scenario() {
 }
 
 scenario bzimage-1cpu x86_64 sc_bzimage_1cpu
+scenario image-1cpu aarch64 sc_image_1cpu
 scenario pvh-elf x86_64 sc_pvh_elf
 scenario smp-2cpu any sc_smp_2cpu
 scenario mem-512m any sc_mem_512m

@@ -1,6 +1,7 @@
 /*
  * Tests for the x86_64 ACPI tables (headers, checksums, the FADT/MADT fields
- * Linux needs for poweroff, reboot and IRQ routing), the AML encoders at their
+ * Linux needs for poweroff, reboot and IRQ routing), the DSDT's devices and
+ * its Generic Event Device with the power button, the AML encoders at their
  * size boundaries, and a round trip through iasl, which must be installed:
  * a missing iasl fails the test rather than skipping it.
  */
@@ -13,7 +14,10 @@
 
 #include "acpi.h"
 #include "aml.h"
+#include "arch.h"
+#include "ged.h"
 #include "layout.h"
+#include "vm.h"
 
 static struct guest_mem gm;	/* 16 MiB of RAM at 0 */
 static uint64_t rsdp_gpa;	/* from the last acpi_build() */
@@ -58,17 +62,17 @@ static struct acpi_mmio_dev *make_devs(unsigned int n)
 	for (i = 0; i < n; i++)
 		d[i] = (struct acpi_mmio_dev){ X86_VIRTIO_MMIO_GPA + 0x1000 * i,
 			0x1000,
-			X86_VIRTIO_IRQ_BASE + i % (X86_IRQ_MAX - X86_VIRTIO_IRQ_BASE + 1) };
+			X86_VIRTIO_IRQ_BASE + i % (X86_VIRTIO_IRQ_MAX - X86_VIRTIO_IRQ_BASE + 1) };
 	return d;
 }
 
-static bool with_com1;
+static bool with_com1, with_ged;
 
 static int try_build(struct guest_mem *m, unsigned int cpus,
 		     const struct acpi_mmio_dev *d, unsigned int nr)
 {
 	struct acpi_config cfg = { .nr_cpus = cpus, .devs = d, .nr_devs = nr,
-				   .com1 = with_com1 };
+				   .com1 = with_com1, .ged = with_ged };
 
 	rsdp_gpa = 0;
 	return acpi_build(m, &cfg, &rsdp_gpa);
@@ -217,6 +221,69 @@ static void check_dsdt(unsigned int n)
 
 Test(acpi, dsdt_0_1_3_devices) { check_dsdt(0); check_dsdt(1); check_dsdt(3); }
 
+/* Finds WANT in the DSDT T; NULL if absent. */
+static const uint8_t *in_dsdt(const uint8_t *t, const void *want, size_t n)
+{
+	return memmem(t, rd(t + 4, 4), want, n);
+}
+
+Test(acpi, dsdt_ged_and_power_button)
+{
+	/* _CRS: Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive)
+	 * { X86_GED_IRQ }, then the EndTag. */
+	static const uint8_t crs[] = { 0x89, 6, 0, 0x01, 1, X86_GED_IRQ, 0, 0,
+				       0, 0x79 };
+	/* OperationRegion (GREG, SystemIO, X86_GED_PORT, 1). */
+	static const uint8_t region[] = { 0x5b, 0x80, 'G', 'R', 'E', 'G', 0x01,
+		0x0b, X86_GED_PORT & 0xff, X86_GED_PORT >> 8, 0x01 };
+	/* Field (GREG, ByteAcc, NoLock, WriteAsZeros) { GEVT, 8 }. */
+	static const uint8_t field[] = { 0x5b, 0x81, 0x0b, 'G', 'R', 'E', 'G',
+		0x41, 'G', 'E', 'V', 'T', 0x08 };
+	/* Method (_EVT, 1, Serialized) { Local0 = GEVT
+	 *   If (Local0 & 1) { Notify (\_SB.PWRB, 0x80) } } */
+	static const uint8_t evt[] = { 0x14, 0x1f, '_', 'E', 'V', 'T', 0x09,
+		0x70, 'G', 'E', 'V', 'T', 0x60,
+		0xa0, 0x12, 0x7b, 0x60, GED_EVT_POWER_BUTTON, 0x00,
+		0x86, '\\', 0x2e, '_', 'S', 'B', '_', 'P', 'W', 'R', 'B', 0x0a, 0x80 };
+	/* Device (PWRB) { Name (_HID, EisaId ("PNP0C0C")) Name (_UID, 0) } */
+	static const uint8_t pwrb[] = { 0x5b, 0x82, 0x15, 'P', 'W', 'R', 'B',
+		0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0c, 0x0c,
+		0x08, '_', 'U', 'I', 'D', 0x00 };
+	struct acpi_mmio_dev *d = make_devs(2);
+	const uint8_t *t, *p;
+
+	with_ged = true;
+	t = find(build(1, d, 2), "DSDT");
+	cr_assert(in_dsdt(t, "\x5b\x82", 2), "devices");
+	p = in_dsdt(t, "GED_", 4);
+	/* DeviceOp, a two-byte PkgLength (the device is > 63 bytes), name. */
+	cr_assert(p && p[-4] == 0x5b && p[-3] == 0x82 && (p[-2] >> 6) == 1,
+		  "Device (GED_)");
+	cr_assert(in_dsdt(t, "\x0d" "ACPI0013", 10), "_HID string");
+	p = in_dsdt(t, crs, sizeof(crs));
+	cr_assert(p && sum8(p, sizeof(crs) + 1) == 0, "GED _CRS, checksum");
+	cr_assert(in_dsdt(t, region, sizeof(region)), "OperationRegion");
+	cr_assert(in_dsdt(t, field, sizeof(field)), "Field");
+	cr_assert(in_dsdt(t, evt, sizeof(evt)), "_EVT");
+	cr_assert(in_dsdt(t, pwrb, sizeof(pwrb)), "PWRB");
+	cr_assert(in_dsdt(t, "V001", 4), "virtio devices still there");
+
+	/* Without the GED, none of it; with it alone, \_SB_ still opens. */
+	with_ged = false;
+	t = find(build(1, d, 2), "DSDT");
+	cr_assert(!in_dsdt(t, "ACPI0013", 8) && !in_dsdt(t, "PWRB", 4));
+	with_ged = true;
+	t = find(build(1, NULL, 0), "DSDT");
+	cr_assert(in_dsdt(t, "_SB_", 4) && in_dsdt(t, evt, sizeof(evt)));
+
+	/* A virtio device on the GED's line is refused, only with the GED. */
+	d[1].irq = X86_GED_IRQ;
+	cr_assert_eq(try_build(&gm, 1, d, 2), -EINVAL);
+	with_ged = false;
+	cr_assert_eq(try_build(&gm, 1, d, 2), 0);
+	free(d);
+}
+
 Test(acpi, bad_configs)
 {
 	struct acpi_mmio_dev *d = make_devs(4000);
@@ -238,6 +305,19 @@ Test(acpi, bad_configs)
 	cr_assert_eq(try_build(&low, 1, d, 2), -EFAULT);
 	gm_destroy(&low);
 	free(d);
+}
+
+Test(acpi, virtio_slots_leave_the_ged_line_free)
+{
+	uint64_t base, size;
+	unsigned int i;
+	uint32_t irq;
+
+	for (i = 0; arch_virtio_slot(i, &base, &size, &irq) == 0; i++)
+		cr_assert(irq >= X86_VIRTIO_IRQ_BASE && irq <= X86_VIRTIO_IRQ_MAX &&
+			  irq != X86_GED_IRQ, "slot %u: irq %u", i, irq);
+	cr_assert_eq(i, X86_VIRTIO_IRQ_MAX - X86_VIRTIO_IRQ_BASE + 1);
+	cr_assert_geq(i, VM_MAX_VIRTIO, "a slot for every virtio device a VM may have");
 }
 
 /* Runs STMT on a fresh builder A; checks the bytes or the error. */
@@ -290,6 +370,48 @@ Test(aml, integers_strings_names)
 		   '_', 'S', 'B', '_', 'P', 'C', 'I', '0', 'S', '0', '8', '_');
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		AML_EXPECT_ERR(aml_namestring(a, bad[i]), -EINVAL);
+}
+
+Test(aml, methods_fields_and_operators)
+{
+	size_t m, n;
+
+	AML_EXPECT(aml_operation_region(a, "GREG", AML_SPACE_SYSTEM_IO, 0x610, 1),
+		   0x5b, 0x80, 'G', 'R', 'E', 'G', 0x01, 0x0b, 0x10, 0x06, 0x01);
+	AML_EXPECT(aml_operation_region(a, "MREG", AML_SPACE_SYSTEM_MEMORY,
+					0xfed00000, 0x100),
+		   0x5b, 0x80, 'M', 'R', 'E', 'G', 0x00, 0x0c, 0, 0, 0xd0, 0xfe,
+		   0x0b, 0x00, 0x01);
+	AML_EXPECT((m = aml_field_begin(a, "GREG", AML_FIELD_BYTE_ACC |
+					AML_FIELD_WRITE_ZEROS),
+		    aml_field_unit(a, "GEVT", 8), aml_field_unit(a, "X", 0x40),
+		    aml_pkg_end(a, m)),
+		   0x5b, 0x81, 0x11, 'G', 'R', 'E', 'G', 0x41,
+		   'G', 'E', 'V', 'T', 0x08, 'X', '_', '_', '_', 0x40, 0x04);
+	AML_EXPECT((m = aml_method_begin(a, "_EVT", 1, true), aml_pkg_end(a, m)),
+		   0x14, 0x06, '_', 'E', 'V', 'T', 0x09);
+	AML_EXPECT((m = aml_method_begin(a, "\\_SB_.M", 7, false),
+		    aml_pkg_end(a, m)),
+		   0x14, 0x0c, '\\', 0x2e, '_', 'S', 'B', '_', 'M', '_', '_', '_',
+		   0x07);
+	/* Local0 = Local1; If (Local0 & 2) { Notify (PWRB, 0x80) } */
+	AML_EXPECT((aml_store(a), aml_local(a, 1), aml_local(a, 0),
+		    n = aml_if_begin(a), aml_and(a), aml_local(a, 0),
+		    aml_integer(a, 2), aml_no_target(a),
+		    aml_notify(a, "PWRB", 0x80), aml_pkg_end(a, n)),
+		   0x70, 0x61, 0x60, 0xa0, 0x0d, 0x7b, 0x60, 0x0a, 0x02, 0x00,
+		   0x86, 'P', 'W', 'R', 'B', 0x0a, 0x80);
+	AML_EXPECT(aml_local(a, 7), 0x67);
+	AML_EXPECT_ERR(aml_local(a, 8), -EINVAL);
+	AML_EXPECT_ERR(aml_method_begin(a, "M", 8, false), -EINVAL);
+	AML_EXPECT_ERR(aml_method_begin(a, "0M", 0, false), -EINVAL);
+	AML_EXPECT_ERR(aml_field_unit(a, "GEVT", 0), -EINVAL);
+	AML_EXPECT_ERR(aml_field_unit(a, "A.B", 8), -EINVAL);
+	AML_EXPECT_ERR(aml_field_unit(a, "\\GEVT", 8), -EINVAL);
+	AML_EXPECT_ERR(aml_field_unit(a, "", 8), -EINVAL);
+	AML_EXPECT_ERR(aml_field_unit(a, "GEVTX", 8), -EINVAL);
+	AML_EXPECT_ERR(aml_field_unit(a, "GEVT", AML_PKGLEN_MAX + 1), -ERANGE);
+	AML_EXPECT_ERR(aml_notify(a, "\\_SB_.", 0x80), -EINVAL);
 }
 
 #define PKGLEN_EXPECT(total, ...) do {					\
@@ -353,6 +475,26 @@ static int run(char *out, size_t cap, const char *fmt, const char *arg)
 	return pclose(p);
 }
 
+/*
+ * Compares the DSDT T with the table iasl compiled into PATH, header aside:
+ * they must be the same bytes except that iasl leaves EndTag checksums 0
+ * (which means "valid") where kvmm computes them.
+ */
+static void same_aml(const uint8_t *t, const char *path)
+{
+	static uint8_t aml[65536];
+	size_t len = rd(t + 4, 4), n, i;
+	FILE *f = fopen(path, "rb");
+
+	cr_assert_not_null(f, "%s", path);
+	n = fread(aml, 1, sizeof(aml), f);
+	fclose(f);
+	cr_assert_eq(n, len, "iasl: %zu bytes, kvmm: %zu", n, len);
+	for (i = 36; i < len; i++)
+		cr_assert(t[i] == aml[i] || (t[i - 1] == 0x79 && aml[i] == 0),
+			  "byte %#zx: kvmm %#x, iasl %#x", i, t[i], aml[i]);
+}
+
 Test(acpi, iasl_disassembles_tables, .timeout = 60)
 {
 	static const char *const sigs[] = { "FACP", "APIC", "DSDT" };
@@ -370,7 +512,18 @@ Test(acpi, iasl_disassembles_tables, .timeout = 60)
 		("Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive, ,,"
 		 " )\n                {\n                    0x00000004,"),
 		("Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive, ,,"
-		 " )\n                {\n                    0x00000006,") };
+		 " )\n                {\n                    0x00000006,"),
+		"Device (GED)", "Name (_HID, \"ACPI0013\" /* Generic Event Device */)",
+		("Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive, ,,"
+		 " )\n                {\n                    0x00000017,"),
+		"OperationRegion (GREG, SystemIO, 0x0610, One)",
+		"Field (GREG, ByteAcc, NoLock, WriteAsZeros)\n            {\n"
+		"                GEVT,   8\n            }",
+		"Method (_EVT, 1, Serialized)",
+		"Local0 = GEVT /* \\_SB_.GED_.GEVT */",
+		"If ((Local0 & One))\n                {\n"
+		"                    Notify (\\_SB.PWRB, 0x80)",
+		"Device (PWRB)", "Name (_HID, EisaId (\"PNP0C0C\")" };
 	static char out[65536];
 	char dir[] = "/tmp/kvmm-acpi-XXXXXX", path[64];
 	struct acpi_mmio_dev *d;
@@ -382,9 +535,9 @@ Test(acpi, iasl_disassembles_tables, .timeout = 60)
 		     "iasl not found: install acpica-tools");
 	d = make_devs(3);
 	d[2] = (struct acpi_mmio_dev){ 1ULL << 36, 0x200000, 12 };
-	with_com1 = true;
+	with_com1 = with_ged = true;
 	r = build(4, d, 3);
-	with_com1 = false;
+	with_com1 = with_ged = false;
 	free(d);
 	cr_assert_not_null(mkdtemp(dir));
 	for (i = 0; i < 3; i++) {
@@ -410,5 +563,10 @@ Test(acpi, iasl_disassembles_tables, .timeout = 60)
 	cr_assert_eq(run(out, sizeof(out), "cd %s && iasl -p re DSDT.dsl 2>&1",
 			 dir), 0, "%s", out);
 	cr_assert_not_null(strstr(out, " 0 Errors, 0 Warnings"), "%s", out);
+	/* Unoptimised, iasl must give back our very bytes. */
+	cr_assert_eq(run(out, sizeof(out), "cd %s && iasl -oa -p raw DSDT.dsl 2>&1",
+			 dir), 0, "%s", out);
+	snprintf(path, sizeof(path), "%s/raw.aml", dir);
+	same_aml(find(r, "DSDT"), path);
 	cr_assert_eq(run(out, sizeof(out), "rm -rf -- %s", dir), 0);
 }

@@ -227,7 +227,11 @@ Test(api_config, refusals_name_their_field)
 	{ ", \"disks\": [{\"path\": \"/a\", \"serial\": \"123456789012345678901\"}]",
 	  "disks[0].serial: longer than 20 bytes" },
 	{ ", \"disks\": [{\"path\": \"/a\", \"id\": \"x\"}, {\"path\": \"/b\", \"id\": \"x\"}]",
-	  "disks[1]: id 'x' used twice" },
+	  "device id 'x' used twice" },
+	{ ", \"disks\": [{\"path\": \"/a\", \"id\": \"x\"}], \"net\": [{\"tap\": \"t0\", \"id\": \"x\"}]",
+	  "device id 'x' used twice" },
+	{ ", \"net\": [{\"tap\": \"t0\", \"id\": \"n\"}, {\"tap\": \"t1\", \"id\": \"n\"}]",
+	  "device id 'n' used twice" },
 	{ ", \"disks\": [{\"path\": \"/1\"}, {\"path\": \"/2\"}, {\"path\": \"/3\"},"
 	  " {\"path\": \"/4\"}, {\"path\": \"/5\"}, {\"path\": \"/6\"}, {\"path\": \"/7\"},"
 	  " {\"path\": \"/8\"}, {\"path\": \"/9\"}]", "disks: at most 8 disks" },

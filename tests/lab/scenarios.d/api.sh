@@ -20,6 +20,16 @@ api_expect() {
 	fi
 }
 
+# api_start OUT: starts kvmm --api-socket $API_SOCK in the background (output to OUT, pid in
+# API_PID) and waits up to 5 s for it to answer vmm.ping.
+api_start() {
+	rm -f "$API_SOCK"
+	setsid "$KVMM" --api-socket "$API_SOCK" -v </dev/null >"$1" 2>&1 &
+	API_PID=$!
+	_i=0
+	while ! api ping && [ $_i -lt 50 ]; do sleep 0.1; _i=$((_i + 1)); done
+}
+
 api_state() {
 	api info
 	echo "$API_OUT" | tr ',' '\n' | sed -n 's/.*"state": *"\([A-Za-z]*\)".*/\1/p'
@@ -50,12 +60,9 @@ sc_api_lifecycle() {
  "vsock": {"cid": 3, "socket": "$LAB_TMP/api-vsock.sock"},
  "serial": {"mode": "Tty"}, "console": {"mode": "Off"}}
 EOF
-	rm -f "$API_SOCK"
 	_out=$LAB_TMP/api-kvmm.out
-	setsid "$KVMM" --api-socket "$API_SOCK" -v </dev/null >"$_out" 2>&1 &
-	_p=$!
-	_i=0
-	while ! api ping && [ $_i -lt 50 ]; do sleep 0.1; _i=$((_i + 1)); done
+	api_start "$_out"
+	_p=$API_PID
 	api_expect ping 0 ping
 	[ "$(stat -c %a "$API_SOCK" 2>/dev/null)" = 600 ] ||
 		API_BAD=${API_BAD:-"socket mode $(stat -c %a "$API_SOCK") is not 600"}
@@ -140,5 +147,61 @@ sc_api_hostile() {
 	fi
 }
 
+# api-power-button: vm.power-button is refused before boot (404, 405) and while paused (405); on
+# the running guest (kvmm.test=hang, kvmm.acpid=1) it presses the ACPI power button, the guest's
+# acpid runs poweroff -f, and kvmm exits 0 on its own, as Cloud Hypervisor does.
+sc_api_power_button() {
+	API_BAD=
+	[ -x "${LAB_KVMM_REMOTE:-}" ] || { fail api-power-button "no kvmm-remote"; return 0; }
+	cat >"$LAB_TMP/api-pb.json" <<EOF
+{"payload": {"kernel": "$KERNEL", "initramfs": "$INITRAMFS",
+  "cmdline": "$CMDLINE kvmm.test=hang kvmm.acpid=1"},
+ "cpus": {"boot_vcpus": 1, "max_vcpus": 1},
+ "memory": {"size": 268435456},
+ "serial": {"mode": "Tty"}, "console": {"mode": "Off"}}
+EOF
+	_out=$LAB_TMP/api-pb.out
+	api_start "$_out"
+	_p=$API_PID
+	api_expect press-no-vm 1 power-button
+	echo "$API_OUT" | grep -q 404 || API_BAD=${API_BAD:-"press without a VM: $API_OUT"}
+	api_expect create 0 create "$LAB_TMP/api-pb.json"
+	api_expect press-created 1 power-button
+	echo "$API_OUT" | grep -q 405 || API_BAD=${API_BAD:-"press before boot: $API_OUT"}
+	api_expect boot 0 boot
+	net_wait "$_out" KVMM-GUEST-UP "$LAB_TIMEOUT" "$_p" || API_BAD=${API_BAD:-"no guest marker"}
+	grep -q KVMM-GUEST-ACPID-FAILED "$_out" && API_BAD=${API_BAD:-"the guest's acpid did not start"}
+	api_expect pause 0 pause
+	api_expect press-paused 1 power-button
+	echo "$API_OUT" | grep -q 405 || API_BAD=${API_BAD:-"press while paused: $API_OUT"}
+	api_expect resume 0 resume
+	now_ms
+	_t0=$NOW_MS
+	api_expect press 0 power-button
+	# No vmm.shutdown: the guest's poweroff alone must end kvmm, with status 0.
+	_i=0
+	while kill -0 "$_p" 2>/dev/null && [ $_i -lt $((LAB_TIMEOUT * 10)) ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	now_ms
+	_rc=0
+	if kill -0 "$_p" 2>/dev/null; then
+		API_BAD=${API_BAD:-"kvmm still running ${LAB_TIMEOUT} s after vm.power-button"}
+		kill -KILL "$_p"
+	fi
+	wait "$_p" || _rc=$?
+	[ "$_rc" = 0 ] || API_BAD=${API_BAD:-"kvmm exited $_rc after vm.power-button, want 0"}
+	grep -q KVMM-GUEST-POWER-BUTTON "$_out" ||
+		API_BAD=${API_BAD:-"the guest's acpid never ran its power-button action"}
+	if [ -z "$API_BAD" ]; then
+		pass api-power-button "404/405 before boot and while paused; pressed: guest off, kvmm exit 0 after $((NOW_MS - _t0)) ms"
+	else
+		fail api-power-button "$API_BAD"
+		tail -n 20 "$_out" | sed 's/^/  | out: /'
+	fi
+}
+
 scenario api-lifecycle any sc_api_lifecycle
 scenario api-hostile any sc_api_hostile
+scenario api-power-button x86_64 sc_api_power_button

@@ -1,0 +1,75 @@
+/*
+ * The aarch64 guest's flattened device tree: the one description of the
+ * machine an arm64 Linux kernel reads at boot (RAM, vCPUs, PSCI, timer, GIC,
+ * UART, virtio-mmio devices, command line and initramfs).
+ *
+ * Not called fdt.h on purpose: <libfdt.h> includes <fdt.h>, and with
+ * arch/aarch64 on the include path a local fdt.h would hide libfdt's own.
+ */
+#ifndef KVMM_A64_FDT_H
+#define KVMM_A64_FDT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layout.h"
+
+/* Phandles kvmm assigns; fixed so a reader of a dumped tree finds them. */
+#define A64_FDT_PHANDLE_GIC	1U
+#define A64_FDT_PHANDLE_CLK	2U
+
+/* One memory-mapped device with one SPI (an arch-neutral platform device). */
+struct a64_fdt_dev {
+	const char *compatible;	/* e.g. "virtio,mmio" */
+	const char *node;	/* node name prefix: "virtio_mmio" -> "virtio_mmio@a000000" */
+	uint64_t base, size;
+	uint32_t spi;		/* SPI number: GIC INTID - 32 */
+	bool edge;		/* edge rising (virtio-mmio via irqfd) vs level high */
+};
+
+struct a64_fdt_config {
+	unsigned int nr_cpus;		/* 1..A64_MAX_VCPUS (1..8 with GICv2) */
+	uint64_t ram_base, ram_size;
+	unsigned int gic_version;	/* 2 or 3 */
+	uint64_t gic_dist_base, gic_dist_size;
+	uint64_t gic_redist_base, gic_redist_size;	/* v3: total for all vCPUs */
+	uint64_t gic_cpu_base, gic_cpu_size;		/* v2 */
+	const char *cmdline;		/* may be NULL */
+	uint64_t initrd_start, initrd_size;	/* size 0: no initrd properties */
+	bool uart;			/* PL011 present (and the console) */
+	uint64_t uart_base, uart_size;
+	uint32_t uart_spi;
+	const struct a64_fdt_dev *devs;
+	unsigned int nr_devs;
+};
+
+/* The MPIDR_EL1 affinity KVM gives vCPU I by default (Aff0 = I % 16,
+ * Aff1 = I / 16), which is also its /cpus/cpu@N reg. */
+static inline uint32_t a64_fdt_mpidr(unsigned int i)
+{
+	return ((uint32_t)(i >> 4) << 8) | (i & 0xf);
+}
+
+/*
+ * Builds the device tree into BUF (8-byte aligned, as libfdt's readers
+ * demand); only the first min(SIZE, A64_DTB_MAX) bytes are used, so the
+ * result always obeys arm64's 2 MiB limit.  The blob's length is then
+ * fdt_totalsize(BUF).
+ *
+ * The tree: / ("linux,dummy-virt", interrupt-parent = GIC), /chosen
+ * (bootargs, linux,initrd-start/-end, stdout-path = the PL011), /memory@,
+ * /cpus with one "psci" cpu@MPIDR per vCPU, /psci (0.2, hvc), /timer (the four
+ * architected timer PPIs), /intc@ (GICv3: distributor + redistributors, or
+ * GICv2: distributor + CPU interface), /apb-pclk (24 MHz fixed clock),
+ * /pl011@ and one node per DEVS entry.  Interrupt specifiers are
+ * <GIC_SPI|GIC_PPI number flags>.
+ *
+ * Returns 0, -EINVAL for a config that describes no sane machine (no vCPUs,
+ * more vCPUs than the GIC serves, an SPI beyond A64_SPI_MAX, a missing
+ * name) or -ENOSPC when BUF is too small; either with a pr_err naming the
+ * check or the libfdt call that failed and fdt_strerror().
+ */
+int a64_fdt_build(const struct a64_fdt_config *cfg, void *buf, size_t size);
+
+#endif

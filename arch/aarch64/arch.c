@@ -1,0 +1,373 @@
+/*
+ * aarch64 implementation of arch/arch.h: the in-kernel GIC (v3, or v2 where
+ * the host has no v3), RAM at 1 GiB, the PL011 console UART, loading an
+ * arm64 Image with its initramfs and device tree, and per-vCPU set-up
+ * (preferred target, PSCI 0.2, secondaries off until PSCI CPU_ON; the boot
+ * vCPU enters the kernel with X0 = device tree).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+
+#include "arch.h"
+#include "console.h"
+#include "a64_fdt.h"
+#include "file.h"
+#include "image.h"
+#include "layout.h"
+#include "log.h"
+#include "pl011.h"
+#include "vcpu.h"
+#include "vm.h"
+
+/* PSTATE at entry: EL1h, debug/SError/IRQ/FIQ masked (booting.rst). */
+#define A64_PSTATE_BOOT	(0x3c0ULL | 0x5ULL)
+
+#define CORE_REG(x) (KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | \
+		     (offsetof(struct kvm_regs, x) / sizeof(uint32_t)))
+
+const char arch_name[] = "aarch64";
+
+struct a64_vm {
+	int gic_fd;
+	unsigned int gic_version;
+	struct pl011 *uart;
+	uint64_t entry;			/* kernel entry (load address) */
+	uint64_t dtb;
+};
+
+static struct a64_vm *a64(struct vm *vm)
+{
+	return vm->arch;
+}
+
+int arch_virtio_slot(unsigned int index, uint64_t *base, uint64_t *size, uint32_t *irq)
+{
+	if (index > A64_SPI_MAX - A64_VIRTIO_SPI_BASE)
+		return -ENOSPC;
+	*base = A64_VIRTIO_MMIO_GPA + index * A64_VIRTIO_MMIO_SIZE;
+	*size = A64_VIRTIO_MMIO_SIZE;
+	*irq = A64_VIRTIO_SPI_BASE + index;
+	return 0;
+}
+
+uint32_t arch_irq_line_id(uint32_t irq)
+{
+	/* An SPI: type in bits 24..27, INTID (SPI number + 32) below. */
+	return (KVM_ARM_IRQ_TYPE_SPI << KVM_ARM_IRQ_TYPE_SHIFT) | (irq + 32);
+}
+
+int arch_ram_layout(uint64_t ram_size, struct gm_region *regions,
+		    unsigned int max)
+{
+	if (max < 1 || ram_size < 2 * A64_DTB_MAX || ram_size > A64_RAM_MAX)
+		return -EINVAL;
+	regions[0] = (struct gm_region){ .gpa = A64_RAM_GPA, .size = ram_size };
+	return 1;
+}
+
+static int gic_attr(int fd, uint32_t group, uint64_t attr, const void *val)
+{
+	struct kvm_device_attr a = {
+		.group = group, .attr = attr, .addr = (uint64_t)(uintptr_t)val,
+	};
+
+	return ioctl(fd, KVM_SET_DEVICE_ATTR, &a) < 0 ? -errno : 0;
+}
+
+/* Creates the VGIC: v3 if the host can, else v2 (at most 8 vCPUs). */
+static int gic_create(struct vm *vm)
+{
+	struct a64_vm *a = a64(vm);
+	struct kvm_create_device cd = { .type = KVM_DEV_TYPE_ARM_VGIC_V3 };
+	uint64_t dist = A64_GIC_DIST_GPA, other;
+	uint32_t nr_irqs = A64_GIC_NR_IRQS;
+	int ret;
+
+	a->gic_version = 3;
+	if (ioctl(vm->vm_fd, KVM_CREATE_DEVICE, &cd) < 0) {
+		if (errno != ENODEV) {
+			pr_err("KVM_CREATE_DEVICE (VGICv3): %m");
+			return -errno;
+		}
+		cd = (struct kvm_create_device){ .type = KVM_DEV_TYPE_ARM_VGIC_V2 };
+		a->gic_version = 2;
+		if (ioctl(vm->vm_fd, KVM_CREATE_DEVICE, &cd) < 0) {
+			pr_err("KVM_CREATE_DEVICE: neither VGICv3 nor VGICv2: %m");
+			return -errno;
+		}
+		if (vm->cfg->boot_vcpus > 8) {
+			close(cd.fd);
+			pr_err("the host's GICv2 takes at most 8 vCPUs, not %u",
+			       vm->cfg->boot_vcpus);
+			return -EINVAL;
+		}
+	}
+	a->gic_fd = cd.fd;
+	if (a->gic_version == 3) {
+		other = A64_GIC_REDIST_GPA;
+		if (!(ret = gic_attr(a->gic_fd, KVM_DEV_ARM_VGIC_GRP_ADDR,
+				     KVM_VGIC_V3_ADDR_TYPE_DIST, &dist)))
+			ret = gic_attr(a->gic_fd, KVM_DEV_ARM_VGIC_GRP_ADDR,
+				       KVM_VGIC_V3_ADDR_TYPE_REDIST, &other);
+	} else {
+		other = A64_GIC_CPU_GPA;
+		if (!(ret = gic_attr(a->gic_fd, KVM_DEV_ARM_VGIC_GRP_ADDR,
+				     KVM_VGIC_V2_ADDR_TYPE_DIST, &dist)))
+			ret = gic_attr(a->gic_fd, KVM_DEV_ARM_VGIC_GRP_ADDR,
+				       KVM_VGIC_V2_ADDR_TYPE_CPU, &other);
+	}
+	if (ret) {
+		pr_err("VGICv%u: setting the register addresses: %s",
+		       a->gic_version, strerror(-ret));
+		return ret;
+	}
+	ret = gic_attr(a->gic_fd, KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0, &nr_irqs);
+	if (ret)
+		pr_err("VGICv%u: setting %u interrupts: %s", a->gic_version,
+		       nr_irqs, strerror(-ret));
+	return ret;
+}
+
+int arch_vm_init(struct vm *vm)
+{
+	if (vm->cfg->boot_vcpus > A64_MAX_VCPUS) {
+		pr_err("at most %u vCPUs on aarch64, not %u", A64_MAX_VCPUS,
+		       vm->cfg->boot_vcpus);
+		return -EINVAL;
+	}
+	vm->arch = calloc(1, sizeof(struct a64_vm));
+	if (!vm->arch)
+		return -ENOMEM;
+	a64(vm)->gic_fd = -1;
+	return gic_create(vm);
+}
+
+int arch_vm_finalize(struct vm *vm)
+{
+	struct a64_vm *a = a64(vm);
+	int ret = gic_attr(a->gic_fd, KVM_DEV_ARM_VGIC_GRP_CTRL,
+			   KVM_DEV_ARM_VGIC_CTRL_INIT, NULL);
+
+	if (ret)
+		pr_err("VGICv%u: KVM_DEV_ARM_VGIC_CTRL_INIT: %s", a->gic_version,
+		       strerror(-ret));
+	return ret;
+}
+
+void arch_vm_destroy(struct vm *vm)
+{
+	struct a64_vm *a = a64(vm);
+
+	if (!a)
+		return;
+	pl011_free(a->uart);
+	if (a->gic_fd >= 0)
+		close(a->gic_fd);
+	free(a);
+	vm->arch = NULL;
+}
+
+static void uart_irq(void *opaque, int level)
+{
+	struct vm *vm = opaque;
+
+	if (vm_irq_line(vm, A64_UART_SPI, level))
+		pr_warn("pl011: KVM_IRQ_LINE: %m");
+}
+
+static size_t uart_input(void *dev, const uint8_t *buf, size_t n)
+{
+	return pl011_input(dev, buf, n);
+}
+
+static void uart_set_rx_drained_cb(void *dev, void (*cb)(void *), void *opaque)
+{
+	pl011_set_rx_drained_cb(dev, cb, opaque);
+}
+
+int arch_devices_init(struct vm *vm)
+{
+	struct a64_vm *a = a64(vm);
+	int ret;
+
+	/* With the serial port off there is no UART at all. */
+	if (vm->cfg->serial == SERIAL_OFF)
+		return 0;
+	a->uart = pl011_new(console_out_fd(vm), uart_irq, vm);
+	if (!a->uart)
+		return -ENOMEM;
+	ret = bus_register(&vm->mmio, A64_UART_GPA, A64_UART_SIZE, pl011_mmio,
+			   a->uart, "pl011");
+	if (ret) {
+		pr_err("registering the PL011: %s", strerror(-ret));
+		return ret;
+	}
+	console_attach(vm, &(struct console_uart){
+		.dev = a->uart, .input = uart_input,
+		.set_rx_drained_cb = uart_set_rx_drained_cb });
+	return 0;
+}
+
+static int write_fdt(struct vm *vm, const struct a64_placement *at,
+		     uint64_t initrd_len)
+{
+	struct a64_fdt_dev devs[VM_MAX_PLATFORM_DEVS];
+	struct a64_vm *a = a64(vm);
+	struct a64_fdt_config cfg = {
+		.nr_cpus = vm->cfg->boot_vcpus,
+		.ram_base = A64_RAM_GPA,
+		.ram_size = vm->cfg->mem_size,
+		.gic_version = a->gic_version,
+		.gic_dist_base = A64_GIC_DIST_GPA,
+		.gic_dist_size = A64_GIC_DIST_SIZE,
+		.gic_redist_base = A64_GIC_REDIST_GPA,
+		.gic_redist_size = A64_GIC_REDIST_SIZE * vm->cfg->boot_vcpus,
+		.gic_cpu_base = A64_GIC_CPU_GPA,
+		.gic_cpu_size = A64_GIC_CPU_SIZE,
+		.cmdline = vm->cfg->cmdline,
+		.initrd_start = at->initrd_gpa,
+		.initrd_size = initrd_len,
+		.uart = a->uart != NULL,
+		.uart_base = A64_UART_GPA,
+		.uart_size = A64_UART_SIZE,
+		.uart_spi = A64_UART_SPI,
+		.devs = devs,
+		.nr_devs = vm->nr_platform_devs,
+	};
+	unsigned int i;
+	void *blob;
+	int ret;
+
+	for (i = 0; i < vm->nr_platform_devs; i++)
+		devs[i] = (struct a64_fdt_dev){
+			.compatible = "virtio,mmio",
+			.node = "virtio_mmio",
+			.base = vm->platform_devs[i].base,
+			.size = vm->platform_devs[i].size,
+			.spi = vm->platform_devs[i].irq,
+			.edge = true,
+		};
+	blob = calloc(1, A64_DTB_MAX);
+	if (!blob)
+		return -ENOMEM;
+	ret = a64_fdt_build(&cfg, blob, A64_DTB_MAX);
+	if (!ret && (ret = gm_write(&vm->mem, at->dtb_gpa, blob, A64_DTB_MAX)))
+		pr_err("writing the device tree at 0x%llx: %s",
+		       (unsigned long long)at->dtb_gpa, strerror(-ret));
+	free(blob);
+	return ret;
+}
+
+int arch_load_guest(struct vm *vm)
+{
+	struct file_map kernel = { 0 }, initrd = { 0 };
+	struct a64_placement at;
+	struct a64_image img;
+	const char *why = NULL;
+	int ret;
+
+	ret = file_map(vm->cfg->kernel, "kernel", &kernel);
+	if (ret)
+		return ret;
+	if (vm->cfg->initramfs &&
+	    (ret = file_map(vm->cfg->initramfs, "initramfs", &initrd)))
+		goto out;
+	ret = a64_image_parse(kernel.data, kernel.len, &img, &why);
+	if (ret) {
+		pr_err("kernel %s not loaded: %s", vm->cfg->kernel,
+		       why ? why : strerror(-ret));
+		goto out;
+	}
+	ret = a64_place(A64_RAM_GPA, vm->cfg->mem_size, &img, kernel.len,
+			initrd.len, &at, &why);
+	if (ret) {
+		pr_err("kernel %s not loaded: %s", vm->cfg->kernel,
+		       why ? why : strerror(-ret));
+		goto out;
+	}
+	if ((ret = gm_write(&vm->mem, at.kernel_gpa, kernel.data, kernel.len)) ||
+	    (initrd.len &&
+	     (ret = gm_write(&vm->mem, at.initrd_gpa, initrd.data, initrd.len)))) {
+		pr_err("copying the kernel and initramfs into RAM: %s",
+		       strerror(-ret));
+		goto out;
+	}
+	ret = write_fdt(vm, &at, initrd.len);
+	if (ret)
+		goto out;
+	a64(vm)->entry = at.kernel_gpa;
+	a64(vm)->dtb = at.dtb_gpa;
+	pr_info("kernel: Image at 0x%llx (%zu bytes), device tree at 0x%llx, GICv%u",
+		(unsigned long long)at.kernel_gpa, kernel.len,
+		(unsigned long long)at.dtb_gpa, a64(vm)->gic_version);
+out:
+	file_unmap(&initrd);
+	file_unmap(&kernel);
+	return ret;
+}
+
+static int set_reg(int fd, uint64_t id, uint64_t val)
+{
+	struct kvm_one_reg r = { .id = id, .addr = (uint64_t)(uintptr_t)&val };
+
+	return ioctl(fd, KVM_SET_ONE_REG, &r) < 0 ? -errno : 0;
+}
+
+int arch_vcpu_init(struct vm *vm, struct vcpu *vcpu)
+{
+	struct kvm_vcpu_init init = { 0 };
+
+	if (ioctl(vm->vm_fd, KVM_ARM_PREFERRED_TARGET, &init) < 0) {
+		pr_err("KVM_ARM_PREFERRED_TARGET: %m");
+		return -errno;
+	}
+	init.features[0] |= 1U << KVM_ARM_VCPU_PSCI_0_2;
+	/* Secondaries wait, powered off, for the guest's PSCI CPU_ON. */
+	if (vcpu->id > 0)
+		init.features[0] |= 1U << KVM_ARM_VCPU_POWER_OFF;
+	if (ioctl(vcpu->fd, KVM_ARM_VCPU_INIT, &init) < 0) {
+		pr_err("vcpu%u: KVM_ARM_VCPU_INIT: %m", vcpu->id);
+		return -errno;
+	}
+	return 0;
+}
+
+int arch_vcpu_reset(struct vm *vm, struct vcpu *vcpu)
+{
+	int ret;
+
+	/* Secondaries get their entry point from the guest's PSCI CPU_ON. */
+	if (vcpu->id > 0)
+		return 0;
+	if ((ret = set_reg(vcpu->fd, CORE_REG(regs.pstate), A64_PSTATE_BOOT)) ||
+	    (ret = set_reg(vcpu->fd, CORE_REG(regs.regs[0]), a64(vm)->dtb)) ||
+	    (ret = set_reg(vcpu->fd, CORE_REG(regs.regs[1]), 0)) ||
+	    (ret = set_reg(vcpu->fd, CORE_REG(regs.regs[2]), 0)) ||
+	    (ret = set_reg(vcpu->fd, CORE_REG(regs.regs[3]), 0)) ||
+	    (ret = set_reg(vcpu->fd, CORE_REG(regs.pc), a64(vm)->entry)))
+		pr_err("vcpu%u: KVM_SET_ONE_REG: %s", vcpu->id, strerror(-ret));
+	return ret;
+}
+
+uint64_t arch_vcpu_pc(struct vcpu *vcpu)
+{
+	uint64_t pc = ~0ULL;
+	struct kvm_one_reg r = { .id = CORE_REG(regs.pc),
+				 .addr = (uint64_t)(uintptr_t)&pc };
+
+	if (ioctl(vcpu->fd, KVM_GET_ONE_REG, &r) < 0)
+		return ~0ULL;
+	return pc;
+}
+
+int arch_power_button(struct vm *vm)
+{
+	(void)vm;
+	return -ENOTSUP;	/* needs a GPIO controller + gpio-keys node: not yet */
+}

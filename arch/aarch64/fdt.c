@@ -1,0 +1,381 @@
+/*
+ * Builds the aarch64 guest's device tree (a64_fdt.h) with libfdt's
+ * sequential-write API: nodes are emitted in order, each node's properties
+ * before its children, then fdt_finish() lays out the strings block.  The
+ * bindings followed are Linux's Documentation/devicetree/bindings: arm/cpus,
+ * arm/psci, timer/arm,arch_timer, interrupt-controller/arm,gic(-v3),
+ * serial/arm,pl011, clock/fixed-clock and virtio/mmio.
+ */
+#include <errno.h>
+#include <libfdt.h>
+#include <stdio.h>
+
+#include "a64_fdt.h"
+#include "log.h"
+
+/* Interrupt specifier cells (dt-bindings/interrupt-controller/arm-gic.h). */
+#define GIC_SPI			0U
+#define GIC_PPI			1U
+#define IRQ_TYPE_EDGE_RISING	1U
+#define IRQ_TYPE_LEVEL_HIGH	4U
+#define GICV2_MAX_CPUS		8U
+#define GICV2_CPU_MASK_SHIFT	8	/* PPI target mask, GICv2 only */
+
+/* PSCI 0.2 function IDs, also given under the "arm,psci" (0.1) property
+ * names so a kernel that only knows 0.1 still finds CPU_ON and friends. */
+#define PSCI_FN64_CPU_SUSPEND	0xc4000001U
+#define PSCI_FN_CPU_OFF		0x84000002U
+#define PSCI_FN64_CPU_ON	0xc4000003U
+#define PSCI_FN64_MIGRATE	0xc4000005U
+
+#define APB_PCLK_HZ		24000000U
+/* Part 0x011, designer 0x41 (ARM), revision 3 (r1p5): what the AMBA bus
+ * would read from devices/pl011.c's ID registers, so it need not; the
+ * driver matches 0x00041011 under mask 0x000fffff. */
+#define PL011_PERIPHID		0x00341011U
+
+#define NODE_NAME_MAX		64	/* the spec allows 31 + "@" + address */
+
+static int fdt_fail(const char *call, int err)
+{
+	pr_err("device tree: %s failed: %s", call, fdt_strerror(err));
+	return err == -FDT_ERR_NOSPACE ? -ENOSPC : -EINVAL;
+}
+
+/* Runs one libfdt call; on failure logs it and returns -ENOSPC or -EINVAL.
+ * Empty (boolean) properties pass "" rather than NULL: libfdt memcpy()s
+ * from the value pointer even for length 0. */
+#define FDT(call) do {							\
+	int err_ = (call);						\
+	if (err_ < 0)							\
+		return fdt_fail(#call, err_);				\
+} while (0)
+
+static int node_name(char *name, const char *prefix, uint64_t addr)
+{
+	int n = snprintf(name, NODE_NAME_MAX, "%s@%llx", prefix,
+			 (unsigned long long)addr);
+
+	if (n < 0 || n >= NODE_NAME_MAX) {
+		pr_err("device tree: node name \"%s\" too long", prefix);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int begin_node_at(void *fdt, const char *prefix, uint64_t addr)
+{
+	char name[NODE_NAME_MAX];
+	int ret = node_name(name, prefix, addr);
+
+	if (ret)
+		return ret;
+	FDT(fdt_begin_node(fdt, name));
+	return 0;
+}
+
+/* reg = <base size> with #address-cells = #size-cells = 2. */
+static int prop_reg(void *fdt, uint64_t base, uint64_t size)
+{
+	fdt64_t reg[2] = { cpu_to_fdt64(base), cpu_to_fdt64(size) };
+
+	FDT(fdt_property(fdt, "reg", reg, sizeof(reg)));
+	return 0;
+}
+
+static int prop_spi(void *fdt, uint32_t spi, uint32_t flags)
+{
+	fdt32_t irq[3] = {
+		cpu_to_fdt32(GIC_SPI), cpu_to_fdt32(spi), cpu_to_fdt32(flags)
+	};
+
+	FDT(fdt_property(fdt, "interrupts", irq, sizeof(irq)));
+	return 0;
+}
+
+static int check_config(const struct a64_fdt_config *cfg)
+{
+	unsigned int i;
+
+	if (cfg->nr_cpus == 0 || cfg->nr_cpus > A64_MAX_VCPUS) {
+		pr_err("device tree: %u vCPUs, must be 1..%u", cfg->nr_cpus,
+		       A64_MAX_VCPUS);
+		return -EINVAL;
+	}
+	if (cfg->gic_version != 2 && cfg->gic_version != 3) {
+		pr_err("device tree: GIC version %u, must be 2 or 3",
+		       cfg->gic_version);
+		return -EINVAL;
+	}
+	if (cfg->gic_version == 2 && cfg->nr_cpus > GICV2_MAX_CPUS) {
+		pr_err("device tree: GICv2 serves at most %u vCPUs, not %u",
+		       GICV2_MAX_CPUS, cfg->nr_cpus);
+		return -EINVAL;
+	}
+	if (cfg->gic_version == 3 && cfg->gic_redist_size / A64_GIC_REDIST_SIZE
+				     < cfg->nr_cpus) {
+		pr_err("device tree: GICv3 redistributor region too small for %u vCPUs",
+		       cfg->nr_cpus);
+		return -EINVAL;
+	}
+	if (cfg->initrd_size && cfg->initrd_start + cfg->initrd_size <
+				cfg->initrd_start) {
+		pr_err("device tree: initramfs range wraps around");
+		return -EINVAL;
+	}
+	if (cfg->uart && cfg->uart_spi > A64_SPI_MAX) {
+		pr_err("device tree: UART SPI %u above %u", cfg->uart_spi,
+		       A64_SPI_MAX);
+		return -EINVAL;
+	}
+	if (cfg->nr_devs && !cfg->devs) {
+		pr_err("device tree: %u devices but no table", cfg->nr_devs);
+		return -EINVAL;
+	}
+	for (i = 0; i < cfg->nr_devs; i++) {
+		const struct a64_fdt_dev *d = &cfg->devs[i];
+
+		if (!d->compatible || !d->node) {
+			pr_err("device tree: device %u has no compatible or node name", i);
+			return -EINVAL;
+		}
+		if (d->spi > A64_SPI_MAX) {
+			pr_err("device tree: %s@%llx SPI %u above %u", d->node,
+			       (unsigned long long)d->base, d->spi, A64_SPI_MAX);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int add_chosen(void *fdt, const struct a64_fdt_config *cfg)
+{
+	char path[NODE_NAME_MAX + 1] = "/";
+	int ret;
+
+	FDT(fdt_begin_node(fdt, "chosen"));
+	if (cfg->cmdline)
+		FDT(fdt_property_string(fdt, "bootargs", cfg->cmdline));
+	if (cfg->initrd_size) {
+		FDT(fdt_property_u64(fdt, "linux,initrd-start", cfg->initrd_start));
+		FDT(fdt_property_u64(fdt, "linux,initrd-end",
+				     cfg->initrd_start + cfg->initrd_size));
+	}
+	if (cfg->uart) {
+		ret = node_name(path + 1, "pl011", cfg->uart_base);
+		if (ret)
+			return ret;
+		FDT(fdt_property_string(fdt, "stdout-path", path));
+	}
+	FDT(fdt_end_node(fdt));
+	return 0;
+}
+
+static int add_memory(void *fdt, const struct a64_fdt_config *cfg)
+{
+	int ret = begin_node_at(fdt, "memory", cfg->ram_base);
+
+	if (ret)
+		return ret;
+	FDT(fdt_property_string(fdt, "device_type", "memory"));
+	ret = prop_reg(fdt, cfg->ram_base, cfg->ram_size);
+	if (ret)
+		return ret;
+	FDT(fdt_end_node(fdt));
+	return 0;
+}
+
+/* MPIDR affinities of up to A64_MAX_VCPUS fit in Aff1:Aff0, so one cell. */
+static int add_cpus(void *fdt, const struct a64_fdt_config *cfg)
+{
+	unsigned int i;
+	int ret;
+
+	FDT(fdt_begin_node(fdt, "cpus"));
+	FDT(fdt_property_cell(fdt, "#address-cells", 1));
+	FDT(fdt_property_cell(fdt, "#size-cells", 0));
+	for (i = 0; i < cfg->nr_cpus; i++) {
+		ret = begin_node_at(fdt, "cpu", a64_fdt_mpidr(i));
+		if (ret)
+			return ret;
+		FDT(fdt_property_string(fdt, "device_type", "cpu"));
+		FDT(fdt_property_string(fdt, "compatible", "arm,arm-v8"));
+		FDT(fdt_property_string(fdt, "enable-method", "psci"));
+		FDT(fdt_property_cell(fdt, "reg", a64_fdt_mpidr(i)));
+		FDT(fdt_end_node(fdt));
+	}
+	FDT(fdt_end_node(fdt));
+	return 0;
+}
+
+static int add_psci(void *fdt)
+{
+	static const char compat[] = "arm,psci-0.2\0arm,psci";
+
+	FDT(fdt_begin_node(fdt, "psci"));
+	FDT(fdt_property(fdt, "compatible", compat, sizeof(compat)));
+	FDT(fdt_property_string(fdt, "method", "hvc"));
+	FDT(fdt_property_cell(fdt, "cpu_suspend", PSCI_FN64_CPU_SUSPEND));
+	FDT(fdt_property_cell(fdt, "cpu_off", PSCI_FN_CPU_OFF));
+	FDT(fdt_property_cell(fdt, "cpu_on", PSCI_FN64_CPU_ON));
+	FDT(fdt_property_cell(fdt, "migrate", PSCI_FN64_MIGRATE));
+	FDT(fdt_end_node(fdt));
+	return 0;
+}
+
+/* The binding's order: secure phys, non-secure phys, virtual, hypervisor. */
+static const uint32_t timer_ppis[4] = { 13, 14, 11, 10 };
+
+static int add_timer(void *fdt, const struct a64_fdt_config *cfg)
+{
+	fdt32_t irq[3 * 4];
+	uint32_t flags = IRQ_TYPE_LEVEL_HIGH;
+	unsigned int i;
+
+	/* GICv2 routes a PPI only to the CPUs in its target mask. */
+	if (cfg->gic_version == 2)
+		flags |= ((1U << cfg->nr_cpus) - 1) << GICV2_CPU_MASK_SHIFT;
+	for (i = 0; i < 4; i++) {
+		irq[3 * i] = cpu_to_fdt32(GIC_PPI);
+		irq[3 * i + 1] = cpu_to_fdt32(timer_ppis[i]);
+		irq[3 * i + 2] = cpu_to_fdt32(flags);
+	}
+	FDT(fdt_begin_node(fdt, "timer"));
+	FDT(fdt_property_string(fdt, "compatible", "arm,armv8-timer"));
+	FDT(fdt_property(fdt, "always-on", "", 0));
+	FDT(fdt_property(fdt, "interrupts", irq, sizeof(irq)));
+	FDT(fdt_end_node(fdt));
+	return 0;
+}
+
+static int add_gic(void *fdt, const struct a64_fdt_config *cfg)
+{
+	fdt64_t reg[4] = { cpu_to_fdt64(cfg->gic_dist_base),
+			   cpu_to_fdt64(cfg->gic_dist_size) };
+	int ret = begin_node_at(fdt, "intc", cfg->gic_dist_base);
+
+	if (ret)
+		return ret;
+	if (cfg->gic_version == 3) {
+		reg[2] = cpu_to_fdt64(cfg->gic_redist_base);
+		reg[3] = cpu_to_fdt64(cfg->gic_redist_size);
+		FDT(fdt_property_string(fdt, "compatible", "arm,gic-v3"));
+		FDT(fdt_property_cell(fdt, "#redistributor-regions", 1));
+	} else {
+		reg[2] = cpu_to_fdt64(cfg->gic_cpu_base);
+		reg[3] = cpu_to_fdt64(cfg->gic_cpu_size);
+		FDT(fdt_property_string(fdt, "compatible", "arm,cortex-a15-gic"));
+	}
+	FDT(fdt_property(fdt, "reg", reg, sizeof(reg)));
+	FDT(fdt_property_cell(fdt, "#interrupt-cells", 3));
+	FDT(fdt_property(fdt, "interrupt-controller", "", 0));
+	FDT(fdt_property_cell(fdt, "#address-cells", 2));
+	FDT(fdt_property_cell(fdt, "#size-cells", 2));
+	FDT(fdt_property(fdt, "ranges", "", 0));
+	FDT(fdt_property_cell(fdt, "phandle", A64_FDT_PHANDLE_GIC));
+	FDT(fdt_end_node(fdt));
+	return 0;
+}
+
+/* The PL011 is an AMBA primecell: its driver does not probe without the
+ * "apb_pclk" bus clock, and takes "uartclk" for the baud rate. */
+static int add_uart(void *fdt, const struct a64_fdt_config *cfg)
+{
+	static const char compat[] = "arm,pl011\0arm,primecell";
+	static const char clk_names[] = "uartclk\0apb_pclk";
+	const fdt32_t clks[2] = { cpu_to_fdt32(A64_FDT_PHANDLE_CLK),
+				  cpu_to_fdt32(A64_FDT_PHANDLE_CLK) };
+	int ret;
+
+	FDT(fdt_begin_node(fdt, "apb-pclk"));
+	FDT(fdt_property_string(fdt, "compatible", "fixed-clock"));
+	FDT(fdt_property_cell(fdt, "#clock-cells", 0));
+	FDT(fdt_property_cell(fdt, "clock-frequency", APB_PCLK_HZ));
+	FDT(fdt_property_string(fdt, "clock-output-names", "clk24mhz"));
+	FDT(fdt_property_cell(fdt, "phandle", A64_FDT_PHANDLE_CLK));
+	FDT(fdt_end_node(fdt));
+
+	ret = begin_node_at(fdt, "pl011", cfg->uart_base);
+	if (ret)
+		return ret;
+	FDT(fdt_property(fdt, "compatible", compat, sizeof(compat)));
+	ret = prop_reg(fdt, cfg->uart_base, cfg->uart_size);
+	if (!ret)
+		ret = prop_spi(fdt, cfg->uart_spi, IRQ_TYPE_LEVEL_HIGH);
+	if (ret)
+		return ret;
+	FDT(fdt_property(fdt, "clocks", clks, sizeof(clks)));
+	FDT(fdt_property(fdt, "clock-names", clk_names, sizeof(clk_names)));
+	FDT(fdt_property_cell(fdt, "arm,primecell-periphid", PL011_PERIPHID));
+	FDT(fdt_end_node(fdt));
+	return 0;
+}
+
+static int add_dev(void *fdt, const struct a64_fdt_dev *d)
+{
+	int ret = begin_node_at(fdt, d->node, d->base);
+
+	if (ret)
+		return ret;
+	FDT(fdt_property_string(fdt, "compatible", d->compatible));
+	ret = prop_reg(fdt, d->base, d->size);
+	if (!ret)
+		ret = prop_spi(fdt, d->spi, d->edge ? IRQ_TYPE_EDGE_RISING
+						   : IRQ_TYPE_LEVEL_HIGH);
+	if (ret)
+		return ret;
+	/* Emulated devices see guest RAM through the host's caches. */
+	FDT(fdt_property(fdt, "dma-coherent", "", 0));
+	FDT(fdt_end_node(fdt));
+	return 0;
+}
+
+static int add_root(void *fdt, const struct a64_fdt_config *cfg)
+{
+	unsigned int i;
+	int ret;
+
+	FDT(fdt_begin_node(fdt, ""));
+	FDT(fdt_property_string(fdt, "compatible", "linux,dummy-virt"));
+	FDT(fdt_property_string(fdt, "model", "kvmm"));
+	FDT(fdt_property_cell(fdt, "#address-cells", 2));
+	FDT(fdt_property_cell(fdt, "#size-cells", 2));
+	FDT(fdt_property_cell(fdt, "interrupt-parent", A64_FDT_PHANDLE_GIC));
+
+	ret = add_chosen(fdt, cfg);
+	if (!ret)
+		ret = add_memory(fdt, cfg);
+	if (!ret)
+		ret = add_cpus(fdt, cfg);
+	if (!ret)
+		ret = add_psci(fdt);
+	if (!ret)
+		ret = add_timer(fdt, cfg);
+	if (!ret)
+		ret = add_gic(fdt, cfg);
+	if (!ret && cfg->uart)
+		ret = add_uart(fdt, cfg);
+	for (i = 0; !ret && i < cfg->nr_devs; i++)
+		ret = add_dev(fdt, &cfg->devs[i]);
+	if (ret)
+		return ret;
+	FDT(fdt_end_node(fdt));
+	return 0;
+}
+
+int a64_fdt_build(const struct a64_fdt_config *cfg, void *buf, size_t size)
+{
+	int ret = check_config(cfg);
+
+	if (ret)
+		return ret;
+	if (size > A64_DTB_MAX)
+		size = A64_DTB_MAX;
+	FDT(fdt_create(buf, (int)size));
+	FDT(fdt_finish_reservemap(buf));
+	ret = add_root(buf, cfg);
+	if (ret)
+		return ret;
+	FDT(fdt_finish(buf));
+	return 0;
+}

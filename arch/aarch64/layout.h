@@ -1,0 +1,55 @@
+/*
+ * The aarch64 guest-physical memory map and interrupt numbers.  Every
+ * address kvmm places in the guest is defined here and nowhere else.
+ * Close to QEMU's "virt" machine below 1 GiB, so a guest kernel configured
+ * for it finds nothing surprising.
+ *
+ *   0x0000_0000  +-------------------------------+
+ *                | (unused)                      |
+ *   0x0800_0000  | GIC distributor (64 KiB)      |
+ *   0x0801_0000  | GICv2 CPU interface (64 KiB)  |
+ *   0x080a_0000  | GICv3 redistributors, 128 KiB |
+ *                | per vCPU (up to 123)          |
+ *   0x0900_0000  | PL011 UART (4 KiB), SPI 1     |
+ *   0x0a00_0000  | virtio-mmio windows, 4 KiB    |
+ *                | each, SPI 16 upwards          |
+ *   0x4000_0000  +-------------------------------+ RAM
+ *                | kernel Image (2 MiB aligned,  |
+ *                | + text_offset)                |
+ *                |            ...                |
+ *                | initramfs                     |
+ *                | device tree (top 2 MiB)       |
+ *   RAM end      +-------------------------------+
+ *
+ * Interrupt numbers below are SPI numbers (GIC INTID - 32): what KVM_IRQFD's
+ * gsi and the device tree's GIC_SPI cells take.
+ */
+#ifndef KVMM_A64_LAYOUT_H
+#define KVMM_A64_LAYOUT_H
+
+#define A64_GIC_DIST_GPA	0x08000000ULL
+#define A64_GIC_DIST_SIZE	0x10000ULL
+#define A64_GIC_CPU_GPA		0x08010000ULL	/* GICv2 only */
+#define A64_GIC_CPU_SIZE	0x10000ULL
+#define A64_GIC_REDIST_GPA	0x080a0000ULL	/* GICv3 only */
+#define A64_GIC_REDIST_SIZE	0x20000ULL	/* per vCPU */
+#define A64_GIC_REDIST_END	0x09000000ULL
+#define A64_GIC_NR_IRQS		128U		/* SGIs + PPIs + 96 SPIs */
+
+#define A64_UART_GPA		0x09000000ULL
+#define A64_UART_SIZE		0x1000ULL
+#define A64_UART_SPI		1U
+
+#define A64_VIRTIO_MMIO_GPA	0x0a000000ULL
+#define A64_VIRTIO_MMIO_SIZE	0x1000ULL
+#define A64_VIRTIO_SPI_BASE	16U
+#define A64_SPI_MAX		(A64_GIC_NR_IRQS - 32U - 1U)
+
+#define A64_RAM_GPA		0x40000000ULL
+#define A64_RAM_MAX		(0x8000000000ULL - A64_RAM_GPA)	/* 512 GiB */
+#define A64_DTB_MAX		0x200000ULL	/* at the top 2 MiB of RAM */
+
+#define A64_MAX_VCPUS \
+	((unsigned int)((A64_GIC_REDIST_END - A64_GIC_REDIST_GPA) / A64_GIC_REDIST_SIZE))
+
+#endif
