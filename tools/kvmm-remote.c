@@ -45,12 +45,14 @@ static const char usage_text[] =
 "                           PUT vm.add-disk\n"
 "  add-net tap=NAME|fd=N[,mac=AA:BB:CC:DD:EE:FF][,id=NAME]\n"
 "                           PUT vm.add-net; fd=N sends the inherited fd N with SCM_RIGHTS\n"
+"  add-vsock cid=N,socket=PATH\n"
+"                           PUT vm.add-vsock (hybrid vsock on the Unix socket PATH)\n"
 "  raw METHOD PATH [JSON|-] any request; PATH without a leading / is under /api/v1/\n"
 "\n"
 "Exit status: 0 success (2xx), 1 error status (its JSON body on stderr), 2 usage error,\n"
 "3 the socket cannot be reached or does not answer.\n";
 
-enum arg_kind { ARG_NONE, ARG_FILE, ARG_DISK, ARG_NET };
+enum arg_kind { ARG_NONE, ARG_FILE, ARG_DISK, ARG_NET, ARG_VSOCK };
 
 static const struct command {
 	const char *name, *method, *endpoint;
@@ -70,6 +72,7 @@ static const struct command {
 	{ "counters", "GET", "vm.counters", ARG_NONE },
 	{ "add-disk", "PUT", "vm.add-disk", ARG_DISK },
 	{ "add-net", "PUT", "vm.add-net", ARG_NET },
+	{ "add-vsock", "PUT", "vm.add-vsock", ARG_VSOCK },
 };
 
 static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const char *fmt, ...)
@@ -133,7 +136,8 @@ static char *read_input(const char *name, size_t *len)
 	return s;
 }
 
-/* DiskConfig / NetConfig JSON from a --disk / --net style value (kvmm's own parser). */
+/* DiskConfig / NetConfig / VsockConfig JSON from a --disk / --net / --vsock style value
+ * (kvmm's own parser). */
 static char *device_body(enum arg_kind kind, const char *arg, int *fd)
 {
 	char *copy = strdup(arg), *s, mac[18];
@@ -145,10 +149,14 @@ static char *device_body(enum arg_kind kind, const char *arg, int *fd)
 	config_init(&c);
 	if (!copy)
 		exit(EXIT_STATUS);
-	ret = kind == ARG_DISK ? config_opt_disk(&c, copy, &bad) : config_opt_net(&c, copy, &bad);
+	ret = kind == ARG_DISK ? config_opt_disk(&c, copy, &bad) :
+	      kind == ARG_NET ? config_opt_net(&c, copy, &bad) : config_opt_vsock(&c, copy, &bad);
 	if (ret)
 		usage_error("invalid value '%s' in '%s'", bad, arg);
-	if (kind == ARG_DISK) {
+	if (kind == ARG_VSOCK) {
+		j = json_pack("{s:I, s:s}", "cid", (json_int_t)c.vsock.cid, "socket",
+			      c.vsock.socket);
+	} else if (kind == ARG_DISK) {
 		const struct disk_config *d = &c.disks[0];
 
 		j = json_pack("{s:s, s:b, s:b, s:s*, s:s*}", "path", d->path, "readonly",

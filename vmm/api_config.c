@@ -524,6 +524,20 @@ int api_net_config(const char *json, size_t len, struct net_config *out, char *e
 	return ret;
 }
 
+int api_vsock_config(const char *json, size_t len, struct vmm_config *cfg, char *err,
+		     size_t errlen)
+{
+	struct ctx x = { .err = err, .errlen = errlen };
+	json_t *root = parse(json, len, &vsock_s, &x);
+	int ret;
+
+	if (!root)
+		return -EINVAL;
+	ret = map_vsock(root, cfg, &x);
+	json_decref(root);
+	return ret;
+}
+
 /* Dumps and frees ROOT (NULL-safe): a malloc'd string, or NULL. */
 static char *dump(json_t *root)
 {

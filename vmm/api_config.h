@@ -43,6 +43,13 @@ int api_disk_config(const char *json, size_t len, struct disk_config *out, char 
 int api_net_config(const char *json, size_t len, struct net_config *out, char *err,
 		   size_t errlen);
 
+/*
+ * Parses a vm.add-vsock VsockConfig body ({cid, socket}) into CFG->vsock.  Errors name the
+ * field as in a VmConfig ("vsock.cid: missing").  0, -EINVAL or -ENOMEM.
+ */
+int api_vsock_config(const char *json, size_t len, struct vmm_config *cfg, char *err,
+		     size_t errlen);
+
 /* Free the strings of a disk/net config and clear it (fd is not closed). */
 void api_disk_config_free(struct disk_config *d);
 void api_net_config_free(struct net_config *n);

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,7 +173,29 @@ static void boot(struct api_vmm *v, struct api_reply *rep)
 	rep->status = 204;
 }
 
-/* vm.create, vm.add-disk, vm.add-net: configuration before boot. */
+/* vm.add-vsock before boot: the one vsock device goes into the config (cold-plug). */
+static void add_vsock(struct api_vmm *v, const struct http_request *req, struct api_reply *rep)
+{
+	char err[256];
+	int ret;
+
+	if (v->cfg.vsock.cid)
+		return api_error(rep, 400, "vm.add-vsock: the VM already has a vsock device (cid %"
+				 PRIu64 "); kvmm has one per VM", (uint64_t)v->cfg.vsock.cid);
+	ret = api_vsock_config(req->body, req->body_len, &v->cfg, err, sizeof(err));
+	if (!ret)
+		ret = config_validate(&v->cfg, err, sizeof(err));
+	if (ret) {
+		free(v->cfg.vsock.socket);
+		v->cfg.vsock.socket = NULL;
+		v->cfg.vsock.cid = 0;
+		return api_error(rep, ret == -ENOMEM ? 500 : 400, "vm.add-vsock: %s",
+				 ret == -ENOMEM ? "out of memory" : err);
+	}
+	rep->status = 204;
+}
+
+/* vm.create, vm.add-disk, vm.add-net, vm.add-vsock: configuration before boot. */
 static void configure(struct api_vmm *v, const char *ep, struct http_request *req,
 		      struct api_reply *rep)
 {
@@ -200,6 +223,8 @@ static void configure(struct api_vmm *v, const char *ep, struct http_request *re
 	if (v->state != API_CREATED)
 		return api_error(rep, 405, "%s: hot-plug into a %s VM is not supported yet", ep,
 				 state_names[v->state]);
+	if (!strcmp(ep, "vm.add-vsock"))
+		return add_vsock(v, req, rep);
 	if (!strcmp(ep, "vm.add-disk")) {
 		struct disk_config d = { 0 };
 
@@ -362,7 +387,7 @@ static const struct endpoint endpoints[] = {
 	{ "vm.boot", HTTP_PUT, 2 }, { "vm.shutdown", HTTP_PUT, 2 }, { "vm.reboot", HTTP_PUT, 2 },
 	{ "vm.pause", HTTP_PUT, 2 }, { "vm.resume", HTTP_PUT, 2 }, { "vm.delete", HTTP_PUT, 2 },
 	{ "vm.counters", HTTP_GET, 0 }, { "vm.power-button", HTTP_PUT, 2 },
-	{ "vm.add-vsock", HTTP_PUT, 3 }, { "vm.add-fs", HTTP_PUT, 3 },
+	{ "vm.add-vsock", HTTP_PUT, 1 }, { "vm.add-fs", HTTP_PUT, 3 },
 	{ "vm.add-device", HTTP_PUT, 3 }, { "vm.remove-device", HTTP_PUT, 3 },
 	{ "vm.resize", HTTP_PUT, 3 }, { "vm.snapshot", HTTP_PUT, 3 }, { "vm.restore", HTTP_PUT, 3 },
 	{ "vm.resize-disk", HTTP_PUT, 3 }, { "vm.resize-zone", HTTP_PUT, 3 },

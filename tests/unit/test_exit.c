@@ -156,3 +156,41 @@ Test(exit, errors_and_unknown)
 	cr_assert_str_eq(exit_reason_name(12345), "unknown");
 	cr_assert_str_eq(exit_reason_name(KVM_EXIT_MMIO), "MMIO");
 }
+
+/* The exits an arm64 guest produces: every device access is MMIO (no port I/O), up to 8 bytes
+ * wide, and PSCI SYSTEM_OFF / SYSTEM_RESET arrive as system events. */
+Test(exit, aarch64_kinds)
+{
+	static const uint8_t eight[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = 0xd0000008;
+	run->mmio.len = 8;
+	run->mmio.is_write = 1;
+	memcpy(run->mmio.data, eight, 8);
+	cr_assert_eq(exit_dispatch(run, RUN_SIZE, &pio, &mmio), EXIT_CONTINUE);
+	cr_assert_eq(mrec.offset, 8);
+	cr_assert_eq(mrec.writes, 1);
+
+	/* A read nobody claims (e.g. a probe of an empty virtio-mmio slot) sees all ones. */
+	run->mmio.phys_addr = 0x0a001000;
+	run->mmio.len = 4;
+	run->mmio.is_write = 0;
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	cr_assert_eq(exit_dispatch(run, RUN_SIZE, &pio, &mmio), EXIT_CONTINUE);
+	cr_assert_eq(run->mmio.data[0], 0xff);
+	cr_assert_eq(run->mmio.data[3], 0xff);
+
+	/* An access straddling the end of a device's window is not delivered. */
+	run->mmio.phys_addr = 0xd0000ffc;
+	run->mmio.len = 8;
+	run->mmio.is_write = 1;
+	cr_assert_eq(exit_dispatch(run, RUN_SIZE, &pio, &mmio), EXIT_CONTINUE);
+	cr_assert_eq(mrec.writes, 1);
+
+	run->exit_reason = KVM_EXIT_SYSTEM_EVENT;
+	run->system_event.type = KVM_SYSTEM_EVENT_SHUTDOWN;	/* PSCI SYSTEM_OFF */
+	cr_assert_eq(exit_dispatch(run, RUN_SIZE, &pio, &mmio), EXIT_POWEROFF);
+	run->system_event.type = KVM_SYSTEM_EVENT_RESET;	/* PSCI SYSTEM_RESET */
+	cr_assert_eq(exit_dispatch(run, RUN_SIZE, &pio, &mmio), EXIT_REBOOT);
+}
