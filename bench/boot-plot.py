@@ -14,16 +14,21 @@ import statistics
 import sys
 
 LINE = re.compile(r"LAB: INFO boot-time run=(\d+) vmm=(\w+) marker_ms=(\d+)")
+ARCH = re.compile(r"LAB: INFO scenarios arch=(\w+)")
 
 
 def read_runs(path):
-    runs = {}
+    """The runs per VMM, and the lab's architecture (from its scenarios line)."""
+    runs, arch = {}, "x86_64"
     with open(path, errors="replace") as f:
         for line in f:
             m = LINE.search(line)
             if m:
                 runs.setdefault(m.group(2), []).append(int(m.group(3)))
-    return runs
+            m = ARCH.search(line)
+            if m:
+                arch = m.group(1)
+    return runs, arch
 
 
 def svg(runs, title):
@@ -59,11 +64,11 @@ def svg(runs, title):
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    runs = read_runs(sys.argv[1])
+    runs, arch = read_runs(sys.argv[1])
     if "kvmm" not in runs or "qemu" not in runs:
         sys.exit("boot-plot: no kvmm and qemu boot-time runs in " + sys.argv[1])
     k, q = statistics.median(runs["kvmm"]), statistics.median(runs["qemu"])
-    title = f"start to guest marker, nested KVM lab (kvmm/QEMU = {k / q:.2f})"
+    title = f"{arch}: start to guest marker, nested KVM lab (kvmm/QEMU = {k / q:.2f})"
     out = sys.argv[2] if len(sys.argv) > 2 else "docs/boot-time.svg"
     with open(out, "w") as f:
         f.write(svg(runs, title) + "\n")

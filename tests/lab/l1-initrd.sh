@@ -1,8 +1,9 @@
 #!/bin/sh
 # Builds the cached base initrd of the lab's L1 machine: busybox, the modules of the
 # guest-images kernel it needs (x86_64: kvm-amd; both: tun; with what they depend on, in load
-# order) and, on x86_64, QEMU with its libraries and firmware for the side-by-side benchmark
-# (an arm64 L1 gets no QEMU: it would need arm64 QEMU and all its libraries). The L1 /init,
+# order) and QEMU with its libraries (and on x86_64 its firmware) for the side-by-side
+# benchmark: the host's on x86_64, Debian's arm64 build for an arm64 L1 (l1-qemu-arm64.sh).
+# The L1 /init,
 # kvmm and the scenarios come in a small archive appended per run (see run-lab.sh).
 # Usage: [LAB_ARCH=aarch64] tests/lab/l1-initrd.sh GUEST_IMAGES_DIR OUTPUT.cpio.zst
 #   GUEST_IMAGES_DIR is the output of guest-images/build.sh (kernel package extracted there).
@@ -25,8 +26,15 @@ if [ "$arch" = x86_64 ]; then
 	qemu=$(command -v qemu-system-x86_64) || lab_die "qemu-system-x86_64 not installed"
 	qemu_version=$(dpkg-query -W -f='${Version}' qemu-system-x86 2>/dev/null || "$qemu" --version | head -n 1)
 else
+	# Debian's arm64 QEMU with its libraries (tests/lab/l1-qemu-arm64.sh, cached in qemu-arm64/
+	# beside OUTPUT), staged before the stamp: the stamp names its packages' versions.
 	qemu=
-	qemu_version=none
+	qemu_arm64="$out.qemu"
+	trap 'rm -rf "$qemu_arm64"' EXIT
+	rm -rf "$qemu_arm64"
+	"$here/l1-qemu-arm64.sh" "$qemu_arm64" "$(dirname "$out")/qemu-arm64" ||
+		lab_die "cannot stage the arm64 QEMU (tests/lab/l1-qemu-arm64.sh)"
+	qemu_version=$(cat "$(dirname "$out")/qemu-arm64/stage.stamp")
 fi
 bios=/usr/share/seabios/bios-256k.bin
 # Option ROMs QEMU loads for -kernel (linuxboot_dma; pvh for an ELF kernel) and for KVM's TPR
@@ -99,6 +107,8 @@ if [ -n "$qemu" ]; then
 	lab_copy_binary "$qemu" "$stage" /usr/bin/qemu-system-x86_64
 	lab_copy_at "$bios" "$stage"
 	for r in $roms; do [ -e "$r" ] && lab_copy_at "$r" "$stage"; done
+elif [ -d "${qemu_arm64:-}" ]; then
+	cp -R "$qemu_arm64/." "$stage/"	# /usr/bin/qemu-system-aarch64, the loader, libraries
 fi
 
 lab_pack "$stage" "$out" zstd

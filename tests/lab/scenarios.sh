@@ -288,11 +288,17 @@ sc_boot_time() {
 	_q=
 	_miss=
 	_qemu=0
-	if [ "$LAB_ARCH" = x86_64 ] && command -v "$LAB_QEMU" >/dev/null 2>&1; then
+	if command -v "$LAB_QEMU" >/dev/null 2>&1; then
 		_qemu=1
 	else
 		_miss=" qemu(absent)"
 	fi
+	# The peer: QEMU with KVM, the machine type each arch's Kata uses, the same kernel,
+	# initramfs, command line and an entropy device.
+	case $LAB_ARCH in
+	x86_64) set -- -M pc ${LAB_BIOS:+-bios "$LAB_BIOS"} ;;
+	*) set -- -M virt,gic-version=host ;;
+	esac
 	_kvmm=1
 	for _i in $(seq 1 "$_runs"); do
 		# A VMM that missed the marker once is not run again: it would only burn the timeout.
@@ -305,12 +311,12 @@ sc_boot_time() {
 			if [ -n "$MARK_MS" ]; then _k="$_k $MARK_MS"; else _miss="$_miss kvmm#$_i"; _kvmm=0; fi
 		fi
 		[ $_qemu = 1 ] || continue
-		run_guest "boot-time-qemu-$_i" "$LAB_TIMEOUT" "$LAB_QEMU" -M pc -nodefaults \
-			-enable-kvm -cpu host -m 512M ${LAB_BIOS:+-bios "$LAB_BIOS"} -no-reboot \
+		run_guest "boot-time-qemu-$_i" "$LAB_TIMEOUT" "$LAB_QEMU" "$@" -nodefaults \
+			-enable-kvm -cpu host -m 512M -no-reboot \
 			-serial stdio -nographic -kernel "$KERNEL" -initrd "$INITRAMFS" \
 			-object rng-random,id=rng0,filename=/dev/urandom \
 			-device virtio-rng-pci,rng=rng0,romfile= \
-			-append "console=ttyS0 quiet panic=-1"
+			-append "console=$CONSOLE quiet panic=-1"
 		info "boot-time run=$_i vmm=qemu marker_ms=${MARK_MS:-none} exit=$RC run_ms=$RUN_MS"
 		if [ -n "$MARK_MS" ]; then _q="$_q $MARK_MS"; else _miss="$_miss qemu#$_i"; _qemu=0; dump_last; fi
 	done
