@@ -80,13 +80,14 @@ int arch_virtio_slot(unsigned int index, uint64_t *base, uint64_t *size, uint32_
 
 /*
  * Presses the guest's power button (the API's vm.power-button): tells a
- * running guest, through the platform's own mechanism, that the user asks it
- * to shut down; what the guest does about it is up to the guest (Linux's
- * ACPI button driver reports KEY_POWER, and its userspace decides).  Returns
- * as soon as the event is signalled, without waiting for the guest.
- * 0; -ENOTSUP when this VM has no power button (x86_64 without ACPI tables;
- * aarch64 until it has one); another -errno if the event could not be
- * signalled.  Called from the API thread while the vCPUs run, with VM kept
+ * running guest, through the platform's own mechanism (x86_64: an ACPI GED
+ * notifying a PNP0C0C button; aarch64: a PL061 GPIO line described as a
+ * gpio-keys KEY_POWER), that the user asks it to shut down; what the guest
+ * does about it is up to the guest (Linux reports KEY_POWER and its
+ * userspace decides).  Returns as soon as the event is signalled, without
+ * waiting for the guest.  0; -ENOTSUP when this VM has no power button
+ * (x86_64 without ACPI tables); -EBUSY when the guest made the aarch64 key
+ * line an output; another -errno if the event could not be signalled.  Called from the API thread while the vCPUs run, with VM kept
  * alive by the caller.
  */
 int arch_power_button(struct vm *vm);

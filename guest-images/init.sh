@@ -84,11 +84,12 @@ if [ -f /lib/modules/kvmm.order ]; then
 	done </lib/modules/kvmm.order
 fi
 
-# kvmm.acpid=1: act on the power button (kvmm's vm.power-button: ACPI GED -> \_SB.PWRB ->
-# button.ko -> KEY_POWER on an evdev node). busybox acpid's built-in tables map KEY_POWER to
-# PWRF/00000080 and run /etc/acpi/PWRF/00000080, which powers off. acpid opens the event nodes
-# once, at start (so after the modules), then writes its pid file: waiting for that means a press
-# right after the marker line is not missed. -d logs to the console (and keeps it in front).
+# kvmm.acpid=1: act on the power button (kvmm's vm.power-button: x86_64 ACPI GED -> \_SB.PWRB
+# -> button.ko, aarch64 PL061 line -> gpio_keys.ko; both report KEY_POWER on an evdev node).
+# busybox acpid's built-in tables map KEY_POWER to PWRF/00000080 and run
+# /etc/acpi/PWRF/00000080, which powers off. acpid opens the event nodes once, at start (so
+# after the modules), then writes its pid file: waiting for that means a press right after the
+# marker line is not missed. -d logs to the console (and keeps it in front).
 if grep -q 'kvmm.acpid=1' /proc/cmdline; then
 	mkdir -p /etc/acpi/PWRF
 	printf '#!/bin/sh\necho KVMM-GUEST-POWER-BUTTON\nexec poweroff -f\n' >/etc/acpi/PWRF/00000080
@@ -99,7 +100,7 @@ if grep -q 'kvmm.acpid=1' /proc/cmdline; then
 		while [ ! -e /run/acpid.pid ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
 		[ -e /run/acpid.pid ] || echo "KVMM-GUEST-ACPID-FAILED"
 	else
-		echo "KVMM-GUEST-ACPID-FAILED no /dev/input/event0 (evdev.ko, button.ko?)"
+		echo "KVMM-GUEST-ACPID-FAILED no /dev/input/event0 (evdev.ko, button.ko or gpio_keys.ko?)"
 	fi
 fi
 

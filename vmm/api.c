@@ -1,6 +1,6 @@
 /*
  * The API server: a Unix stream socket served on the main thread's event loop. Each
- * connection reads with recvmsg (http.c, so SCM_RIGHTS fds reach vm.add-net), answers its
+ * connection reads with recvmsg (http_conn.c, so SCM_RIGHTS fds reach vm.add-net), answers its
  * requests in order over keep-alive, and is closed when it breaks the protocol, stays idle or
  * slow for API_IDLE_S, or when too many are open. Every input is untrusted: the answer to a
  * bad one is an HTTP status with a JSON error naming the problem, and the server keeps going.

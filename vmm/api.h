@@ -2,7 +2,8 @@
  * The control socket (--api-socket): Cloud Hypervisor's /api/v1 dialect over a Unix socket,
  * so Kata's clh driver can spawn and steer kvmm unchanged. api.c is the server (socket,
  * connections, limits, the event loop on the main thread); api_vm.c holds the VM's state
- * machine and the endpoints. docs/api.md describes the dialect as kvmm speaks it.
+ * machine and the endpoints (with api_vm_config.c and api_info.c). docs/api.md describes the
+ * dialect as kvmm speaks it.
  */
 #ifndef KVMM_API_H
 #define KVMM_API_H

@@ -1,48 +1,21 @@
 /*
- * Cloud Hypervisor's VmConfig, DiskConfig and NetConfig JSON bodies into struct vmm_config,
- * VmInfo and VmmPingResponse out.  Two passes: check_obj() walks the document against the
- * schema tables below (unknown fields, types, ranges, ignored, default-only and refused
- * fields), then the map_*() functions read the mapped fields, whose types are then known.
+ * Cloud Hypervisor's VmConfig, DiskConfig, NetConfig and VsockConfig JSON bodies into struct
+ * vmm_config.  Two passes: schema_parse() (api_schema.c) walks the document against the schema
+ * tables below (unknown fields, types, ranges, ignored, default-only and refused fields), then
+ * the map_*() functions read the mapped fields, whose types are then known.  VmInfo and
+ * VmmPingResponse go out through api_info.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <jansson.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "api_config.h"
+#include "api_schema.h"
 
-enum jtype { T_ANY, T_STR, T_BOOL, T_UINT, T_OBJ, T_ARR };
-enum rule {
-	R_MAP,		/* read by a map_*() function */
-	R_IGNORE,	/* accepted with any value of its type, without effect */
-	R_DEFAULT,	/* accepted only with its default value DEF */
-	R_EMPTY,	/* an array, accepted only empty */
-	R_REFUSE,	/* refused whenever present */
-};
-
-struct schema;
-
-struct field {
-	const char *name;
-	unsigned char type, rule;
-	unsigned char item;		/* T_ARR: the items' type */
-	const struct schema *sub;	/* T_OBJ, or T_ARR of T_OBJ: the object's fields */
-	json_int_t min, max;		/* T_UINT range; max 0: any */
-	json_int_t def;			/* R_DEFAULT: the boolean or integer default */
-	const char *why;		/* R_DEFAULT, R_EMPTY, R_REFUSE: the refusal */
-};
-
-struct schema {
-	const struct field *f;
-	unsigned int n;
-};
-
+/* Shorthands for the tables' fields (struct field, api_schema.h). */
 #define MAP(n, t)		{ .name = n, .type = t, .rule = R_MAP }
 #define IGN(n, t)		{ .name = n, .type = t, .rule = R_IGNORE }
 #define NUM(n, r, lo, hi)	{ .name = n, .type = T_UINT, .rule = r, .min = lo, .max = hi }
@@ -138,138 +111,6 @@ SCHEMA(vm_s, OBJ("cpus", R_MAP, cpus_s), OBJ("memory", R_MAP, memory_s),
        ARR("pci_segments", R_IGNORE, T_OBJ, &pci_segment_s),
        OBJ("platform", R_IGNORE, platform_s), NO("tpm", NOT_YET),
        DEF("landlock_enable", T_BOOL, 0, NOT_YET), EMPTY("landlock_rules", NOT_YET));
-
-/* The error message and the path of the value being looked at ("disks[1].path"). */
-struct ctx {
-	char *err;
-	size_t errlen;
-	size_t len;
-	char path[160];
-};
-
-static size_t push(struct ctx *x, const char *key, size_t idx)
-{
-	size_t old = x->len, room = sizeof(x->path) - old;
-	int n = key ? snprintf(x->path + old, room, "%s%s", old ? "." : "", key)
-		    : snprintf(x->path + old, room, "[%zu]", idx);
-
-	x->len = n < 0 || (size_t)n >= room ? sizeof(x->path) - 1 : old + (size_t)n;
-	return old;
-}
-
-static void pop(struct ctx *x, size_t old)
-{
-	x->len = old;
-	x->path[old] = '\0';
-}
-
-/* Writes "<path>: <message>" and returns -EINVAL. */
-static int __attribute__((format(printf, 2, 3))) fail(struct ctx *x, const char *fmt, ...)
-{
-	int n = snprintf(x->err, x->errlen, "%s: ", x->path);
-	va_list ap;
-
-	if (n >= 0 && (size_t)n < x->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(x->err + n, x->errlen - (size_t)n, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-/* As fail() for the member KEY of the object at the current path. */
-#define bad(x, key, ...) ({ size_t o_ = push(x, key, 0);				\
-			    int r_ = fail(x, __VA_ARGS__); pop(x, o_); r_; })
-
-static int check_obj(json_t *obj, const struct schema *s, struct ctx *x);
-
-static int check_type(json_t *v, unsigned int type, const struct field *f, struct ctx *x)
-{
-	static const char *const what[] = { "", "a string", "true or false",
-		"a non-negative integer", "an object", "an array" };
-	bool ok = type == T_ANY || (type == T_STR && json_is_string(v)) ||
-		  (type == T_BOOL && json_is_boolean(v)) || (type == T_OBJ && json_is_object(v)) ||
-		  (type == T_ARR && json_is_array(v)) ||
-		  (type == T_UINT && json_is_integer(v) && json_integer_value(v) >= 0);
-	json_int_t i = json_integer_value(v);
-
-	if (!ok)
-		return fail(x, "expected %s", what[type]);
-	if (type == T_UINT && f && (i < f->min || (f->max && i > f->max)))
-		return fail(x, "%" JSON_INTEGER_FORMAT " out of range %" JSON_INTEGER_FORMAT "-%"
-			    JSON_INTEGER_FORMAT, i, f->min,
-			    f->max ? f->max : (json_int_t)LLONG_MAX);
-	return 0;
-}
-
-static int check_field(json_t *v, const struct field *f, struct ctx *x)
-{
-	size_t i, old;
-	json_t *item;
-
-	if (json_is_null(v))
-		return 0;
-	if (f->rule == R_REFUSE)
-		return fail(x, "%s", f->why);
-	if (check_type(v, f->type, f, x))
-		return -EINVAL;
-	if (f->rule == R_DEFAULT && (f->type == T_BOOL ? json_is_true(v) != !!f->def
-				     : json_integer_value(v) != f->def))
-		return fail(x, "%s", f->why);
-	if (f->rule == R_EMPTY && json_array_size(v))
-		return fail(x, "%s", f->why);
-	if (f->type == T_OBJ && f->sub)
-		return check_obj(v, f->sub, x);
-	json_array_foreach(f->type == T_ARR ? v : NULL, i, item) {
-		old = push(x, NULL, i);
-		if (check_type(item, f->item, NULL, x) ||
-		    (f->sub && check_obj(item, f->sub, x)))
-			return -EINVAL;
-		pop(x, old);
-	}
-	return 0;
-}
-
-static int check_obj(json_t *obj, const struct schema *s, struct ctx *x)
-{
-	const char *key;
-	unsigned int i;
-	json_t *v;
-
-	json_object_foreach(obj, key, v) {
-		size_t old = push(x, key, 0);
-
-		for (i = 0; i < s->n && strcmp(s->f[i].name, key); i++)
-			;
-		if (i == s->n) {
-			snprintf(x->err, x->errlen, "unknown field '%s'", x->path);
-			return -EINVAL;
-		}
-		if (check_field(v, &s->f[i], x))
-			return -EINVAL;
-		pop(x, old);
-	}
-	return 0;
-}
-
-static json_t *parse(const char *json, size_t len, const struct schema *s, struct ctx *x)
-{
-	json_error_t e;
-	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &e);
-
-	if (!root) {
-		snprintf(x->err, x->errlen, "invalid JSON: %s (line %d, column %d)", e.text,
-			 e.line, e.column);
-		return NULL;
-	}
-	if (!json_is_object(root)) {
-		snprintf(x->err, x->errlen, "invalid JSON: expected an object");
-	} else if (!check_obj(root, s, x)) {
-		return root;
-	}
-	json_decref(root);
-	return NULL;
-}
 
 /* A member that is present and not null, or NULL. */
 static json_t *get(json_t *o, const char *key)
@@ -369,19 +210,19 @@ static int map_devices(json_t *vm, struct vmm_config *cfg, struct ctx *x)
 	if (json_array_size(nets) > KVMM_MAX_NETS)
 		return bad(x, "net", "at most %u network devices", KVMM_MAX_NETS);
 	json_array_foreach(disks, i, item) {
-		old = push(x, "disks", 0);
-		push(x, NULL, i);
+		old = schema_push(x, "disks", 0);
+		schema_push(x, NULL, i);
 		ret = map_disk(item, &cfg->disks[cfg->nr_disks], x);
-		pop(x, old);
+		schema_pop(x, old);
 		if (ret)
 			return ret;
 		cfg->nr_disks++;
 	}
 	json_array_foreach(nets, i, item) {
-		old = push(x, "net", 0);
-		push(x, NULL, i);
+		old = schema_push(x, "net", 0);
+		schema_push(x, NULL, i);
 		ret = map_net(item, &cfg->nets[cfg->nr_nets], true, x);
-		pop(x, old);
+		schema_pop(x, old);
 		if (ret)
 			return ret;
 		cfg->nr_nets++;
@@ -481,7 +322,7 @@ int api_vm_config(const char *json, size_t len, struct vmm_config *cfg, char *er
 		  size_t errlen)
 {
 	struct ctx x = { .err = err, .errlen = errlen };
-	json_t *root = parse(json, len, &vm_s, &x);
+	json_t *root = schema_parse(json, len, &vm_s, &x);
 	int ret;
 
 	if (!root)
@@ -497,7 +338,7 @@ int api_disk_config(const char *json, size_t len, struct disk_config *out, char 
 		    size_t errlen)
 {
 	struct ctx x = { .err = err, .errlen = errlen };
-	json_t *root = parse(json, len, &disk_s, &x);
+	json_t *root = schema_parse(json, len, &disk_s, &x);
 	int ret;
 
 	memset(out, 0, sizeof(*out));
@@ -512,7 +353,7 @@ int api_net_config(const char *json, size_t len, struct net_config *out, char *e
 		   size_t errlen)
 {
 	struct ctx x = { .err = err, .errlen = errlen };
-	json_t *root = parse(json, len, &net_s, &x);
+	json_t *root = schema_parse(json, len, &net_s, &x);
 	int ret;
 
 	memset(out, 0, sizeof(*out));
@@ -528,7 +369,7 @@ int api_vsock_config(const char *json, size_t len, struct vmm_config *cfg, char 
 		     size_t errlen)
 {
 	struct ctx x = { .err = err, .errlen = errlen };
-	json_t *root = parse(json, len, &vsock_s, &x);
+	json_t *root = schema_parse(json, len, &vsock_s, &x);
 	int ret;
 
 	if (!root)
@@ -536,76 +377,4 @@ int api_vsock_config(const char *json, size_t len, struct vmm_config *cfg, char 
 	ret = map_vsock(root, cfg, &x);
 	json_decref(root);
 	return ret;
-}
-
-/* Dumps and frees ROOT (NULL-safe): a malloc'd string, or NULL. */
-static char *dump(json_t *root)
-{
-	char *s = root ? json_dumps(root, JSON_COMPACT) : NULL;
-
-	json_decref(root);
-	return s;
-}
-
-static json_t *devices_json(const struct vmm_config *cfg, bool nets)
-{
-	json_t *a = json_array();
-	unsigned int i, n = nets ? cfg->nr_nets : cfg->nr_disks;
-	char id[16], mac[18];
-
-	for (i = 0; a && i < n; i++) {
-		const struct disk_config *d = &cfg->disks[i];
-		const struct net_config *t = &cfg->nets[i];
-		const uint8_t *m = t->mac;
-
-		snprintf(id, sizeof(id), "%s%u", nets ? "net" : "disk", i);
-		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
-			 m[3], m[4], m[5]);
-		if (json_array_append_new(a, nets ?
-		    json_pack("{s:s*, s:s*, s:s, s:i}", "tap", t->tap,
-			      "mac", t->has_mac ? mac : NULL, "id", t->id ? t->id : id,
-			      "num_queues", 2) :
-		    json_pack("{s:s?, s:b, s:b, s:s, s:s*, s:s}", "path", d->path,
-			      "readonly", d->readonly, "direct", d->direct,
-			      "id", d->id ? d->id : id, "serial", d->serial,
-			      "image_type", "Raw"))) {
-			json_decref(a);
-			return NULL;
-		}
-	}
-	return a;
-}
-
-char *api_vm_info(const struct vmm_config *cfg, const char *state)
-{
-	static const char *const serial[] = {
-		[SERIAL_TTY] = "Tty", [SERIAL_FILE] = "File", [SERIAL_OFF] = "Off" };
-	json_t *c = json_pack("{s:{s:s?, s:s*, s:s*}, s:{s:i, s:i}, s:{s:I}, s:{s:s, s:s*},"
-			      " s:{s:s}}",
-			      "payload", "kernel", cfg->kernel, "cmdline", cfg->cmdline,
-			      "initramfs", cfg->initramfs,
-			      "cpus", "boot_vcpus", (int)cfg->boot_vcpus,
-			      "max_vcpus", (int)cfg->boot_vcpus,
-			      "memory", "size", (json_int_t)cfg->mem_size,
-			      "serial", "mode", serial[cfg->serial],
-			      "file", cfg->serial == SERIAL_FILE ? cfg->serial_path : NULL,
-			      "console", "mode", "Off");
-
-	if (!c || json_object_set_new(c, "disks", devices_json(cfg, false)) ||
-	    json_object_set_new(c, "net", devices_json(cfg, true)) ||
-	    (cfg->rng_src && json_object_set_new(c, "rng", json_pack("{s:s}", "src",
-								      cfg->rng_src))) ||
-	    (cfg->vsock.cid && json_object_set_new(c, "vsock", json_pack("{s:I, s:s}", "cid",
-				(json_int_t)cfg->vsock.cid, "socket", cfg->vsock.socket)))) {
-		json_decref(c);
-		return NULL;
-	}
-	return dump(json_pack("{s:o, s:s, s:I}", "config", c, "state", state,
-			      "memory_actual_size", (json_int_t)cfg->mem_size));
-}
-
-char *api_ping_json(const char *version)
-{
-	return dump(json_pack("{s:s, s:s, s:I, s:[]}", "build_version", version,
-			      "version", version, "pid", (json_int_t)getpid(), "features"));
 }

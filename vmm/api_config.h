@@ -1,8 +1,9 @@
 /*
  * Cloud Hypervisor's /api/v1 JSON bodies <-> struct vmm_config: VmConfig (vm.create),
  * DiskConfig (vm.add-disk), NetConfig (vm.add-net) in, VmInfo (vm.info) and
- * VmmPingResponse (vmm.ping) out.  The command line and the API fill the same structure and
- * both are checked by config_validate().  Pure: no I/O, no global state (jansson inside).
+ * VmmPingResponse (vmm.ping) out (api_config.c in, api_info.c out).  The command line and the
+ * API fill the same structure and both are checked by config_validate().  Pure: no I/O, no
+ * global state (jansson inside).
  *
  * Every field of the schema is either mapped, accepted and ignored (harmless: rate limiters,
  * PCI segments, ...), accepted only with its default value, or refused; a field the schema

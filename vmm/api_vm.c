@@ -3,11 +3,12 @@
  * (no VM -> Created -> Running <-> Paused -> Shutdown), and the thread that runs the VM
  * (vm_run_hooked) so the API's event loop stays responsive while the guest runs. Every
  * endpoint is checked against the state, with the spec's codes: 404 when there is no VM,
- * 405 when its state does not allow the request, 409 for a second vm.create.
+ * 405 when its state does not allow the request, 409 for a second vm.create. Here are the
+ * dispatch and the lifecycle endpoints; the configuration endpoints are in api_vm_config.c,
+ * vm.counters and the bodies of vm.info and vmm.ping in api_info.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,35 +16,18 @@
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
-#include <jansson.h>
 
 #include "api.h"
 #include "api_config.h"
+#include "api_internal.h"
 #include "arch.h"
 #include "log.h"
-#include "mmio.h"
 #include "vm.h"
 
 #define API_PREFIX "/api/v1/"
 #define BOOT_WAIT_S 30		/* vm.boot waits this long for the vCPUs to start */
 
-struct api_vmm {
-	enum api_state state;
-	struct vmm_config cfg;		/* valid from Created on */
-	int wake_fd;			/* the VM thread ended on its own */
-
-	pthread_mutex_t lock;		/* guards what the VM thread shares: */
-	pthread_cond_t cond;
-	struct vm *vm;			/* between the running and stopping hooks */
-	bool started;			/* the running hook fired */
-	bool ended;			/* vm_run returned */
-	bool joinable;
-	enum vm_stop stop;		/* why, once ended */
-	char error[256];		/* the VM thread's first error */
-	pthread_t thread;
-};
-
-static const char *const state_names[] = {
+const char *const api_state_names[] = {
 	[API_NO_VM] = "NotCreated", [API_CREATED] = "Created", [API_RUNNING] = "Running",
 	[API_PAUSED] = "Paused", [API_SHUTDOWN] = "Shutdown",
 };
@@ -173,107 +157,6 @@ static void boot(struct api_vmm *v, struct api_reply *rep)
 	rep->status = 204;
 }
 
-/* vm.add-vsock before boot: the one vsock device goes into the config (cold-plug). */
-static void add_vsock(struct api_vmm *v, const struct http_request *req, struct api_reply *rep)
-{
-	char err[256];
-	int ret;
-
-	if (v->cfg.vsock.cid)
-		return api_error(rep, 400, "vm.add-vsock: the VM already has a vsock device (cid %"
-				 PRIu64 "); kvmm has one per VM", (uint64_t)v->cfg.vsock.cid);
-	ret = api_vsock_config(req->body, req->body_len, &v->cfg, err, sizeof(err));
-	if (!ret)
-		ret = config_validate(&v->cfg, err, sizeof(err));
-	if (ret) {
-		free(v->cfg.vsock.socket);
-		v->cfg.vsock.socket = NULL;
-		v->cfg.vsock.cid = 0;
-		return api_error(rep, ret == -ENOMEM ? 500 : 400, "vm.add-vsock: %s",
-				 ret == -ENOMEM ? "out of memory" : err);
-	}
-	rep->status = 204;
-}
-
-/* vm.create, vm.add-disk, vm.add-net, vm.add-vsock: configuration before boot. */
-static void configure(struct api_vmm *v, const char *ep, struct http_request *req,
-		      struct api_reply *rep)
-{
-	char err[256] = "";
-	int ret;
-
-	if (!strcmp(ep, "vm.create")) {
-		struct vmm_config cfg;
-
-		if (v->state != API_NO_VM)
-			return api_error(rep, 409, "vm.create: a VM already exists (state %s)",
-					 state_names[v->state]);
-		config_init(&cfg);
-		if (api_vm_config(req->body, req->body_len, &cfg, err, sizeof(err))) {
-			config_free(&cfg);
-			return api_error(rep, 400, "vm.create: %s", err);
-		}
-		v->cfg = cfg;
-		v->state = API_CREATED;
-		rep->status = 204;
-		return;
-	}
-	if (v->state == API_NO_VM)
-		return api_error(rep, 404, "%s: no VM (vm.create first)", ep);
-	if (v->state != API_CREATED)
-		return api_error(rep, 405, "%s: hot-plug into a %s VM is not supported yet", ep,
-				 state_names[v->state]);
-	if (!strcmp(ep, "vm.add-vsock"))
-		return add_vsock(v, req, rep);
-	if (!strcmp(ep, "vm.add-disk")) {
-		struct disk_config d = { 0 };
-
-		if (v->cfg.nr_disks == KVMM_MAX_DISKS)
-			return api_error(rep, 400, "vm.add-disk: at most %d disks", KVMM_MAX_DISKS);
-		ret = api_disk_config(req->body, req->body_len, &d, err, sizeof(err));
-		if (ret)
-			return api_error(rep, 400, "vm.add-disk: %s", err);
-		v->cfg.disks[v->cfg.nr_disks++] = d;
-	} else {
-		struct net_config n = { .fd = -1 };
-
-		if (v->cfg.nr_nets == KVMM_MAX_NETS)
-			return api_error(rep, 400, "vm.add-net: at most %d NICs", KVMM_MAX_NETS);
-		ret = api_net_config(req->body, req->body_len, &n, err, sizeof(err));
-		if (ret)
-			return api_error(rep, 400, "vm.add-net: %s", err);
-		/* Kata sends the TAP (one fd per queue pair) with the request. */
-		if (req->nr_fds)
-			n.fd = http_request_take_fd(req, 0);
-		if (!n.tap && n.fd < 0) {
-			free(n.id);
-			return api_error(rep, 400, "vm.add-net: neither a tap name nor a TAP fd "
-					 "(SCM_RIGHTS) was given");
-		}
-		v->cfg.nets[v->cfg.nr_nets++] = n;
-	}
-	ret = config_validate(&v->cfg, err, sizeof(err));
-	if (ret) {
-		/* Take the device back out: the VM's config stays valid. */
-		if (!strcmp(ep, "vm.add-disk")) {
-			struct disk_config *d = &v->cfg.disks[--v->cfg.nr_disks];
-
-			free(d->path);
-			free(d->id);
-			free(d->serial);
-		} else {
-			struct net_config *n = &v->cfg.nets[--v->cfg.nr_nets];
-
-			if (n->fd >= 0)
-				close(n->fd);
-			free(n->tap);
-			free(n->id);
-		}
-		/* Cloud Hypervisor's one id namespace: a taken id is a conflict. */
-		return api_error(rep, ret == -EEXIST ? 409 : 400, "%s: %s", ep, err);
-	}
-	rep->status = 204;
-}
 
 /* vm.power-button: the guest hears its power button and decides what to do (with ACPI and
  * acpid, systemd-logind or the like: shut down, which ends kvmm as any poweroff does). */
@@ -283,16 +166,20 @@ static void power_button(struct api_vmm *v, struct api_reply *rep)
 
 	if (v->state != API_RUNNING)
 		return api_error(rep, v->state == API_NO_VM ? 404 : 405,
-				 "vm.power-button: the VM is %s, not running", state_names[v->state]);
+				 "vm.power-button: the VM is %s, not running",
+				 api_state_names[v->state]);
 	/* The lock keeps the VM from being torn down meanwhile (hook_stopping takes it). */
 	pthread_mutex_lock(&v->lock);
 	if (v->vm)
 		ret = arch_power_button(v->vm);
 	pthread_mutex_unlock(&v->lock);
 	if (ret == -ENOTSUP)
-		return api_error(rep, 501, "vm.power-button: this %s VM has no power button (kvmm has "
-				 "one only in x86_64 guests with ACPI tables, not with --no-acpi)",
+		return api_error(rep, 501, "vm.power-button: this %s VM has no power button (an "
+				 "x86_64 VM has one only with ACPI tables, not with --no-acpi)",
 				 arch_name);
+	if (ret == -EBUSY)
+		return api_error(rep, 500, "vm.power-button: the guest uses the power key's GPIO "
+				 "line as an output");
 	if (ret == -ESRCH)
 		return api_error(rep, 405, "vm.power-button: the VM is shutting down");
 	if (ret)
@@ -311,7 +198,7 @@ static void lifecycle(struct api_vmm *v, const char *ep, struct api_reply *rep)
 	if (!strcmp(ep, "vm.boot")) {
 		if (st != API_CREATED && st != API_SHUTDOWN)
 			return api_error(rep, st == API_NO_VM ? 404 : 405, "vm.boot: the VM is %s",
-					 state_names[st]);
+					 api_state_names[st]);
 		return boot(v, rep);
 	}
 	if (!strcmp(ep, "vm.delete")) {
@@ -324,7 +211,7 @@ static void lifecycle(struct api_vmm *v, const char *ep, struct api_reply *rep)
 	}
 	if (st != API_RUNNING && st != API_PAUSED)
 		return api_error(rep, st == API_NO_VM ? 404 : 405, "%s: the VM is %s, not running",
-				 ep, state_names[st]);
+				 ep, api_state_names[st]);
 	pthread_mutex_lock(&v->lock);
 	vm = v->vm;
 	pthread_mutex_unlock(&v->lock);
@@ -336,44 +223,15 @@ static void lifecycle(struct api_vmm *v, const char *ep, struct api_reply *rep)
 		boot(v, rep);
 	} else if (!strcmp(ep, "vm.pause")) {
 		if (st == API_PAUSED || !vm || vm_pause(vm))
-			return api_error(rep, 405, "vm.pause: the VM is %s", state_names[st]);
+			return api_error(rep, 405, "vm.pause: the VM is %s", api_state_names[st]);
 		v->state = API_PAUSED;
 	} else if (!strcmp(ep, "vm.resume")) {
 		if (st != API_PAUSED || !vm || vm_resume(vm))
-			return api_error(rep, 405, "vm.resume: the VM is %s", state_names[st]);
+			return api_error(rep, 405, "vm.resume: the VM is %s", api_state_names[st]);
 		v->state = API_RUNNING;
 	}
 }
 
-/* vm.counters: {"<device id>": {"<counter>": value, ...}, ...} of the running VM. */
-static void counters(struct api_vmm *v, struct api_reply *rep)
-{
-	struct virtio_counter c[VIRTIO_MAX_COUNTERS];
-	json_t *all = json_object(), *dev;
-	struct virtio_dev *d;
-
-	if (v->state != API_RUNNING && v->state != API_PAUSED) {
-		json_decref(all);
-		return api_error(rep, v->state == API_NO_VM ? 404 : 405, "vm.counters: the VM is %s, not running",
-				 state_names[v->state]);
-	}
-	/* The lock keeps the VM from being torn down meanwhile (hook_stopping takes it). */
-	pthread_mutex_lock(&v->lock);
-	for (unsigned int i = 0; all && v->vm && (d = virtio_mmio_dev(v->vm, i)); i++) {
-		unsigned int n = d->ops->counters ? d->ops->counters(d, c) : 0;
-
-		dev = json_object();
-		for (unsigned int k = 0; dev && k < n; k++)
-			json_object_set_new(dev, c[k].name, json_integer((json_int_t)c[k].value));
-		json_object_set_new(all, d->id ? d->id : d->name, dev);
-	}
-	pthread_mutex_unlock(&v->lock);
-	rep->body = all ? json_dumps(all, JSON_COMPACT) : NULL;
-	json_decref(all);
-	if (!rep->body)
-		return api_error(rep, 500, "vm.counters: out of memory");
-	rep->status = 200;
-}
 
 struct endpoint {
 	const char *name;
@@ -426,19 +284,19 @@ void api_vmm_handle(struct api_vmm *v, struct http_request *req, struct api_repl
 			rep->status = 200;
 			rep->body = api_ping_json(KVMM_VERSION);
 		} else if (!strcmp(ep, "vm.counters")) {
-			counters(v, rep);
+			api_vmm_counters(v, rep);
 			return;
 		} else if (v->state == API_NO_VM) {
 			api_error(rep, 404, "vm.info: no VM (vm.create first)");
 		} else {
 			rep->status = 200;
-			rep->body = api_vm_info(&v->cfg, state_names[v->state]);
+			rep->body = api_vm_info(&v->cfg, api_state_names[v->state]);
 		}
 		if (rep->status == 200 && !rep->body)
 			api_error(rep, 500, "%s: out of memory", ep);
 		return;
 	case 1:
-		return configure(v, ep, req, rep);
+		return api_vmm_configure(v, ep, req, rep);
 	case 2:
 		return lifecycle(v, ep, rep);
 	}

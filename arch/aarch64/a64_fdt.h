@@ -1,7 +1,7 @@
 /*
  * The aarch64 guest's flattened device tree: the one description of the
  * machine an arm64 Linux kernel reads at boot (RAM, vCPUs, PSCI, timer, GIC,
- * UART, virtio-mmio devices, command line and initramfs).
+ * UART, GPIO power key, virtio-mmio devices, command line and initramfs).
  *
  * Not called fdt.h on purpose: <libfdt.h> includes <fdt.h>, and with
  * arch/aarch64 on the include path a local fdt.h would hide libfdt's own.
@@ -18,6 +18,10 @@
 /* Phandles kvmm assigns; fixed so a reader of a dumped tree finds them. */
 #define A64_FDT_PHANDLE_GIC	1U
 #define A64_FDT_PHANDLE_CLK	2U
+#define A64_FDT_PHANDLE_GPIO	3U
+
+/* Linux's input code for the gpio-keys power key (KEY_POWER). */
+#define A64_FDT_KEY_POWER	116U
 
 /* One memory-mapped device with one SPI (an arch-neutral platform device). */
 struct a64_fdt_dev {
@@ -40,6 +44,10 @@ struct a64_fdt_config {
 	bool uart;			/* PL011 present (and the console) */
 	uint64_t uart_base, uart_size;
 	uint32_t uart_spi;
+	bool gpio;			/* PL061 present, with a power key */
+	uint64_t gpio_base, gpio_size;
+	uint32_t gpio_spi;
+	uint32_t gpio_power_line;	/* 0..7: the key's line */
 	const struct a64_fdt_dev *devs;
 	unsigned int nr_devs;
 };
@@ -61,14 +69,17 @@ static inline uint32_t a64_fdt_mpidr(unsigned int i)
  * (bootargs, linux,initrd-start/-end, stdout-path = the PL011), /memory@,
  * /cpus with one "psci" cpu@MPIDR per vCPU, /psci (0.2, hvc), /timer (the four
  * architected timer PPIs), /intc@ (GICv3: distributor + redistributors, or
- * GICv2: distributor + CPU interface), /apb-pclk (24 MHz fixed clock),
- * /pl011@ and one node per DEVS entry.  Interrupt specifiers are
- * <GIC_SPI|GIC_PPI number flags>.
+ * GICv2: distributor + CPU interface), /apb-pclk (24 MHz fixed clock, with
+ * the UART or the GPIO), /pl011@, /pl061@ (level-triggered SPI, phandle
+ * A64_FDT_PHANDLE_GPIO) with /gpio-keys/poweroff (KEY_POWER on
+ * gpio_power_line, active high), and one node per DEVS entry.  Interrupt
+ * specifiers are <GIC_SPI|GIC_PPI number flags>.
  *
  * Returns 0, -EINVAL for a config that describes no sane machine (no vCPUs,
- * more vCPUs than the GIC serves, an SPI beyond A64_SPI_MAX, a missing
- * name) or -ENOSPC when BUF is too small; either with a pr_err naming the
- * check or the libfdt call that failed and fdt_strerror().
+ * more vCPUs than the GIC serves, an SPI beyond A64_SPI_MAX, a GPIO line
+ * beyond 7, a missing name) or -ENOSPC when BUF is too small; either with
+ * a pr_err naming the check or the libfdt call that failed and
+ * fdt_strerror().
  */
 int a64_fdt_build(const struct a64_fdt_config *cfg, void *buf, size_t size);
 

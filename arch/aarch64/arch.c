@@ -1,6 +1,7 @@
 /*
  * aarch64 implementation of arch/arch.h: the in-kernel GIC (v3, or v2 where
- * the host has no v3), RAM at 1 GiB, the PL011 console UART, loading an
+ * the host has no v3), RAM at 1 GiB, the PL011 console UART, the PL061 GPIO
+ * whose line 3 is the power button (a gpio-keys KEY_POWER), loading an
  * arm64 Image with its initramfs and device tree, and per-vCPU set-up
  * (preferred target, PSCI 0.2, secondaries off until PSCI CPU_ON; the boot
  * vCPU enters the kernel with X0 = device tree).
@@ -22,6 +23,7 @@
 #include "layout.h"
 #include "log.h"
 #include "pl011.h"
+#include "pl061.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -37,6 +39,7 @@ struct a64_vm {
 	int gic_fd;
 	unsigned int gic_version;
 	struct pl011 *uart;
+	struct pl061 *gpio;
 	uint64_t entry;			/* kernel entry (load address) */
 	uint64_t dtb;
 };
@@ -167,6 +170,7 @@ void arch_vm_destroy(struct vm *vm)
 	if (!a)
 		return;
 	pl011_free(a->uart);
+	pl061_free(a->gpio);
 	if (a->gic_fd >= 0)
 		close(a->gic_fd);
 	free(a);
@@ -175,10 +179,14 @@ void arch_vm_destroy(struct vm *vm)
 
 static void uart_irq(void *opaque, int level)
 {
-	struct vm *vm = opaque;
-
-	if (vm_irq_line(vm, A64_UART_SPI, level))
+	if (vm_irq_line(opaque, A64_UART_SPI, level))
 		pr_warn("pl011: KVM_IRQ_LINE: %m");
+}
+
+static void gpio_irq(void *opaque, int level)
+{
+	if (vm_irq_line(opaque, A64_GPIO_SPI, level))
+		pr_warn("pl061: KVM_IRQ_LINE: %m");
 }
 
 static size_t uart_input(void *dev, const uint8_t *buf, size_t n)
@@ -196,6 +204,15 @@ int arch_devices_init(struct vm *vm)
 	struct a64_vm *a = a64(vm);
 	int ret;
 
+	a->gpio = pl061_new(gpio_irq, vm);
+	if (!a->gpio)
+		return -ENOMEM;
+	ret = bus_register(&vm->mmio, A64_GPIO_GPA, A64_GPIO_SIZE, pl061_mmio,
+			   a->gpio, "pl061");
+	if (ret) {
+		pr_err("registering the PL061: %s", strerror(-ret));
+		return ret;
+	}
 	/* With the serial port off there is no UART at all. */
 	if (vm->cfg->serial == SERIAL_OFF)
 		return 0;
@@ -237,6 +254,11 @@ static int write_fdt(struct vm *vm, const struct a64_placement *at,
 		.uart_base = A64_UART_GPA,
 		.uart_size = A64_UART_SIZE,
 		.uart_spi = A64_UART_SPI,
+		.gpio = a->gpio != NULL,
+		.gpio_base = A64_GPIO_GPA,
+		.gpio_size = A64_GPIO_SIZE,
+		.gpio_spi = A64_GPIO_SPI,
+		.gpio_power_line = A64_GPIO_POWER_LINE,
 		.devs = devs,
 		.nr_devs = vm->nr_platform_devs,
 	};
@@ -366,8 +388,13 @@ uint64_t arch_vcpu_pc(struct vcpu *vcpu)
 	return pc;
 }
 
+/* Held high until the guest's gpio_keys reads it, then released (pl061.h);
+ * -EBUSY if the guest made the line an output. */
 int arch_power_button(struct vm *vm)
 {
-	(void)vm;
-	return -ENOTSUP;	/* needs a GPIO controller + gpio-keys node: not yet */
+	struct a64_vm *a = a64(vm);
+
+	if (!a || !a->gpio)
+		return -ENOTSUP;
+	return pl061_press(a->gpio, A64_GPIO_POWER_LINE);
 }

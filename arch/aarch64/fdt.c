@@ -4,11 +4,13 @@
  * before its children, then fdt_finish() lays out the strings block.  The
  * bindings followed are Linux's Documentation/devicetree/bindings: arm/cpus,
  * arm/psci, timer/arm,arch_timer, interrupt-controller/arm,gic(-v3),
- * serial/arm,pl011, clock/fixed-clock and virtio/mmio.
+ * serial/arm,pl011, clock/fixed-clock, gpio/pl061-gpio, input/gpio-keys and
+ * virtio/mmio.
  */
 #include <errno.h>
 #include <libfdt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "a64_fdt.h"
 #include "log.h"
@@ -34,6 +36,8 @@
  * driver matches 0x00041011 under mask 0x000fffff. */
 #define PL011_PERIPHID		0x00341011U
 
+#define PL061_NR_LINES		8U
+
 #define NODE_NAME_MAX		64	/* the spec allows 31 + "@" + address */
 
 static int fdt_fail(const char *call, int err)
@@ -51,6 +55,21 @@ static int fdt_fail(const char *call, int err)
 		return fdt_fail(#call, err_);				\
 } while (0)
 
+/* Runs one of this file's helpers; returns its -errno on failure. */
+#define TRY(call) do {							\
+	int ret_ = (call);						\
+	if (ret_)							\
+		return ret_;						\
+} while (0)
+
+/* In check_config: logs and refuses the config if COND holds. */
+#define REFUSE_IF(cond, ...) do {					\
+	if (cond) {							\
+		pr_err("device tree: " __VA_ARGS__);			\
+		return -EINVAL;						\
+	}								\
+} while (0)
+
 static int node_name(char *name, const char *prefix, uint64_t addr)
 {
 	int n = snprintf(name, NODE_NAME_MAX, "%s@%llx", prefix,
@@ -66,10 +85,8 @@ static int node_name(char *name, const char *prefix, uint64_t addr)
 static int begin_node_at(void *fdt, const char *prefix, uint64_t addr)
 {
 	char name[NODE_NAME_MAX];
-	int ret = node_name(name, prefix, addr);
 
-	if (ret)
-		return ret;
+	TRY(node_name(name, prefix, addr));
 	FDT(fdt_begin_node(fdt, name));
 	return 0;
 }
@@ -83,12 +100,20 @@ static int prop_reg(void *fdt, uint64_t base, uint64_t size)
 	return 0;
 }
 
-static int prop_spi(void *fdt, uint32_t spi, uint32_t flags)
+/* Begins node PREFIX@BASE of a device with a register window and one SPI,
+ * with its compatible (COMPAT_LEN bytes: a NUL-separated list), reg and
+ * interrupts. */
+static int begin_dev_node(void *fdt, const char *prefix, const char *compat,
+			  size_t compat_len, uint64_t base, uint64_t size,
+			  uint32_t spi, uint32_t flags)
 {
 	fdt32_t irq[3] = {
 		cpu_to_fdt32(GIC_SPI), cpu_to_fdt32(spi), cpu_to_fdt32(flags)
 	};
 
+	TRY(begin_node_at(fdt, prefix, base));
+	FDT(fdt_property(fdt, "compatible", compat, (int)compat_len));
+	TRY(prop_reg(fdt, base, size));
 	FDT(fdt_property(fdt, "interrupts", irq, sizeof(irq)));
 	return 0;
 }
@@ -97,53 +122,37 @@ static int check_config(const struct a64_fdt_config *cfg)
 {
 	unsigned int i;
 
-	if (cfg->nr_cpus == 0 || cfg->nr_cpus > A64_MAX_VCPUS) {
-		pr_err("device tree: %u vCPUs, must be 1..%u", cfg->nr_cpus,
-		       A64_MAX_VCPUS);
-		return -EINVAL;
-	}
-	if (cfg->gic_version != 2 && cfg->gic_version != 3) {
-		pr_err("device tree: GIC version %u, must be 2 or 3",
-		       cfg->gic_version);
-		return -EINVAL;
-	}
-	if (cfg->gic_version == 2 && cfg->nr_cpus > GICV2_MAX_CPUS) {
-		pr_err("device tree: GICv2 serves at most %u vCPUs, not %u",
-		       GICV2_MAX_CPUS, cfg->nr_cpus);
-		return -EINVAL;
-	}
-	if (cfg->gic_version == 3 && cfg->gic_redist_size / A64_GIC_REDIST_SIZE
-				     < cfg->nr_cpus) {
-		pr_err("device tree: GICv3 redistributor region too small for %u vCPUs",
-		       cfg->nr_cpus);
-		return -EINVAL;
-	}
-	if (cfg->initrd_size && cfg->initrd_start + cfg->initrd_size <
-				cfg->initrd_start) {
-		pr_err("device tree: initramfs range wraps around");
-		return -EINVAL;
-	}
-	if (cfg->uart && cfg->uart_spi > A64_SPI_MAX) {
-		pr_err("device tree: UART SPI %u above %u", cfg->uart_spi,
-		       A64_SPI_MAX);
-		return -EINVAL;
-	}
-	if (cfg->nr_devs && !cfg->devs) {
-		pr_err("device tree: %u devices but no table", cfg->nr_devs);
-		return -EINVAL;
-	}
+	REFUSE_IF(cfg->nr_cpus == 0 || cfg->nr_cpus > A64_MAX_VCPUS,
+		  "%u vCPUs, must be 1..%u", cfg->nr_cpus, A64_MAX_VCPUS);
+	REFUSE_IF(cfg->gic_version != 2 && cfg->gic_version != 3,
+		  "GIC version %u, must be 2 or 3", cfg->gic_version);
+	REFUSE_IF(cfg->gic_version == 2 && cfg->nr_cpus > GICV2_MAX_CPUS,
+		  "GICv2 serves at most %u vCPUs, not %u", GICV2_MAX_CPUS,
+		  cfg->nr_cpus);
+	REFUSE_IF(cfg->gic_version == 3 &&
+		  cfg->gic_redist_size / A64_GIC_REDIST_SIZE < cfg->nr_cpus,
+		  "GICv3 redistributor region too small for %u vCPUs",
+		  cfg->nr_cpus);
+	REFUSE_IF(cfg->initrd_size &&
+		  cfg->initrd_start + cfg->initrd_size < cfg->initrd_start,
+		  "initramfs range wraps around");
+	REFUSE_IF(cfg->uart && cfg->uart_spi > A64_SPI_MAX,
+		  "UART SPI %u above %u", cfg->uart_spi, A64_SPI_MAX);
+	REFUSE_IF(cfg->gpio && cfg->gpio_spi > A64_SPI_MAX,
+		  "GPIO SPI %u above %u", cfg->gpio_spi, A64_SPI_MAX);
+	REFUSE_IF(cfg->gpio && cfg->gpio_power_line >= PL061_NR_LINES,
+		  "GPIO power key on line %u of %u", cfg->gpio_power_line,
+		  PL061_NR_LINES);
+	REFUSE_IF(cfg->nr_devs && !cfg->devs, "%u devices but no table",
+		  cfg->nr_devs);
 	for (i = 0; i < cfg->nr_devs; i++) {
 		const struct a64_fdt_dev *d = &cfg->devs[i];
 
-		if (!d->compatible || !d->node) {
-			pr_err("device tree: device %u has no compatible or node name", i);
-			return -EINVAL;
-		}
-		if (d->spi > A64_SPI_MAX) {
-			pr_err("device tree: %s@%llx SPI %u above %u", d->node,
-			       (unsigned long long)d->base, d->spi, A64_SPI_MAX);
-			return -EINVAL;
-		}
+		REFUSE_IF(!d->compatible || !d->node,
+			  "device %u has no compatible or node name", i);
+		REFUSE_IF(d->spi > A64_SPI_MAX, "%s@%llx SPI %u above %u",
+			  d->node, (unsigned long long)d->base, d->spi,
+			  A64_SPI_MAX);
 	}
 	return 0;
 }
@@ -151,7 +160,6 @@ static int check_config(const struct a64_fdt_config *cfg)
 static int add_chosen(void *fdt, const struct a64_fdt_config *cfg)
 {
 	char path[NODE_NAME_MAX + 1] = "/";
-	int ret;
 
 	FDT(fdt_begin_node(fdt, "chosen"));
 	if (cfg->cmdline)
@@ -162,9 +170,7 @@ static int add_chosen(void *fdt, const struct a64_fdt_config *cfg)
 				     cfg->initrd_start + cfg->initrd_size));
 	}
 	if (cfg->uart) {
-		ret = node_name(path + 1, "pl011", cfg->uart_base);
-		if (ret)
-			return ret;
+		TRY(node_name(path + 1, "pl011", cfg->uart_base));
 		FDT(fdt_property_string(fdt, "stdout-path", path));
 	}
 	FDT(fdt_end_node(fdt));
@@ -173,14 +179,9 @@ static int add_chosen(void *fdt, const struct a64_fdt_config *cfg)
 
 static int add_memory(void *fdt, const struct a64_fdt_config *cfg)
 {
-	int ret = begin_node_at(fdt, "memory", cfg->ram_base);
-
-	if (ret)
-		return ret;
+	TRY(begin_node_at(fdt, "memory", cfg->ram_base));
 	FDT(fdt_property_string(fdt, "device_type", "memory"));
-	ret = prop_reg(fdt, cfg->ram_base, cfg->ram_size);
-	if (ret)
-		return ret;
+	TRY(prop_reg(fdt, cfg->ram_base, cfg->ram_size));
 	FDT(fdt_end_node(fdt));
 	return 0;
 }
@@ -189,15 +190,12 @@ static int add_memory(void *fdt, const struct a64_fdt_config *cfg)
 static int add_cpus(void *fdt, const struct a64_fdt_config *cfg)
 {
 	unsigned int i;
-	int ret;
 
 	FDT(fdt_begin_node(fdt, "cpus"));
 	FDT(fdt_property_cell(fdt, "#address-cells", 1));
 	FDT(fdt_property_cell(fdt, "#size-cells", 0));
 	for (i = 0; i < cfg->nr_cpus; i++) {
-		ret = begin_node_at(fdt, "cpu", a64_fdt_mpidr(i));
-		if (ret)
-			return ret;
+		TRY(begin_node_at(fdt, "cpu", a64_fdt_mpidr(i)));
 		FDT(fdt_property_string(fdt, "device_type", "cpu"));
 		FDT(fdt_property_string(fdt, "compatible", "arm,arm-v8"));
 		FDT(fdt_property_string(fdt, "enable-method", "psci"));
@@ -252,10 +250,8 @@ static int add_gic(void *fdt, const struct a64_fdt_config *cfg)
 {
 	fdt64_t reg[4] = { cpu_to_fdt64(cfg->gic_dist_base),
 			   cpu_to_fdt64(cfg->gic_dist_size) };
-	int ret = begin_node_at(fdt, "intc", cfg->gic_dist_base);
 
-	if (ret)
-		return ret;
+	TRY(begin_node_at(fdt, "intc", cfg->gic_dist_base));
 	if (cfg->gic_version == 3) {
 		reg[2] = cpu_to_fdt64(cfg->gic_redist_base);
 		reg[3] = cpu_to_fdt64(cfg->gic_redist_size);
@@ -277,16 +273,9 @@ static int add_gic(void *fdt, const struct a64_fdt_config *cfg)
 	return 0;
 }
 
-/* The PL011 is an AMBA primecell: its driver does not probe without the
- * "apb_pclk" bus clock, and takes "uartclk" for the baud rate. */
-static int add_uart(void *fdt, const struct a64_fdt_config *cfg)
+/* The AMBA primecells' bus clock: their drivers do not probe without it. */
+static int add_clock(void *fdt)
 {
-	static const char compat[] = "arm,pl011\0arm,primecell";
-	static const char clk_names[] = "uartclk\0apb_pclk";
-	const fdt32_t clks[2] = { cpu_to_fdt32(A64_FDT_PHANDLE_CLK),
-				  cpu_to_fdt32(A64_FDT_PHANDLE_CLK) };
-	int ret;
-
 	FDT(fdt_begin_node(fdt, "apb-pclk"));
 	FDT(fdt_property_string(fdt, "compatible", "fixed-clock"));
 	FDT(fdt_property_cell(fdt, "#clock-cells", 0));
@@ -294,16 +283,19 @@ static int add_uart(void *fdt, const struct a64_fdt_config *cfg)
 	FDT(fdt_property_string(fdt, "clock-output-names", "clk24mhz"));
 	FDT(fdt_property_cell(fdt, "phandle", A64_FDT_PHANDLE_CLK));
 	FDT(fdt_end_node(fdt));
+	return 0;
+}
 
-	ret = begin_node_at(fdt, "pl011", cfg->uart_base);
-	if (ret)
-		return ret;
-	FDT(fdt_property(fdt, "compatible", compat, sizeof(compat)));
-	ret = prop_reg(fdt, cfg->uart_base, cfg->uart_size);
-	if (!ret)
-		ret = prop_spi(fdt, cfg->uart_spi, IRQ_TYPE_LEVEL_HIGH);
-	if (ret)
-		return ret;
+/* The PL011 takes "uartclk" for the baud rate besides "apb_pclk". */
+static int add_uart(void *fdt, const struct a64_fdt_config *cfg)
+{
+	static const char compat[] = "arm,pl011\0arm,primecell";
+	static const char clk_names[] = "uartclk\0apb_pclk";
+	const fdt32_t clks[2] = { cpu_to_fdt32(A64_FDT_PHANDLE_CLK),
+				  cpu_to_fdt32(A64_FDT_PHANDLE_CLK) };
+
+	TRY(begin_dev_node(fdt, "pl011", compat, sizeof(compat), cfg->uart_base,
+			   cfg->uart_size, cfg->uart_spi, IRQ_TYPE_LEVEL_HIGH));
 	FDT(fdt_property(fdt, "clocks", clks, sizeof(clks)));
 	FDT(fdt_property(fdt, "clock-names", clk_names, sizeof(clk_names)));
 	FDT(fdt_property_cell(fdt, "arm,primecell-periphid", PL011_PERIPHID));
@@ -311,19 +303,46 @@ static int add_uart(void *fdt, const struct a64_fdt_config *cfg)
 	return 0;
 }
 
+/*
+ * The PL061 and, on its line gpio_power_line, a gpio-keys power key (active
+ * high: GPIO flags 0).  Its SPI is level-triggered: devices/pl061.c holds
+ * the line high while an unmasked event is latched.  No
+ * arm,primecell-periphid: the AMBA bus reads the model's ID registers.
+ */
+static int add_gpio(void *fdt, const struct a64_fdt_config *cfg)
+{
+	static const char compat[] = "arm,pl061\0arm,primecell";
+	const fdt32_t gpios[3] = { cpu_to_fdt32(A64_FDT_PHANDLE_GPIO),
+				   cpu_to_fdt32(cfg->gpio_power_line),
+				   cpu_to_fdt32(0) };
+
+	TRY(begin_dev_node(fdt, "pl061", compat, sizeof(compat), cfg->gpio_base,
+			   cfg->gpio_size, cfg->gpio_spi, IRQ_TYPE_LEVEL_HIGH));
+	FDT(fdt_property(fdt, "gpio-controller", "", 0));
+	FDT(fdt_property_cell(fdt, "#gpio-cells", 2));
+	FDT(fdt_property_cell(fdt, "clocks", A64_FDT_PHANDLE_CLK));
+	FDT(fdt_property_string(fdt, "clock-names", "apb_pclk"));
+	FDT(fdt_property_cell(fdt, "phandle", A64_FDT_PHANDLE_GPIO));
+	FDT(fdt_end_node(fdt));
+
+	FDT(fdt_begin_node(fdt, "gpio-keys"));
+	FDT(fdt_property_string(fdt, "compatible", "gpio-keys"));
+	FDT(fdt_begin_node(fdt, "poweroff"));
+	FDT(fdt_property_string(fdt, "label", "GPIO Key Poweroff"));
+	FDT(fdt_property_cell(fdt, "linux,code", A64_FDT_KEY_POWER));
+	FDT(fdt_property(fdt, "gpios", gpios, sizeof(gpios)));
+	FDT(fdt_end_node(fdt));
+	FDT(fdt_end_node(fdt));
+	return 0;
+}
+
 static int add_dev(void *fdt, const struct a64_fdt_dev *d)
 {
-	int ret = begin_node_at(fdt, d->node, d->base);
+	uint32_t flags = d->edge ? IRQ_TYPE_EDGE_RISING : IRQ_TYPE_LEVEL_HIGH;
 
-	if (ret)
-		return ret;
-	FDT(fdt_property_string(fdt, "compatible", d->compatible));
-	ret = prop_reg(fdt, d->base, d->size);
-	if (!ret)
-		ret = prop_spi(fdt, d->spi, d->edge ? IRQ_TYPE_EDGE_RISING
-						   : IRQ_TYPE_LEVEL_HIGH);
-	if (ret)
-		return ret;
+	TRY(begin_dev_node(fdt, d->node, d->compatible,
+			   strlen(d->compatible) + 1, d->base, d->size, d->spi,
+			   flags));
 	/* Emulated devices see guest RAM through the host's caches. */
 	FDT(fdt_property(fdt, "dma-coherent", "", 0));
 	FDT(fdt_end_node(fdt));
@@ -333,7 +352,6 @@ static int add_dev(void *fdt, const struct a64_fdt_dev *d)
 static int add_root(void *fdt, const struct a64_fdt_config *cfg)
 {
 	unsigned int i;
-	int ret;
 
 	FDT(fdt_begin_node(fdt, ""));
 	FDT(fdt_property_string(fdt, "compatible", "linux,dummy-virt"));
@@ -342,23 +360,20 @@ static int add_root(void *fdt, const struct a64_fdt_config *cfg)
 	FDT(fdt_property_cell(fdt, "#size-cells", 2));
 	FDT(fdt_property_cell(fdt, "interrupt-parent", A64_FDT_PHANDLE_GIC));
 
-	ret = add_chosen(fdt, cfg);
-	if (!ret)
-		ret = add_memory(fdt, cfg);
-	if (!ret)
-		ret = add_cpus(fdt, cfg);
-	if (!ret)
-		ret = add_psci(fdt);
-	if (!ret)
-		ret = add_timer(fdt, cfg);
-	if (!ret)
-		ret = add_gic(fdt, cfg);
-	if (!ret && cfg->uart)
-		ret = add_uart(fdt, cfg);
-	for (i = 0; !ret && i < cfg->nr_devs; i++)
-		ret = add_dev(fdt, &cfg->devs[i]);
-	if (ret)
-		return ret;
+	TRY(add_chosen(fdt, cfg));
+	TRY(add_memory(fdt, cfg));
+	TRY(add_cpus(fdt, cfg));
+	TRY(add_psci(fdt));
+	TRY(add_timer(fdt, cfg));
+	TRY(add_gic(fdt, cfg));
+	if (cfg->uart || cfg->gpio)
+		TRY(add_clock(fdt));
+	if (cfg->uart)
+		TRY(add_uart(fdt, cfg));
+	if (cfg->gpio)
+		TRY(add_gpio(fdt, cfg));
+	for (i = 0; i < cfg->nr_devs; i++)
+		TRY(add_dev(fdt, &cfg->devs[i]));
 	FDT(fdt_end_node(fdt));
 	return 0;
 }

@@ -11,6 +11,8 @@
  *   0x080a_0000  | GICv3 redistributors, 128 KiB |
  *                | per vCPU (up to 123)          |
  *   0x0900_0000  | PL011 UART (4 KiB), SPI 1     |
+ *   0x0903_0000  | PL061 GPIO (4 KiB), SPI 7:    |
+ *                | line 3 is the power key       |
  *   0x0a00_0000  | virtio-mmio windows, 4 KiB    |
  *                | each, SPI 16 upwards          |
  *   0x4000_0000  +-------------------------------+ RAM
@@ -39,6 +41,13 @@
 #define A64_UART_GPA		0x09000000ULL
 #define A64_UART_SIZE		0x1000ULL
 #define A64_UART_SPI		1U
+
+/* Where QEMU's "virt" has its PL061; line 3 carries the gpio-keys power key
+ * as on QEMU and Cloud Hypervisor. */
+#define A64_GPIO_GPA		0x09030000ULL
+#define A64_GPIO_SIZE		0x1000ULL
+#define A64_GPIO_SPI		7U
+#define A64_GPIO_POWER_LINE	3U
 
 #define A64_VIRTIO_MMIO_GPA	0x0a000000ULL
 #define A64_VIRTIO_MMIO_SIZE	0x1000ULL

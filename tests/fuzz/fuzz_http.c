@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the API socket's HTTP/1.1 parser (vmm/http.c).  The first 8 input bytes
+ * libFuzzer target for the API socket's HTTP/1.1 parser (vmm/http_*.c).  The first 8 input bytes
  * steer the run, the rest is the byte stream a client sends:
  *	byte 0, bit 0: feed the parser directly (1) or send through a socketpair (0), where
  *		 bytes 1-7, bit 7, attach (bits 5-6) + 1 fds to the chunk;

@@ -179,7 +179,7 @@ fi
 {
 echo "export LAB_ARCH=$arch"
 for v in LAB_ONLY LAB_TIMEOUT LAB_EXTRA_CMDLINE LAB_BOOT_RUNS LAB_DUMP_LINES LAB_LIVE LAB_NET_MB \
-	LAB_NET_COMPARE; do
+	LAB_NET_COMPARE LAB_GIC; do
 	if [ -n "${!v:-}" ]; then printf 'export %s=%q\n' "$v" "${!v}"; fi
 done
 } >"$stage/lab/env"

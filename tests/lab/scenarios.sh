@@ -15,6 +15,7 @@
 #   LAB_TAP_EXEC optional: tests/lab/tap-exec (hands kvmm an open TAP fd)
 #   LAB_KVMM_REMOTE optional: the kvmm-remote API client
 #   LAB_VSOCK_CLIENT optional: tests/lab/vsock-client (hybrid vsock host side)
+#   LAB_GIC     aarch64: the GIC version of L1 (3, 2), which kvmm must have picked
 #   LAB_LIVE    1: copy each guest console line to the output as it comes (debugging hangs)
 #
 # Adding scenarios: write a function and register it with `scenario NAME ARCHES FUNCTION`
@@ -166,9 +167,19 @@ sc_bzimage_1cpu() {
 		--cpus boot=1 --memory size=512M --cmdline "$CMDLINE"
 }
 
+# image-1cpu: the arm64 Image to the marker, and (kvmm -v names it) the GIC kvmm created: the
+# v3 when L1 has one, the v2 fallback in an L1 with a GICv2 (LAB_GIC=2).
 sc_image_1cpu() {
-	expect_boot image-1cpu 1 0 --kernel "$KERNEL" --initramfs "$INITRAMFS" \
-		--cpus boot=1 --memory size=512M --cmdline "$CMDLINE"
+	_before=$FAILED
+	expect_boot image-1cpu-boot 1 0 --kernel "$KERNEL" --initramfs "$INITRAMFS" \
+		--cpus boot=1 --memory size=512M --cmdline "$CMDLINE" -v
+	[ "$FAILED" = "$_before" ] || return 0
+	_gic=$(grep -o 'GICv[0-9]' "$ERR" | head -n 1)
+	if [ -z "$_gic" ] || [ "$_gic" != "GICv${LAB_GIC:-3}" ]; then
+		fail image-1cpu-gic "want GICv${LAB_GIC:-3} in kvmm's log, got '${_gic}'"
+	else
+		pass image-1cpu-gic "kvmm created a $_gic (L1's GIC is v${LAB_GIC:-3})"
+	fi
 }
 
 sc_pvh_elf() {

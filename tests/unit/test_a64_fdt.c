@@ -1,8 +1,9 @@
 /*
  * Unit tests for the aarch64 device-tree builder: every tree is read back
  * with libfdt (structure check, paths, properties, phandles), for 1, 2, 8
- * and many vCPUs, GICv2 and GICv3, with and without UART, initramfs and
- * command line, and for configs and buffers that must be refused.
+ * and many vCPUs, GICv2 and GICv3, with and without UART, GPIO power key,
+ * initramfs and command line, and for configs and buffers that must be
+ * refused.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -42,6 +43,9 @@ static struct a64_fdt_config cfg_for(unsigned int cpus, unsigned int gic)
 		.uart = true,
 		.uart_base = A64_UART_GPA, .uart_size = A64_UART_SIZE,
 		.uart_spi = A64_UART_SPI,
+		.gpio = true,
+		.gpio_base = A64_GPIO_GPA, .gpio_size = A64_GPIO_SIZE,
+		.gpio_spi = A64_GPIO_SPI, .gpio_power_line = A64_GPIO_POWER_LINE,
 		.devs = devs, .nr_devs = 3,
 	};
 	return c;
@@ -346,12 +350,85 @@ Test(a64_fdt, no_uart)
 	struct a64_fdt_config c = cfg_for(1, 3);
 
 	c.uart = false;
+	c.gpio = false;
 	build_ok(&c);
 	cr_expect_not(has_prop(node("/chosen"), "stdout-path"));
 	cr_expect_eq(fdt_path_offset(fdt, "/pl011@9000000"), -FDT_ERR_NOTFOUND);
 	cr_expect_eq(fdt_path_offset(fdt, "/apb-pclk"), -FDT_ERR_NOTFOUND);
 	cr_expect_eq(fdt_node_offset_by_compatible(fdt, -1, "arm,pl011"),
 		     -FDT_ERR_NOTFOUND);
+}
+
+Test(a64_fdt, gpio_power_key)
+{
+	struct a64_fdt_config c = cfg_for(2, 3);
+	const fdt32_t *gpios;
+	int g, keys, key, n = 0, off;
+
+	build_ok(&c);
+	g = node("/pl061@9030000");
+	cr_expect_eq(fdt_stringlist_count(fdt, g, "compatible"), 2);
+	cr_expect_str_eq(fdt_stringlist_get(fdt, g, "compatible", 0, NULL),
+			 "arm,pl061");
+	cr_expect_str_eq(fdt_stringlist_get(fdt, g, "compatible", 1, NULL),
+			 "arm,primecell");
+	check_reg(g, A64_GPIO_GPA, A64_GPIO_SIZE);
+	check_irq(cells(g, "interrupts", 3), 0, A64_GPIO_SPI, 4);
+	cr_expect(has_prop(g, "gpio-controller"));
+	cr_expect_eq(cell(g, "#gpio-cells"), 2);
+	cr_expect_eq(fdt_node_offset_by_phandle(fdt, cell(g, "clocks")),
+		     node("/apb-pclk"));
+	check_string(g, "clock-names", "apb_pclk");
+	cr_expect_eq(fdt_stringlist_count(fdt, g, "clock-names"), 1);
+	cr_expect_not(has_prop(g, "arm,primecell-periphid"),
+		      "the AMBA bus reads the model's ID registers");
+	cr_expect_eq(fdt_get_phandle(fdt, g), A64_FDT_PHANDLE_GPIO);
+	cr_expect_neq(A64_FDT_PHANDLE_GPIO, A64_FDT_PHANDLE_GIC);
+	cr_expect_neq(A64_FDT_PHANDLE_GPIO, A64_FDT_PHANDLE_CLK);
+
+	keys = node("/gpio-keys");
+	check_string(keys, "compatible", "gpio-keys");
+	fdt_for_each_subnode(off, fdt, keys)
+		n++;
+	cr_expect_eq(n, 1, "one key");
+	key = node("/gpio-keys/poweroff");
+	check_string(key, "label", "GPIO Key Poweroff");
+	cr_expect_eq(cell(key, "linux,code"), 116, "KEY_POWER");
+	gpios = cells(key, "gpios", 3);
+	cr_expect_eq(fdt_node_offset_by_phandle(fdt, fdt32_to_cpu(gpios[0])), g);
+	cr_expect_eq(fdt32_to_cpu(gpios[1]), A64_GPIO_POWER_LINE);
+	cr_expect_eq(A64_GPIO_POWER_LINE, 3);
+	cr_expect_eq(fdt32_to_cpu(gpios[2]), 0, "active high");
+}
+
+Test(a64_fdt, gpio_without_uart_keeps_the_clock)
+{
+	struct a64_fdt_config c = cfg_for(1, 2);
+	int g;
+
+	c.uart = false;
+	build_ok(&c);
+	cr_expect_eq(fdt_path_offset(fdt, "/pl011@9000000"), -FDT_ERR_NOTFOUND);
+	g = node("/pl061@9030000");
+	cr_expect_eq(fdt_node_offset_by_phandle(fdt, cell(g, "clocks")),
+		     node("/apb-pclk"));
+	node("/gpio-keys/poweroff");
+}
+
+Test(a64_fdt, no_gpio)
+{
+	struct a64_fdt_config c = cfg_for(1, 3);
+
+	c.gpio = false;
+	c.gpio_spi = A64_SPI_MAX + 1;	/* an absent GPIO's SPI does not matter */
+	build_ok(&c);
+	cr_expect_eq(fdt_path_offset(fdt, "/pl061@9030000"), -FDT_ERR_NOTFOUND);
+	cr_expect_eq(fdt_path_offset(fdt, "/gpio-keys"), -FDT_ERR_NOTFOUND);
+	cr_expect_eq(fdt_node_offset_by_compatible(fdt, -1, "arm,pl061"),
+		     -FDT_ERR_NOTFOUND);
+	cr_expect_eq(fdt_node_offset_by_phandle(fdt, A64_FDT_PHANDLE_GPIO),
+		     -FDT_ERR_NOTFOUND);
+	node("/apb-pclk");	/* still the UART's */
 }
 
 Test(a64_fdt, buffer_too_small)
@@ -408,4 +485,15 @@ Test(a64_fdt, bad_configs)
 	c = cfg_for(1, 3);
 	c.initrd_start = UINT64_MAX - 10;
 	cr_expect_eq(a64_fdt_build(&c, fdt, sizeof(blob)), -EINVAL);
+	c = cfg_for(1, 3);
+	c.gpio_spi = A64_SPI_MAX + 1;
+	cr_expect_eq(a64_fdt_build(&c, fdt, sizeof(blob)), -EINVAL);
+	c = cfg_for(1, 3);
+	c.gpio_power_line = 8;
+	log_clear_error();
+	cr_expect_eq(a64_fdt_build(&c, fdt, sizeof(blob)), -EINVAL);
+	cr_expect(strstr(log_first_error(), "line 8") != NULL, "%s",
+		  log_first_error());
+	c.gpio = false;
+	cr_expect_eq(a64_fdt_build(&c, fdt, sizeof(blob)), 0);
 }

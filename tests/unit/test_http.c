@@ -1,5 +1,5 @@
 /*
- * Unit tests for the API socket's HTTP/1.1 layer (vmm/http.c): requests fed whole, pipelined,
+ * Unit tests for the API socket's HTTP/1.1 layer (vmm/http_*.c): requests fed whole, pipelined,
  * byte by byte and split at every position; each malformed request gets its status; SCM_RIGHTS
  * fds sent over a socketpair land on the right request and are never leaked (/proc/self/fd is
  * counted); responses and JSON error bodies are compared byte for byte.

@@ -204,4 +204,4 @@ EOF
 
 scenario api-lifecycle any sc_api_lifecycle
 scenario api-hostile any sc_api_hostile
-scenario api-power-button x86_64 sc_api_power_button
+scenario api-power-button any sc_api_power_button

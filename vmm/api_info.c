@@ -1,0 +1,118 @@
+/*
+ * The bodies of the API's read-only answers: VmInfo (vm.info) and VmmPingResponse (vmm.ping)
+ * from struct vmm_config, as api_config.h describes them, and vm.counters from the running
+ * VM's virtio devices.
+ */
+#define _GNU_SOURCE
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "api_config.h"
+#include "api_internal.h"
+#include "mmio.h"
+
+/* Dumps and frees ROOT (NULL-safe): a malloc'd string, or NULL. */
+static char *dump(json_t *root)
+{
+	char *s = root ? json_dumps(root, JSON_COMPACT) : NULL;
+
+	json_decref(root);
+	return s;
+}
+
+static json_t *devices_json(const struct vmm_config *cfg, bool nets)
+{
+	json_t *a = json_array();
+	unsigned int i, n = nets ? cfg->nr_nets : cfg->nr_disks;
+	char id[16], mac[18];
+
+	for (i = 0; a && i < n; i++) {
+		const struct disk_config *d = &cfg->disks[i];
+		const struct net_config *t = &cfg->nets[i];
+		const uint8_t *m = t->mac;
+
+		snprintf(id, sizeof(id), "%s%u", nets ? "net" : "disk", i);
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
+			 m[3], m[4], m[5]);
+		if (json_array_append_new(a, nets ?
+		    json_pack("{s:s*, s:s*, s:s, s:i}", "tap", t->tap,
+			      "mac", t->has_mac ? mac : NULL, "id", t->id ? t->id : id,
+			      "num_queues", 2) :
+		    json_pack("{s:s?, s:b, s:b, s:s, s:s*, s:s}", "path", d->path,
+			      "readonly", d->readonly, "direct", d->direct,
+			      "id", d->id ? d->id : id, "serial", d->serial,
+			      "image_type", "Raw"))) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+char *api_vm_info(const struct vmm_config *cfg, const char *state)
+{
+	static const char *const serial[] = {
+		[SERIAL_TTY] = "Tty", [SERIAL_FILE] = "File", [SERIAL_OFF] = "Off" };
+	json_t *c = json_pack("{s:{s:s?, s:s*, s:s*}, s:{s:i, s:i}, s:{s:I}, s:{s:s, s:s*},"
+			      " s:{s:s}}",
+			      "payload", "kernel", cfg->kernel, "cmdline", cfg->cmdline,
+			      "initramfs", cfg->initramfs,
+			      "cpus", "boot_vcpus", (int)cfg->boot_vcpus,
+			      "max_vcpus", (int)cfg->boot_vcpus,
+			      "memory", "size", (json_int_t)cfg->mem_size,
+			      "serial", "mode", serial[cfg->serial],
+			      "file", cfg->serial == SERIAL_FILE ? cfg->serial_path : NULL,
+			      "console", "mode", "Off");
+
+	if (!c || json_object_set_new(c, "disks", devices_json(cfg, false)) ||
+	    json_object_set_new(c, "net", devices_json(cfg, true)) ||
+	    (cfg->rng_src && json_object_set_new(c, "rng", json_pack("{s:s}", "src",
+								      cfg->rng_src))) ||
+	    (cfg->vsock.cid && json_object_set_new(c, "vsock", json_pack("{s:I, s:s}", "cid",
+				(json_int_t)cfg->vsock.cid, "socket", cfg->vsock.socket)))) {
+		json_decref(c);
+		return NULL;
+	}
+	return dump(json_pack("{s:o, s:s, s:I}", "config", c, "state", state,
+			      "memory_actual_size", (json_int_t)cfg->mem_size));
+}
+
+char *api_ping_json(const char *version)
+{
+	return dump(json_pack("{s:s, s:s, s:I, s:[]}", "build_version", version,
+			      "version", version, "pid", (json_int_t)getpid(), "features"));
+}
+
+/* vm.counters: {"<device id>": {"<counter>": value, ...}, ...} of the running VM. */
+void api_vmm_counters(struct api_vmm *v, struct api_reply *rep)
+{
+	struct virtio_counter c[VIRTIO_MAX_COUNTERS];
+	json_t *all = json_object(), *dev;
+	struct virtio_dev *d;
+
+	if (v->state != API_RUNNING && v->state != API_PAUSED) {
+		json_decref(all);
+		return api_error(rep, v->state == API_NO_VM ? 404 : 405, "vm.counters: the VM is %s, not running",
+				 api_state_names[v->state]);
+	}
+	/* The lock keeps the VM from being torn down meanwhile (api_vm.c's hook_stopping
+	 * takes it). */
+	pthread_mutex_lock(&v->lock);
+	for (unsigned int i = 0; all && v->vm && (d = virtio_mmio_dev(v->vm, i)); i++) {
+		unsigned int n = d->ops->counters ? d->ops->counters(d, c) : 0;
+
+		dev = json_object();
+		for (unsigned int k = 0; dev && k < n; k++)
+			json_object_set_new(dev, c[k].name, json_integer((json_int_t)c[k].value));
+		json_object_set_new(all, d->id ? d->id : d->name, dev);
+	}
+	pthread_mutex_unlock(&v->lock);
+	rep->body = all ? json_dumps(all, JSON_COMPACT) : NULL;
+	json_decref(all);
+	if (!rep->body)
+		return api_error(rep, 500, "vm.counters: out of memory");
+	rep->status = 200;
+}
