@@ -59,10 +59,11 @@ run_lab() {
 	meson test -C "$dir" --suite lab --print-errorlogs || true
 	# A wedged L1 (the TCG-emulated host of the nested KVM) is an accident
 	# of the lab, not a verdict on kvmm: run-lab.sh says "L1 stalled" or
-	# "L1 timed out" for it.  Such a run is repeated once, in the open; a
+	# "L1 timed out" for it, "L1 kernel crashed" when L1's own kernel
+	# oopses.  Such a run is repeated once, in the open; a
 	# scenario that fails is never repeated.
 	if grep -q '"result": "\(FAIL\|TIMEOUT\|ERROR\)"' "$labjson" &&
-	   grep -qE 'L1 (stalled|timed out)' "$labjson"; then
+	   grep -qE 'L1 (stalled|timed out|kernel crashed)' "$labjson"; then
 		echo "test-all: the lab's L1 wedged ($dir); running that lab once more"
 		meson test -C "$dir" --suite lab --print-errorlogs || true
 	fi

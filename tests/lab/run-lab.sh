@@ -235,6 +235,13 @@ kill "$watchdog" 2>/dev/null || true
 wait "$watchdog" 2>/dev/null || true
 rm -f "$mon"
 if [ "$rc" = 124 ]; then why="L1 timed out after ${l1_timeout}s"; else why="L1 QEMU exit $rc"; fi
+# L1's own kernel failing (seen once: "BUG: scheduling while atomic" in NMI context on a vCPU
+# thread, under QEMU's emulation of SVM) ends L1 through panic=-1 before the scenarios do.
+crash=$(grep -a -m 1 -E '^\[ *[0-9]+\.[0-9]+\] (BUG:|Oops|Kernel panic|general protection fault)' "$log" || true)
+if [ -n "$crash" ] && ! grep -q 'LAB: DONE' "$log"; then
+	why="L1 kernel crashed: $crash"
+	echo "LAB: INFO l1-crash $crash"
+fi
 if [ -s "$stall_file" ]; then
 	why="L1 stalled: no console output for ${LAB_L1_STALL:-300}s"
 	sed 's/^/  | l1: /' "$stall_file" >>"$log"
