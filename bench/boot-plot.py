@@ -13,6 +13,8 @@ import re
 import statistics
 import sys
 
+import barplot
+
 LINE = re.compile(r"LAB: INFO boot-time run=(\d+) vmm=(\w+) marker_ms=(\d+)")
 ARCH = re.compile(r"LAB: INFO scenarios arch=(\w+)")
 
@@ -32,33 +34,8 @@ def read_runs(path):
 
 
 def svg(runs, title):
-    names = sorted(runs)
-    top = max(max(v) for v in runs.values()) * 1.15
-    w, h, left, bottom, bar = 420, 300, 60, 40, 80
-    plot_h = h - bottom - 40
-    y = lambda ms: h - bottom - plot_h * ms / top
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
-           'font-family="sans-serif" font-size="12">',
-           f'<text x="{w / 2}" y="20" text-anchor="middle">{title}</text>',
-           f'<line x1="{left}" y1="{h - bottom}" x2="{w - 10}" y2="{h - bottom}" stroke="black"/>',
-           f'<line x1="{left}" y1="30" x2="{left}" y2="{h - bottom}" stroke="black"/>']
-    step = 10 ** max(0, len(str(int(top))) - 1)
-    for t in range(0, int(top) + 1, step):
-        out.append(f'<text x="{left - 5}" y="{y(t) + 4:.1f}" text-anchor="end">{t / 1000:g}</text>')
-    out.append(f'<text x="14" y="{h / 2}" transform="rotate(-90 14 {h / 2})" '
-               'text-anchor="middle">seconds to guest marker</text>')
-    for i, name in enumerate(names):
-        x = left + 40 + i * (bar + 60)
-        med = statistics.median(runs[name])
-        colour = "#3b7dd8" if name == "kvmm" else "#999999"
-        out.append(f'<rect x="{x}" y="{y(med):.1f}" width="{bar}" '
-                   f'height="{h - bottom - y(med):.1f}" fill="{colour}" opacity="0.7"/>')
-        for v in runs[name]:
-            out.append(f'<circle cx="{x + bar / 2}" cy="{y(v):.1f}" r="3" fill="black"/>')
-        out.append(f'<text x="{x + bar / 2}" y="{h - bottom + 16}" text-anchor="middle">'
-                   f'{name} ({med / 1000:.2f} s)</text>')
-    out.append("</svg>")
-    return "\n".join(out)
+    return barplot.bars(runs, title, "seconds to guest marker", 1000,
+                        lambda m: f"{m / 1000:.2f} s")
 
 
 def main():

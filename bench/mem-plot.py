@@ -15,6 +15,8 @@ import re
 import statistics
 import sys
 
+import barplot
+
 LINE = re.compile(r"LAB: INFO mem-overhead run=(\d+) vmm=(\w+) pss_kb=(\d+) rss_kb=(\d+) "
                   r"guest_pss_kb=(\d+) overhead_kb=(\d+) threads=(\d+)")
 ARCH = re.compile(r"LAB: INFO scenarios arch=(\w+)")
@@ -41,49 +43,10 @@ def med(runs, field):
     return statistics.median(r[field] for r in runs)
 
 
-def tick_step(top_mib):
-    """The first of 0.1, 0.2, 0.5, 1, 2, 5, 10, ... MiB giving at most 8 ticks up to top_mib."""
-    exp = -1
-    while True:
-        for m in (1, 2, 5):
-            step = m * 10.0 ** exp
-            if top_mib / step <= 8:
-                return step
-        exp += 1
-
-
 def svg(runs, title):
-    names = sorted(runs)
-    top = max(r["overhead"] for v in runs.values() for r in v) * 1.15 or 1024
-    w, h, left, bottom, bar = 500, 300, 60, 40, 80
-    plot_h = h - bottom - 40
-    y = lambda kb: h - bottom - plot_h * kb / top
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
-           'font-family="sans-serif" font-size="12">',
-           f'<text x="{w / 2}" y="20" text-anchor="middle">{title}</text>',
-           f'<line x1="{left}" y1="{h - bottom}" x2="{w - 10}" y2="{h - bottom}" stroke="black"/>',
-           f'<line x1="{left}" y1="30" x2="{left}" y2="{h - bottom}" stroke="black"/>']
-    step = tick_step(top / 1024)
-    for i in range(int(top / 1024 / step) + 1):
-        t = round(i * step, 6)
-        out.append(f'<text x="{left - 5}" y="{y(t * 1024) + 4:.1f}" text-anchor="end">'
-                   f'{t:g}</text>')
-    out.append(f'<text x="14" y="{h / 2}" transform="rotate(-90 14 {h / 2})" '
-               'text-anchor="middle">MiB outside guest RAM (PSS)</text>')
-    x0 = left + (w - 10 - left - len(names) * bar - (len(names) - 1) * 60) / 2
-    for i, name in enumerate(names):
-        x = x0 + i * (bar + 60)
-        m = med(runs[name], "overhead")
-        colour = "#3b7dd8" if name == "kvmm" else "#999999"
-        out.append(f'<rect x="{x}" y="{y(m):.1f}" width="{bar}" '
-                   f'height="{h - bottom - y(m):.1f}" fill="{colour}" opacity="0.7"/>')
-        for r in runs[name]:
-            out.append(f'<circle cx="{x + bar / 2}" cy="{y(r["overhead"]):.1f}" r="3" '
-                       'fill="black"/>')
-        out.append(f'<text x="{x + bar / 2}" y="{h - bottom + 16}" text-anchor="middle">'
-                   f'{name} ({m / 1024:.1f} MiB)</text>')
-    out.append("</svg>")
-    return "\n".join(out)
+    values = {name: [r["overhead"] for r in v] for name, v in runs.items()}
+    return barplot.bars(values, title, "MiB outside guest RAM (PSS)", 1024,
+                        lambda m: f"{m / 1024:.1f} MiB")
 
 
 def main():

@@ -290,6 +290,25 @@ sc_tiny() {
 # Median of the numbers given as arguments.
 median() { printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }
 
+# peer_verdict NAME UNIT "KVMM VALUES" "QEMU VALUES" "MISSING": the end of a side-by-side with
+# QEMU: medians of each, their ratio (kvmm/QEMU), an INFO line, and PASS, or FAIL when runs
+# are MISSING (a non-empty list of what could not be measured).
+peer_verdict() {
+	_pk=none
+	_pq=none
+	# shellcheck disable=SC2086 # one number a word
+	[ -z "$3" ] || _pk=$(median $3)
+	# shellcheck disable=SC2086
+	[ -z "$4" ] || _pq=$(median $4)
+	_pr=$(awk -v k="$_pk" -v q="$_pq" 'BEGIN { if (k ~ /^[0-9]+$/ && q ~ /^[0-9]+$/ && q > 0) printf "%.2f", k / q; else print "none" }')
+	info "$1 kvmm_$2=$_pk qemu_$2=$_pq ratio=$_pr"
+	if [ -n "$5" ]; then
+		fail "$1" "not measured:$5 (kvmm_$2=$_pk qemu_$2=$_pq)"
+	else
+		pass "$1" "kvmm_$2=$_pk qemu_$2=$_pq ratio=$_pr"
+	fi
+}
+
 # boot-time: wall time from launching the VMM to the marker on its stdout, kvmm and QEMU runs
 # interleaved (so drift in the machine's speed hits both alike), medians compared. Both
 # machines have a virtio-rng device (kvmm's default; Kata always asks for one).
@@ -331,17 +350,7 @@ sc_boot_time() {
 		info "boot-time run=$_i vmm=qemu marker_ms=${MARK_MS:-none} exit=$RC run_ms=$RUN_MS"
 		if [ -n "$MARK_MS" ]; then _q="$_q $MARK_MS"; else _miss="$_miss qemu#$_i"; _qemu=0; dump_last; fi
 	done
-	_km=none
-	_qm=none
-	[ -z "$_k" ] || _km=$(median $_k)
-	[ -z "$_q" ] || _qm=$(median $_q)
-	_ratio=$(awk -v k="$_km" -v q="$_qm" 'BEGIN { if (k ~ /^[0-9]+$/ && q ~ /^[0-9]+$/ && q > 0) printf "%.2f", k / q; else print "none" }')
-	info "boot-time kvmm_ms=$_km qemu_ms=$_qm ratio=$_ratio"
-	if [ -n "$_miss" ]; then
-		fail boot-time "no marker in:$_miss (kvmm_ms=$_km qemu_ms=$_qm)"
-	else
-		pass boot-time "kvmm_ms=$_km qemu_ms=$_qm ratio=$_ratio"
-	fi
+	peer_verdict boot-time ms "$_k" "$_q" "$_miss"
 }
 
 # --- registry -------------------------------------------------------------------------------

@@ -339,19 +339,7 @@ sc_mem_overhead() {
 			fi
 		fi
 	done
-	_km=none
-	_qm=none
-	# shellcheck disable=SC2086 # one number a word
-	[ -z "$_k" ] || _km=$(median $_k)
-	# shellcheck disable=SC2086
-	[ -z "$_q" ] || _qm=$(median $_q)
-	_ratio=$(awk -v k="$_km" -v q="$_qm" 'BEGIN { if (k ~ /^[0-9]+$/ && q ~ /^[0-9]+$/ && q > 0) printf "%.2f", k / q; else print "none" }')
-	info "mem-overhead kvmm_kb=$_km qemu_kb=$_qm ratio=$_ratio"
-	if [ -n "$_miss" ]; then
-		fail mem-overhead "not measured:$_miss (kvmm_kb=$_km qemu_kb=$_qm)"
-	else
-		pass mem-overhead "kvmm_kb=$_km qemu_kb=$_qm ratio=$_ratio"
-	fi
+	peer_verdict mem-overhead kb "$_k" "$_q" "$_miss"
 }
 
 scenario mem-overhead any sc_mem_overhead
