@@ -16,21 +16,17 @@ import sys
 import barplot
 
 LINE = re.compile(r"LAB: INFO boot-time run=(\d+) vmm=(\w+) marker_ms=(\d+)")
-ARCH = re.compile(r"LAB: INFO scenarios arch=(\w+)")
 
 
 def read_runs(path):
-    """The runs per VMM, and the lab's architecture (from its scenarios line)."""
-    runs, arch = {}, "x86_64"
+    """The runs per VMM."""
+    runs = {}
     with open(path, errors="replace") as f:
         for line in f:
             m = LINE.search(line)
             if m:
                 runs.setdefault(m.group(2), []).append(int(m.group(3)))
-            m = ARCH.search(line)
-            if m:
-                arch = m.group(1)
-    return runs, arch
+    return runs
 
 
 def svg(runs, title):
@@ -41,7 +37,7 @@ def svg(runs, title):
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    runs, arch = read_runs(sys.argv[1])
+    runs, arch = read_runs(sys.argv[1]), barplot.lab_arch(sys.argv[1])
     if "kvmm" not in runs or "qemu" not in runs:
         sys.exit("boot-plot: no kvmm and qemu boot-time runs in " + sys.argv[1])
     k, q = statistics.median(runs["kvmm"]), statistics.median(runs["qemu"])

@@ -19,13 +19,12 @@ import barplot
 
 LINE = re.compile(r"LAB: INFO mem-overhead run=(\d+) vmm=(\w+) pss_kb=(\d+) rss_kb=(\d+) "
                   r"guest_pss_kb=(\d+) overhead_kb=(\d+) threads=(\d+)")
-ARCH = re.compile(r"LAB: INFO scenarios arch=(\w+)")
 FIELDS = ("pss", "rss", "guest_pss", "overhead", "threads")
 
 
 def read_runs(path):
-    """{vmm: [{field: value}, ...]} in log order, and the lab's architecture."""
-    runs, arch = {}, "x86_64"
+    """{vmm: [{field: value}, ...]} in log order."""
+    runs = {}
     with open(path, errors="replace") as f:
         for line in f:
             m = LINE.search(line)
@@ -33,10 +32,7 @@ def read_runs(path):
                 run = dict(zip(FIELDS, map(int, m.groups()[2:])))
                 run["run"] = int(m.group(1))
                 runs.setdefault(m.group(2), []).append(run)
-            m = ARCH.search(line)
-            if m:
-                arch = m.group(1)
-    return runs, arch
+    return runs
 
 
 def med(runs, field):
@@ -52,7 +48,7 @@ def svg(runs, title):
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    runs, arch = read_runs(sys.argv[1])
+    runs, arch = read_runs(sys.argv[1]), barplot.lab_arch(sys.argv[1])
     if not runs:
         sys.exit("mem-plot: no mem-overhead runs in " + sys.argv[1])
     ratio = "n/a"
