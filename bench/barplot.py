@@ -4,7 +4,7 @@ at the median of its runs with each run as a dot, and the lab's architecture fro
 import re
 import statistics
 
-ARCH = re.compile(r"LAB: INFO scenarios arch=(\w+)")
+ARCH = re.compile(r"LAB: INFO scenarios (?:mode=\w+ )?arch=(\w+)")
 
 
 def lab_arch(path):

@@ -3,9 +3,11 @@
 
 The lab's boot-time scenario launches kvmm and QEMU alternately in the same
 L1 boot and prints, per run,
-  LAB: INFO boot-time run=N vmm=kvmm|qemu marker_ms=MS exit=RC run_ms=MS
+  LAB: INFO boot-time run=N vmm=kvmm|qemu|kvmm-pcioff marker_ms=MS exit=RC run_ms=MS
+(kvmm-pcioff: x86_64 only, kvmm with pci=off on the command line).
 This script reads such a log (the L1 console, or the lab's stdout) and writes
-docs/boot-time.svg: each run as a dot, the medians as bars, and the ratio.
+the chart (default docs/boot-time.svg): each run as a dot, the medians as bars,
+and the kvmm/QEMU ratio of the medians for the same command line.
 
 Usage: bench/boot-plot.py LOG [OUT.svg]
 """
@@ -15,7 +17,7 @@ import sys
 
 import barplot
 
-LINE = re.compile(r"LAB: INFO boot-time run=(\d+) vmm=(\w+) marker_ms=(\d+)")
+LINE = re.compile(r"LAB: INFO boot-time run=(\d+) vmm=([\w-]+) marker_ms=(\d+)")
 
 
 def read_runs(path):

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turns the lab's net-throughput lines into an SVG bar chart (kvmm beside QEMU).
 
-The lab's net-xfer scenario moves the same amount of data each way through the same TAP
+The lab's net-throughput benchmark moves the same amount of data each way through the same TAP
 for kvmm and for QEMU's virtio-net in one L1 boot and prints
   LAB: INFO net-throughput MB/s host->guest kvmm=K qemu=Q guest->host kvmm=K qemu=Q
 This script reads such a log and writes the chart with the kvmm/QEMU ratio per direction.
@@ -10,6 +10,8 @@ Usage: bench/net-plot.py LOG [OUT.svg]
 """
 import re
 import sys
+
+import barplot
 
 LINE = re.compile(r"net-throughput MB/s host->guest kvmm=([\d.]+) qemu=([\d.]+) "
                   r"guest->host kvmm=([\d.]+) qemu=([\d.]+)")
@@ -25,13 +27,13 @@ def read(path):
     sys.exit(f"{path}: no net-throughput line")
 
 
-def svg(data):
+def svg(data, arch):
     w, h, top, base = 480, 260, 40, 210
     peak = max(max(v) for v in data.values()) * 1.15
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
            f'font-family="sans-serif" font-size="12">',
            f'<text x="{w / 2}" y="20" text-anchor="middle" font-size="14">'
-           'TCP throughput through a TAP (MB/s, higher is better)</text>']
+           f'{arch}: TCP through a TAP (MB/s, higher is better)</text>']
     colors = {"kvmm": "#2a6fb0", "qemu": "#b0602a"}
     for g, (direction, vals) in enumerate(data.items()):
         x0 = 60 + g * 210
@@ -55,9 +57,11 @@ def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     data = read(sys.argv[1])
-    out = sys.argv[2] if len(sys.argv) > 2 else "docs/net-throughput.svg"
+    arch = barplot.lab_arch(sys.argv[1])
+    default = "docs/net-throughput.svg" if arch == "x86_64" else f"docs/net-throughput-{arch}.svg"
+    out = sys.argv[2] if len(sys.argv) > 2 else default
     with open(out, "w") as f:
-        f.write(svg(data))
+        f.write(svg(data, arch))
     for d, (k, q) in data.items():
         print(f"| {d} | {k:.1f} | {q:.1f} | {k / q:.2f} |")
 

@@ -36,8 +36,8 @@ run_suite() {
 	count "$dir/meson-logs/testlog.json"
 }
 
-[ -d build ] || meson setup build
-ninja -C build
+. "$top/scripts/build.sh"
+build_native
 run_suite build unit
 
 [ -d build-asan ] || meson setup build-asan -Db_sanitize=address,undefined \
@@ -76,16 +76,9 @@ run_suite build contract
 if $lab; then
 	run_lab build
 	# kvmm for aarch64 (cross-built unless this is an arm64 machine) in an arm64 lab.
-	if [ "$(uname -m)" = aarch64 ]; then
-		a64=build
-	else
-		a64=build-aarch64
-		cache=${KVMM_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/kvmm}
-		"$top/scripts/cross-sysroot.sh" "$cache/cross-aarch64"
-		[ -d "$a64" ] || meson setup "$a64" \
-			--cross-file "$cache/cross-aarch64/aarch64-linux-gnu.ini" -Dstatic=true
-		ninja -C "$a64"
-		run_lab "$a64"
+	if [ "$(uname -m)" != aarch64 ]; then
+		build_aarch64
+		run_lab "$A64"
 	fi
 fi
 

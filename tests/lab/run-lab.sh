@@ -13,10 +13,12 @@
 #   LAB_GIC          aarch64: the GIC version of the emulated L1 (3, the default, or 2)
 #   KVMM_CACHE       cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/kvmm): Debian packages,
 #                    guest images, the L1 base initrd; rebuilt only when their inputs change
+#   LAB_MODE         test (default) or bench: the side-by-side benchmarks instead of the tests
+#                    (bench/run-lab.sh); the log is then bench-ARCH.log
 #   LAB_ONLY         run only these scenarios (sh patterns, space-separated)
 #   LAB_TIMEOUT, LAB_EXTRA_CMDLINE, LAB_BOOT_RUNS, LAB_DUMP_LINES, LAB_LIVE, LAB_NET_MB,
-#   LAB_NET_COMPARE (1: also run QEMU's virtio-net for the throughput ratio): passed on to
-#                    scenarios.sh (see there)
+#   LAB_MEM_RUNS, LAB_MEM_SETTLE, LAB_MEM_BUDGET_KB: passed on to scenarios.sh (see there and
+#                    scenarios.d/)
 #   LAB_L1_TIMEOUT   seconds for the whole L1 boot (2400)
 #   LAB_L1_STALL     seconds of L1 console silence taken as a wedged L1 (300; an L1 soft
 #                    lockup report counts at once): its registers
@@ -69,7 +71,13 @@ if [ -f "$kvmm" ]; then
 else
 	echo "run-lab: warning: kvmm binary $kvmm does not exist; its scenarios will fail" >&2
 fi
-if [ $demo = 1 ]; then log=$outdir/demo-$arch.log; else log=$outdir/lab-$arch.log; fi
+lab_mode=${LAB_MODE:-test}
+case $lab_mode in
+test) log=$outdir/lab-$arch.log ;;
+bench) log=$outdir/bench-$arch.log ;;
+*) lab_die "LAB_MODE must be test or bench, not $lab_mode" ;;
+esac
+[ $demo = 0 ] || log=$outdir/demo-$arch.log
 # The tiny test guests meson builds next to kvmm (guest-images/tiny), if any.
 tiny=${LAB_TINY_DIR:-$(dirname "$kvmm")/guest-images}
 ls "$tiny"/tiny*.elf >/dev/null 2>&1 || tiny=
@@ -178,8 +186,8 @@ fi
 # Settings for the scenarios inside L1 (sourced by the L1 init).
 {
 echo "export LAB_ARCH=$arch"
-for v in LAB_ONLY LAB_TIMEOUT LAB_EXTRA_CMDLINE LAB_BOOT_RUNS LAB_DUMP_LINES LAB_LIVE LAB_NET_MB \
-	LAB_NET_COMPARE LAB_GIC; do
+for v in LAB_MODE LAB_ONLY LAB_TIMEOUT LAB_EXTRA_CMDLINE LAB_BOOT_RUNS LAB_DUMP_LINES LAB_LIVE \
+	LAB_NET_MB LAB_MEM_RUNS LAB_MEM_SETTLE LAB_MEM_BUDGET_KB LAB_GIC; do
 	if [ -n "${!v:-}" ]; then printf 'export %s=%q\n' "$v" "${!v}"; fi
 done
 } >"$stage/lab/env"
@@ -188,7 +196,7 @@ rm -rf "$stage"
 cat "$l1/base.cpio.zst" "$images" "$outdir/l1-run.cpio.gz" >"$outdir/l1-initrd.img"
 
 if [ $demo = 1 ]; then mode=demo; else mode=scenarios; fi
-echo "run-lab: booting L1 (timeout ${l1_timeout}s, mode $mode); console in $log"
+echo "run-lab: booting L1 (timeout ${l1_timeout}s, mode $mode, $lab_mode); console in $log"
 mon=$outdir/l1-monitor.sock
 stall_file=$outdir/l1-stall.txt
 rm -f "$mon" "$stall_file"

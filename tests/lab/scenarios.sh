@@ -1,13 +1,15 @@
 #!/bin/sh
-# The kvmm lab scenarios: full boots of the guest-images guest under kvmm (and QEMU for the
-# boot-time comparison) on a real /dev/kvm, with negative cases. Runs inside the lab's L1 (busybox
-# ash) or directly on a host with /dev/kvm (dash/bash), so POSIX sh only.
+# The kvmm lab scenarios: full boots of the guest-images guest under kvmm on a real /dev/kvm,
+# with negative cases, and (LAB_MODE=bench) the benchmarks that run kvmm beside QEMU. Runs
+# inside the lab's L1 (busybox ash) or directly on a host with /dev/kvm (dash/bash), so POSIX
+# sh only.
 # Each scenario prints one "LAB: PASS <name> <detail>" or "LAB: FAIL <name> <why>" line (plus
 # "LAB: INFO ..." measurements); the end is "LAB: DONE passed=N failed=M".
 #
 # Environment:
 #   KVMM        kvmm binary                      LAB_IMAGES  guest-images/build.sh output
 #   LAB_ARCH    x86_64 or aarch64                LAB_TMP     scratch directory
+#   LAB_MODE    test (default): the tests; bench: the side-by-side benchmarks (bench/run-lab.sh)
 #   LAB_QEMU    qemu-system-<arch> (benchmark)   LAB_BIOS    QEMU firmware (x86: bios-256k.bin)
 #   LAB_ONLY    optional: run only the scenarios whose names match one of these sh patterns
 #   LAB_TIMEOUT seconds allowed per guest run (60)
@@ -19,8 +21,8 @@
 #   LAB_LIVE    1: copy each guest console line to the output as it comes (debugging hangs)
 #
 # Adding scenarios: write a function and register it with `scenario NAME ARCHES FUNCTION`
-# (ARCHES: "any" or a space-separated list), here or in a file of scenarios.d/*.sh next to this
-# one (sourced in name order). A scenario function calls pass/fail exactly once per name it
+# (ARCHES: "any" or a space-separated list), or `bench NAME ARCHES FUNCTION` for a benchmark,
+# here or in a file of scenarios.d/*.sh next to this one (sourced in name order). A scenario function calls pass/fail exactly once per name it
 # reports; returning non-zero without reporting counts as a failure.
 set -eu
 
@@ -35,20 +37,33 @@ LAB_LIVE=${LAB_LIVE:-0}
 LAB_QEMU=${LAB_QEMU:-qemu-system-$LAB_ARCH}
 mkdir -p "$LAB_TMP"
 
+LAB_MODE=${LAB_MODE:-test}
+# kvmm adds nothing to the guest command line. LAB_EXTRA_CMDLINE: e.g. reboot=k, if needed.
+#   BASE_CMDLINE  the plain one: the boot-path scenarios, and both VMMs in the benchmarks
+#   CMDLINE       as kvmm is meant to be run (README): on x86_64 with pci=off, since kvmm has no
+#                 PCI bus and Debian's kernel otherwise probes PCI configuration space through
+#                 ports 0xcf8/0xcfc (about 33000 exits per boot, most of them for an AGP bridge)
+#   KERNEL        the kernel of the device and API scenarios: on x86_64 the ELF vmlinux (PVH
+#                 entry), which is how Kata boots its guest; BOOT_KERNEL: the bzImage / Image,
+#                 which the benchmarks use for both VMMs
 case $LAB_ARCH in
 x86_64)
-	KERNEL=$LAB_IMAGES/vmlinuz # bzImage
+	BOOT_KERNEL=$LAB_IMAGES/vmlinuz # bzImage
+	KERNEL=$LAB_IMAGES/vmlinux
 	CONSOLE=ttyS0
+	KVMM_CMDLINE=" pci=off"
 	;;
 aarch64)
-	KERNEL=$LAB_IMAGES/Image
+	BOOT_KERNEL=$LAB_IMAGES/Image
+	KERNEL=$BOOT_KERNEL
 	CONSOLE=ttyAMA0
+	KVMM_CMDLINE=
 	;;
 *) echo "LAB: FAIL lab-arch unknown LAB_ARCH=$LAB_ARCH"; echo "LAB: DONE passed=0 failed=1"; exit 1 ;;
 esac
 INITRAMFS=$LAB_IMAGES/initramfs.cpio.gz
-# kvmm adds nothing to the guest command line. LAB_EXTRA_CMDLINE: e.g. reboot=k, if needed.
-CMDLINE="console=$CONSOLE quiet panic=-1${LAB_EXTRA_CMDLINE:+ $LAB_EXTRA_CMDLINE}"
+BASE_CMDLINE="console=$CONSOLE quiet panic=-1${LAB_EXTRA_CMDLINE:+ $LAB_EXTRA_CMDLINE}"
+CMDLINE="$BASE_CMDLINE$KVMM_CMDLINE"
 CR=$(printf '\r')
 
 PASSED=0
@@ -162,17 +177,37 @@ expect_boot() {
 
 # --- scenarios ------------------------------------------------------------------------------
 
+# boot_check NAME CPUS MIB [KVMM ARGS...]: a boot that must show the marker with CPUS cpus, a
+# "System RAM" total within [MIB-1 MiB, MIB MiB], and end with exit 0 (the guest powered off).
+boot_check() {
+	_bn=$1 _bc=$2 _bm=$3
+	shift 3
+	kvmm_boot "$_bn" "$@" || true
+	_lo=$(((_bm - 1) * 1024))
+	_hi=$((_bm * 1024))
+	if [ -z "$MARKER" ] || [ "$RC" != 0 ] || [ "$TIMED_OUT" = 1 ] ||
+		[ "$GUEST_CPUS" != "$_bc" ] || [ -z "$GUEST_RAM_KB" ] ||
+		[ "$GUEST_RAM_KB" -lt "$_lo" ] || [ "$GUEST_RAM_KB" -gt "$_hi" ]; then
+		fail "$_bn" "want the marker with cpus=$_bc and ram_kb in [$_lo,$_hi], then exit 0 (poweroff): $(last_run)"
+		dump_last
+		return 0
+	fi
+	pass "$_bn" "cpus=$GUEST_CPUS ram_kb=$GUEST_RAM_KB exit=$RC (poweroff) marker_ms=$MARK_MS run_ms=$RUN_MS"
+}
+
+# The boot paths with the plain command line: the bzImage (x86_64) or Image (aarch64) and the
+# PVH ELF, 1 vCPU and 512 MiB, ending with the guest's `poweroff -f` (exit 0).
 sc_bzimage_1cpu() {
-	expect_boot bzimage-1cpu 1 0 --kernel "$KERNEL" --initramfs "$INITRAMFS" \
-		--cpus boot=1 --memory size=512M --cmdline "$CMDLINE"
+	boot_check bzimage-1cpu 1 512 --kernel "$BOOT_KERNEL" --initramfs "$INITRAMFS" \
+		--cpus boot=1 --memory size=512M --cmdline "$BASE_CMDLINE kvmm.test=poweroff"
 }
 
 # image-1cpu: the arm64 Image to the marker, and (kvmm -v names it) the GIC kvmm created: the
 # v3 when L1 has one, the v2 fallback in an L1 with a GICv2 (LAB_GIC=2).
 sc_image_1cpu() {
 	_before=$FAILED
-	expect_boot image-1cpu-boot 1 0 --kernel "$KERNEL" --initramfs "$INITRAMFS" \
-		--cpus boot=1 --memory size=512M --cmdline "$CMDLINE" -v
+	boot_check image-1cpu-boot 1 512 --kernel "$BOOT_KERNEL" --initramfs "$INITRAMFS" \
+		--cpus boot=1 --memory size=512M --cmdline "$BASE_CMDLINE kvmm.test=poweroff" -v
 	[ "$FAILED" = "$_before" ] || return 0
 	_gic=$(grep -o 'GICv[0-9]' "$ERR" | head -n 1)
 	if [ -z "$_gic" ] || [ "$_gic" != "GICv${LAB_GIC:-3}" ]; then
@@ -183,55 +218,31 @@ sc_image_1cpu() {
 }
 
 sc_pvh_elf() {
-	expect_boot pvh-elf - 0 --kernel "$LAB_IMAGES/vmlinux" --initramfs "$INITRAMFS" \
-		--cpus boot=1 --memory size=512M --cmdline "$CMDLINE"
+	boot_check pvh-elf 1 512 --kernel "$LAB_IMAGES/vmlinux" --initramfs "$INITRAMFS" \
+		--cpus boot=1 --memory size=512M --cmdline "$BASE_CMDLINE"
 }
 
+# smp-2cpu: two vCPUs; mem-1g: 1 GiB; both with the command line kvmm is meant to be run with.
 sc_smp_2cpu() {
-	expect_boot smp-2cpu 2 0 --kernel "$KERNEL" --initramfs "$INITRAMFS" \
+	boot_check smp-2cpu 2 512 --kernel "$KERNEL" --initramfs "$INITRAMFS" \
 		--cpus boot=2 --memory size=512M --cmdline "$CMDLINE"
 }
-
-# mem_check NAME SIZE MIB: the guest's "System RAM" total must be within [MIB-1 MiB, MIB] MiB.
-mem_check() {
-	kvmm_boot "$1" --kernel "$KERNEL" --initramfs "$INITRAMFS" --cpus boot=1 \
-		--memory "size=$2" --cmdline "$CMDLINE" || true
-	_lo=$((($3 - 1) * 1024))
-	_hi=$(($3 * 1024))
-	if [ -z "$GUEST_RAM_KB" ] || [ "$RC" != 0 ] || [ "$TIMED_OUT" = 1 ] ||
-		[ "$GUEST_RAM_KB" -lt "$_lo" ] || [ "$GUEST_RAM_KB" -gt "$_hi" ]; then
-		fail "$1" "want ram_kb in [$_lo,$_hi] and exit 0: $(last_run)"
-		dump_last
-		return 0
-	fi
-	pass "$1" "ram_kb=$GUEST_RAM_KB in [$_lo,$_hi] exit=$RC"
-}
-sc_mem_512m() { mem_check mem-512m 512M 512; }
-sc_mem_1g() { mem_check mem-1g 1G 1024; }
-
-sc_poweroff_code() {
-	expect_boot poweroff-code - 0 --kernel "$KERNEL" --initramfs "$INITRAMFS" \
-		--cmdline "$CMDLINE kvmm.test=poweroff"
+sc_mem_1g() {
+	boot_check mem-1g 1 1024 --kernel "$KERNEL" --initramfs "$INITRAMFS" --cpus boot=1 \
+		--memory size=1G --cmdline "$CMDLINE"
 }
 
+# The guest's `reboot -f` ends kvmm with the documented code 3 (no reboot loop). The tiny
+# guests (x86_64) check each reset mechanism on its own: the FADT reset register, the i8042,
+# a triple fault.
 sc_reboot_code() {
-	_codes=
-	_bad=0
-	for _i in 1 2 3; do
-		kvmm_boot "reboot-code-$_i" --kernel "$KERNEL" --initramfs "$INITRAMFS" \
-			--cmdline "$CMDLINE kvmm.test=reboot" || true
-		_codes="$_codes${_codes:+,}$RC"
-		if [ -z "$MARKER" ] || [ "$RC" != 3 ] || [ "$TIMED_OUT" = 1 ]; then
-			_bad=1
-			_why="run $_i: $(last_run)"
-			dump_last
-			break
-		fi
-	done
-	if [ $_bad = 1 ]; then
-		fail reboot-code "want exit 3 three times (got $_codes): $_why"
+	kvmm_boot reboot-code --kernel "$KERNEL" --initramfs "$INITRAMFS" \
+		--cmdline "$CMDLINE kvmm.test=reboot" || true
+	if [ -z "$MARKER" ] || [ "$RC" != 3 ] || [ "$TIMED_OUT" = 1 ]; then
+		fail reboot-code "want the marker, then exit 3: $(last_run)"
+		dump_last
 	else
-		pass reboot-code "exit codes $_codes"
+		pass reboot-code "exit=$RC run_ms=$RUN_MS"
 	fi
 }
 
@@ -309,55 +320,19 @@ peer_verdict() {
 	fi
 }
 
-# boot-time: wall time from launching the VMM to the marker on its stdout, kvmm and QEMU runs
-# interleaved (so drift in the machine's speed hits both alike), medians compared. Both
-# machines have a virtio-rng device (kvmm's default; Kata always asks for one).
-sc_boot_time() {
-	_runs=${LAB_BOOT_RUNS:-3}
-	_k=
-	_q=
-	_miss=
-	_qemu=0
-	if command -v "$LAB_QEMU" >/dev/null 2>&1; then
-		_qemu=1
-	else
-		_miss=" qemu(absent)"
-	fi
-	# The peer: QEMU with KVM, the machine type each arch's Kata uses, the same kernel,
-	# initramfs, command line and an entropy device.
-	case $LAB_ARCH in
-	x86_64) set -- -M pc ${LAB_BIOS:+-bios "$LAB_BIOS"} ;;
-	*) set -- -M virt,gic-version=host ;;
-	esac
-	_kvmm=1
-	for _i in $(seq 1 "$_runs"); do
-		# A VMM that missed the marker once is not run again: it would only burn the timeout.
-		if [ $_kvmm = 1 ]; then
-			# -vv: the exit statistics (debug lines at exit, none while the guest runs).
-			kvmm_boot "boot-time-kvmm-$_i" --kernel "$KERNEL" --initramfs "$INITRAMFS" \
-				--cpus boot=1 --memory size=512M --cmdline "$CMDLINE" -vv || true
-			info "boot-time run=$_i vmm=kvmm marker_ms=${MARK_MS:-none} exit=$RC run_ms=$RUN_MS"
-			[ "$_i" != 1 ] || info "boot-time kvmm $(grep -o 'vcpu0: exits:.*' "$ERR" | head -n 1)"
-			if [ -n "$MARK_MS" ]; then _k="$_k $MARK_MS"; else _miss="$_miss kvmm#$_i"; _kvmm=0; fi
-		fi
-		[ $_qemu = 1 ] || continue
-		run_guest "boot-time-qemu-$_i" "$LAB_TIMEOUT" "$LAB_QEMU" "$@" -nodefaults \
-			-enable-kvm -cpu host -m 512M -no-reboot \
-			-serial stdio -nographic -kernel "$KERNEL" -initrd "$INITRAMFS" \
-			-object rng-random,id=rng0,filename=/dev/urandom \
-			-device virtio-rng-pci,rng=rng0,romfile= \
-			-append "console=$CONSOLE quiet panic=-1"
-		info "boot-time run=$_i vmm=qemu marker_ms=${MARK_MS:-none} exit=$RC run_ms=$RUN_MS"
-		if [ -n "$MARK_MS" ]; then _q="$_q $MARK_MS"; else _miss="$_miss qemu#$_i"; _qemu=0; dump_last; fi
-	done
-	peer_verdict boot-time ms "$_k" "$_q" "$_miss"
-}
-
 # --- registry -------------------------------------------------------------------------------
 
 SCENARIOS=
-# scenario NAME ARCHES FUNCTION
+# scenario NAME ARCHES FUNCTION: a test (LAB_MODE=test)
 scenario() {
+	[ "$LAB_MODE" = test ] || return 0
+	case " $2 " in
+	*" any "* | *" $LAB_ARCH "*) SCENARIOS="$SCENARIOS $1:$3" ;;
+	esac
+}
+# bench NAME ARCHES FUNCTION: a benchmark (LAB_MODE=bench)
+bench() {
+	[ "$LAB_MODE" = bench ] || return 0
 	case " $2 " in
 	*" any "* | *" $LAB_ARCH "*) SCENARIOS="$SCENARIOS $1:$3" ;;
 	esac
@@ -367,13 +342,10 @@ scenario bzimage-1cpu x86_64 sc_bzimage_1cpu
 scenario image-1cpu aarch64 sc_image_1cpu
 scenario pvh-elf x86_64 sc_pvh_elf
 scenario smp-2cpu any sc_smp_2cpu
-scenario mem-512m any sc_mem_512m
 scenario mem-1g any sc_mem_1g
-scenario poweroff-code any sc_poweroff_code
 scenario reboot-code any sc_reboot_code
 scenario bad-kernel any sc_bad_kernels
 scenario bad-arg any sc_bad_arg
-scenario boot-time any sc_boot_time
 if [ -n "${LAB_TINY:-}" ] && ls "$LAB_TINY"/tiny*.elf >/dev/null 2>&1; then
 	scenario tiny x86_64 sc_tiny
 fi
@@ -393,7 +365,11 @@ selected() {
 	return 1
 }
 
-info "scenarios arch=$LAB_ARCH kvmm=$KVMM images=$LAB_IMAGES cmdline='$CMDLINE'"
+case $LAB_MODE in
+test | bench) ;;
+*) fail lab-mode "LAB_MODE must be test or bench, not '$LAB_MODE'" ;;
+esac
+info "scenarios mode=$LAB_MODE arch=$LAB_ARCH kvmm=$KVMM images=$LAB_IMAGES cmdline='$CMDLINE'"
 have_kvmm || info "kvmm binary $KVMM is missing: every kvmm scenario will fail"
 for _s in $SCENARIOS; do
 	_name=${_s%%:*}

@@ -1,0 +1,68 @@
+# Benchmark boot-time (LAB_MODE=bench; sourced by scenarios.sh; POSIX sh): wall time from
+# launching the VMM to the guest's marker line on its stdout, kvmm and QEMU on the same kernel,
+# initramfs and command line, runs interleaved (so drift in the machine's speed hits both
+# alike), medians compared. Both machines have a virtio-rng device (kvmm's default; Kata always
+# asks for one). The peer is QEMU with KVM and the machine type each arch's Kata uses.
+# On x86_64 a third series boots kvmm with the command line kvmm is meant to be run with
+# (CMDLINE: pci=off), which QEMU's PCI machine cannot take.
+# Per run: "LAB: INFO boot-time run=N vmm=kvmm|qemu|kvmm-pcioff marker_ms=M exit=C run_ms=R";
+# bench/boot-plot.py draws them.
+#
+#   LAB_BOOT_RUNS   runs of each VMM (5)
+
+sc_boot_time() {
+	_runs=${LAB_BOOT_RUNS:-5}
+	_k=
+	_q=
+	_o=
+	_miss=
+	_qemu=0
+	if command -v "$LAB_QEMU" >/dev/null 2>&1; then
+		_qemu=1
+	else
+		_miss=" qemu(absent)"
+	fi
+	case $LAB_ARCH in
+	x86_64) set -- -M pc ${LAB_BIOS:+-bios "$LAB_BIOS"} ;;
+	*) set -- -M virt,gic-version=host ;;
+	esac
+	_kvmm=1
+	_kopt=0
+	[ -z "$KVMM_CMDLINE" ] || _kopt=1
+	for _i in $(seq 1 "$_runs"); do
+		# A VMM that missed the marker once is not run again: it would only burn the timeout.
+		if [ $_kvmm = 1 ]; then
+			# -vv: the exit statistics (debug lines at exit, none while the guest runs).
+			kvmm_boot "boot-time-kvmm-$_i" --kernel "$BOOT_KERNEL" --initramfs "$INITRAMFS" \
+				--cpus boot=1 --memory size=512M --cmdline "$BASE_CMDLINE" -vv || true
+			info "boot-time run=$_i vmm=kvmm marker_ms=${MARK_MS:-none} exit=$RC run_ms=$RUN_MS"
+			[ "$_i" != 1 ] || info "boot-time kvmm $(grep -o 'vcpu0: exits:.*' "$ERR" | head -n 1)"
+			if [ -n "$MARK_MS" ]; then _k="$_k $MARK_MS"; else _miss="$_miss kvmm#$_i"; _kvmm=0; dump_last; fi
+		fi
+		if [ $_qemu = 1 ]; then
+			run_guest "boot-time-qemu-$_i" "$LAB_TIMEOUT" "$LAB_QEMU" "$@" -nodefaults \
+				-enable-kvm -cpu host -m 512M -no-reboot \
+				-serial stdio -nographic -kernel "$BOOT_KERNEL" -initrd "$INITRAMFS" \
+				-object rng-random,id=rng0,filename=/dev/urandom \
+				-device virtio-rng-pci,rng=rng0,romfile= \
+				-append "$BASE_CMDLINE"
+			info "boot-time run=$_i vmm=qemu marker_ms=${MARK_MS:-none} exit=$RC run_ms=$RUN_MS"
+			if [ -n "$MARK_MS" ]; then _q="$_q $MARK_MS"; else _miss="$_miss qemu#$_i"; _qemu=0; dump_last; fi
+		fi
+		if [ $_kopt = 1 ]; then
+			kvmm_boot "boot-time-kvmm-pcioff-$_i" --kernel "$BOOT_KERNEL" \
+				--initramfs "$INITRAMFS" --cpus boot=1 --memory size=512M \
+				--cmdline "$CMDLINE" -vv || true
+			info "boot-time run=$_i vmm=kvmm-pcioff marker_ms=${MARK_MS:-none} exit=$RC run_ms=$RUN_MS"
+			[ "$_i" != 1 ] || info "boot-time kvmm-pcioff $(grep -o 'vcpu0: exits:.*' "$ERR" | head -n 1)"
+			if [ -n "$MARK_MS" ]; then _o="$_o $MARK_MS"; else _kopt=0; dump_last; fi
+		fi
+	done
+	if [ -n "$_o" ]; then
+		# shellcheck disable=SC2086 # one number a word
+		info "boot-time kvmm_pcioff_ms=$(median $_o) (with$KVMM_CMDLINE)"
+	fi
+	peer_verdict boot-time ms "$_k" "$_q" "$_miss"
+}
+
+bench boot-time any sc_boot_time
