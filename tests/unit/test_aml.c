@@ -2,7 +2,7 @@
  * Tests for the x86_64 AML byte-code builder (arch/x86_64/aml.c, aml_code.c): the encoders
  * of integers, strings, names and the control-method constructs byte for byte, their errors,
  * the PkgLength at its size boundaries, and the sticky error of a full buffer.  The tables
- * built with it are tested in test_acpi.c.
+ * built with it are tested in test_acpi.c and test_acpi_dsdt.c.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
