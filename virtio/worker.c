@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "thread.h"
 #include "transport.h"
 
 bool virtio_live(const struct virtio_transport *t)
@@ -224,9 +225,9 @@ int virtio_worker_start(struct virtio_transport *t)
 	}
 	if (ret)
 		return ret;
-	ret = pthread_create(&t->thread, NULL, worker_main, t);
+	ret = kvmm_thread_create(&t->thread, worker_main, t);
 	if (ret)
-		return -ret;
+		return ret;
 	t->running = true;
 	return 0;
 }

@@ -75,7 +75,7 @@ SCHEMA(memory_s, NUM("size", R_MAP, 0, 0), NUM("hotplug_size", R_IGNORE, 0, 0),
        DEF("hotplugged_size", T_UINT, 0, NO_HOTPLUG), DEF("mergeable", T_BOOL, 0, NOT_YET),
        IGN("hotplug_method", T_STR), IGN("shared", T_BOOL), DEF("hugepages", T_BOOL, 0, NOT_YET),
        NO("hugepage_size", NOT_YET), DEF("prefault", T_BOOL, 0, NOT_YET),
-       DEF("reserve", T_BOOL, 0, NOT_YET), IGN("thp", T_BOOL),
+       DEF("reserve", T_BOOL, 0, NOT_YET), MAP("thp", T_BOOL),
        EMPTY("zones", "memory zones " NOT_YET));
 SCHEMA(rng_s, MAP("src", T_STR), IGN("id", T_STR), PCI_IGN, DEF("iommu", T_BOOL, 0, NO_IOMMU));
 SCHEMA(vsock_s, NUM("cid", R_MAP, 3, 0xfffffffe), MAP("socket", T_STR), IGN("id", T_STR),
@@ -308,8 +308,10 @@ static int map_vm(json_t *vm, struct vmm_config *cfg, struct ctx *x)
 		cfg->boot_vcpus = (unsigned int)json_integer_value(boot);
 	if (mem && !get(mem, "size"))
 		return bad(x, "memory.size", "missing");
-	if (mem)
+	if (mem) {
 		cfg->mem_size = (uint64_t)json_integer_value(get(mem, "size"));
+		cfg->mem_thp = !json_is_false(get(mem, "thp"));
+	}
 	if (set_str(&cfg->kernel, kernel) || set_str(&cfg->initramfs, initrd) ||
 	    set_str(&cfg->cmdline, STR(p, "cmdline")))
 		return -ENOMEM;

@@ -56,13 +56,13 @@ char *api_vm_info(const struct vmm_config *cfg, const char *state)
 {
 	static const char *const serial[] = {
 		[SERIAL_TTY] = "Tty", [SERIAL_FILE] = "File", [SERIAL_OFF] = "Off" };
-	json_t *c = json_pack("{s:{s:s?, s:s*, s:s*}, s:{s:i, s:i}, s:{s:I}, s:{s:s, s:s*},"
+	json_t *c = json_pack("{s:{s:s?, s:s*, s:s*}, s:{s:i, s:i}, s:{s:I, s:b}, s:{s:s, s:s*},"
 			      " s:{s:s}}",
 			      "payload", "kernel", cfg->kernel, "cmdline", cfg->cmdline,
 			      "initramfs", cfg->initramfs,
 			      "cpus", "boot_vcpus", (int)cfg->boot_vcpus,
 			      "max_vcpus", (int)cfg->boot_vcpus,
-			      "memory", "size", (json_int_t)cfg->mem_size,
+			      "memory", "size", (json_int_t)cfg->mem_size, "thp", cfg->mem_thp,
 			      "serial", "mode", serial[cfg->serial],
 			      "file", cfg->serial == SERIAL_FILE ? cfg->serial_path : NULL,
 			      "console", "mode", "Off");

@@ -22,6 +22,7 @@
 #include "api_internal.h"
 #include "arch.h"
 #include "log.h"
+#include "thread.h"
 #include "vm.h"
 
 #define API_PREFIX "/api/v1/"
@@ -82,10 +83,10 @@ static int vm_start(struct api_vmm *v)
 
 	v->started = v->ended = false;
 	v->error[0] = '\0';
-	ret = pthread_create(&v->thread, NULL, vm_thread, v);
+	ret = kvmm_thread_create(&v->thread, vm_thread, v);
 	if (ret) {
-		snprintf(v->error, sizeof(v->error), "cannot start the VM thread: %s", strerror(ret));
-		return -ret;
+		snprintf(v->error, sizeof(v->error), "cannot start the VM thread: %s", strerror(-ret));
+		return ret;
 	}
 	v->joinable = true;
 	clock_gettime(CLOCK_REALTIME, &until);

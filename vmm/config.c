@@ -27,7 +27,9 @@ static const char usage_text[] =
 "  --initramfs PATH       initramfs (cpio, optionally compressed)\n"
 "  --cmdline STR          kernel command line\n"
 "  --cpus boot=N          number of vCPUs (1-" "64" ", default 1)\n"
-"  --memory size=SIZE     guest RAM, e.g. 512M, 2G (default 512M, min 16M)\n"
+"  --memory size=SIZE[,thp=on|off]\n"
+"                         guest RAM, e.g. 512M, 2G (default 512M, min 16M); thp: ask\n"
+"                         for transparent huge pages (default on)\n"
 "  --serial MODE          tty (stdout, default) | file=PATH | off\n"
 "  --console off          virtio console (only 'off' for now)\n"
 "  --disk path=FILE[,readonly=on][,id=NAME][,serial=STR][,direct=on]\n"
@@ -59,6 +61,7 @@ void config_init(struct vmm_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->boot_vcpus = 1;
 	cfg->mem_size = 512ULL << 20;
+	cfg->mem_thp = true;
 	cfg->serial = SERIAL_TTY;
 	cfg->console = CONSOLE_OFF;
 	cfg->acpi = true;
@@ -187,10 +190,13 @@ static int opt_cpus(struct vmm_config *cfg, char *arg, const char **bad)
 
 static int opt_memory(struct vmm_config *cfg, char *arg, const char **bad)
 {
-	static const char *const keys[] = { "size" };
-	char *vals[1] = { 0 };
+	static const char *const keys[] = { "size", "thp" };
+	char *vals[2] = { 0 };
 
-	if (parse_kv(arg, keys, vals, 1, bad) || !vals[0])
+	if (parse_kv(arg, keys, vals, 2, bad) || !vals[0])
+		return -EINVAL;
+	*bad = vals[1];
+	if (vals[1] && parse_bool(vals[1], &cfg->mem_thp))
 		return -EINVAL;
 	*bad = vals[0];
 	return parse_size(vals[0], &cfg->mem_size) ? -EINVAL : 0;

@@ -50,6 +50,7 @@ struct vmm_config {
 	char *cmdline;
 	unsigned int boot_vcpus;
 	uint64_t mem_size;		/* bytes */
+	bool mem_thp;			/* ask for transparent huge pages (default on) */
 	enum serial_mode serial;
 	char *serial_path;		/* SERIAL_FILE */
 	enum console_mode console;

@@ -4,11 +4,14 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "guest_mem.h"
+#include "log.h"
 
 int gm_create(struct guest_mem *gm, const struct gm_region *layout,
 	      unsigned int nr)
@@ -124,4 +127,48 @@ int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src,
 uint64_t gm_ram_size(const struct guest_mem *gm)
 {
 	return gm->total;
+}
+
+int gm_advise_huge(struct guest_mem *gm)
+{
+	char mode[16];
+	int ret;
+
+	if (!gm->base || !gm->total)
+		return -EINVAL;
+	if (madvise(gm->base, gm->total, MADV_HUGEPAGE) < 0) {
+		ret = -errno;
+		pr_info("memory: no transparent huge pages for guest RAM (madvise: %s)",
+			strerror(-ret));
+		return ret;
+	}
+	if (gm_host_shmem_thp(mode, sizeof(mode)) == 0 &&
+	    (!strcmp(mode, "never") || !strcmp(mode, "deny")))
+		pr_info("memory: guest RAM on 4 KiB pages: the host's transparent_hugepage/"
+			"shmem_enabled is '%s' ('advise' lets kvmm use 2 MiB pages)", mode);
+	return 0;
+}
+
+int gm_host_shmem_thp(char *buf, size_t len)
+{
+	char line[128], *open_b, *close_b;
+	FILE *f;
+
+	if (!len)
+		return -EINVAL;
+	f = fopen("/sys/kernel/mm/transparent_hugepage/shmem_enabled", "re");
+	if (!f)
+		return -errno;
+	if (!fgets(line, sizeof(line), f)) {
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	open_b = strchr(line, '[');
+	close_b = open_b ? strchr(open_b, ']') : NULL;
+	if (!close_b || (size_t)(close_b - open_b - 1) >= len)
+		return -EINVAL;
+	memcpy(buf, open_b + 1, (size_t)(close_b - open_b - 1));
+	buf[close_b - open_b - 1] = '\0';
+	return 0;
 }

@@ -58,4 +58,22 @@ int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src,
 /* Total RAM bytes in all regions. */
 uint64_t gm_ram_size(const struct guest_mem *gm);
 
+/*
+ * Asks for transparent huge pages on all of guest RAM (MADV_HUGEPAGE): 2 MiB
+ * host pages, which KVM maps as 2 MiB in the nested page tables, so a guest
+ * TLB miss walks fewer levels.  Guest RAM is a memfd (shared memory), for
+ * which Linux hands out huge pages only when the host's shmem policy allows
+ * (gm_host_shmem_thp(): advise, always, within_size; Debian's default is
+ * never); logs (info) when it cannot apply.  0 or -errno.
+ */
+int gm_advise_huge(struct guest_mem *gm);
+
+/*
+ * The host's policy for huge pages in shared memory: the selected word of
+ * /sys/kernel/mm/transparent_hugepage/shmem_enabled ("never", "advise",
+ * "always", "within_size", "deny", "force") into buf; 0, or -errno when it
+ * cannot be read (a kernel without THP).
+ */
+int gm_host_shmem_thp(char *buf, size_t len);
+
 #endif

@@ -18,6 +18,7 @@
 #include "arch.h"
 #include "exit.h"
 #include "log.h"
+#include "thread.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -201,11 +202,11 @@ static void *vcpu_thread(void *arg)
 
 int vcpu_start(struct vcpu *vcpu)
 {
-	int ret = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+	int ret = kvmm_thread_create(&vcpu->thread, vcpu_thread, vcpu);
 
 	if (ret) {
-		pr_err("vcpu%u: pthread_create: %s", vcpu->id, strerror(ret));
-		return -ret;
+		pr_err("vcpu%u: pthread_create: %s", vcpu->id, strerror(-ret));
+		return ret;
 	}
 	vcpu->started = true;
 	return 0;

@@ -168,6 +168,8 @@ static int vm_setup_ram(struct vm *vm)
 		       (unsigned long long)vm->cfg->mem_size, strerror(-ret));
 		return ret;
 	}
+	if (vm->cfg->mem_thp)
+		gm_advise_huge(&vm->mem);
 	for (i = 0; i < vm->mem.nr_regions; i++) {
 		const struct gm_region *r = &vm->mem.regions[i];
 		struct kvm_userspace_memory_region kr = {

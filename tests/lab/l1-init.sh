@@ -61,6 +61,12 @@ if [ -x /lab/kvm-hold ]; then
 	echo "LAB: INFO kvm-hold $(cat /tmp/kvm-hold.out 2>/dev/null | tr '\n' ' ')"
 fi
 
+# L1 is the VMMs' host: configured as README.md asks of a kvmm host, huge pages for shared
+# memory on request (kvmm's guest RAM is a memfd; QEMU's anonymous RAM has them already).
+thp=/sys/kernel/mm/transparent_hugepage/shmem_enabled
+if [ -w $thp ]; then echo advise >$thp || true; fi
+echo "LAB: INFO l1-thp $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null) shmem: $(cat $thp 2>/dev/null)"
+
 export LAB_ARCH=x86_64	# /lab/env (below) says otherwise in an aarch64 lab
 export LAB_IMAGES=/lab/images
 export KVMM=/lab/kvmm

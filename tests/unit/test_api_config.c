@@ -97,6 +97,7 @@ Test(api_config, minimal_and_defaults)
 	cr_assert_null(cfg.cmdline);
 	cr_assert_eq(cfg.boot_vcpus, 1);
 	cr_assert_eq(cfg.mem_size, 512ULL << 20);
+	cr_assert(cfg.mem_thp, "thp defaults to true, as in Cloud Hypervisor");
 	cr_assert_eq(cfg.serial, SERIAL_OFF, "absent serial is Cloud Hypervisor's Null");
 	cr_assert_str_eq(cfg.rng_src, "/dev/urandom");
 }
@@ -105,6 +106,7 @@ Test(api_config, mapped_fields)
 {
 	cr_assert_eq(create_with(
 		", \"serial\": {\"mode\": \"File\", \"file\": \"/tmp/ser\"},"
+		" \"memory\": {\"size\": 268435456, \"thp\": false},"
 		" \"rng\": {\"src\": \"/dev/random\"}, \"fs\": [], \"vsock\": null,"
 		" \"disks\": [{\"path\": \"/a\", \"id\": \"root\", \"serial\": \"SN1\","
 		"  \"direct\": true}, {\"path\": \"/b\"}],"
@@ -113,6 +115,8 @@ Test(api_config, mapped_fields)
 		0, "%s", err);
 	cr_assert_eq(cfg.serial, SERIAL_FILE);
 	cr_assert_str_eq(cfg.serial_path, "/tmp/ser");
+	cr_assert_eq(cfg.mem_size, 256ULL << 20);
+	cr_assert_not(cfg.mem_thp);
 	cr_assert_str_eq(cfg.rng_src, "/dev/random");
 	cr_assert_eq(cfg.nr_disks, 2);
 	cr_assert_str_eq(cfg.disks[0].id, "root");

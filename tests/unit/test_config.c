@@ -56,10 +56,25 @@ Test(config, full_command_line)
 	cr_assert_str_eq(c.cmdline, "console=ttyS0 quiet");
 	cr_assert_eq(c.boot_vcpus, 2);
 	cr_assert_eq(c.mem_size, 1ULL << 30);
+	cr_assert(c.mem_thp);
 	cr_assert_eq(c.serial, SERIAL_FILE);
 	cr_assert_str_eq(c.serial_path, "/tmp/x");
 	cr_assert_eq(c.verbosity, 2);
 	cr_assert(c.acpi);
+	config_free(&c);
+}
+
+Test(config, memory_thp)
+{
+	struct vmm_config c;
+
+	cr_assert_eq(parse(&c, ARGV("--kernel", "/k", "--memory", "size=256M,thp=off")), CLI_RUN);
+	cr_assert_eq(c.mem_size, 256ULL << 20);
+	cr_assert_not(c.mem_thp);
+	config_free(&c);
+	cr_assert_eq(parse(&c, ARGV("--kernel", "/k", "--memory", "thp=on,size=64M")), CLI_RUN);
+	cr_assert_eq(c.mem_size, 64ULL << 20);
+	cr_assert(c.mem_thp);
 	config_free(&c);
 }
 
@@ -100,6 +115,8 @@ Test(config, bad_arguments, .init = cr_redirect_stderr)
 		ARGV("--kernel", "/k", "--memory", "size=1000"),
 		ARGV("--kernel", "/k", "--memory", "512M"),
 		ARGV("--kernel", "/k", "--memory", "size=2X"),
+		ARGV("--kernel", "/k", "--memory", "size=64M,thp=maybe"),
+		ARGV("--kernel", "/k", "--memory", "thp=off"),
 		ARGV("--kernel", "/k", "--serial", "pty"),
 		ARGV("--kernel", "/k", "--serial", "file="),
 		ARGV("--kernel", "/k", "--console", "tty"),

@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "guest_mem.h"
 
@@ -109,4 +110,26 @@ Test(guest_mem_create, memfd_backed_and_zeroed)
 	cr_assert_eq(p[0] | p[MiB - 1], 0);
 	gm_destroy(&g);
 	cr_assert_eq(g.fd, -1);
+}
+
+/* MADV_HUGEPAGE on guest RAM is accepted whatever the host's shmem policy; the policy reads
+ * back as one of the kernel's words. */
+Test(guest_mem, huge_pages_advised)
+{
+	static const char *const words[] = { "never", "advise", "always", "within_size",
+					     "deny", "force" };
+	char mode[16];
+	unsigned int i;
+	int ret;
+
+	cr_assert_eq(gm_advise_huge(&gm), 0);
+	ret = gm_host_shmem_thp(mode, sizeof(mode));
+	if (ret == -ENOENT)
+		cr_skip_test("no transparent_hugepage/shmem_enabled on this host");
+	cr_assert_eq(ret, 0);
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcmp(mode, words[i]))
+			break;
+	cr_assert_lt(i, sizeof(words) / sizeof(words[0]), "unexpected policy '%s'", mode);
+	cr_assert_eq(gm_host_shmem_thp(mode, 3), -EINVAL, "a short buffer is refused");
 }

@@ -1,8 +1,10 @@
 # Lab scenarios on the memory of the VMM process itself, guest RAM left out (sourced by
 # scenarios.sh; POSIX sh; docs/memory.md):
 #   mem-512m      (test) kvmm boots the guest with 512 MiB and kvmm.test=hang; the guest must
-#                 see 512 MiB, kvmm's own memory must stay within LAB_MEM_BUDGET_KB, and
-#                 SIGTERM must stop it cleanly (exit 0, nothing of its session left).
+#                 see 512 MiB, some of it mapped with huge pages where the host's
+#                 transparent_hugepage/shmem_enabled allows them (L1 sets advise), kvmm's own
+#                 memory must stay within LAB_MEM_BUDGET_KB, and SIGTERM must stop it cleanly
+#                 (exit 0, nothing of its session left).
 #   mem-overhead  (bench) the same measurement for kvmm and for QEMU on the same guest (1 vCPU,
 #                 an entropy device), runs alternating as in boot-time.
 # One snapshot of /proc/PID/smaps of the VMM process, taken after the marker, gives its PSS and
@@ -118,7 +120,8 @@ mem_wait() {
 # many), and for KIND qemu the anonymous writable mapping of exactly the guest's RAM size
 # (guest_maps: how many such mappings; the one with the largest PSS counts); private
 # (Private_Clean + Private_Dirty) and anon (Anonymous) are outside guest RAM; largest_anon is
-# the size of the largest anonymous writable mapping (for the message when none matched).
+# the size of the largest anonymous writable mapping (for the message when none matched);
+# guest_huge: kB of guest RAM mapped with huge pages (ShmemPmdMapped, AnonHugePages).
 # TOPFILE gets "KB NAME" lines: PSS outside guest RAM by mapping name (basename, "[anon]").
 mem_parse() {
 	awk -v kind="$1" -v ram=$((MEM_RAM_MB * 1024)) -v topf="$3" '
@@ -127,7 +130,7 @@ mem_parse() {
 			return
 		tp += pss; tr += rss; tv += priv; ta += anon
 		if (kind == "kvmm" && name ~ /\/memfd:kvmm-ram( \(deleted\))?$/) {
-			gp += pss; gr += rss; gs += size; gv += priv; ga += anon; gm++
+			gp += pss; gr += rss; gs += size; gv += priv; ga += anon; gh += huge; gm++
 			return
 		}
 		if (name == "" && perms ~ /^rw/) {
@@ -136,7 +139,7 @@ mem_parse() {
 			if (kind == "qemu" && size == ram + 0) {
 				gm++
 				if (gm == 1 || pss > gp) {
-					gp = pss; gr = rss; gs = size; gv = priv; ga = anon
+					gp = pss; gr = rss; gs = size; gv = priv; ga = anon; gh = huge
 				}
 			}
 		}
@@ -157,7 +160,7 @@ mem_parse() {
 		perms = $2
 		name = $0
 		sub(/^[^ ]+ +[^ ]+ +[^ ]+ +[^ ]+ +[^ ]+ */, "", name)
-		size = 0; rss = 0; pss = 0; priv = 0; anon = 0
+		size = 0; rss = 0; pss = 0; priv = 0; anon = 0; huge = 0
 		next
 	}
 	$1 == "Size:" { size = $2 + 0 }
@@ -165,11 +168,12 @@ mem_parse() {
 	$1 == "Pss:" { pss = $2 + 0 }
 	$1 == "Private_Clean:" || $1 == "Private_Dirty:" { priv += $2 }
 	$1 == "Anonymous:" { anon = $2 + 0 }
+	$1 == "AnonHugePages:" || $1 == "ShmemPmdMapped:" || $1 == "FilePmdMapped:" { huge += $2 }
 	END {
 		flush()
 		if (kind == "qemu" && gm)
 			top["[anon]"] -= gp
-		printf "%d %d %d %d %d %d %d %d %d\n", tp, tr, gp, gr, gs, gm, tv - gv, ta - ga, la
+		printf "%d %d %d %d %d %d %d %d %d %d\n", tp, tr, gp, gr, gs, gm, tv - gv, ta - ga, la, gh
 		for (k in top)
 			if (top[k] > 0)
 				print top[k], k > topf
@@ -178,7 +182,7 @@ mem_parse() {
 }
 
 # mem_measure KIND PID: one snapshot of PID's smaps and status. Sets MEM_PSS, MEM_RSS,
-# MEM_GPSS, MEM_GRSS, MEM_GSIZE, MEM_GMAPS, MEM_PRIV, MEM_ANON, MEM_THREADS, MEM_PTE (kB) and
+# MEM_GPSS, MEM_GRSS, MEM_GSIZE, MEM_GMAPS, MEM_PRIV, MEM_ANON, MEM_GHUGE, MEM_THREADS, MEM_PTE (kB) and
 # MEM_TOP (the top file); returns 1 with MEM_WHY when PID could not be measured.
 mem_measure() {
 	_mk=$1 _mp=$2
@@ -194,14 +198,16 @@ mem_measure() {
 		MEM_WHY="pid $_mp gone before its smaps were read"
 		return 1
 	fi
-	# shellcheck disable=SC2046 # nine numbers
+	# shellcheck disable=SC2046 # ten numbers
 	set -- $(mem_parse "$_mk" "$_msm" "$MEM_TOP")
-	if [ $# != 9 ]; then
+	if [ $# != 10 ]; then
 		MEM_WHY="could not parse /proc/$_mp/smaps ($(wc -l <"$_msm") lines)"
 		return 1
 	fi
 	MEM_PSS=$1 MEM_RSS=$2 MEM_GPSS=$3 MEM_GRSS=$4 MEM_GSIZE=$5 MEM_GMAPS=$6
 	MEM_PRIV=$7 MEM_ANON=$8 _mlargest=$9
+	shift 9
+	MEM_GHUGE=$1
 	# shellcheck disable=SC2046 # two numbers
 	set -- $(awk '$1 == "Threads:" { t = $2 } $1 == "VmPTE:" { p = $2 }
 		END { printf "%d %d\n", t, p }' "$_mst")
@@ -291,7 +297,7 @@ mem_run() {
 	fi
 	MEM_OVER=$((MEM_PSS - MEM_GPSS))
 	info "mem-overhead run=$_ri vmm=$_rk pss_kb=$MEM_PSS rss_kb=$MEM_RSS guest_pss_kb=$MEM_GPSS overhead_kb=$MEM_OVER threads=$MEM_THREADS"
-	info "mem-overhead run=$_ri vmm=$_rk detail guest_rss_kb=$MEM_GRSS guest_size_kb=$MEM_GSIZE guest_maps=$MEM_GMAPS private_kb=$MEM_PRIV anon_kb=$MEM_ANON pte_kb=$MEM_PTE pid=$_rp marker_ms=$MEM_MARK_MS $_rs"
+	info "mem-overhead run=$_ri vmm=$_rk detail guest_rss_kb=$MEM_GRSS guest_huge_kb=$MEM_GHUGE guest_size_kb=$MEM_GSIZE guest_maps=$MEM_GMAPS private_kb=$MEM_PRIV anon_kb=$MEM_ANON pte_kb=$MEM_PTE pid=$_rp marker_ms=$MEM_MARK_MS $_rs"
 	if [ "$_ri" = 1 ]; then
 		info "mem-overhead vmm=$_rk top_pss_kb $(sort -rn "$MEM_TOP" | head -n 8 |
 			awk '{ printf "%s%s=%s", (NR > 1 ? " " : ""), $2, $1 }')"
@@ -348,10 +354,13 @@ sc_mem_overhead() {
 	peer_verdict mem-overhead kb "$_k" "$_q" "$_miss"
 }
 
-# mem-512m: the guest sees its 512 MiB, kvmm's own memory stays within budget, SIGTERM stops
-# kvmm cleanly.
+# mem-512m: the guest sees its 512 MiB, which is on huge pages where the host allows them,
+# kvmm's own memory stays within budget, SIGTERM stops kvmm cleanly.
 sc_mem_512m() {
 	_budget=${LAB_MEM_BUDGET_KB:-4096}
+	# Where the host allows huge pages for shared memory, kvmm's guest RAM must get them.
+	_shmem=$(cat /sys/kernel/mm/transparent_hugepage/shmem_enabled 2>/dev/null || echo none)
+	case $_shmem in *"[advise]"* | *"[always]"* | *"[within_size]"* | *"[force]"*) _huge=1 ;; *) _huge=0 ;; esac
 	if ! have_kvmm; then
 		fail mem-512m "kvmm binary $KVMM missing"
 		return 0
@@ -367,13 +376,15 @@ sc_mem_512m() {
 	_hi=$((MEM_RAM_MB * 1024))
 	if [ -z "$_ram" ] || [ "$_ram" -lt "$_lo" ] || [ "$_ram" -gt "$_hi" ]; then
 		fail mem-512m "want the guest's ram_kb in [$_lo,$_hi], got '${_ram}'"
+	elif [ "$_huge" = 1 ] && [ "$MEM_GHUGE" = 0 ]; then
+		fail mem-512m "no guest RAM on huge pages although the host allows them for shared memory (shmem_enabled: $_shmem)"
 	elif [ "$MEM_OVER" -gt "$_budget" ]; then
 		fail mem-512m "kvmm's own memory is ${MEM_OVER} kB, over the budget of $_budget kB (top: $(sort -rn "$MEM_TOP" | head -n 3 | tr '\n' ' '))"
 	elif [ "$MEM_STOP" != term ] || [ "$MEM_RC" != 0 ] || [ "$MEM_LEFT" != 0 ]; then
 		fail mem-512m "want SIGTERM to end kvmm with exit 0 and nothing left: stop=$MEM_STOP exit=$MEM_RC left=$MEM_LEFT"
 		dump_last
 	else
-		pass mem-512m "ram_kb=$_ram; kvmm's own memory ${MEM_OVER} kB (budget $_budget); SIGTERM: exit 0"
+		pass mem-512m "ram_kb=$_ram, $MEM_GHUGE kB of it on huge pages; kvmm's own memory ${MEM_OVER} kB (budget $_budget); SIGTERM: exit 0"
 	fi
 }
 
