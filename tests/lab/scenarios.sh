@@ -222,13 +222,14 @@ sc_pvh_elf() {
 		--cpus boot=1 --memory size=512M --cmdline "$BASE_CMDLINE"
 }
 
-# smp-2cpu: two vCPUs; mem-1g: 1 GiB; both with the command line kvmm is meant to be run with.
+# smp-2cpu: the bzImage (Image) on two vCPUs; mem-1g: the PVH vmlinux on x86_64 (the Image
+# on aarch64) on two vCPUs and 1 GiB; both with the command line kvmm is meant to be run with.
 sc_smp_2cpu() {
-	boot_check smp-2cpu 2 512 --kernel "$KERNEL" --initramfs "$INITRAMFS" \
+	boot_check smp-2cpu 2 512 --kernel "$BOOT_KERNEL" --initramfs "$INITRAMFS" \
 		--cpus boot=2 --memory size=512M --cmdline "$CMDLINE"
 }
 sc_mem_1g() {
-	boot_check mem-1g 1 1024 --kernel "$KERNEL" --initramfs "$INITRAMFS" --cpus boot=1 \
+	boot_check mem-1g 2 1024 --kernel "$KERNEL" --initramfs "$INITRAMFS" --cpus boot=2 \
 		--memory size=1G --cmdline "$CMDLINE"
 }
 
