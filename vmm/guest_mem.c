@@ -1,10 +1,10 @@
 /*
- * Guest RAM allocation (one memfd, one shared mapping) and the bounds-checked
- * accessor every other file uses to reach guest memory.
+ * Guest RAM allocation (one memfd, one shared mapping, transparent huge pages
+ * on request) and the bounds-checked accessor every other file uses to reach
+ * guest memory.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
