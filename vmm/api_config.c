@@ -73,8 +73,8 @@ SCHEMA(cpus_s, NUM("boot_vcpus", R_MAP, 1, KVMM_MAX_VCPUS), NUM("max_vcpus", R_M
        IGN("core_scheduling", T_STR));
 SCHEMA(memory_s, NUM("size", R_MAP, 0, 0), NUM("hotplug_size", R_IGNORE, 0, 0),
        DEF("hotplugged_size", T_UINT, 0, NO_HOTPLUG), DEF("mergeable", T_BOOL, 0, NOT_YET),
-       IGN("hotplug_method", T_STR), IGN("shared", T_BOOL), DEF("hugepages", T_BOOL, 0, NOT_YET),
-       NO("hugepage_size", NOT_YET), DEF("prefault", T_BOOL, 0, NOT_YET),
+       IGN("hotplug_method", T_STR), IGN("shared", T_BOOL), MAP("hugepages", T_BOOL),
+       NUM("hugepage_size", R_MAP, 0, 0), DEF("prefault", T_BOOL, 0, NOT_YET),
        DEF("reserve", T_BOOL, 0, NOT_YET), MAP("thp", T_BOOL),
        EMPTY("zones", "memory zones " NOT_YET));
 SCHEMA(rng_s, MAP("src", T_STR), IGN("id", T_STR), PCI_IGN, DEF("iommu", T_BOOL, 0, NO_IOMMU));
@@ -311,6 +311,10 @@ static int map_vm(json_t *vm, struct vmm_config *cfg, struct ctx *x)
 	if (mem) {
 		cfg->mem_size = (uint64_t)json_integer_value(get(mem, "size"));
 		cfg->mem_thp = !json_is_false(get(mem, "thp"));
+		cfg->mem_hugepages = json_is_true(get(mem, "hugepages"));
+		if (get(mem, "hugepage_size"))
+			cfg->mem_hugepage_size =
+				(uint64_t)json_integer_value(get(mem, "hugepage_size"));
 	}
 	if (set_str(&cfg->kernel, kernel) || set_str(&cfg->initramfs, initrd) ||
 	    set_str(&cfg->cmdline, STR(p, "cmdline")))

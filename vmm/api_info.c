@@ -56,17 +56,24 @@ char *api_vm_info(const struct vmm_config *cfg, const char *state)
 {
 	static const char *const serial[] = {
 		[SERIAL_TTY] = "Tty", [SERIAL_FILE] = "File", [SERIAL_OFF] = "Off" };
-	json_t *c = json_pack("{s:{s:s?, s:s*, s:s*}, s:{s:i, s:i}, s:{s:I, s:b}, s:{s:s, s:s*},"
+	json_t *c = json_pack("{s:{s:s?, s:s*, s:s*}, s:{s:i, s:i}, s:{s:I, s:b, s:b}, s:{s:s, s:s*},"
 			      " s:{s:s}}",
 			      "payload", "kernel", cfg->kernel, "cmdline", cfg->cmdline,
 			      "initramfs", cfg->initramfs,
 			      "cpus", "boot_vcpus", (int)cfg->boot_vcpus,
 			      "max_vcpus", (int)cfg->boot_vcpus,
 			      "memory", "size", (json_int_t)cfg->mem_size, "thp", cfg->mem_thp,
+			      "hugepages", cfg->mem_hugepages,
 			      "serial", "mode", serial[cfg->serial],
 			      "file", cfg->serial == SERIAL_FILE ? cfg->serial_path : NULL,
 			      "console", "mode", "Off");
 
+	if (c && cfg->mem_hugepage_size &&
+	    json_object_set_new(json_object_get(c, "memory"), "hugepage_size",
+				json_integer((json_int_t)cfg->mem_hugepage_size))) {
+		json_decref(c);
+		return NULL;
+	}
 	if (!c || json_object_set_new(c, "disks", devices_json(cfg, false)) ||
 	    json_object_set_new(c, "net", devices_json(cfg, true)) ||
 	    (cfg->rng_src && json_object_set_new(c, "rng", json_pack("{s:s}", "src",

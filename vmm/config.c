@@ -27,9 +27,10 @@ static const char usage_text[] =
 "  --initramfs PATH       initramfs (cpio, optionally compressed)\n"
 "  --cmdline STR          kernel command line\n"
 "  --cpus boot=N          number of vCPUs (1-" "64" ", default 1)\n"
-"  --memory size=SIZE[,thp=on|off]\n"
+"  --memory size=SIZE[,thp=on|off][,hugepages=on[,hugepage_size=2M|1G]]\n"
 "                         guest RAM, e.g. 512M, 2G (default 512M, min 16M); thp: ask\n"
-"                         for transparent huge pages (default on)\n"
+"                         for transparent huge pages (default on); hugepages: on\n"
+"                         hugetlbfs pages reserved by the host (nr_hugepages)\n"
 "  --serial MODE          tty (stdout, default) | file=PATH | off\n"
 "  --console off          virtio console (only 'off' for now)\n"
 "  --disk path=FILE[,readonly=on][,id=NAME][,serial=STR][,direct=on]\n"
@@ -190,13 +191,19 @@ static int opt_cpus(struct vmm_config *cfg, char *arg, const char **bad)
 
 static int opt_memory(struct vmm_config *cfg, char *arg, const char **bad)
 {
-	static const char *const keys[] = { "size", "thp" };
-	char *vals[2] = { 0 };
+	static const char *const keys[] = { "size", "thp", "hugepages", "hugepage_size" };
+	char *vals[4] = { 0 };
 
-	if (parse_kv(arg, keys, vals, 2, bad) || !vals[0])
+	if (parse_kv(arg, keys, vals, 4, bad) || !vals[0])
 		return -EINVAL;
 	*bad = vals[1];
 	if (vals[1] && parse_bool(vals[1], &cfg->mem_thp))
+		return -EINVAL;
+	*bad = vals[2];
+	if (vals[2] && parse_bool(vals[2], &cfg->mem_hugepages))
+		return -EINVAL;
+	*bad = vals[3];
+	if (vals[3] && parse_size(vals[3], &cfg->mem_hugepage_size))
 		return -EINVAL;
 	*bad = vals[0];
 	return parse_size(vals[0], &cfg->mem_size) ? -EINVAL : 0;
@@ -371,5 +378,6 @@ int config_validate(const struct vmm_config *cfg, char *err,
 			 cfg->mem_size);
 		return -EINVAL;
 	}
-	return config_validate_devices(cfg, err, errlen);
+	return config_validate_hugepages(cfg, err, errlen) ?:
+	       config_validate_devices(cfg, err, errlen);
 }

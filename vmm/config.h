@@ -51,6 +51,8 @@ struct vmm_config {
 	unsigned int boot_vcpus;
 	uint64_t mem_size;		/* bytes */
 	bool mem_thp;			/* ask for transparent huge pages (default on) */
+	bool mem_hugepages;		/* guest RAM on hugetlbfs pages */
+	uint64_t mem_hugepage_size;	/* their size in bytes; 0: 2 MiB */
 	enum serial_mode serial;
 	char *serial_path;		/* SERIAL_FILE */
 	enum console_mode console;
@@ -102,6 +104,8 @@ void config_free_devices(struct vmm_config *cfg);
 int parse_mac(const char *s, uint8_t mac[6]);
 /* Boolean option values: on/off, true/false, yes/no, 1/0. 0/-EINVAL. */
 int parse_bool(const char *s, bool *out);
+/* The --memory hugepages settings (hugepage_size 2M or 1G, size a multiple of it). */
+int config_validate_hugepages(const struct vmm_config *cfg, char *err, unsigned long errlen);
 /* "key=value,key=value" into VALUES (by KEYS); each key at most once. */
 int parse_kv(char *s, const char *const *keys, char **values, unsigned int nkeys,
 	     const char **bad);

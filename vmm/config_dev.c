@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
@@ -184,6 +185,30 @@ static bool id_clash(const struct vmm_config *cfg, char *err, unsigned long errl
 		}
 	}
 	return false;
+}
+
+int config_validate_hugepages(const struct vmm_config *cfg, char *err, unsigned long errlen)
+{
+	uint64_t page = cfg->mem_hugepage_size ? cfg->mem_hugepage_size : 2ULL << 20;
+
+	if (!cfg->mem_hugepages) {
+		if (cfg->mem_hugepage_size) {
+			snprintf(err, errlen, "memory: hugepage_size needs hugepages=on");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (page != 2ULL << 20 && page != 1ULL << 30) {
+		snprintf(err, errlen, "memory: hugepage_size=%" PRIu64 " is neither 2M nor 1G",
+			 page);
+		return -EINVAL;
+	}
+	if (cfg->mem_size % page) {
+		snprintf(err, errlen, "memory: size=%" PRIu64 " is not a multiple of the huge "
+			 "page size %" PRIu64, cfg->mem_size, page);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int config_validate_devices(const struct vmm_config *cfg, char *err, unsigned long errlen)

@@ -13,10 +13,10 @@
 #include "guest_mem.h"
 #include "log.h"
 
-int gm_create(struct guest_mem *gm, const struct gm_region *layout,
-	      unsigned int nr)
+/* gm_create() with pages of PAGE bytes: the system's, or hugetlbfs pages (flags MFD_HUGETLB). */
+static int gm_create_pages(struct guest_mem *gm, const struct gm_region *layout,
+			   unsigned int nr, uint64_t page, unsigned int flags)
 {
-	long page = sysconf(_SC_PAGESIZE);
 	uint64_t total = 0, prev_end = 0;
 	unsigned int i;
 	int ret;
@@ -38,7 +38,7 @@ int gm_create(struct guest_mem *gm, const struct gm_region *layout,
 		total += r->size;
 	}
 
-	gm->fd = memfd_create("kvmm-ram", MFD_CLOEXEC);
+	gm->fd = memfd_create("kvmm-ram", MFD_CLOEXEC | flags);
 	if (gm->fd < 0)
 		return -errno;
 	if (ftruncate(gm->fd, (off_t)total) < 0) {
@@ -71,6 +71,48 @@ err_close:
 	close(gm->fd);
 	gm->fd = -1;
 	return ret;
+}
+
+int gm_create(struct guest_mem *gm, const struct gm_region *layout,
+	      unsigned int nr)
+{
+	return gm_create_pages(gm, layout, nr, (uint64_t)sysconf(_SC_PAGESIZE), 0);
+}
+
+int gm_create_huge(struct guest_mem *gm, const struct gm_region *layout,
+		   unsigned int nr, uint64_t page_size)
+{
+	unsigned int shift;
+
+	if (page_size == 0)
+		return gm_create(gm, layout, nr);
+	if (page_size != GM_HUGE_2M && page_size != GM_HUGE_1G) {
+		memset(gm, 0, sizeof(*gm));
+		gm->fd = -1;
+		return -EINVAL;
+	}
+	/* The page size goes into the flags as log2 << MFD_HUGE_SHIFT (linux/memfd.h, which
+	 * clashes with glibc's sys/mman.h); the shift is MAP_HUGE_SHIFT's, 26. */
+	shift = (unsigned int)__builtin_ctzll(page_size);
+	return gm_create_pages(gm, layout, nr, page_size,
+			       MFD_HUGETLB | (shift << MAP_HUGE_SHIFT));
+}
+
+long gm_free_huge_pages(uint64_t page_size)
+{
+	char path[96];
+	long n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%llukB/free_hugepages",
+		 (unsigned long long)(page_size >> 10));
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &n) != 1)
+		n = -1;
+	fclose(f);
+	return n;
 }
 
 void gm_destroy(struct guest_mem *gm)

@@ -40,6 +40,23 @@ struct guest_mem {
 int gm_create(struct guest_mem *gm, const struct gm_region *layout,
 	      unsigned int nr);
 
+#define GM_HUGE_2M (2ULL << 20)
+#define GM_HUGE_1G (1ULL << 30)
+
+/*
+ * gm_create() on hugetlbfs pages of page_size bytes (GM_HUGE_2M or
+ * GM_HUGE_1G; 0 is gm_create()): every region's gpa and size must be multiples
+ * of it.  Mapping the memfd reserves the pages, so a host without enough free
+ * huge pages of that size (/proc/sys/vm/nr_hugepages, or
+ * /sys/kernel/mm/hugepages/) fails here with -ENOMEM, never later inside the
+ * guest.  0 or -errno.
+ */
+int gm_create_huge(struct guest_mem *gm, const struct gm_region *layout,
+		   unsigned int nr, uint64_t page_size);
+
+/* Free huge pages of page_size on the host, or -1 when the kernel has no such pool. */
+long gm_free_huge_pages(uint64_t page_size);
+
 /* Unmaps and closes; safe on a zeroed or already destroyed guest_mem. */
 void gm_destroy(struct guest_mem *gm);
 

@@ -162,14 +162,28 @@ static int vm_setup_ram(struct vm *vm)
 		       (unsigned long long)vm->cfg->mem_size);
 		return n;
 	}
-	ret = gm_create(&vm->mem, layout, n);
-	if (ret) {
-		pr_err("memory: allocating %llu bytes: %s",
-		       (unsigned long long)vm->cfg->mem_size, strerror(-ret));
-		return ret;
+	if (vm->cfg->mem_hugepages) {
+		uint64_t page = vm->cfg->mem_hugepage_size ? vm->cfg->mem_hugepage_size : GM_HUGE_2M;
+
+		ret = gm_create_huge(&vm->mem, layout, n, page);
+		if (ret) {
+			pr_err("memory: %llu MiB on %llu KiB huge pages: %s (the host has %ld of "
+			       "them free; see /proc/sys/vm/nr_hugepages)",
+			       (unsigned long long)(vm->cfg->mem_size >> 20),
+			       (unsigned long long)(page >> 10), strerror(-ret),
+			       gm_free_huge_pages(page));
+			return ret;
+		}
+	} else {
+		ret = gm_create(&vm->mem, layout, n);
+		if (ret) {
+			pr_err("memory: allocating %llu bytes: %s",
+			       (unsigned long long)vm->cfg->mem_size, strerror(-ret));
+			return ret;
+		}
+		if (vm->cfg->mem_thp)
+			gm_advise_huge(&vm->mem);
 	}
-	if (vm->cfg->mem_thp)
-		gm_advise_huge(&vm->mem);
 	for (i = 0; i < vm->mem.nr_regions; i++) {
 		const struct gm_region *r = &vm->mem.regions[i];
 		struct kvm_userspace_memory_region kr = {

@@ -117,6 +117,11 @@ Test(api_config, mapped_fields)
 	cr_assert_str_eq(cfg.serial_path, "/tmp/ser");
 	cr_assert_eq(cfg.mem_size, 256ULL << 20);
 	cr_assert_not(cfg.mem_thp);
+	cr_assert_not(cfg.mem_hugepages);
+	cr_assert_eq(create_with(", \"memory\": {\"size\": 2147483648, \"hugepages\": true,"
+				 " \"hugepage_size\": 1073741824, \"shared\": true}"), 0, "%s", err);
+	cr_assert(cfg.mem_hugepages);
+	cr_assert_eq(cfg.mem_hugepage_size, 1ULL << 30);
 	cr_assert_str_eq(cfg.rng_src, "/dev/random");
 	cr_assert_eq(cfg.nr_disks, 2);
 	cr_assert_str_eq(cfg.disks[0].id, "root");
@@ -209,8 +214,12 @@ Test(api_config, refusals_name_their_field)
 	  "cpus.affinity: vCPU pinning not supported yet" },
 	{ ", \"cpus\": {\"boot_vcpus\": 1, \"features\": {\"amx\": true}}",
 	  "cpus.features.amx: not supported yet" },
-	{ ", \"memory\": {\"size\": 1073741824, \"hugepages\": true}",
-	  "memory.hugepages: not supported yet" },
+	{ ", \"memory\": {\"size\": 1073741824, \"hugepages\": true, \"hugepage_size\": 4096}",
+	  "memory: hugepage_size=4096 is neither 2M nor 1G" },
+	{ ", \"memory\": {\"size\": 1073741824, \"hugepage_size\": 2097152}",
+	  "memory: hugepage_size needs hugepages=on" },
+	{ ", \"memory\": {\"size\": 1074790400, \"hugepages\": true}",
+	  "memory: size=1074790400 is not a multiple of the huge page size 2097152" },
 	{ ", \"memory\": {\"size\": 1073741824, \"mergeable\": true}",
 	  "memory.mergeable: not supported yet" },
 	{ ", \"memory\": {\"size\": 1073741824, \"zones\": [{\"id\": \"z\", \"size\": 1}]}",

@@ -75,6 +75,15 @@ Test(config, memory_thp)
 	cr_assert_eq(parse(&c, ARGV("--kernel", "/k", "--memory", "thp=on,size=64M")), CLI_RUN);
 	cr_assert_eq(c.mem_size, 64ULL << 20);
 	cr_assert(c.mem_thp);
+	cr_assert_not(c.mem_hugepages);
+	config_free(&c);
+	cr_assert_eq(parse(&c, ARGV("--kernel", "/k", "--memory", "size=2G,hugepages=on")), CLI_RUN);
+	cr_assert(c.mem_hugepages);
+	cr_assert_eq(c.mem_hugepage_size, 0, "0: the default, 2 MiB");
+	config_free(&c);
+	cr_assert_eq(parse(&c, ARGV("--kernel", "/k", "--memory",
+				    "size=2G,hugepages=on,hugepage_size=1G")), CLI_RUN);
+	cr_assert_eq(c.mem_hugepage_size, 1ULL << 30);
 	config_free(&c);
 }
 
@@ -117,6 +126,11 @@ Test(config, bad_arguments, .init = cr_redirect_stderr)
 		ARGV("--kernel", "/k", "--memory", "size=2X"),
 		ARGV("--kernel", "/k", "--memory", "size=64M,thp=maybe"),
 		ARGV("--kernel", "/k", "--memory", "thp=off"),
+		ARGV("--kernel", "/k", "--memory", "size=64M,hugepages=maybe"),
+		ARGV("--kernel", "/k", "--memory", "size=64M,hugepages=on,hugepage_size=4K"),
+		ARGV("--kernel", "/k", "--memory", "size=64M,hugepage_size=2M"),
+		ARGV("--kernel", "/k", "--memory", "size=1G,hugepages=on,hugepage_size=1G,x=1"),
+		ARGV("--kernel", "/k", "--memory", "size=65M,hugepages=on"),
 		ARGV("--kernel", "/k", "--serial", "pty"),
 		ARGV("--kernel", "/k", "--serial", "file="),
 		ARGV("--kernel", "/k", "--console", "tty"),

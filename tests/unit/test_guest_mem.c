@@ -133,3 +133,34 @@ Test(guest_mem, huge_pages_advised)
 	cr_assert_lt(i, sizeof(words) / sizeof(words[0]), "unexpected policy '%s'", mode);
 	cr_assert_eq(gm_host_shmem_thp(mode, 3), -EINVAL, "a short buffer is refused");
 }
+
+/* Huge-page guest RAM: only 2 MiB and 1 GiB pages, regions in whole pages; with no free
+ * huge pages on the host the mapping fails at once (-ENOMEM), never at the guest's first
+ * touch. */
+Test(guest_mem, hugetlb_rules)
+{
+	struct guest_mem h;
+	struct gm_region two_m = { .gpa = 0, .size = 2 * MiB };
+	struct gm_region odd = { .gpa = 0, .size = 3 * MiB };
+	struct gm_region shifted = { .gpa = 1 * MiB, .size = 2 * MiB };
+	long free_2m = gm_free_huge_pages(GM_HUGE_2M);
+	int ret;
+
+	cr_assert_eq(gm_create_huge(&h, &two_m, 1, 4096), -EINVAL);
+	cr_assert_eq(h.fd, -1);
+	cr_assert_eq(gm_create_huge(&h, &odd, 1, GM_HUGE_2M), -EINVAL);
+	cr_assert_eq(gm_create_huge(&h, &shifted, 1, GM_HUGE_2M), -EINVAL);
+	ret = gm_create_huge(&h, &two_m, 1, GM_HUGE_2M);
+	if (free_2m < 0) {
+		cr_assert_neq(ret, 0, "no 2 MiB pool on this host, yet the mapping worked");
+	} else if (free_2m < 1) {
+		cr_assert_eq(ret, -ENOMEM, "no free 2 MiB pages (%ld), got %d", free_2m, ret);
+		cr_assert_null(h.base);
+	} else {
+		cr_assert_eq(ret, 0);
+		cr_assert_not_null(gm_ptr(&h, 2 * MiB - 1, 1));
+		gm_destroy(&h);
+	}
+	cr_assert_eq(gm_create_huge(&h, &two_m, 1, 0), 0, "page size 0: system pages");
+	gm_destroy(&h);
+}
