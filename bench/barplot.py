@@ -17,6 +17,17 @@ def lab_arch(path):
     return "x86_64"
 
 
+def save(svg_text, argv, stem, arch, always_suffix=False):
+    """Writes SVG_TEXT to argv[2] when given, else to docs/STEM-ARCH.svg, or docs/STEM.svg
+    for x86_64 unless ALWAYS_SUFFIX (the names docs/*.md link to); returns the path."""
+    suffix = "" if arch == "x86_64" and not always_suffix else f"-{arch}"
+    default = f"docs/{stem}{suffix}.svg"
+    out = argv[2] if len(argv) > 2 else default
+    with open(out, "w") as f:
+        f.write(svg_text.rstrip("\n") + "\n")
+    return out
+
+
 def tick_step(top):
     """The first of 0.1, 0.2, 0.5, 1, 2, 5, 10, ... giving at most 8 ticks up to top."""
     exp = -1

@@ -6,7 +6,7 @@ L1 boot and prints, per run,
   LAB: INFO boot-time run=N vmm=kvmm|qemu|kvmm-pcioff marker_ms=MS exit=RC run_ms=MS
 (kvmm-pcioff: x86_64 only, kvmm with pci=off on the command line).
 This script reads such a log (the L1 console, or the lab's stdout) and writes
-the chart (default docs/boot-time.svg): each run as a dot, the medians as bars,
+the chart (default docs/boot-time.svg, docs/boot-time-ARCH.svg for another arch): each run as a dot, the medians as bars,
 and the kvmm/QEMU ratio of the medians for the same command line.
 
 Usage: bench/boot-plot.py LOG [OUT.svg]
@@ -44,9 +44,7 @@ def main():
         sys.exit("boot-plot: no kvmm and qemu boot-time runs in " + sys.argv[1])
     k, q = statistics.median(runs["kvmm"]), statistics.median(runs["qemu"])
     title = f"{arch}: start to guest marker, nested KVM lab (kvmm/QEMU = {k / q:.2f})"
-    out = sys.argv[2] if len(sys.argv) > 2 else "docs/boot-time.svg"
-    with open(out, "w") as f:
-        f.write(svg(runs, title) + "\n")
+    barplot.save(svg(runs, title), sys.argv, "boot-time", arch)
     print("| vmm | runs (ms) | median (ms) |")
     print("| --- | --- | --- |")
     for name in sorted(runs):

@@ -55,9 +55,7 @@ def main():
     if "kvmm" in runs and "qemu" in runs and med(runs["qemu"], "overhead") > 0:
         ratio = f'{med(runs["kvmm"], "overhead") / med(runs["qemu"], "overhead"):.2f}'
     title = f"{arch}: VMM memory outside guest RAM, 512 MiB guest (kvmm/QEMU = {ratio})"
-    out = sys.argv[2] if len(sys.argv) > 2 else "docs/mem-overhead.svg"
-    with open(out, "w") as f:
-        f.write(svg(runs, title) + "\n")
+    barplot.save(svg(runs, title), sys.argv, "mem-overhead", arch, always_suffix=True)
     print("| vmm | overhead per run (KiB) | median overhead (KiB) | median PSS (KiB) "
           "| median guest RAM PSS (KiB) | median RSS (KiB) | threads |")
     print("| --- | --- | --- | --- | --- | --- | --- |")

@@ -58,10 +58,7 @@ def main():
         sys.exit(__doc__)
     data = read(sys.argv[1])
     arch = barplot.lab_arch(sys.argv[1])
-    default = "docs/net-throughput.svg" if arch == "x86_64" else f"docs/net-throughput-{arch}.svg"
-    out = sys.argv[2] if len(sys.argv) > 2 else default
-    with open(out, "w") as f:
-        f.write(svg(data, arch))
+    barplot.save(svg(data, arch), sys.argv, "net-throughput", arch)
     for d, (k, q) in data.items():
         print(f"| {d} | {k:.1f} | {q:.1f} | {k / q:.2f} |")
 

@@ -1,8 +1,9 @@
 # Sourced by scripts/test-all.sh and bench/run-lab.sh (bash): the build directories both use.
 #   build_native             build/ (configured once), built
-#   build_aarch64            kvmm for aarch64 in $A64 (build/ itself on an arm64 machine;
-#                            otherwise build-aarch64/, cross-built, static, against the arm64
-#                            sysroot scripts/cross-sysroot.sh keeps in the cache)
+#   build_aarch64            kvmm for aarch64 cross-built from another machine, static, in
+#                            $A64 (build-aarch64/), against the arm64 sysroot
+#                            scripts/cross-sysroot.sh keeps in the cache (an arm64 machine
+#                            builds its kvmm natively: build_native)
 # Both run from the top of the source tree.
 
 build_native() {
@@ -12,11 +13,6 @@ build_native() {
 
 build_aarch64() {
 	local cache
-	if [ "$(uname -m)" = aarch64 ]; then
-		A64=build
-		build_native
-		return
-	fi
 	A64=build-aarch64
 	cache=${KVMM_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/kvmm}
 	scripts/cross-sysroot.sh "$cache/cross-aarch64"

@@ -6,12 +6,27 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "guest_mem.h"
 #include "log.h"
+
+/* The first line of a sysfs file into line; 0 or -errno. */
+static int read_sysfs_line(const char *path, char *line, int len)
+{
+	FILE *f = fopen(path, "re");
+	int ret = 0;
+
+	if (!f)
+		return -errno;
+	if (!fgets(line, len, f))
+		ret = -EIO;
+	fclose(f);
+	return ret;
+}
 
 /* gm_create() with pages of PAGE bytes: the system's, or hugetlbfs pages (flags MFD_HUGETLB). */
 static int gm_create_pages(struct guest_mem *gm, const struct gm_region *layout,
@@ -100,19 +115,15 @@ int gm_create_huge(struct guest_mem *gm, const struct gm_region *layout,
 
 long gm_free_huge_pages(uint64_t page_size)
 {
-	char path[96];
-	long n = -1;
-	FILE *f;
+	char path[96], line[32], *end;
+	long n;
 
 	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%llukB/free_hugepages",
 		 (unsigned long long)(page_size >> 10));
-	f = fopen(path, "re");
-	if (!f)
+	if (read_sysfs_line(path, line, sizeof(line)))
 		return -1;
-	if (fscanf(f, "%ld", &n) != 1)
-		n = -1;
-	fclose(f);
-	return n;
+	n = strtol(line, &end, 10);
+	return end == line || n < 0 ? -1 : n;
 }
 
 void gm_destroy(struct guest_mem *gm)
@@ -194,18 +205,14 @@ int gm_advise_huge(struct guest_mem *gm)
 int gm_host_shmem_thp(char *buf, size_t len)
 {
 	char line[128], *open_b, *close_b;
-	FILE *f;
+	int ret;
 
 	if (!len)
 		return -EINVAL;
-	f = fopen("/sys/kernel/mm/transparent_hugepage/shmem_enabled", "re");
-	if (!f)
-		return -errno;
-	if (!fgets(line, sizeof(line), f)) {
-		fclose(f);
-		return -EIO;
-	}
-	fclose(f);
+	ret = read_sysfs_line("/sys/kernel/mm/transparent_hugepage/shmem_enabled", line,
+			      sizeof(line));
+	if (ret)
+		return ret;
 	open_b = strchr(line, '[');
 	close_b = open_b ? strchr(open_b, ']') : NULL;
 	if (!close_b || (size_t)(close_b - open_b - 1) >= len)

@@ -93,6 +93,11 @@ watch_marker() {
 	done >"$1"
 }
 
+# marker_field FILE NAME: the number NAME=N on the guest's first marker line in FILE (or nothing).
+marker_field() {
+	grep -m 1 -o 'KVMM-GUEST-UP.*' "$1" 2>/dev/null | sed -n "s/.* $2=\\([0-9]*\\).*/\\1/p"
+}
+
 # run_guest TAG SECS CMD [ARGS...]: runs CMD in a session of its own with a SECS watchdog
 # (SIGKILL), stdin from /dev/null, stdout watched for the marker; afterwards kills whatever
 # is left of its process group, so a stray child holding stdout cannot hang the lab. Sets RC,
@@ -126,8 +131,8 @@ run_guest() {
 	MARK_MS=
 	[ -f "$LAB_TMP/$_tag.mark" ] && MARK_MS=$(($(cat "$LAB_TMP/$_tag.mark") - _t0))
 	MARKER=$(grep -m 1 -o 'KVMM-GUEST-UP.*' "$OUT" || true)
-	GUEST_CPUS=$(echo "$MARKER" | sed -n 's/.* cpus=\([0-9]*\).*/\1/p')
-	GUEST_RAM_KB=$(echo "$MARKER" | sed -n 's/.* ram_kb=\([0-9]*\).*/\1/p')
+	GUEST_CPUS=$(marker_field "$OUT" cpus)
+	GUEST_RAM_KB=$(marker_field "$OUT" ram_kb)
 }
 
 # One line about the last run, for FAIL messages.

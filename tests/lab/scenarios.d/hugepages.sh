@@ -38,7 +38,7 @@ sc_mem_hugetlb() {
 	if mem_wait "$LAB_TIMEOUT"; then
 		_used=$(($(huge_committed) - _before))
 	fi
-	_ram=$(sed -n 's/.*KVMM-GUEST-UP.* ram_kb=\([0-9]*\).*/\1/p' "$OUT" | head -n 1)
+	_ram=$(marker_field "$OUT" ram_kb)
 	mem_stop "$MEM_P"
 	_after=$(($(huge_committed) - _before))
 	if [ "$_used" = none ] || [ -z "$_ram" ]; then

@@ -371,7 +371,7 @@ sc_mem_512m() {
 		fail mem-512m "not measured: $MEM_WHY"
 		return 0
 	fi
-	_ram=$(sed -n 's/.*KVMM-GUEST-UP.* ram_kb=\([0-9]*\).*/\1/p' "$OUT" | head -n 1)
+	_ram=$(marker_field "$OUT" ram_kb)
 	_lo=$(((MEM_RAM_MB - 1) * 1024))
 	_hi=$((MEM_RAM_MB * 1024))
 	if [ -z "$_ram" ] || [ "$_ram" -lt "$_lo" ] || [ "$_ram" -gt "$_hi" ]; then

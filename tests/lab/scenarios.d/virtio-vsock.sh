@@ -88,7 +88,7 @@ sc_vsock() {
 		info "vsock first attempt failed: $_first"
 		vsock_attempt
 	fi
-	echo "$VS_RESULTS" | while IFS= read -r _l; do echo "$_l"; done >"$LAB_TMP/vsock.results"
+	printf '%s\n' "$VS_RESULTS" >"$LAB_TMP/vsock.results"
 	while IFS= read -r _l; do
 		_n=${_l#* }
 		_d=${_n#* }
