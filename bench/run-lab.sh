@@ -7,7 +7,8 @@
 #
 # Usage: bench/run-lab.sh [x86_64|aarch64|all]   (default all; aarch64 kvmm is cross-built
 #                                                 unless this is an arm64 machine)
-# Environment: LAB_BOOT_RUNS (5), LAB_MEM_RUNS (3), LAB_NET_MB (50), LAB_ONLY and the other
+# Environment: LAB_BOOT_RUNS (5), LAB_MEM_RUNS (3), LAB_NET_MB (50), LAB_SOAK_RUNS (unset: no
+# boot-soak; scenarios.d/boot-soak.sh), LAB_ONLY and the other
 # LAB_* settings of tests/lab/run-lab.sh. Logs and charts of the run: build/bench-ARCH/.
 set -eu
 

@@ -4,7 +4,8 @@
 # bounded time, the API contract test, and the KVM labs of both
 # architectures, which boot real guests with kvmm (inside a nested-KVM L1
 # under QEMU when this machine has no /dev/kvm; kvmm for aarch64 is
-# cross-built).  Prints one closing line "N passed, M failed".
+# cross-built).  Prints what failed (scripts/test-digest.py) and one
+# closing line "N passed, M failed".
 #
 # Usage: scripts/test-all.sh [--no-lab]
 set -eu
@@ -19,6 +20,8 @@ lab=true
 
 passed=0
 failed=0
+digest=$(mktemp)
+trap 'rm -f "$digest"' EXIT
 
 # Adds the counts from a meson test log to the totals.
 count() {
@@ -27,6 +30,7 @@ count() {
 	f=$(grep -c '"result": "\(FAIL\|TIMEOUT\|ERROR\|UNEXPECTEDPASS\)"' "$json" || true)
 	passed=$((passed + p))
 	failed=$((failed + f))
+	python3 "$top/scripts/test-digest.py" "$json" >>"$digest" || true
 }
 
 run_suite() {
@@ -65,6 +69,8 @@ run_lab() {
 	if grep -q '"result": "\(FAIL\|TIMEOUT\|ERROR\)"' "$labjson" &&
 	   grep -qE 'L1 (stalled|timed out|kernel crashed)' "$labjson"; then
 		echo "test-all: the lab's L1 wedged ($dir); running that lab once more"
+		{ echo "(the first try of the lab in $dir, repeated since L1 wedged:)"
+		  python3 "$top/scripts/test-digest.py" "$labjson"; } >>"$digest" || true
 		meson test -C "$dir" --suite lab --print-errorlogs || true
 	fi
 	count "$labjson"
@@ -82,5 +88,10 @@ if $lab; then
 	fi
 fi
 
+# What failed, again at the end: CI shows only the tail of a long run.
+if [ -s "$digest" ]; then
+	echo "test-all: what failed:"
+	cat "$digest"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -106,6 +106,12 @@ int parse_mac(const char *s, uint8_t mac[6]);
 int parse_bool(const char *s, bool *out);
 /* The --memory hugepages settings (hugepage_size 2M or 1G, size a multiple of it). */
 int config_validate_hugepages(const struct vmm_config *cfg, char *err, unsigned long errlen);
+
+/* The huge page size guest RAM asks for with hugepages=on: hugepage_size or 2 MiB. */
+static inline uint64_t config_hugepage_size(const struct vmm_config *cfg)
+{
+	return cfg->mem_hugepage_size ? cfg->mem_hugepage_size : 2ULL << 20;
+}
 /* "key=value,key=value" into VALUES (by KEYS); each key at most once. */
 int parse_kv(char *s, const char *const *keys, char **values, unsigned int nkeys,
 	     const char **bad);

@@ -189,7 +189,7 @@ static bool id_clash(const struct vmm_config *cfg, char *err, unsigned long errl
 
 int config_validate_hugepages(const struct vmm_config *cfg, char *err, unsigned long errlen)
 {
-	uint64_t page = cfg->mem_hugepage_size ? cfg->mem_hugepage_size : 2ULL << 20;
+	uint64_t page = config_hugepage_size(cfg);
 
 	if (!cfg->mem_hugepages) {
 		if (cfg->mem_hugepage_size) {

@@ -163,7 +163,7 @@ static int vm_setup_ram(struct vm *vm)
 		return n;
 	}
 	if (vm->cfg->mem_hugepages) {
-		uint64_t page = vm->cfg->mem_hugepage_size ? vm->cfg->mem_hugepage_size : GM_HUGE_2M;
+		uint64_t page = config_hugepage_size(vm->cfg);
 
 		ret = gm_create_huge(&vm->mem, layout, n, page);
 		if (ret) {

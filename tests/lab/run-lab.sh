@@ -17,8 +17,8 @@
 #                    (bench/run-lab.sh); the log is then bench-ARCH.log
 #   LAB_ONLY         run only these scenarios (sh patterns, space-separated)
 #   LAB_TIMEOUT, LAB_EXTRA_CMDLINE, LAB_BOOT_RUNS, LAB_DUMP_LINES, LAB_LIVE, LAB_NET_MB,
-#   LAB_MEM_RUNS, LAB_MEM_SETTLE, LAB_MEM_BUDGET_KB: passed on to scenarios.sh (see there and
-#                    scenarios.d/)
+#   LAB_MEM_RUNS, LAB_MEM_SETTLE, LAB_MEM_BUDGET_KB, LAB_SOAK_RUNS: passed on to
+#                    scenarios.sh (see there and scenarios.d/)
 #   LAB_L1_TIMEOUT   seconds for the whole L1 boot (2400)
 #   LAB_L1_STALL     seconds of L1 console silence taken as a wedged L1 (300; an L1 soft
 #                    lockup report counts at once): its registers
@@ -187,7 +187,7 @@ fi
 {
 echo "export LAB_ARCH=$arch"
 for v in LAB_MODE LAB_ONLY LAB_TIMEOUT LAB_EXTRA_CMDLINE LAB_BOOT_RUNS LAB_DUMP_LINES LAB_LIVE \
-	LAB_NET_MB LAB_MEM_RUNS LAB_MEM_SETTLE LAB_MEM_BUDGET_KB LAB_GIC; do
+	LAB_NET_MB LAB_MEM_RUNS LAB_MEM_SETTLE LAB_MEM_BUDGET_KB LAB_GIC LAB_SOAK_RUNS; do
 	if [ -n "${!v:-}" ]; then printf 'export %s=%q\n' "$v" "${!v}"; fi
 done
 } >"$stage/lab/env"

@@ -122,10 +122,10 @@ Test(guest_mem, huge_pages_advised)
 	unsigned int i;
 	int ret;
 
-	cr_assert_eq(gm_advise_huge(&gm), 0);
 	ret = gm_host_shmem_thp(mode, sizeof(mode));
 	if (ret == -ENOENT)
 		cr_skip_test("no transparent_hugepage/shmem_enabled on this host");
+	cr_assert_eq(gm_advise_huge(&gm), 0);
 	cr_assert_eq(ret, 0);
 	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (!strcmp(mode, words[i]))
