@@ -185,8 +185,14 @@ static void *vcpu_thread(void *arg)
 			vm_request_stop(vm, VM_STOP_POWEROFF);
 			break;
 		case EXIT_REBOOT:
-			pr_info("vcpu%u: guest reset (%s)", vcpu->id,
-				exit_reason_name(vcpu->run->exit_reason));
+			/* Linux resets through the FADT or the i8042 first; a triple
+			 * fault is how a guest dies early in boot. */
+			if (vcpu->run->exit_reason == KVM_EXIT_SHUTDOWN)
+				pr_warn("vcpu%u: guest triple fault: the machine resets "
+					"(exit 3)", vcpu->id);
+			else
+				pr_info("vcpu%u: guest reset (%s)", vcpu->id,
+					exit_reason_name(vcpu->run->exit_reason));
 			vm_request_stop(vm, VM_STOP_REBOOT);
 			break;
 		case EXIT_ERROR:

@@ -5,8 +5,9 @@
 # QEMU's guest in the same L1 does the same.
 # kvmm: the bzImage (Image) on 2 vCPUs, 512 MiB, the plain command line, kvmm.test=poweroff.
 # QEMU: the same kernel, initramfs and command line, -no-reboot (a triple fault ends it too).
-# Per run: "LAB: INFO boot-soak run=N vmm=kvmm|qemu end=ok|reset|timeout|other rc=C
-# marker_ms=M"; the tail of the console of every run that did not end ok goes to the log.
+# Per run: "LAB: INFO boot-soak run=N vmm=kvmm|qemu end=ok|triple|reset|timeout|other rc=C
+# marker_ms=M" (QEMU's "reset" is any end without the marker: with -no-reboot it exits 0 on
+# a reset as on a poweroff); the console's tail of every run that did not end ok goes to the log.
 # The scenario passes when kvmm's failures are not more than QEMU's (both counted).
 #
 #   LAB_SOAK_RUNS   runs of each VMM; the benchmark runs only when it is set (20 runs of
@@ -18,7 +19,9 @@ soak_end() {
 		echo timeout
 	elif [ -n "$MARKER" ] && [ "$1" = 0 ]; then
 		echo ok
-	elif [ "$1" = 3 ] || grep -q 'guest reset' "$ERR" 2>/dev/null; then
+	elif grep -q 'triple fault' "$ERR" 2>/dev/null; then
+		echo triple
+	elif [ "$1" = 3 ]; then
 		echo reset
 	else
 		echo other
