@@ -294,9 +294,15 @@ sc_tiny() {
 		*) _want=0 ;;
 		esac
 		kvmm_boot "$_n" --kernel "$_g" --memory size=64M || true
+		# Only the triple fault is logged as one (a warning); orderly resets are not.
+		_tf=0
+		grep -q 'triple fault' "$ERR" && _tf=1
 		if ! grep -q TINY-OK "$OUT" || grep -q TINY-FAIL "$OUT" || [ "$RC" != "$_want" ] ||
 			[ "$TIMED_OUT" = 1 ]; then
 			fail "$_n" "want TINY-OK and exit $_want: $(last_run) out: $(head -c 80 "$OUT" | tr '\n' ' ')"
+			dump_last
+		elif [ $_tf != "$([ "$_n" = tiny-triple ] && echo 1 || echo 0)" ]; then
+			fail "$_n" "kvmm's log names a triple fault: $_tf (want 1 for tiny-triple only): $(last_run)"
 			dump_last
 		else
 			pass "$_n" "TINY-OK exit=$RC run_ms=$RUN_MS"
