@@ -12,6 +12,7 @@
 #   LAB_MODE    test (default): the tests; bench: the side-by-side benchmarks (bench/run-lab.sh)
 #   LAB_QEMU    qemu-system-<arch> (benchmark)   LAB_BIOS    QEMU firmware (x86: bios-256k.bin)
 #   LAB_ONLY    optional: run only the scenarios whose names match one of these sh patterns
+#   LAB_REPEAT  run the (selected) scenarios this many times over (1; for hunting rare failures)
 #   LAB_TIMEOUT seconds allowed per guest run (60)
 #   LAB_TINY    optional: directory with the tiny*.elf test guests (guest-images/tiny)
 #   LAB_TAP_EXEC optional: tests/lab/tap-exec (hands kvmm an open TAP fd)
@@ -33,6 +34,7 @@ LAB_ARCH=${LAB_ARCH:-$(uname -m)}
 LAB_TMP=${LAB_TMP:-/tmp/kvmm-lab.$$}
 LAB_TIMEOUT=${LAB_TIMEOUT:-60}
 LAB_ONLY=${LAB_ONLY:-}
+LAB_REPEAT=${LAB_REPEAT:-1}
 LAB_LIVE=${LAB_LIVE:-0}
 LAB_QEMU=${LAB_QEMU:-qemu-system-$LAB_ARCH}
 mkdir -p "$LAB_TMP"
@@ -383,19 +385,29 @@ test | bench) ;;
 esac
 info "scenarios mode=$LAB_MODE arch=$LAB_ARCH kvmm=$KVMM images=$LAB_IMAGES cmdline='$CMDLINE'"
 have_kvmm || info "kvmm binary $KVMM is missing: every kvmm scenario will fail"
-for _s in $SCENARIOS; do
-	_name=${_s%%:*}
-	_fn=${_s#*:}
-	selected "$_name" || continue
-	_before=$((PASSED + FAILED))
+# run_scenario NAME FUNCTION: one scenario, which must report something. (Its variables are
+# prefixed: sh has no locals, and scenario functions use the short names.)
+run_scenario() {
+	_rs_before=$((PASSED + FAILED))
 	now_ms
-	_start=$NOW_MS
+	_rs_start=$NOW_MS
 	# Run in an if-condition so that `set -e` does not end the whole lab on one scenario.
-	if ! "$_fn"; then
-		[ $((PASSED + FAILED)) -gt "$_before" ] || fail "$_name" "scenario function failed"
+	if ! "$2"; then
+		[ $((PASSED + FAILED)) -gt "$_rs_before" ] || fail "$1" "scenario function failed"
 	fi
-	[ $((PASSED + FAILED)) -gt "$_before" ] || fail "$_name" "scenario reported nothing"
+	[ $((PASSED + FAILED)) -gt "$_rs_before" ] || fail "$1" "scenario reported nothing"
 	now_ms
-	info "scenario $_name took_ms=$((NOW_MS - _start))"
+	info "scenario $1 took_ms=$((NOW_MS - _rs_start))"
+}
+
+_round=0
+while [ $_round -lt "$LAB_REPEAT" ]; do
+	_round=$((_round + 1))
+	[ "$LAB_REPEAT" = 1 ] || info "round $_round of $LAB_REPEAT"
+	for _s in $SCENARIOS; do
+		if selected "${_s%%:*}"; then
+			run_scenario "${_s%%:*}" "${_s#*:}"
+		fi
+	done
 done
 echo "LAB: DONE passed=$PASSED failed=$FAILED"
