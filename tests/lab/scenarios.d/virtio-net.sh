@@ -96,6 +96,14 @@ net_xfer() {
 			NX_OK=1
 		fi
 	fi
+	# What the guest->host transfer cost in interrupts (the guest's count) and exits (kvmm's
+	# count at -vv, the whole run).
+	grep 'KVMM-NET-IRQ' "$_o" | tr -d '\r' | while IFS= read -r _x; do
+		info "net-xfer $_vmm irq ${_x#KVMM-NET-IRQ }"
+	done
+	grep -o 'vcpu[0-9]*: exits:.*' "$_o" | while IFS= read -r _x; do
+		info "net-xfer $_vmm $_x"
+	done
 	rm -f "$LAB_TMP/net-h2g" "$LAB_TMP/net-g2h"
 }
 
@@ -112,7 +120,7 @@ sc_net_xfer() {
 	_o=$LAB_TMP/net-xfer.out
 	_first=
 	for _attempt in 1 2; do
-		net_xfer kvmm "$_o" "$KVMM" -v --kernel "$KERNEL" --initramfs "$INITRAMFS" \
+		net_xfer kvmm "$_o" "$KVMM" -vv --kernel "$KERNEL" --initramfs "$INITRAMFS" \
 			--memory size=512M --net tap=kvmmtap0,mac=52:54:00:00:00:01 \
 			--cmdline "$CMDLINE kvmm.test=net-xfer kvmm.xfer_mb=$NET_MB"
 		[ $NX_OK = 1 ] && break
@@ -145,7 +153,7 @@ sc_net_throughput() {
 		return 0
 	fi
 	_miss=
-	net_xfer kvmm "$LAB_TMP/net-bench-kvmm.out" "$KVMM" --kernel "$BOOT_KERNEL" \
+	net_xfer kvmm "$LAB_TMP/net-bench-kvmm.out" "$KVMM" -vv --kernel "$BOOT_KERNEL" \
 		--initramfs "$INITRAMFS" --memory size=512M --net tap=kvmmtap0,mac=52:54:00:00:00:01 \
 		--cmdline "$BASE_CMDLINE kvmm.test=net-xfer kvmm.xfer_mb=$NET_MB"
 	if [ $NX_OK = 1 ]; then
