@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The side-by-side benchmarks: kvmm beside QEMU in one lab boot per architecture (boot time,
-# memory of the VMM process, TCP through a TAP; tests/lab/scenarios.d/ with LAB_MODE=bench),
+# memory of the VMM process, TCP through a TAP, on x86_64 also TCP beside QEMU's microvm on
+# the same virtio-mmio transport; tests/lab/scenarios.d/ with LAB_MODE=bench),
 # then the charts into docs/ and the tables on stdout. Not part of the tests: the numbers are
 # recorded in docs/boot-time.md, docs/memory.md and docs/net-throughput.md by hand, with the
 # lab they came from.

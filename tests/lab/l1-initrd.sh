@@ -40,7 +40,7 @@ bios=/usr/share/seabios/bios-256k.bin
 # Option ROMs QEMU loads for -kernel (linuxboot_dma; pvh for an ELF kernel) and for KVM's TPR
 # patching (kvmvapic).
 roms="/usr/share/qemu/linuxboot_dma.bin /usr/share/qemu/linuxboot.bin /usr/share/qemu/kvmvapic.bin
-	/usr/share/qemu/pvh.bin"
+	/usr/share/qemu/pvh.bin /usr/share/qemu/qboot.rom"
 [ -d "$moddir" ] || lab_die "no $moddir (run guest-images/build.sh first)"
 [ -z "$qemu" ] || [ -f "$bios" ] || lab_die "no $bios (install seabios)"
 

@@ -190,6 +190,42 @@ sc_net_throughput() {
 	pass net-throughput "$NET_MB MiB each way, MB/s host->guest kvmm=$_k_h2g qemu=$_q_h2g guest->host kvmm=$_k_g2h qemu=$_q_g2h"
 }
 
+# net-mmio (benchmark, x86_64): the same transfer through kvmm and through QEMU's microvm, both
+# booting the guest the way kvmm runs it (the PVH vmlinux, CMDLINE with pci=off) with
+# virtio-net over virtio-mmio found through ACPI: the same transport on both sides, so what
+# differs is the VMM. A run whose guest ended by itself (the x86_64 lab's rare triple fault,
+# tests/lab/README.md) is counted per VMM: "ended" in the INFO line. With LAB_REPEAT, a series.
+sc_net_mmio() {
+	if ! net_tap kvmmtap0 100; then
+		fail net-mmio "cannot create TAP kvmmtap0"
+		return 0
+	fi
+	_miss=
+	_args="$CMDLINE kvmm.test=net-xfer kvmm.xfer_mb=$NET_MB"
+	net_xfer kvmm "$LAB_TMP/net-mmio-kvmm.out" "$KVMM" -vv --kernel "$KERNEL" \
+		--initramfs "$INITRAMFS" --memory size=512M \
+		--net tap=kvmmtap0,mac=52:54:00:00:00:01 --cmdline "$_args"
+	info "net-mmio vmm=kvmm ok=$NX_OK h2g_ms=${NX_H2G_MS:-none} g2h_ms=${NX_G2H_MS:-none} why='$NX_WHY'"
+	[ $NX_OK = 1 ] && _k_h2g=$(net_mbps "$NX_H2G_MS") _k_g2h=$(net_mbps "$NX_G2H_MS") ||
+		_miss="$_miss kvmm($NX_WHY)"
+	net_xfer qemu-microvm "$LAB_TMP/net-mmio-qemu.out" "$LAB_QEMU" -M microvm,acpi=on \
+		-bios "${LAB_QBOOT:-/usr/share/qemu/qboot.rom}" -nodefaults -enable-kvm -cpu host \
+		-m 512M -no-reboot -serial stdio -nographic \
+		-netdev tap,id=n0,ifname=kvmmtap0,script=no,downscript=no \
+		-device virtio-net-device,netdev=n0,mac=52:54:00:00:00:01 \
+		-kernel "$KERNEL" -initrd "$INITRAMFS" -append "$_args"
+	info "net-mmio vmm=qemu-microvm ok=$NX_OK h2g_ms=${NX_H2G_MS:-none} g2h_ms=${NX_G2H_MS:-none} why='$NX_WHY'"
+	[ $NX_OK = 1 ] && _q_h2g=$(net_mbps "$NX_H2G_MS") _q_g2h=$(net_mbps "$NX_G2H_MS") ||
+		_miss="$_miss qemu-microvm($NX_WHY)"
+	if [ -n "$_miss" ]; then
+		fail net-mmio "not measured:$_miss"
+		tail -n 25 "$LAB_TMP/net-mmio-kvmm.out" | sed 's/^/  | kvmm: /'
+		tail -n 25 "$LAB_TMP/net-mmio-qemu.out" | sed 's/^/  | qemu-microvm: /'
+		return 0
+	fi
+	pass net-mmio "$NET_MB MiB each way, MB/s host->guest kvmm=$_k_h2g qemu-microvm=$_q_h2g guest->host kvmm=$_k_g2h qemu-microvm=$_q_g2h"
+}
+
 # net-two-nics: a TAP by name and one handed over as an open fd (as Kata does), both pinging.
 sc_net_two() {
 	_o=$LAB_TMP/net-two.out
@@ -231,3 +267,4 @@ scenario net-xfer any sc_net_xfer
 scenario net-two-nics any sc_net_two
 scenario net-refused any sc_net_refused
 bench net-throughput any sc_net_throughput
+bench net-mmio x86_64 sc_net_mmio
