@@ -194,7 +194,7 @@ expect_boot() {
 	pass "$_n" "cpus=$GUEST_CPUS ram_kb=$GUEST_RAM_KB exit=$RC marker_ms=$MARK_MS run_ms=$RUN_MS"
 }
 
-# --- scenarios ------------------------------------------------------------------------------
+# --- scenario helpers -----------------------------------------------------------------------
 
 # boot_check NAME CPUS MIB [KVMM ARGS...]: a boot that must show the marker with CPUS cpus, a
 # "System RAM" total within [MIB-1 MiB, MIB MiB], and end with exit 0 (the guest powered off).
@@ -214,58 +214,6 @@ boot_check() {
 	pass "$_bn" "cpus=$GUEST_CPUS ram_kb=$GUEST_RAM_KB exit=$RC (poweroff) marker_ms=$MARK_MS run_ms=$RUN_MS"
 }
 
-# The boot paths with the plain command line: the bzImage (x86_64) or Image (aarch64) and the
-# PVH ELF, 1 vCPU and 512 MiB, ending with the guest's `poweroff -f` (exit 0).
-sc_bzimage_1cpu() {
-	boot_check bzimage-1cpu 1 512 --kernel "$BOOT_KERNEL" --initramfs "$INITRAMFS" \
-		--cpus boot=1 --memory size=512M --cmdline "$BASE_CMDLINE kvmm.test=poweroff"
-}
-
-# image-1cpu: the arm64 Image to the marker, and (kvmm -v names it) the GIC kvmm created: the
-# v3 when L1 has one, the v2 fallback in an L1 with a GICv2 (LAB_GIC=2).
-sc_image_1cpu() {
-	_before=$FAILED
-	boot_check image-1cpu-boot 1 512 --kernel "$BOOT_KERNEL" --initramfs "$INITRAMFS" \
-		--cpus boot=1 --memory size=512M --cmdline "$BASE_CMDLINE kvmm.test=poweroff" -v
-	[ "$FAILED" = "$_before" ] || return 0
-	_gic=$(grep -o 'GICv[0-9]' "$ERR" | head -n 1)
-	if [ -z "$_gic" ] || [ "$_gic" != "GICv${LAB_GIC:-3}" ]; then
-		fail image-1cpu-gic "want GICv${LAB_GIC:-3} in kvmm's log, got '${_gic}'"
-	else
-		pass image-1cpu-gic "kvmm created a $_gic (L1's GIC is v${LAB_GIC:-3})"
-	fi
-}
-
-sc_pvh_elf() {
-	boot_check pvh-elf 1 512 --kernel "$LAB_IMAGES/vmlinux" --initramfs "$INITRAMFS" \
-		--cpus boot=1 --memory size=512M --cmdline "$BASE_CMDLINE"
-}
-
-# smp-2cpu: the bzImage (Image) on two vCPUs; mem-1g: the PVH vmlinux on x86_64 (the Image
-# on aarch64) on two vCPUs and 1 GiB; both with the command line kvmm is meant to be run with.
-sc_smp_2cpu() {
-	boot_check smp-2cpu 2 512 --kernel "$BOOT_KERNEL" --initramfs "$INITRAMFS" \
-		--cpus boot=2 --memory size=512M --cmdline "$CMDLINE"
-}
-sc_mem_1g() {
-	boot_check mem-1g 2 1024 --kernel "$KERNEL" --initramfs "$INITRAMFS" --cpus boot=2 \
-		--memory size=1G --cmdline "$CMDLINE"
-}
-
-# The guest's `reboot -f` ends kvmm with the documented code 3 (no reboot loop). The tiny
-# guests (x86_64) check each reset mechanism on its own: the FADT reset register, the i8042,
-# a triple fault.
-sc_reboot_code() {
-	kvmm_boot reboot-code --kernel "$KERNEL" --initramfs "$INITRAMFS" \
-		--cmdline "$CMDLINE kvmm.test=reboot" || true
-	if [ -z "$MARKER" ] || [ "$RC" != 3 ] || [ "$TIMED_OUT" = 1 ]; then
-		fail reboot-code "want the marker, then exit 3: $(last_run)"
-		dump_last
-	else
-		pass reboot-code "exit=$RC run_ms=$RUN_MS"
-	fi
-}
-
 # expect_refused NAME WANT_RC [KVMM ARGS...]: kvmm must exit WANT_RC quickly with a message on
 # stderr and without booting anything.
 expect_refused() {
@@ -281,47 +229,6 @@ expect_refused() {
 		return 0
 	fi
 	pass "$_n" "exit=$RC: $(grep -v '^$' "$ERR" | head -n 1 | cut -c1-120)"
-}
-
-sc_bad_kernels() {
-	for _k in "$LAB_IMAGES"/bad-kernels/*; do
-		[ -f "$_k" ] || continue
-		expect_refused "bad-kernel-$(basename "$_k")" 1 --kernel "$_k" \
-			--initramfs "$INITRAMFS" --cmdline "$CMDLINE"
-	done
-	expect_refused bad-kernel-missing 1 --kernel "$LAB_TMP/no-such-kernel" \
-		--initramfs "$INITRAMFS" --cmdline "$CMDLINE"
-}
-
-sc_bad_arg() {
-	expect_refused bad-arg 2 --kernel "$KERNEL" --initramfs "$INITRAMFS" --cpus boot=abc
-}
-
-# tiny: the tiny PVH guests of guest-images/tiny (built by meson next to kvmm, passed in
-# LAB_TINY). Each prints TINY-OK; tiny-reset, tiny-i8042 and tiny-triple then reset the machine
-# (exit 3), the others power off (exit 0).
-sc_tiny() {
-	for _g in "$LAB_TINY"/tiny*.elf; do
-		_n=$(basename "$_g" .elf)
-		case $_n in
-		tiny-reset | tiny-i8042 | tiny-triple) _want=3 ;;
-		*) _want=0 ;;
-		esac
-		kvmm_boot "$_n" --kernel "$_g" --memory size=64M || true
-		# Only the triple fault is logged as one (a warning); orderly resets are not.
-		_tf=0
-		grep -q 'triple fault' "$ERR" && _tf=1
-		if ! grep -q TINY-OK "$OUT" || grep -q TINY-FAIL "$OUT" || [ "$RC" != "$_want" ] ||
-			[ "$TIMED_OUT" = 1 ]; then
-			fail "$_n" "want TINY-OK and exit $_want: $(last_run) out: $(head -c 80 "$OUT" | tr '\n' ' ')"
-			dump_last
-		elif [ $_tf != "$([ "$_n" = tiny-triple ] && echo 1 || echo 0)" ]; then
-			fail "$_n" "kvmm's log names a triple fault: $_tf (want 1 for tiny-triple only): $(last_run)"
-			dump_last
-		else
-			pass "$_n" "TINY-OK exit=$RC run_ms=$RUN_MS"
-		fi
-	done
 }
 
 # Median of the numbers given as arguments.
@@ -364,6 +271,7 @@ bench() {
 	esac
 }
 
+# The boot paths first (their functions: scenarios.d/boot.sh), then scenarios.d/ in name order.
 scenario bzimage-1cpu x86_64 sc_bzimage_1cpu
 scenario image-1cpu aarch64 sc_image_1cpu
 scenario pvh-elf x86_64 sc_pvh_elf
