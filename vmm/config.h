@@ -112,6 +112,7 @@ static inline uint64_t config_hugepage_size(const struct vmm_config *cfg)
 {
 	return cfg->mem_hugepage_size ? cfg->mem_hugepage_size : 2ULL << 20;
 }
+
 /* "key=value,key=value" into VALUES (by KEYS); each key at most once. */
 int parse_kv(char *s, const char *const *keys, char **values, unsigned int nkeys,
 	     const char **bad);
