@@ -308,8 +308,9 @@ run_scenario_once() {
 	info "scenario $1 took_ms=$((NOW_MS - _rs_start))"
 }
 
-# The guest logs (LAB_TMP/*.out, *.err) that name a triple fault.
+# The guest logs (LAB_TMP/*.out, *.err) that name a triple fault; clear_triple_logs removes them.
 triple_logs() { grep -l 'guest triple fault' "$LAB_TMP"/*.out "$LAB_TMP"/*.err 2>/dev/null; }
+clear_triple_logs() { triple_logs | while IFS= read -r _rs_x; do rm -f "$_rs_x"; done; }
 
 TRIPLE_RETRIES=0
 # run_scenario NAME FUNCTION: a test scenario that failed while one of its guests triple-faulted
@@ -326,7 +327,7 @@ run_scenario() {
 	fi
 	_rs_p=$PASSED _rs_f=$FAILED
 	# Logs naming a triple fault are from earlier scenarios, whose reports are out already.
-	triple_logs | while IFS= read -r _rs_x; do rm -f "$_rs_x"; done
+	clear_triple_logs
 	run_scenario_once "$1" "$2" >"$LAB_TMP/scenario.log"
 	if [ "$FAILED" != "$_rs_f" ] && [ -n "$(triple_logs)" ]; then
 		sed 's/LAB: /(first try) /' "$LAB_TMP/scenario.log"
@@ -334,7 +335,7 @@ run_scenario() {
 			tr '\n' ' ')): running it once more"
 		TRIPLE_RETRIES=$((TRIPLE_RETRIES + 1))
 		PASSED=$_rs_p FAILED=$_rs_f
-		triple_logs | while IFS= read -r _rs_x; do rm -f "$_rs_x"; done
+		clear_triple_logs
 		run_scenario_once "$1" "$2"
 	else
 		cat "$LAB_TMP/scenario.log"
