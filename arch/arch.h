@@ -7,6 +7,7 @@
 #ifndef KVMM_ARCH_H
 #define KVMM_ARCH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <linux/kvm.h>
 
@@ -77,6 +78,40 @@ uint64_t arch_vcpu_pc(struct vcpu *vcpu);
  * memory map (layout.h). 0, or -ENOSPC when the arch has no more slots.
  */
 int arch_virtio_slot(unsigned int index, uint64_t *base, uint64_t *size, uint32_t *irq);
+
+struct pci_windows;
+struct vmm_config;
+
+/*
+ * The guest-physical windows of PCI segment SEG (layout.h) for a VM with CFG's RAM: the
+ * segment's ECAM window (bus 0 only, PCI_ECAM_BUS_SIZE), its 32-bit BAR window below
+ * 4 GiB and its 64-bit BAR window above RAM.  0, or -ENOSPC when the arch has no such
+ * segment.
+ */
+int arch_pci_windows(const struct vmm_config *cfg, unsigned int seg, struct pci_windows *w);
+
+/*
+ * Whether virtio devices go on PCI when the user did not choose a transport: true, or
+ * false with *WHY saying what is missing (x86_64: no ACPI tables to describe the host
+ * bridge; aarch64: no GICv3 ITS to deliver MSIs).  Called after arch_vm_finalize().
+ */
+bool arch_pci_default(struct vm *vm, const char **why);
+
+/* Whether this VM can deliver MSIs (x86_64: always; aarch64: with a GICv3 ITS). */
+bool arch_msi_capable(struct vm *vm);
+
+/*
+ * Fills E (room for MAX) with the routes the in-kernel interrupt controller has before any
+ * KVM_SET_GSI_ROUTING (which replaces the whole table): x86_64 IOAPIC pins and PIC lines,
+ * aarch64 SPIs.  Returns how many entries it wrote; GSIs above the highest one among them
+ * are free for MSI routes.
+ */
+unsigned int arch_irqchip_routes(struct vm *vm, struct kvm_irq_routing_entry *e,
+				 unsigned int max);
+
+/* Completes an MSI route for the function whose requester ID (segment << 16 | bus << 8 |
+ * devfn) is DEVID: aarch64's ITS needs it (KVM_MSI_VALID_DEVID); x86_64 ignores it. */
+void arch_msi_route(struct kvm_irq_routing_entry *e, uint32_t devid);
 
 /*
  * Presses the guest's power button (the API's vm.power-button): tells a

@@ -1,12 +1,13 @@
 /*
- * The virtio-mmio transport: the register file the driver programs (status state machine,
- * feature negotiation, queue set-up, interrupt status, config space with its generation),
- * and the wiring of one device into a VM (MMIO window, platform description, KVM ioeventfds
- * and irqfd, worker thread). Every register value comes from the guest and is checked here;
- * a device only ever sees queues that passed vq_validate() and features it offered.
+ * The virtio-mmio transport: the register file the driver programs (decoded here, with the
+ * status machine, features and queue checks of core.c behind it; interrupt status; config
+ * space with its generation), and the wiring of one device into a VM (an MMIO window and an
+ * interrupt line from vmm/irq.c, the platform description, KVM ioeventfds and irqfd, the
+ * worker thread). Every register value comes from the guest and is checked.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -14,10 +15,23 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 
-#include "arch.h"
+#include "irq.h"
 #include "log.h"
+#include "mmio.h"
 #include "transport.h"
 #include "vm.h"
+
+/* What virtio-mmio keeps beside the common transport state. */
+struct mmio_state {
+	uint64_t base;			/* guest-physical register window */
+	uint32_t irq;
+	int irq_fd;			/* KVM irqfd (a plain eventfd in tests) */
+};
+
+static struct mmio_state *mmio(struct virtio_transport *t)
+{
+	return t->priv;
+}
 
 static uint32_t rd32(const uint8_t *p)
 {
@@ -30,97 +44,10 @@ static uint32_t rd32(const uint8_t *p)
 static void set_hi(uint64_t *v, uint32_t hi) { *v = (*v & 0xffffffffULL) | (uint64_t)hi << 32; }
 static void set_lo(uint64_t *v, uint32_t lo) { *v = (*v & ~0xffffffffULL) | lo; }
 
-/* Hands queue Q's notification to the worker (inline without one, as in tests). Lock held. */
-static void kick_locked(struct virtio_transport *t, unsigned int q)
-{
-	uint64_t one = 1;
-
-	if (t->epfd >= 0) {
-		if (write(t->queue_fd[q], &one, sizeof(one)) < 0)
-			pr_warn("%s: notify: %s", t->d->name, strerror(errno));
-	} else if (virtio_live(t) && t->d->vqs[q].ready) {
-		t->d->ops->queue_notify(t->d, q);
-	}
-}
-
-/* Back to the state after creation: the driver wrote 0 to Status. Lock held. */
-static void transport_reset(struct virtio_transport *t)
-{
-	struct virtio_dev *d = t->d;
-
-	if (d->ops->reset)
-		d->ops->reset(d);
-	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
-		vq_reset(&d->vqs[q]);
-	d->acked = 0;
-	t->status = 0;
-	t->dev_features_sel = t->drv_features_sel = t->queue_sel = 0;
-	t->drv_features = 0;
-	atomic_store(&t->int_status, 0);
-}
-
-static void write_status(struct virtio_transport *t, uint32_t v)
-{
-	struct virtio_dev *d = t->d;
-	uint32_t old = t->status;
-
-	if (v == 0) {
-		transport_reset(t);
-		return;
-	}
-	/* NEEDS_RESET is the device's to set; the driver only ever adds bits (3.1.1). */
-	v = (v & ~VIRTIO_STATUS_NEEDS_RESET) | (old & VIRTIO_STATUS_NEEDS_RESET);
-	if ((v & old) != old || (v & ~0xffu)) {
-		pr_debug("%s: status 0x%x -> 0x%x ignored", d->name, old, v);
-		return;
-	}
-	if ((v & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK)) {
-		uint64_t offered = d->features | VIRTIO_BIT(VIRTIO_F_VERSION_1);
-
-		/* Refuse features never offered, and legacy drivers: FEATURES_OK then
-		 * stays clear, which is how the driver learns it (3.1.1). */
-		if ((t->drv_features & ~offered) ||
-		    !(t->drv_features & VIRTIO_BIT(VIRTIO_F_VERSION_1))) {
-			pr_warn("%s: driver features 0x%llx not acceptable (offered 0x%llx)",
-				d->name, (unsigned long long)t->drv_features,
-				(unsigned long long)offered);
-			v &= ~VIRTIO_STATUS_FEATURES_OK;
-		} else {
-			d->acked = t->drv_features;
-		}
-	}
-	if ((v & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK)) {
-		if (!(v & VIRTIO_STATUS_FEATURES_OK)) {
-			pr_warn("%s: DRIVER_OK without FEATURES_OK", d->name);
-			v |= VIRTIO_STATUS_NEEDS_RESET;
-		} else if (!(v & VIRTIO_STATUS_NEEDS_RESET)) {
-			for (unsigned int q = 0; q < d->nr_queues; q++)
-				d->vqs[q].event_idx = virtio_has(d, VIRTIO_F_EVENT_IDX);
-			t->status = v;
-			if (d->ops->activate(d)) {
-				pr_warn("%s: activation failed", d->name);
-				v |= VIRTIO_STATUS_NEEDS_RESET;
-			}
-		}
-	}
-	t->status = v;
-	/* Buffers the driver queued before DRIVER_OK are looked at now, by the worker. */
-	if (virtio_live(t) && !(old & VIRTIO_STATUS_DRIVER_OK))
-		for (unsigned int q = 0; q < d->nr_queues; q++)
-			if (d->vqs[q].ready)
-				kick_locked(t, q);
-}
-
-static struct vq *sel_queue(struct virtio_transport *t)
-{
-	return t->queue_sel < t->d->nr_queues ? &t->d->vqs[t->queue_sel] : NULL;
-}
-
 static uint32_t read_reg(struct virtio_transport *t, uint64_t off)
 {
 	struct virtio_dev *d = t->d;
-	struct vq *vq = sel_queue(t);
-	uint64_t features = d->features | VIRTIO_BIT(VIRTIO_F_VERSION_1);
+	struct vq *vq = virtio_sel_queue(t);
 
 	switch (off) {
 	case VIRTIO_MMIO_MAGIC: return VIRTIO_MMIO_MAGIC_VALUE;
@@ -128,7 +55,7 @@ static uint32_t read_reg(struct virtio_transport *t, uint64_t off)
 	case VIRTIO_MMIO_DEVICE_ID: return d->device_id;
 	case VIRTIO_MMIO_VENDOR_ID: return VIRTIO_MMIO_VENDOR;
 	case VIRTIO_MMIO_DEVICE_FEATURES:
-		return t->dev_features_sel > 1 ? 0 : (uint32_t)(features >> (32 * t->dev_features_sel));
+		return virtio_read_features(t);
 	case VIRTIO_MMIO_QUEUE_NUM_MAX: return vq ? d->queue_max : 0;
 	case VIRTIO_MMIO_QUEUE_READY: return vq ? vq->ready : 0;
 	case VIRTIO_MMIO_STATUS: return t->status;
@@ -141,7 +68,7 @@ static uint32_t read_reg(struct virtio_transport *t, uint64_t off)
 
 static void write_queue_reg(struct virtio_transport *t, uint64_t off, uint32_t v)
 {
-	struct vq *vq = sel_queue(t);
+	struct vq *vq = virtio_sel_queue(t);
 
 	/* Queue registers only change while that queue is not live (4.2.3.2). */
 	if (!vq || (vq->ready && !(off == VIRTIO_MMIO_QUEUE_READY && v == 0)))
@@ -155,18 +82,10 @@ static void write_queue_reg(struct virtio_transport *t, uint64_t off, uint32_t v
 	case VIRTIO_MMIO_QUEUE_DEVICE_LOW: set_lo(&vq->used_gpa, v); break;
 	case VIRTIO_MMIO_QUEUE_DEVICE_HIGH: set_hi(&vq->used_gpa, v); break;
 	case VIRTIO_MMIO_QUEUE_READY:
-		if (v == 0) {
+		if (v == 0)
 			vq->ready = false;
-		} else if (vq_validate(vq, t->d->mem, t->d->queue_max)) {
-			pr_warn("%s: queue %u set-up refused (size %u, rings 0x%llx 0x%llx 0x%llx)",
-				t->d->name, t->queue_sel, vq->size,
-				(unsigned long long)vq->desc_gpa,
-				(unsigned long long)vq->avail_gpa,
-				(unsigned long long)vq->used_gpa);
-			virtio_needs_reset(t->d, "bad queue set-up");
-		} else {
-			vq->ready = true;
-		}
+		else
+			virtio_enable_queue(t);
 		break;
 	}
 }
@@ -176,18 +95,9 @@ static void write_reg(struct virtio_transport *t, uint64_t off, uint32_t v)
 	switch (off) {
 	case VIRTIO_MMIO_DEVICE_FEATURES_SEL: t->dev_features_sel = v; break;
 	case VIRTIO_MMIO_DRIVER_FEATURES_SEL: t->drv_features_sel = v; break;
-	case VIRTIO_MMIO_DRIVER_FEATURES:
-		/* Only while negotiating: after FEATURES_OK the set is fixed. */
-		if (t->drv_features_sel > 1 || !(t->status & VIRTIO_STATUS_DRIVER) ||
-		    (t->status & VIRTIO_STATUS_FEATURES_OK))
-			break;
-		if (t->drv_features_sel)
-			set_hi(&t->drv_features, v);
-		else
-			set_lo(&t->drv_features, v);
-		break;
+	case VIRTIO_MMIO_DRIVER_FEATURES: virtio_write_features(t, v); break;
 	case VIRTIO_MMIO_QUEUE_SEL: t->queue_sel = v; break;
-	case VIRTIO_MMIO_STATUS: write_status(t, v); break;
+	case VIRTIO_MMIO_STATUS: virtio_write_status(t, v); break;
 	default: write_queue_reg(t, off, v); break;
 	}
 }
@@ -243,7 +153,7 @@ void virtio_mmio_access(void *opaque, uint64_t offset, uint8_t *data, uint32_t l
 		/* Normally KVM's ioeventfd takes this write; without one, do its job. */
 		if (q < d->nr_queues) {
 			pthread_mutex_lock(&d->lock);
-			kick_locked(t, q);
+			virtio_kick_locked(t, q);
 			pthread_mutex_unlock(&d->lock);
 		}
 		return;
@@ -259,62 +169,80 @@ void virtio_mmio_access(void *opaque, uint64_t offset, uint8_t *data, uint32_t l
 	pthread_mutex_unlock(&d->lock);
 }
 
-static struct virtio_transport *transport_new(struct virtio_dev *d, const struct guest_mem *gm)
+static void mmio_interrupt(struct virtio_transport *t, uint32_t kind, unsigned int q)
 {
-	struct virtio_transport *t;
+	struct mmio_state *m = mmio(t);
+	uint64_t one = 1;
 
-	if (d->nr_queues == 0 || d->nr_queues > VIRTIO_MAX_QUEUES || d->queue_max == 0 ||
-	    d->queue_max > VQ_MAX_SIZE || (d->queue_max & (d->queue_max - 1)))
-		return NULL;
-	t = calloc(1, sizeof(*t));
-	if (!t)
-		return NULL;
-	t->d = d;
-	t->irq_fd = t->epfd = t->stop_fd = -1;
-	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
-		t->queue_fd[q] = -1;
-	d->t = t;
-	d->mem = gm;
-	pthread_mutex_init(&d->lock, NULL);
-	return t;
+	(void)q;
+	atomic_fetch_or(&t->int_status, kind);
+	/* The eventfd write is the interrupt edge (KVM irqfd); EAGAIN means the counter is
+	 * saturated, i.e. an interrupt is pending anyway. */
+	if (write(m->irq_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		pr_warn("%s: raising irq %u: %s", t->d->name, m->irq, strerror(errno));
 }
 
-static void transport_free(struct virtio_transport *t)
+static void mmio_destroy(struct virtio_transport *t)
 {
-	virtio_worker_stop(t);
-	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
-		if (t->queue_fd[q] >= 0)
-			close(t->queue_fd[q]);
-	if (t->irq_fd >= 0)
-		close(t->irq_fd);
-	pthread_mutex_destroy(&t->d->lock);
-	t->d->t = NULL;
-	free(t);
+	struct mmio_state *m = mmio(t);
+
+	if (!m)
+		return;
+	if (m->irq_fd >= 0)
+		close(m->irq_fd);
+	free(m);
+	t->priv = NULL;
+}
+
+static void mmio_describe(struct virtio_transport *t, char *buf, unsigned long len)
+{
+	snprintf(buf, len, "mmio@0x%llx", (unsigned long long)mmio(t)->base);
+}
+
+static const struct virtio_transport_ops mmio_ops = {
+	.interrupt = mmio_interrupt,
+	.destroy = mmio_destroy,
+	.describe = mmio_describe,
+};
+
+static struct virtio_transport *mmio_new(struct virtio_dev *d, const struct guest_mem *gm)
+{
+	struct virtio_transport *t = virtio_transport_new(d, gm, &mmio_ops);
+	struct mmio_state *m;
+
+	if (!t)
+		return NULL;
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		virtio_transport_free(t);
+		return NULL;
+	}
+	m->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	t->priv = m;
+	if (m->irq_fd < 0) {
+		virtio_transport_free(t);
+		return NULL;
+	}
+	return t;
 }
 
 /* ioeventfds on QueueNotify (one per queue, matched on the queue index) and the irqfd. */
 static int wire_kvm(struct vm *vm, struct virtio_transport *t)
 {
-	struct kvm_irqfd irqfd = { .gsi = t->irq };
+	struct mmio_state *m = mmio(t);
+	struct kvm_irqfd irqfd = { .fd = m->irq_fd, .gsi = m->irq };
 
-	t->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (t->irq_fd < 0)
-		return -errno;
-	irqfd.fd = t->irq_fd;
 	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
 		return -errno;
 	for (unsigned int q = 0; q < t->d->nr_queues; q++) {
 		struct kvm_ioeventfd io = {
 			.datamatch = q,
-			.addr = t->base + VIRTIO_MMIO_QUEUE_NOTIFY,
+			.addr = m->base + VIRTIO_MMIO_QUEUE_NOTIFY,
 			.len = 4,
+			.fd = t->queue_fd[q],
 			.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
 		};
 
-		t->queue_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (t->queue_fd[q] < 0)
-			return -errno;
-		io.fd = t->queue_fd[q];
 		if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0)
 			return -errno;
 	}
@@ -324,26 +252,28 @@ static int wire_kvm(struct vm *vm, struct virtio_transport *t)
 int virtio_mmio_add(struct vm *vm, struct virtio_dev *d)
 {
 	struct virtio_transport *t;
+	struct mmio_state *m;
 	uint64_t size;
 	const char *step;
 	int ret;
 
 	if (vm->nr_virtio == VM_MAX_VIRTIO)
 		return -ENOSPC;
-	t = transport_new(d, &vm->mem);
+	t = mmio_new(d, &vm->mem);
 	if (!t) {
 		pr_err("%s: bad device description or out of memory", d->name);
 		return -EINVAL;
 	}
+	m = mmio(t);
 	step = "no free virtio-mmio slot";
-	ret = arch_virtio_slot(vm->nr_virtio, &t->base, &size, &t->irq);
+	ret = irq_line_alloc(vm, &m->irq, &m->base, &size);
 	if (!ret) {
 		step = "MMIO bus";
-		ret = bus_register(&vm->mmio, t->base, size, virtio_mmio_access, t, d->name);
+		ret = bus_register(&vm->mmio, m->base, size, virtio_mmio_access, t, d->name);
 	}
 	if (!ret) {
 		step = "platform description";
-		ret = vm_add_platform_dev(vm, d->name, t->base, size, t->irq);
+		ret = vm_add_platform_dev(vm, d->name, m->base, size, m->irq);
 	}
 	if (!ret) {
 		step = "KVM ioeventfd/irqfd";
@@ -355,49 +285,26 @@ int virtio_mmio_add(struct vm *vm, struct virtio_dev *d)
 	}
 	if (ret) {
 		pr_err("%s: %s: %s", d->name, step, strerror(-ret));
-		transport_free(t);
+		virtio_transport_free(t);
 		return ret;
 	}
 	vm->virtio[vm->nr_virtio++] = t;
-	pr_debug("%s: virtio-mmio at 0x%llx irq %u", d->name, (unsigned long long)t->base,
-		 t->irq);
+	pr_debug("%s: virtio-mmio at 0x%llx irq %u", d->name, (unsigned long long)m->base,
+		 m->irq);
 	return 0;
-}
-
-struct virtio_dev *virtio_mmio_dev(struct vm *vm, unsigned int index)
-{
-	return index < vm->nr_virtio ? vm->virtio[index]->d : NULL;
-}
-
-void virtio_mmio_destroy_all(struct vm *vm)
-{
-	for (unsigned int i = 0; i < vm->nr_virtio; i++) {
-		struct virtio_transport *t = vm->virtio[i];
-		struct virtio_dev *d = t->d;
-
-		transport_free(t);
-		d->ops->destroy(d);
-	}
-	vm->nr_virtio = 0;
 }
 
 struct virtio_transport *virtio_mmio_test_new(struct virtio_dev *d, const struct guest_mem *gm,
 					      int *irq_fd)
 {
-	struct virtio_transport *t = transport_new(d, gm);
+	struct virtio_transport *t = mmio_new(d, gm);
 
-	if (!t)
-		return NULL;
-	t->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (t->irq_fd < 0) {
-		transport_free(t);
-		return NULL;
-	}
-	*irq_fd = t->irq_fd;
+	if (t)
+		*irq_fd = mmio(t)->irq_fd;
 	return t;
 }
 
 void virtio_mmio_test_free(struct virtio_transport *t)
 {
-	transport_free(t);
+	virtio_transport_free(t);
 }

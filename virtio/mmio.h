@@ -2,6 +2,7 @@
  * The virtio-mmio transport (virtio 1.x, 4.2; modern "version 2" register layout only).
  * One instance per device: a 4 KiB register window on the VM's MMIO bus, a KVM ioeventfd per
  * queue for QueueNotify, a KVM irqfd for the interrupt, and the device's worker thread.
+ * virtio_mmio_add() (transport.h) puts a device on it.
  */
 #ifndef KVMM_VIRTIO_MMIO_H
 #define KVMM_VIRTIO_MMIO_H
@@ -44,23 +45,8 @@ struct vm;
 #define VIRTIO_MMIO_MAGIC_VALUE		0x74726976
 #define VIRTIO_MMIO_VENDOR		0x4d4d564b	/* "KVMM" */
 
-#define VIRTIO_MMIO_INT_VRING		1
-#define VIRTIO_MMIO_INT_CONFIG		2
-
-/*
- * Puts device D on the VM: takes the next free virtio slot of the arch's memory map, adds the
- * register window to the MMIO bus and the platform description (DSDT / device tree / command
- * line), wires ioeventfds and the irqfd, and starts the worker thread. D must be filled as
- * virtio.h says; on success the VM owns it (ops->destroy at teardown), on failure the caller
- * still does. 0/-errno with a message naming the step.
- */
-int virtio_mmio_add(struct vm *vm, struct virtio_dev *d);
-
-/* The VM's virtio devices, in slot order (vm.counters). NULL past the last. */
-struct virtio_dev *virtio_mmio_dev(struct vm *vm, unsigned int index);
-
-/* Stops every device's worker and destroys the devices (VM teardown, vCPUs stopped). */
-void virtio_mmio_destroy_all(struct vm *vm);
+#define VIRTIO_MMIO_INT_VRING		1	/* = VIRTIO_INT_VRING */
+#define VIRTIO_MMIO_INT_CONFIG		2	/* = VIRTIO_INT_CONFIG */
 
 /*
  * The register file alone, for unit tests: handles one access like the MMIO bus would

@@ -1,7 +1,8 @@
 /*
- * The boundary between virtio devices and the virtio-mmio transport.
+ * The boundary between virtio devices and the transports that carry them (virtio-mmio,
+ * virtio-pci).
  *
- * The transport (mmio.c) owns everything the driver sees as registers: status state machine,
+ * The transport (core.c with mmio.c or pci.c) owns everything the driver sees as registers: status state machine,
  * feature negotiation, queue set-up, interrupt status, config generation. A device (blk.c,
  * rng.c, ...) supplies only what differs: its ID, offered features, config space, queue count
  * and size, and callbacks. Adding a device is one new file plus one entry in devices.c.
@@ -88,7 +89,7 @@ typedef void (*virtio_fd_cb)(struct virtio_dev *d, void *opaque, uint32_t events
 struct virtio_transport;
 
 struct virtio_dev {
-	/* Filled by the device before virtio_mmio_add(). */
+	/* Filled by the device before a transport takes it (transport.h). */
 	const char *name;		/* e.g. "virtio-blk disk0", for logs and the platform table */
 	const char *id;			/* the device's id in the config and vm.counters ("disk0") */
 	uint32_t device_id;		/* VIRTIO_ID_* */

@@ -1,8 +1,9 @@
 /*
  * The virtio device worker: one thread per device that waits (epoll) on the queues'
  * notification eventfds and on the device's own fds, and runs the device's callbacks with the
- * device lock held; plus the transport services of virtio.h (interrupts, NEEDS_RESET, fd
- * watches, the common queue-draining loop). Keeps device I/O off the vCPU threads.
+ * device lock held; plus the services of virtio.h (interrupts through whichever transport
+ * carries the device, NEEDS_RESET, fd watches, the common queue-draining loop). Keeps device
+ * I/O off the vCPU threads, on both transports.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,27 +23,16 @@ bool virtio_live(const struct virtio_transport *t)
 	       !(t->status & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED));
 }
 
-void virtio_raise(struct virtio_transport *t, uint32_t bits)
-{
-	uint64_t one = 1;
-
-	atomic_fetch_or(&t->int_status, bits);
-	/* The eventfd write is the interrupt edge (KVM irqfd); EAGAIN means the counter is
-	 * saturated, i.e. an interrupt is pending anyway. */
-	if (write(t->irq_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		pr_warn("%s: raising irq %u: %s", t->d->name, t->irq, strerror(errno));
-}
-
 void virtio_notify_used(struct virtio_dev *d, unsigned int q)
 {
 	if (vq_should_notify(&d->vqs[q], d->mem))
-		virtio_raise(d->t, VIRTIO_MMIO_INT_VRING);
+		d->t->ops->interrupt(d->t, VIRTIO_INT_VRING, q);
 }
 
 void virtio_notify_config(struct virtio_dev *d)
 {
 	d->t->config_generation++;
-	virtio_raise(d->t, VIRTIO_MMIO_INT_CONFIG);
+	d->t->ops->interrupt(d->t, VIRTIO_INT_CONFIG, 0);
 }
 
 void virtio_needs_reset(struct virtio_dev *d, const char *why)

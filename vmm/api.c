@@ -349,6 +349,7 @@ int api_main(struct vmm_config *cfg)
 		goto out;
 	}
 	pr_info("api: serving %s", s.path ? s.path : "an inherited socket");
+	api_vmm_set_transport(s.vmm, cfg->transport);
 	if (cfg->kernel && api_vmm_from_cli(s.vmm, cfg))
 		goto out;
 	while (!s.quit) {

@@ -42,6 +42,9 @@ void api_vmm_handle(struct api_vmm *v, struct http_request *req, struct api_repl
 		    bool *quit);
 /* Creates (and boots) the VM the command line describes; 0 or -errno with a message. */
 int api_vmm_from_cli(struct api_vmm *v, struct vmm_config *cfg);
+
+/* The command line's --virtio-transport, which every VM this process creates follows. */
+void api_vmm_set_transport(struct api_vmm *v, enum virtio_transport_kind t);
 /* The VM thread ended on its own (WAKE_FD fired): returns -1 to keep serving, or the exit
  * status kvmm should end with (the guest powered off, rebooted, or failed). */
 int api_vmm_reap(struct api_vmm *v);

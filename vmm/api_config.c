@@ -87,7 +87,7 @@ SCHEMA(debug_console_s, IGN("file", T_STR), MAP("mode", T_STR), NUM("iobase", R_
 SCHEMA(pci_segment_s, NUM("pci_segment", R_IGNORE, 0, 0),
        NUM("mmio32_aperture_weight", R_IGNORE, 0, 0),
        NUM("mmio64_aperture_weight", R_IGNORE, 0, 0));
-SCHEMA(platform_s, NUM("num_pci_segments", R_IGNORE, 0, 0), EMPTY("iommu_segments", NO_IOMMU),
+SCHEMA(platform_s, NUM("num_pci_segments", R_MAP, 1, KVMM_MAX_PCI_SEGMENTS), EMPTY("iommu_segments", NO_IOMMU),
        NUM("iommu_address_width_bits", R_IGNORE, 0, 0), IGN("system_serial_number", T_STR),
        IGN("serial_number", T_STR), IGN("system_uuid", T_STR), IGN("uuid", T_STR),
        ARR("oem_strings", R_IGNORE, T_STR, NULL), IGN("system_manufacturer", T_STR),
@@ -109,7 +109,7 @@ SCHEMA(vm_s, OBJ("cpus", R_MAP, cpus_s), OBJ("memory", R_MAP, memory_s),
        EMPTY("numa", "NUMA " NOT_YET), DEF("iommu", T_BOOL, 0, NO_IOMMU),
        DEF("watchdog", T_BOOL, 0, NOT_YET), NO("rtc", NOT_YET), IGN("pvpanic", T_BOOL),
        ARR("pci_segments", R_IGNORE, T_OBJ, &pci_segment_s),
-       OBJ("platform", R_IGNORE, platform_s), NO("tpm", NOT_YET),
+       OBJ("platform", R_MAP, platform_s), NO("tpm", NOT_YET),
        DEF("landlock_enable", T_BOOL, 0, NOT_YET), EMPTY("landlock_rules", NOT_YET));
 
 /* A member that is present and not null, or NULL. */
@@ -319,6 +319,10 @@ static int map_vm(json_t *vm, struct vmm_config *cfg, struct ctx *x)
 	if (set_str(&cfg->kernel, kernel) || set_str(&cfg->initramfs, initrd) ||
 	    set_str(&cfg->cmdline, STR(p, "cmdline")))
 		return -ENOMEM;
+	/* Kata sends two segments (virtio-fs on the second): each gets a host bridge. */
+	if (get(get(vm, "platform"), "num_pci_segments"))
+		cfg->pci_segments = (unsigned int)json_integer_value(
+			get(get(vm, "platform"), "num_pci_segments"));
 	if (map_chardevs(vm, cfg, x) || map_devices(vm, cfg, x))
 		return -EINVAL;
 	return map_vsock(get(vm, "vsock"), cfg, x);

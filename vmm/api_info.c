@@ -12,7 +12,7 @@
 
 #include "api_config.h"
 #include "api_internal.h"
-#include "mmio.h"
+#include "devices.h"
 
 /* Dumps and frees ROOT (NULL-safe): a malloc'd string, or NULL. */
 static char *dump(json_t *root)
@@ -108,7 +108,7 @@ void api_vmm_counters(struct api_vmm *v, struct api_reply *rep)
 	/* The lock keeps the VM from being torn down meanwhile (api_vm.c's hook_stopping
 	 * takes it). */
 	pthread_mutex_lock(&v->lock);
-	for (unsigned int i = 0; all && v->vm && (d = virtio_mmio_dev(v->vm, i)); i++) {
+	for (unsigned int i = 0; all && v->vm && (d = virtio_dev_at(v->vm, i)); i++) {
 		unsigned int n = d->ops->counters ? d->ops->counters(d, c) : 0;
 
 		dev = json_object();

@@ -17,6 +17,7 @@
 struct api_vmm {
 	enum api_state state;
 	struct vmm_config cfg;		/* valid from Created on */
+	enum virtio_transport_kind transport;	/* --virtio-transport: the process's, for every VM */
 	int wake_fd;			/* the VM thread ended on its own */
 
 	pthread_mutex_t lock;		/* guards what the VM thread shares: */

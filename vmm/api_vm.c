@@ -323,6 +323,11 @@ int api_vmm_from_cli(struct api_vmm *v, struct vmm_config *cfg)
 	return rep.status == 204 ? 0 : -EIO;
 }
 
+void api_vmm_set_transport(struct api_vmm *v, enum virtio_transport_kind t)
+{
+	v->transport = t;
+}
+
 struct api_vmm *api_vmm_new(int *wake_fd)
 {
 	struct api_vmm *v = calloc(1, sizeof(*v));

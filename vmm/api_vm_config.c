@@ -54,6 +54,7 @@ void api_vmm_configure(struct api_vmm *v, const char *ep, struct http_request *r
 			config_free(&cfg);
 			return api_error(rep, 400, "vm.create: %s", err);
 		}
+		cfg.transport = v->transport;
 		v->cfg = cfg;
 		v->state = API_CREATED;
 		rep->status = 204;

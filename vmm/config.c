@@ -44,6 +44,10 @@ static const char usage_text[] =
 "                         host port P go to PATH_P\n"
 "  --rng src=PATH|off     virtio-rng entropy source (default src=/dev/urandom)\n"
 "  --no-acpi              no ACPI tables (kernels with virtio_mmio.device=)\n"
+"  --virtio-transport pci|mmio\n"
+"                         what carries the virtio devices (default: pci, or mmio\n"
+"                         without ACPI on x86_64 / without a GICv3 ITS on aarch64)\n"
+"  --pci-segments N       PCI segments, each with its host bridge (1-16, default 1)\n"
 "  --api-socket PATH|path=PATH|fd=N\n"
 "                         serve Cloud Hypervisor's /api/v1 on a Unix socket (docs/api.md);\n"
 "                         --kernel is then optional (vm.create sends the config)\n"
@@ -66,6 +70,7 @@ void config_init(struct vmm_config *cfg)
 	cfg->serial = SERIAL_TTY;
 	cfg->console = CONSOLE_OFF;
 	cfg->acpi = true;
+	cfg->pci_segments = 1;
 	cfg->rng_src = strdup("/dev/urandom");
 	cfg->api_fd = -1;
 }
@@ -243,7 +248,7 @@ static int opt_api_socket(struct vmm_config *cfg, const char *arg)
 
 enum { OPT_KERNEL = 256, OPT_INITRAMFS, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY,
        OPT_SERIAL, OPT_CONSOLE, OPT_NO_ACPI, OPT_LOG_FILE, OPT_DISK, OPT_RNG, OPT_NET,
-       OPT_API_SOCKET, OPT_SECCOMP, OPT_VSOCK };
+       OPT_API_SOCKET, OPT_SECCOMP, OPT_VSOCK, OPT_TRANSPORT, OPT_PCI_SEGMENTS };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -254,6 +259,8 @@ static const struct option long_opts[] = {
 	{ "serial", required_argument, NULL, OPT_SERIAL },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "no-acpi", no_argument, NULL, OPT_NO_ACPI },
+	{ "virtio-transport", required_argument, NULL, OPT_TRANSPORT },
+	{ "pci-segments", required_argument, NULL, OPT_PCI_SEGMENTS },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "rng", required_argument, NULL, OPT_RNG },
 	{ "net", required_argument, NULL, OPT_NET },
@@ -326,6 +333,18 @@ enum cli_result config_parse_args(struct vmm_config *cfg, int argc,
 			ret = strcmp(optarg, "off") ? -EINVAL : 0;
 			break;
 		case OPT_NO_ACPI: cfg->acpi = false; break;
+		case OPT_TRANSPORT:
+			ret = 0;
+			if (!strcmp(optarg, "pci"))
+				cfg->transport = VIRTIO_TRANSPORT_PCI;
+			else if (!strcmp(optarg, "mmio"))
+				cfg->transport = VIRTIO_TRANSPORT_MMIO;
+			else
+				ret = -EINVAL;
+			break;
+		case OPT_PCI_SEGMENTS:
+			ret = parse_uint(optarg, &cfg->pci_segments);
+			break;
 		case 'v': cfg->verbosity++; break;
 		case 'h': fputs(usage_text, stdout); return CLI_EXIT_OK;
 		case 'V': printf("kvmm %s\n", KVMM_VERSION); return CLI_EXIT_OK;
@@ -376,6 +395,11 @@ int config_validate(const struct vmm_config *cfg, char *err,
 	if (cfg->mem_size > (1ULL << 40)) {
 		snprintf(err, errlen, "memory: size=%" PRIu64 " above 1T",
 			 cfg->mem_size);
+		return -EINVAL;
+	}
+	if (cfg->pci_segments < 1 || cfg->pci_segments > KVMM_MAX_PCI_SEGMENTS) {
+		snprintf(err, errlen, "PCI segments: %u out of range 1-%u", cfg->pci_segments,
+			 KVMM_MAX_PCI_SEGMENTS);
 		return -EINVAL;
 	}
 	return config_validate_hugepages(cfg, err, errlen) ?:

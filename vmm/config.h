@@ -42,6 +42,11 @@ struct vsock_config {
 };
 
 enum serial_mode { SERIAL_TTY, SERIAL_FILE, SERIAL_OFF };
+/* --virtio-transport: AUTO is PCI unless the arch says the VM cannot use it well
+ * (arch_pci_default()). */
+enum virtio_transport_kind { VIRTIO_TRANSPORT_AUTO, VIRTIO_TRANSPORT_MMIO, VIRTIO_TRANSPORT_PCI };
+
+#define KVMM_MAX_PCI_SEGMENTS 16
 enum console_mode { CONSOLE_OFF };
 
 struct vmm_config {
@@ -57,6 +62,8 @@ struct vmm_config {
 	char *serial_path;		/* SERIAL_FILE */
 	enum console_mode console;
 	bool acpi;			/* describe devices with ACPI (x86) */
+	enum virtio_transport_kind transport;
+	unsigned int pci_segments;	/* PCI segments (host bridges), 1..KVMM_MAX_PCI_SEGMENTS */
 	struct disk_config disks[KVMM_MAX_DISKS];
 	unsigned int nr_disks;
 	struct net_config nets[KVMM_MAX_NETS];

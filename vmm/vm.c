@@ -20,7 +20,7 @@
 #include "devices.h"
 #include "evloop.h"
 #include "log.h"
-#include "mmio.h"
+#include "irq.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -289,6 +289,7 @@ static int vm_setup(struct vm *vm)
 			return ret;
 	}
 	if ((ret = arch_vm_finalize(vm)) ||
+	    (ret = irq_routes_init(vm)) ||
 	    (ret = console_init(vm)) ||
 	    (ret = arch_devices_init(vm)) ||
 	    (ret = virtio_devices_init(vm)) ||
@@ -311,7 +312,9 @@ static void vm_teardown(struct vm *vm)
 	for (i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
-	virtio_mmio_destroy_all(vm);
+	virtio_devices_destroy(vm);
+	irq_routes_free(vm->routes);
+	vm->routes = NULL;
 	console_fini(vm);
 	arch_vm_destroy(vm);
 	if (vm->sig_src.fd >= 0)

@@ -39,6 +39,8 @@ struct platform_dev {
 
 struct vcpu;
 struct virtio_transport;
+struct pci_host;
+struct irq_routes;
 struct serial;
 struct console;
 
@@ -55,7 +57,10 @@ struct vm {
 	unsigned int nr_platform_devs;
 	struct platform_dev platform_devs[VM_MAX_PLATFORM_DEVS];
 	unsigned int nr_virtio;
-	struct virtio_transport *virtio[VM_MAX_VIRTIO];	/* virtio/mmio.c */
+	struct virtio_transport *virtio[VM_MAX_VIRTIO];	/* virtio/devices.c, in creation order */
+	unsigned int nr_lines;		/* device interrupt lines handed out (vmm/irq.c) */
+	struct irq_routes *routes;	/* GSI routing: irqchip + MSI (vmm/irq.c) */
+	struct pci_host *pci;		/* NULL when virtio devices are on virtio-mmio */
 	struct serial *serial;		/* the console UART, NULL if off */
 	struct console *console;
 	struct evloop loop;

@@ -1,6 +1,7 @@
 /*
- * aarch64 implementation of arch/arch.h: the in-kernel GIC (v3, or v2 where
- * the host has no v3), RAM at 1 GiB, the PL011 console UART, the PL061 GPIO
+ * aarch64 implementation of arch/arch.h: the in-kernel GIC (v3 with an ITS
+ * for MSIs where the host offers one, or v2 where the host has no v3), PCI
+ * segments' windows, RAM at 1 GiB, the PL011 console UART, the PL061 GPIO
  * whose line 3 is the power button (a gpio-keys KEY_POWER), loading an
  * arm64 Image with its initramfs and device tree, and per-vCPU set-up
  * (preferred target, PSCI 0.2, secondaries off until PSCI CPU_ON; the boot
@@ -23,6 +24,7 @@
 #include "layout.h"
 #include "log.h"
 #include "pl011.h"
+#include "pci.h"
 #include "pl061.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -33,10 +35,25 @@
 #define CORE_REG(x) (KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | \
 		     (offsetof(struct kvm_regs, x) / sizeof(uint32_t)))
 
+/* The guest-physical map holds together (layout.h). */
+_Static_assert(A64_PCI_MEM32_GPA + A64_PCI_MAX_SEGMENTS * A64_PCI_MEM32_SEG_SIZE <=
+	       A64_PCI_ECAM_GPA, "PCI 32-bit windows overlap ECAM");
+_Static_assert(A64_PCI_ECAM_GPA + A64_PCI_MAX_SEGMENTS * PCI_ECAM_BUS_SIZE <= A64_RAM_GPA,
+	       "PCI ECAM overlaps RAM");
+_Static_assert(A64_GIC_ITS_GPA + A64_GIC_ITS_SIZE <= A64_GIC_REDIST_GPA,
+	       "ITS overlaps the redistributors");
+/* KVM_CREATE_VM's type 0 gives a 40-bit IPA space. */
+_Static_assert(A64_RAM_GPA + A64_RAM_MAX + A64_PCI_MEM64_ALIGN +
+	       A64_PCI_MAX_SEGMENTS * A64_PCI_MEM64_SEG_SIZE <= 1ULL << 40,
+	       "PCI 64-bit windows beyond a 40-bit IPA");
+_Static_assert(A64_PCI_MAX_SEGMENTS <= PCI_MAX_SEGMENTS, "more segments than pci.h holds");
+_Static_assert(A64_FDT_PCI_SLOTS == PCI_NR_SLOTS, "a64_fdt_pci's slots are pci.h's");
+
 const char arch_name[] = "aarch64";
 
 struct a64_vm {
 	int gic_fd;
+	int its_fd;			/* -1: no ITS, hence no MSIs */
 	unsigned int gic_version;
 	struct pl011 *uart;
 	struct pl061 *gpio;
@@ -137,8 +154,39 @@ static int gic_create(struct vm *vm)
 	return ret;
 }
 
+/*
+ * Adds a GICv3 ITS for the MSIs of PCI functions.  A host that will not
+ * emulate one only costs the guest its MSIs (PCI functions keep INTx), so a
+ * refusal is not an error; a refused address is (layout.h is wrong).
+ */
+static int its_create(struct vm *vm)
+{
+	struct a64_vm *a = a64(vm);
+	struct kvm_create_device cd = { .type = KVM_DEV_TYPE_ARM_VGIC_ITS };
+	uint64_t base = A64_GIC_ITS_GPA;
+	int ret;
+
+	if (a->gic_version != 3)
+		return 0;
+	if (ioctl(vm->vm_fd, KVM_CREATE_DEVICE, &cd) < 0) {
+		pr_info("no GICv3 ITS (KVM_CREATE_DEVICE: %m): PCI functions get no MSIs");
+		return 0;
+	}
+	ret = gic_attr(cd.fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_ITS_ADDR_TYPE, &base);
+	if (ret) {
+		pr_err("GICv3 ITS: setting its address 0x%llx: %s",
+		       (unsigned long long)base, strerror(-ret));
+		close(cd.fd);
+		return ret;
+	}
+	a->its_fd = cd.fd;
+	return 0;
+}
+
 int arch_vm_init(struct vm *vm)
 {
+	int ret;
+
 	if (vm->cfg->boot_vcpus > A64_MAX_VCPUS) {
 		pr_err("at most %u vCPUs on aarch64, not %u", A64_MAX_VCPUS,
 		       vm->cfg->boot_vcpus);
@@ -148,7 +196,9 @@ int arch_vm_init(struct vm *vm)
 	if (!vm->arch)
 		return -ENOMEM;
 	a64(vm)->gic_fd = -1;
-	return gic_create(vm);
+	a64(vm)->its_fd = -1;
+	ret = gic_create(vm);
+	return ret ? ret : its_create(vm);
 }
 
 int arch_vm_finalize(struct vm *vm)
@@ -157,9 +207,15 @@ int arch_vm_finalize(struct vm *vm)
 	int ret = gic_attr(a->gic_fd, KVM_DEV_ARM_VGIC_GRP_CTRL,
 			   KVM_DEV_ARM_VGIC_CTRL_INIT, NULL);
 
-	if (ret)
+	if (ret) {
 		pr_err("VGICv%u: KVM_DEV_ARM_VGIC_CTRL_INIT: %s", a->gic_version,
 		       strerror(-ret));
+		return ret;
+	}
+	if (a->its_fd >= 0 &&
+	    (ret = gic_attr(a->its_fd, KVM_DEV_ARM_VGIC_GRP_CTRL,
+			    KVM_DEV_ARM_VGIC_CTRL_INIT, NULL)))
+		pr_err("GICv3 ITS: KVM_DEV_ARM_VGIC_CTRL_INIT: %s", strerror(-ret));
 	return ret;
 }
 
@@ -171,10 +227,80 @@ void arch_vm_destroy(struct vm *vm)
 		return;
 	pl011_free(a->uart);
 	pl061_free(a->gpio);
+	if (a->its_fd >= 0)
+		close(a->its_fd);
 	if (a->gic_fd >= 0)
 		close(a->gic_fd);
 	free(a);
 	vm->arch = NULL;
+}
+
+int arch_pci_windows(const struct vmm_config *cfg, unsigned int seg, struct pci_windows *w)
+{
+	uint64_t mem64 = (A64_RAM_GPA + cfg->mem_size + A64_PCI_MEM64_ALIGN - 1) &
+			 ~(A64_PCI_MEM64_ALIGN - 1);
+
+	if (seg >= A64_PCI_MAX_SEGMENTS)
+		return -ENOSPC;
+	if (cfg->mem_size > A64_RAM_MAX)	/* arch_ram_layout() refuses it too */
+		return -EINVAL;
+	*w = (struct pci_windows){
+		.ecam_base = A64_PCI_ECAM_GPA + seg * PCI_ECAM_BUS_SIZE,
+		.ecam_size = PCI_ECAM_BUS_SIZE,
+		.mem32_base = A64_PCI_MEM32_GPA + seg * A64_PCI_MEM32_SEG_SIZE,
+		.mem32_size = A64_PCI_MEM32_SEG_SIZE,
+		.mem64_base = mem64 + seg * A64_PCI_MEM64_SEG_SIZE,
+		.mem64_size = A64_PCI_MEM64_SEG_SIZE,
+	};
+	return 0;
+}
+
+bool arch_msi_capable(struct vm *vm)
+{
+	struct a64_vm *a = a64(vm);
+
+	return a && a->its_fd >= 0;
+}
+
+bool arch_pci_default(struct vm *vm, const char **why)
+{
+	struct a64_vm *a = a64(vm);
+
+	if (arch_msi_capable(vm))
+		return true;
+	if (why)
+		*why = a && a->gic_version == 2 ?
+			"no GICv3 ITS to deliver MSIs (the host's GIC is v2)" :
+			"no GICv3 ITS to deliver MSIs (the host refused one)";
+	return false;
+}
+
+/* What kvm_vgic_setup_default_irq_routing() installs, GICv2 or v3: GSI i is
+ * SPI i, for every SPI the VGIC has. */
+unsigned int arch_irqchip_routes(struct vm *vm, struct kvm_irq_routing_entry *e,
+				 unsigned int max)
+{
+	unsigned int i, n = A64_GIC_NR_IRQS - 32;
+
+	(void)vm;
+	if (n > max)
+		n = max;
+	for (i = 0; i < n; i++)
+		e[i] = (struct kvm_irq_routing_entry){
+			.gsi = i,
+			.type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = { .irqchip = 0, .pin = i },
+		};
+	return n;
+}
+
+/* The ITS device ID the guest's msi-map gives the function (a64_fdt.h), not
+ * DEVID itself: KVM's ITS has 16 device ID bits.  Bus 0 only, so the bus
+ * number (bits 8..15) is always 0. */
+void arch_msi_route(struct kvm_irq_routing_entry *e, uint32_t devid)
+{
+	e->flags = KVM_MSI_VALID_DEVID;
+	e->u.msi.devid = a64_its_devid((uint16_t)(devid >> 16), (uint8_t)devid);
 }
 
 static void uart_irq(void *opaque, int level)
@@ -231,10 +357,52 @@ int arch_devices_init(struct vm *vm)
 	return 0;
 }
 
+/* The device tree's view of vm->pci: windows and the slots with INTA. */
+static int fdt_pci(struct vm *vm, struct a64_fdt_pci *out, unsigned int *nr)
+{
+	const struct pci_host *h = vm->pci;
+	unsigned int i, j;
+
+	*nr = 0;
+	if (!h)
+		return 0;
+	if (h->nr_segments > A64_PCI_MAX_SEGMENTS) {
+		pr_err("%u PCI segments, at most %u on aarch64", h->nr_segments,
+		       A64_PCI_MAX_SEGMENTS);
+		return -EINVAL;
+	}
+	for (i = 0; i < h->nr_segments; i++) {
+		const struct pci_segment *s = &h->seg[i];
+		struct a64_fdt_pci *p = &out[i];
+
+		*p = (struct a64_fdt_pci){
+			.segment = s->id,
+			.ecam_base = s->w.ecam_base, .ecam_size = s->w.ecam_size,
+			.mem32_base = s->w.mem32_base, .mem32_size = s->w.mem32_size,
+			.mem64_base = s->w.mem64_base, .mem64_size = s->w.mem64_size,
+		};
+		for (j = 0; j < PCI_NR_SLOTS; j++) {
+			const struct pci_func *f = s->slots[j];
+
+			if (!f || !f->cfg[PCI_INTERRUPT_PIN])
+				continue;
+			/* slot_spi 0 means "no INTx"; kvmm never hands out SPI 0. */
+			if (!f->intx_irq) {
+				pr_err("PCI %s: INTx on SPI 0 cannot be described", f->name);
+				return -EINVAL;
+			}
+			p->slot_spi[j] = f->intx_irq;
+		}
+	}
+	*nr = h->nr_segments;
+	return 0;
+}
+
 static int write_fdt(struct vm *vm, const struct a64_placement *at,
 		     uint64_t initrd_len)
 {
 	struct a64_fdt_dev devs[VM_MAX_PLATFORM_DEVS];
+	struct a64_fdt_pci pci[A64_PCI_MAX_SEGMENTS];
 	struct a64_vm *a = a64(vm);
 	struct a64_fdt_config cfg = {
 		.nr_cpus = vm->cfg->boot_vcpus,
@@ -247,6 +415,9 @@ static int write_fdt(struct vm *vm, const struct a64_placement *at,
 		.gic_redist_size = A64_GIC_REDIST_SIZE * vm->cfg->boot_vcpus,
 		.gic_cpu_base = A64_GIC_CPU_GPA,
 		.gic_cpu_size = A64_GIC_CPU_SIZE,
+		.its = a->its_fd >= 0,
+		.its_base = A64_GIC_ITS_GPA,
+		.its_size = A64_GIC_ITS_SIZE,
 		.cmdline = vm->cfg->cmdline,
 		.initrd_start = at->initrd_gpa,
 		.initrd_size = initrd_len,
@@ -261,6 +432,7 @@ static int write_fdt(struct vm *vm, const struct a64_placement *at,
 		.gpio_power_line = A64_GPIO_POWER_LINE,
 		.devs = devs,
 		.nr_devs = vm->nr_platform_devs,
+		.pci = pci,
 	};
 	unsigned int i;
 	void *blob;
@@ -275,6 +447,9 @@ static int write_fdt(struct vm *vm, const struct a64_placement *at,
 			.spi = vm->platform_devs[i].irq,
 			.edge = true,
 		};
+	ret = fdt_pci(vm, pci, &cfg.nr_pci);
+	if (ret)
+		return ret;
 	blob = calloc(1, A64_DTB_MAX);
 	if (!blob)
 		return -ENOMEM;
@@ -325,9 +500,10 @@ int arch_load_guest(struct vm *vm)
 		goto out;
 	a64(vm)->entry = at.kernel_gpa;
 	a64(vm)->dtb = at.dtb_gpa;
-	pr_info("kernel: Image at 0x%llx (%zu bytes), device tree at 0x%llx, GICv%u",
+	pr_info("kernel: Image at 0x%llx (%zu bytes), device tree at 0x%llx, GICv%u%s",
 		(unsigned long long)at.kernel_gpa, kernel.len,
-		(unsigned long long)at.dtb_gpa, a64(vm)->gic_version);
+		(unsigned long long)at.dtb_gpa, a64(vm)->gic_version,
+		a64(vm)->its_fd >= 0 ? " with ITS" : "");
 out:
 	file_unmap(&initrd);
 	file_unmap(&kernel);

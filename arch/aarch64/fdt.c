@@ -3,9 +3,10 @@
  * sequential-write API: nodes are emitted in order, each node's properties
  * before its children, then fdt_finish() lays out the strings block.  The
  * bindings followed are Linux's Documentation/devicetree/bindings: arm/cpus,
- * arm/psci, timer/arm,arch_timer, interrupt-controller/arm,gic(-v3),
- * serial/arm,pl011, clock/fixed-clock, gpio/pl061-gpio, input/gpio-keys and
- * virtio/mmio.
+ * arm/psci, timer/arm,arch_timer, interrupt-controller/arm,gic(-v3) (with
+ * its ITS child), serial/arm,pl011, clock/fixed-clock, gpio/pl061-gpio,
+ * input/gpio-keys, virtio/mmio, pci/host-generic-pci and pci/pci-msi
+ * (msi-map).
  */
 #include <errno.h>
 #include <libfdt.h>
@@ -37,6 +38,14 @@
 #define PL011_PERIPHID		0x00341011U
 
 #define PL061_NR_LINES		8U
+
+/* PCI bus binding (IEEE 1275 PCI): phys.hi of a ranges entry, and the
+ * device number's place in it. */
+#define PCI_SPACE_MEM32		0x02000000U
+#define PCI_SPACE_MEM64		0x03000000U
+#define PCI_DEVICE_SHIFT	11
+#define PCI_INTA		1U
+#define GIC_ADDRESS_CELLS	2	/* the GIC node's, for interrupt-map */
 
 #define NODE_NAME_MAX		64	/* the spec allows 31 + "@" + address */
 
@@ -118,6 +127,35 @@ static int begin_dev_node(void *fdt, const char *prefix, const char *compat,
 	return 0;
 }
 
+static int check_pci(const struct a64_fdt_config *cfg)
+{
+	unsigned int i, j;
+
+	REFUSE_IF(cfg->nr_pci && !cfg->pci, "%u PCI segments but no table",
+		  cfg->nr_pci);
+	REFUSE_IF(cfg->nr_pci > A64_PCI_MAX_SEGMENTS,
+		  "%u PCI segments, at most %u", cfg->nr_pci,
+		  A64_PCI_MAX_SEGMENTS);
+	for (i = 0; i < cfg->nr_pci; i++) {
+		const struct a64_fdt_pci *p = &cfg->pci[i];
+
+		/* Also keeps msi-map's device IDs inside the ITS's 16 bits. */
+		REFUSE_IF(p->segment >= A64_PCI_MAX_SEGMENTS,
+			  "PCI segment %u, must be below %u", p->segment,
+			  A64_PCI_MAX_SEGMENTS);
+		REFUSE_IF(!p->ecam_size, "PCI segment %u has no ECAM window",
+			  p->segment);
+		for (j = 0; j < i; j++)
+			REFUSE_IF(cfg->pci[j].segment == p->segment,
+				  "PCI segment %u twice", p->segment);
+		for (j = 0; j < A64_FDT_PCI_SLOTS; j++)
+			REFUSE_IF(p->slot_spi[j] > A64_SPI_MAX,
+				  "PCI %04x:00:%02x SPI %u above %u", p->segment,
+				  j, p->slot_spi[j], A64_SPI_MAX);
+	}
+	return 0;
+}
+
 static int check_config(const struct a64_fdt_config *cfg)
 {
 	unsigned int i;
@@ -154,7 +192,8 @@ static int check_config(const struct a64_fdt_config *cfg)
 			  d->node, (unsigned long long)d->base, d->spi,
 			  A64_SPI_MAX);
 	}
-	return 0;
+	REFUSE_IF(cfg->its && cfg->gic_version != 3, "an ITS needs GICv3");
+	return check_pci(cfg);
 }
 
 static int add_chosen(void *fdt, const struct a64_fdt_config *cfg)
@@ -246,6 +285,23 @@ static int add_timer(void *fdt, const struct a64_fdt_config *cfg)
 	return 0;
 }
 
+/*
+ * The ITS, a child of the GIC node (whose #address-cells, #size-cells and
+ * empty ranges let its reg be a plain CPU address): MSIs of the PCI
+ * functions whose host bridge's msi-map points here.
+ */
+static int add_its(void *fdt, const struct a64_fdt_config *cfg)
+{
+	TRY(begin_node_at(fdt, "its", cfg->its_base));
+	FDT(fdt_property_string(fdt, "compatible", "arm,gic-v3-its"));
+	FDT(fdt_property(fdt, "msi-controller", "", 0));
+	FDT(fdt_property_cell(fdt, "#msi-cells", 1));
+	TRY(prop_reg(fdt, cfg->its_base, cfg->its_size));
+	FDT(fdt_property_cell(fdt, "phandle", A64_FDT_PHANDLE_ITS));
+	FDT(fdt_end_node(fdt));
+	return 0;
+}
+
 static int add_gic(void *fdt, const struct a64_fdt_config *cfg)
 {
 	fdt64_t reg[4] = { cpu_to_fdt64(cfg->gic_dist_base),
@@ -265,10 +321,14 @@ static int add_gic(void *fdt, const struct a64_fdt_config *cfg)
 	FDT(fdt_property(fdt, "reg", reg, sizeof(reg)));
 	FDT(fdt_property_cell(fdt, "#interrupt-cells", 3));
 	FDT(fdt_property(fdt, "interrupt-controller", "", 0));
-	FDT(fdt_property_cell(fdt, "#address-cells", 2));
+	/* For the its@ child's reg; interrupt-map entries pointing here
+	 * carry as many unit address cells. */
+	FDT(fdt_property_cell(fdt, "#address-cells", GIC_ADDRESS_CELLS));
 	FDT(fdt_property_cell(fdt, "#size-cells", 2));
 	FDT(fdt_property(fdt, "ranges", "", 0));
 	FDT(fdt_property_cell(fdt, "phandle", A64_FDT_PHANDLE_GIC));
+	if (cfg->its)
+		TRY(add_its(fdt, cfg));
 	FDT(fdt_end_node(fdt));
 	return 0;
 }
@@ -349,6 +409,103 @@ static int add_dev(void *fdt, const struct a64_fdt_dev *d)
 	return 0;
 }
 
+/* One ranges entry: PCI address SPACE:BASE identity-mapped to CPU BASE. */
+static void pci_range(fdt32_t *r, uint32_t space, uint64_t base, uint64_t size)
+{
+	r[0] = cpu_to_fdt32(space);
+	r[1] = r[3] = cpu_to_fdt32((uint32_t)(base >> 32));
+	r[2] = r[4] = cpu_to_fdt32((uint32_t)base);
+	r[5] = cpu_to_fdt32((uint32_t)(size >> 32));
+	r[6] = cpu_to_fdt32((uint32_t)size);
+}
+
+/* ranges: child <phys.hi phys.mid phys.lo>, parent <2 cells>, size <2 cells>. */
+#define PCI_RANGE_CELLS		7
+/* interrupt-map: child unit address (3) and pin (1), GIC phandle, GIC unit
+ * address (its #address-cells), GIC interrupt specifier (3). */
+#define PCI_IMAP_CELLS		(3 + 1 + 1 + GIC_ADDRESS_CELLS + 3)
+
+static int add_pci_ranges(void *fdt, const struct a64_fdt_pci *p)
+{
+	fdt32_t r[2 * PCI_RANGE_CELLS];
+	unsigned int n = 0;
+
+	if (p->mem32_size)
+		pci_range(r + PCI_RANGE_CELLS * n++, PCI_SPACE_MEM32,
+			  p->mem32_base, p->mem32_size);
+	if (p->mem64_size)
+		pci_range(r + PCI_RANGE_CELLS * n++, PCI_SPACE_MEM64,
+			  p->mem64_base, p->mem64_size);
+	if (n)
+		FDT(fdt_property(fdt, "ranges", r,
+				 (int)(n * PCI_RANGE_CELLS * sizeof(*r))));
+	return 0;
+}
+
+/* INTA of every slot that has an SPI, level high; the mask keeps the device
+ * number and the pin. */
+static int add_pci_intx(void *fdt, const struct a64_fdt_pci *p)
+{
+	const fdt32_t mask[4] = {
+		cpu_to_fdt32(0x1fU << PCI_DEVICE_SHIFT), 0, 0, cpu_to_fdt32(7)
+	};
+	fdt32_t map[A64_FDT_PCI_SLOTS * PCI_IMAP_CELLS];
+	fdt32_t *e = map;
+	unsigned int i;
+
+	FDT(fdt_property_cell(fdt, "#interrupt-cells", 1));
+	FDT(fdt_property(fdt, "interrupt-map-mask", mask, sizeof(mask)));
+	for (i = 0; i < A64_FDT_PCI_SLOTS; i++) {
+		if (!p->slot_spi[i])
+			continue;
+		memset(e, 0, PCI_IMAP_CELLS * sizeof(*e));
+		e[0] = cpu_to_fdt32(i << PCI_DEVICE_SHIFT);
+		e[3] = cpu_to_fdt32(PCI_INTA);
+		e[4] = cpu_to_fdt32(A64_FDT_PHANDLE_GIC);
+		e += 5 + GIC_ADDRESS_CELLS;
+		e[0] = cpu_to_fdt32(GIC_SPI);
+		e[1] = cpu_to_fdt32(p->slot_spi[i]);
+		e[2] = cpu_to_fdt32(IRQ_TYPE_LEVEL_HIGH);
+		e += 3;
+	}
+	if (e != map)
+		FDT(fdt_property(fdt, "interrupt-map", map,
+				 (int)((e - map) * sizeof(*e))));
+	return 0;
+}
+
+/*
+ * A generic ECAM host bridge for one segment, bus 0 only.  Its functions'
+ * MSIs go to the ITS under device IDs a64_its_devid(segment, devfn), so
+ * segments never share one; without an ITS they have INTx only.
+ */
+static int add_pci(void *fdt, const struct a64_fdt_config *cfg,
+		   const struct a64_fdt_pci *p)
+{
+	const fdt32_t bus_range[2] = { 0, 0 };
+	const fdt32_t msi_map[4] = {
+		0, cpu_to_fdt32(A64_FDT_PHANDLE_ITS),
+		cpu_to_fdt32(a64_its_devid(p->segment, 0)),
+		cpu_to_fdt32(A64_ITS_DEVIDS_PER_SEG)
+	};
+
+	TRY(begin_node_at(fdt, "pcie", p->ecam_base));
+	FDT(fdt_property_string(fdt, "compatible", "pci-host-ecam-generic"));
+	FDT(fdt_property_string(fdt, "device_type", "pci"));
+	FDT(fdt_property_cell(fdt, "#address-cells", 3));
+	FDT(fdt_property_cell(fdt, "#size-cells", 2));
+	FDT(fdt_property(fdt, "bus-range", bus_range, sizeof(bus_range)));
+	FDT(fdt_property_cell(fdt, "linux,pci-domain", p->segment));
+	TRY(prop_reg(fdt, p->ecam_base, p->ecam_size));
+	TRY(add_pci_ranges(fdt, p));
+	FDT(fdt_property(fdt, "dma-coherent", "", 0));
+	if (cfg->its)
+		FDT(fdt_property(fdt, "msi-map", msi_map, sizeof(msi_map)));
+	TRY(add_pci_intx(fdt, p));
+	FDT(fdt_end_node(fdt));
+	return 0;
+}
+
 static int add_root(void *fdt, const struct a64_fdt_config *cfg)
 {
 	unsigned int i;
@@ -374,6 +531,8 @@ static int add_root(void *fdt, const struct a64_fdt_config *cfg)
 		TRY(add_gpio(fdt, cfg));
 	for (i = 0; i < cfg->nr_devs; i++)
 		TRY(add_dev(fdt, &cfg->devs[i]));
+	for (i = 0; i < cfg->nr_pci; i++)
+		TRY(add_pci(fdt, cfg, &cfg->pci[i]));
 	FDT(fdt_end_node(fdt));
 	return 0;
 }

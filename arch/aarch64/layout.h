@@ -8,6 +8,7 @@
  *                | (unused)                      |
  *   0x0800_0000  | GIC distributor (64 KiB)      |
  *   0x0801_0000  | GICv2 CPU interface (64 KiB)  |
+ *   0x0808_0000  | GICv3 ITS (128 KiB)           |
  *   0x080a_0000  | GICv3 redistributors, 128 KiB |
  *                | per vCPU (up to 123)          |
  *   0x0900_0000  | PL011 UART (4 KiB), SPI 1     |
@@ -15,13 +16,20 @@
  *                | line 3 is the power key       |
  *   0x0a00_0000  | virtio-mmio windows, 4 KiB    |
  *                | each, SPI 16 upwards          |
+ *   0x1000_0000  | PCI 32-bit BAR windows,       |
+ *                | 32 MiB per segment            |
+ *   0x3000_0000  | PCI ECAM, 1 MiB per segment   |
+ *                | (bus 0 only), 16 segments     |
  *   0x4000_0000  +-------------------------------+ RAM
  *                | kernel Image (2 MiB aligned,  |
  *                | + text_offset)                |
  *                |            ...                |
  *                | initramfs                     |
  *                | device tree (top 2 MiB)       |
- *   RAM end      +-------------------------------+
+ *   RAM end      +-------------------------------+ up to 1 GiB
+ *                | PCI 64-bit BAR windows, 4 GiB |
+ *                | per segment                   |
+ *                +-------------------------------+
  *
  * Interrupt numbers below are SPI numbers (GIC INTID - 32): what KVM_IRQFD's
  * gsi and the device tree's GIC_SPI cells take.
@@ -38,6 +46,10 @@
 #define A64_GIC_REDIST_END	0x09000000ULL
 #define A64_GIC_NR_IRQS		128U		/* SGIs + PPIs + 96 SPIs */
 
+/* The ITS (GICv3 only; MSIs of PCI functions): where QEMU's "virt" has it. */
+#define A64_GIC_ITS_GPA		0x08080000ULL
+#define A64_GIC_ITS_SIZE	0x20000ULL
+
 #define A64_UART_GPA		0x09000000ULL
 #define A64_UART_SIZE		0x1000ULL
 #define A64_UART_SPI		1U
@@ -53,6 +65,13 @@
 #define A64_VIRTIO_MMIO_SIZE	0x1000ULL
 #define A64_VIRTIO_SPI_BASE	16U
 #define A64_SPI_MAX		(A64_GIC_NR_IRQS - 32U - 1U)
+
+#define A64_PCI_MEM32_GPA	0x10000000ULL
+#define A64_PCI_MEM32_SEG_SIZE	0x2000000ULL	/* 32 MiB per segment */
+#define A64_PCI_ECAM_GPA	0x30000000ULL
+#define A64_PCI_MAX_SEGMENTS	16U
+#define A64_PCI_MEM64_SEG_SIZE	0x100000000ULL	/* 4 GiB per segment */
+#define A64_PCI_MEM64_ALIGN	0x40000000ULL
 
 #define A64_RAM_GPA		0x40000000ULL
 #define A64_RAM_MAX		(0x8000000000ULL - A64_RAM_GPA)	/* 512 GiB */

@@ -1,12 +1,14 @@
 /*
  * ACPI tables for x86_64 guests.  kvmm has no firmware, so it writes the
  * tables a kernel needs to find its devices and to power off or reboot:
- * RSDP -> XSDT -> { FADT -> DSDT, MADT }.  The FADT is hardware-reduced
- * (no PM1 blocks, no SCI, no 8259), with the sleep control/status and reset
- * registers pointing at the one-byte ports at X86_PM_PORT that end the VM.
- * The DSDT's AML comes from dsdt.c: \_S5, one "LNRO0005" virtio-mmio device
- * per platform device (how a distribution kernel without virtio_mmio.device=
- * on its command line discovers them), the UART and the GED.
+ * RSDP -> XSDT -> { FADT -> DSDT, MADT, MCFG (with PCI) }.  The FADT is
+ * hardware-reduced (no PM1 blocks, no SCI, no 8259), with the sleep
+ * control/status and reset registers pointing at the one-byte ports at
+ * X86_PM_PORT that end the VM.  The DSDT's AML comes from dsdt.c: \_S5, one
+ * "LNRO0005" virtio-mmio device per platform device (how a distribution
+ * kernel without virtio_mmio.device= on its command line discovers them),
+ * the PCI host bridges, the UART and the GED.  The MCFG gives each PCI
+ * segment's ECAM.
  *
  * The tables are assembled in a host buffer and copied into guest RAM in one
  * gm_write(), so a failed build leaves the guest's ACPI area untouched.
@@ -26,6 +28,7 @@
 #define ACPI_CREATOR_ID		"KVMM"
 #define ACPI_MAX_CPUS		255	/* xAPIC IDs; 0xff is broadcast */
 #define ACPI_MAX_DEVS		0x1000	/* device names V000..VFFF */
+#define ACPI_PCI_ECAM_BUS_SHIFT	20	/* 1 MiB of ECAM per bus */
 
 struct acpi_rsdp {
 	char sig[8];
@@ -119,6 +122,22 @@ struct madt_iso {
 	uint32_t gsi;
 	uint16_t flags;
 } __attribute__((packed));
+
+/* PCI Firmware Specification 3.3, 4.1.2: the MCFG and its allocations. */
+struct acpi_mcfg {
+	struct acpi_sdt_hdr hdr;
+	uint8_t reserved[8];
+} __attribute__((packed));
+
+struct mcfg_alloc {
+	uint64_t base;			/* ECAM of bus 0, even if bus_start > 0 */
+	uint16_t segment;
+	uint8_t bus_start, bus_end;
+	uint32_t reserved;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct acpi_mcfg) == 44, "MCFG layout");
+_Static_assert(sizeof(struct mcfg_alloc) == 16, "MCFG allocation layout");
 
 #define MADT_LAPIC		0
 #define MADT_IOAPIC		1
@@ -241,6 +260,29 @@ static int acpi_build_madt(struct acpi_img *img, unsigned int nr_cpus,
 	return 0;
 }
 
+static int acpi_build_mcfg(struct acpi_img *img,
+			   const struct acpi_config *cfg, uint64_t *gpa)
+{
+	size_t len = sizeof(struct acpi_mcfg) +
+		     cfg->nr_pci * sizeof(struct mcfg_alloc);
+	struct acpi_mcfg *m = acpi_alloc(img, len, gpa);
+	struct mcfg_alloc *e;
+	unsigned int i;
+
+	if (!m)
+		return -E2BIG;
+	acpi_hdr_init(&m->hdr, "MCFG", len, 1);
+	e = (struct mcfg_alloc *)(m + 1);
+	for (i = 0; i < cfg->nr_pci; i++, e++) {
+		e->base = cfg->pci[i].ecam_base;
+		e->segment = cfg->pci[i].segment;
+		e->bus_start = cfg->pci[i].bus_start;
+		e->bus_end = cfg->pci[i].bus_end;
+	}
+	acpi_hdr_seal(&m->hdr);
+	return 0;
+}
+
 static int acpi_build_dsdt(struct acpi_img *img,
 			   const struct acpi_config *cfg, uint64_t *gpa)
 {
@@ -261,8 +303,55 @@ static int acpi_build_dsdt(struct acpi_img *img,
 	return 0;
 }
 
+/* True if [BASE, BASE + SIZE) is empty or does not wrap. */
+static bool acpi_range_ok(uint64_t base, uint64_t size)
+{
+	return size == 0 || base + size - 1 >= base;
+}
+
+/*
+ * Checks the PCI segments.  EDGE has a bit set for every line an
+ * edge-triggered device (virtio-mmio, the UART) uses: a PCI INTx line is
+ * level-triggered and active-low, so it cannot share one.
+ */
+static int acpi_check_pci(const struct acpi_config *cfg, uint32_t edge)
+{
+	unsigned int i, j, cf8 = 0;
+
+	if (!cfg->nr_pci)
+		return 0;
+	if (!cfg->pci || cfg->nr_pci > X86_PCI_MAX_SEGMENTS)
+		return -EINVAL;
+	for (i = 0; i < cfg->nr_pci; i++) {
+		const struct acpi_pci_seg *s = &cfg->pci[i];
+		uint64_t ecam_size = (uint64_t)(s->bus_end + 1) <<
+				     ACPI_PCI_ECAM_BUS_SHIFT;
+
+		if (s->bus_end < s->bus_start ||
+		    !acpi_range_ok(s->ecam_base, ecam_size) ||
+		    s->mem32_size > UINT32_MAX ||
+		    s->mem32_base > (1ULL << 32) - s->mem32_size ||
+		    !acpi_range_ok(s->mem64_base, s->mem64_size))
+			return -EINVAL;
+		cf8 += s->cf8;
+		for (j = 0; j < i; j++)
+			if (cfg->pci[j].segment == s->segment)
+				return -EINVAL;
+		for (j = 0; j < sizeof(s->slot_gsi) / sizeof(s->slot_gsi[0]); j++) {
+			uint32_t gsi = s->slot_gsi[j];
+
+			if (gsi && (gsi > X86_IRQ_MAX || gsi == X86_GED_IRQ ||
+				    edge & (1u << gsi)))
+				return -EINVAL;
+		}
+	}
+	/* Only one bridge can answer the one CONFIG_ADDRESS port. */
+	return cf8 > 1 ? -EINVAL : 0;
+}
+
 static int acpi_check_config(const struct acpi_config *cfg)
 {
+	uint32_t edge = 0;
 	unsigned int i;
 
 	if (!cfg || cfg->nr_cpus == 0 || cfg->nr_cpus > ACPI_MAX_CPUS)
@@ -277,24 +366,31 @@ static int acpi_check_config(const struct acpi_config *cfg)
 		if (d->size == 0 || d->base + d->size - 1 < d->base ||
 		    d->irq > X86_IRQ_MAX || (cfg->ged && d->irq == X86_GED_IRQ))
 			return -EINVAL;
+		edge |= 1u << d->irq;
 	}
-	return 0;
+	if (cfg->com1)
+		edge |= 1u << X86_SERIAL_IRQ;
+	return acpi_check_pci(cfg, edge);
 }
 
 int acpi_build(struct guest_mem *gm, const struct acpi_config *cfg,
 	       uint64_t *rsdp_gpa)
 {
 	struct acpi_img img = { .cap = X86_ACPI_END - X86_ACPI_GPA };
-	uint64_t rsdp_at, xsdt_at, fadt_at, madt_at, dsdt_at;
+	uint64_t rsdp_at, xsdt_at, fadt_at, madt_at, dsdt_at, mcfg_at = 0;
 	struct acpi_sdt_hdr *xsdt;
 	struct acpi_fadt *fadt;
 	struct acpi_rsdp *rsdp;
-	uint64_t ent[2];
+	uint64_t ent[3];
+	unsigned int nr_ent;
+	size_t xsdt_len;
 	int ret;
 
 	ret = acpi_check_config(cfg);
 	if (ret)
 		return ret;
+	nr_ent = cfg->nr_pci ? 3 : 2;		/* FADT, MADT[, MCFG] */
+	xsdt_len = sizeof(*xsdt) + nr_ent * sizeof(uint64_t);
 	if (!gm_ptr(gm, X86_ACPI_GPA, img.cap))
 		return -EFAULT;
 	img.buf = calloc(1, img.cap);
@@ -304,7 +400,7 @@ int acpi_build(struct guest_mem *gm, const struct acpi_config *cfg,
 	/* The area is 128 KiB and the fixed tables need well under 4 KiB, so
 	 * only the DSDT (or a huge MADT) can run out of room. */
 	rsdp = acpi_alloc(&img, sizeof(*rsdp), &rsdp_at);
-	xsdt = acpi_alloc(&img, sizeof(*xsdt) + 2 * sizeof(uint64_t), &xsdt_at);
+	xsdt = acpi_alloc(&img, xsdt_len, &xsdt_at);
 	fadt = acpi_alloc(&img, sizeof(*fadt), &fadt_at);
 	ret = -E2BIG;
 	if (!rsdp || !xsdt || !fadt)
@@ -312,18 +408,25 @@ int acpi_build(struct guest_mem *gm, const struct acpi_config *cfg,
 	ret = acpi_build_madt(&img, cfg->nr_cpus, &madt_at);
 	if (ret)
 		goto out_free;
+	if (cfg->nr_pci) {
+		ret = acpi_build_mcfg(&img, cfg, &mcfg_at);
+		if (ret)
+			goto out_free;
+	}
 	ret = acpi_build_dsdt(&img, cfg, &dsdt_at);
 	if (ret)
 		goto out_free;
 
 	acpi_fill_fadt(fadt, dsdt_at);
 
-	acpi_hdr_init(xsdt, "XSDT", sizeof(*xsdt) + 2 * sizeof(uint64_t), 1);
+	acpi_hdr_init(xsdt, "XSDT", xsdt_len, 1);
 	/* The entries sit at offset 36: copy, never store through a
 	 * misaligned uint64_t pointer. */
 	ent[0] = fadt_at;
 	ent[1] = madt_at;
-	memcpy(xsdt + 1, ent, sizeof(ent));
+	if (cfg->nr_pci)
+		ent[2] = mcfg_at;
+	memcpy(xsdt + 1, ent, nr_ent * sizeof(uint64_t));
 	acpi_hdr_seal(xsdt);
 
 	memcpy(rsdp->sig, "RSD PTR ", 8);
@@ -338,9 +441,9 @@ int acpi_build(struct guest_mem *gm, const struct acpi_config *cfg,
 	ret = gm_write(gm, X86_ACPI_GPA, img.buf, img.cap);
 	if (ret)
 		goto out_free;
-	pr_debug("acpi: %zu bytes of tables at %#llx, %u cpus, %u devices",
-		 img.len, (unsigned long long)X86_ACPI_GPA, cfg->nr_cpus,
-		 cfg->nr_devs);
+	pr_debug("acpi: %zu bytes of tables at %#llx, %u cpus, %u devices, "
+		 "%u PCI segments", img.len, (unsigned long long)X86_ACPI_GPA,
+		 cfg->nr_cpus, cfg->nr_devs, cfg->nr_pci);
 	*rsdp_gpa = rsdp_at;
 out_free:
 	free(img.buf);

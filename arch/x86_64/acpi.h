@@ -1,10 +1,11 @@
 /*
  * ACPI tables for x86_64 guests: RSDP, XSDT, FADT (hardware-reduced, with
  * sleep control/status and reset registers at X86_PM_PORT so poweroff and
- * reboot end the VM), MADT (one local APIC per vCPU, the IOAPIC), and a DSDT
+ * reboot end the VM), MADT (one local APIC per vCPU, the IOAPIC), a DSDT
  * that declares \_S5, one "LNRO0005" virtio-mmio device per platform
- * device and optionally the UART and the Generic Event Device with its power
- * button.  Written into guest RAM at X86_ACPI_GPA..X86_ACPI_END.
+ * device, one PCI host bridge per PCI segment, and optionally the UART and
+ * the Generic Event Device with its power button, and with PCI an MCFG.
+ * Written into guest RAM at X86_ACPI_GPA..X86_ACPI_END.
  */
 #ifndef KVMM_X86_ACPI_H
 #define KVMM_X86_ACPI_H
@@ -20,12 +21,25 @@ struct acpi_mmio_dev {
 	uint32_t irq;		/* IOAPIC pin / GSI, edge-triggered */
 };
 
+/* One PCI segment: a host bridge with its ECAM and BAR windows. */
+struct acpi_pci_seg {
+	uint16_t segment;		/* _SEG, _UID and the MCFG entry's PCI segment group */
+	uint64_t ecam_base;		/* ECAM of bus 0 (1 MiB per bus) */
+	uint8_t bus_start, bus_end;	/* 0, 0 today */
+	uint64_t mem32_base, mem32_size;	/* 32-bit BAR window, below 4 GiB */
+	uint64_t mem64_base, mem64_size;	/* 64-bit BAR window */
+	bool cf8;			/* this bridge decodes ports 0xcf8-0xcff (segment 0) */
+	uint32_t slot_gsi[32];		/* _PRT: INTA of slot N -> GSI; 0: no INTx for that slot */
+};
+
 struct acpi_config {
 	unsigned int nr_cpus;			/* APIC IDs 0..nr_cpus-1 */
 	bool com1;				/* UART at X86_SERIAL_PORT/IRQ */
 	bool ged;				/* GED at X86_GED_PORT/IRQ */
 	const struct acpi_mmio_dev *devs;
 	unsigned int nr_devs;
+	const struct acpi_pci_seg *pci;		/* host bridges; nr_pci 0: no PCI */
+	unsigned int nr_pci;
 };
 
 /*
@@ -47,10 +61,31 @@ struct acpi_config {
  * devices/ged.h event register at X86_GED_PORT) and \_SB.PWRB (PNP0C0C),
  * which _EVT notifies (0x80) when GED_EVT_POWER_BUTTON is set.
  *
+ * With NR_PCI > 0 the XSDT also lists an MCFG with one allocation per
+ * segment (its ECAM, buses bus_start..bus_end), and the DSDT declares:
+ *   \_SB.PCIn (n = index in CFG->pci, in hex), a PCI Express host bridge
+ *     (PNP0A08, compatible PNP0A03) with _SEG and _UID = segment, _BBN =
+ *     bus_start; _CRS: its buses, ports 0xcf8-0xcff if cf8, the 32-bit
+ *     window (DWordMemory) and the 64-bit one (QWordMemory), both producers,
+ *     non-cacheable, read-write, each left out when its size is 0; _PRT:
+ *     INTA of every slot with a slot_gsi, wired straight to that GSI (Linux
+ *     makes it level-triggered, active-low); _OSC: grants the OS every PCI
+ *     control it asks for but native PCIe and SHPC hot-plug, which stay
+ *     with the platform (ACPI hot-plug);
+ *   \_SB.MRES, motherboard resources (PNP0C02) listing every segment's ECAM
+ *     for buses bus_start..bus_end, which Linux wants reserved before it
+ *     uses the MCFG (x86_e820_build() reserves it in the e820 map too).
+ *
  * Returns 0 and the RSDP address in *RSDP_GPA;
  *   -EINVAL  0 or more than 255 CPUs, devs NULL with nr_devs > 0, a device
  *            of size 0, wrapping, with an irq above X86_IRQ_MAX, or on
  *            X86_GED_IRQ while GED is set;
+ *            pci NULL with nr_pci > 0, more than X86_PCI_MAX_SEGMENTS
+ *            segments, two with the same segment number or with cf8 set,
+ *            bus_end < bus_start, an ECAM or a window that wraps, a 32-bit
+ *            window reaching above 4 GiB, a slot_gsi above X86_IRQ_MAX or on
+ *            X86_GED_IRQ, or on the (edge-triggered) line of a device or of
+ *            the UART;
  *   -E2BIG   the tables do not fit below X86_ACPI_END, or > 4096 devices;
  *   -ENOMEM  no host staging buffer;
  *   -EFAULT  the area is not guest RAM.

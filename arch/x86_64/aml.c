@@ -1,7 +1,7 @@
 /*
  * AML byte-code builder used by the ACPI table generator to write the DSDT:
  * integers, strings, names, Scope/Device/Package/Buffer objects with their
- * PkgLength, and resource descriptors.  Encodings follow ACPI 6.5 chapter 20
+ * PkgLength, UUID buffers, and resource descriptors.  Encodings follow ACPI 6.5 chapter 20
  * (AML grammar) and 6.4 (resource data types).
  */
 #include <errno.h>
@@ -30,8 +30,17 @@
 /* Resource descriptor tags (small: type << 3 | length; large: 0x80 | type). */
 #define AML_RES_END_TAG		0x79
 #define AML_RES_MEMORY32_FIXED	0x86
+#define AML_RES_DWORD_ADDR	0x87
+#define AML_RES_WORD_ADDR	0x88
 #define AML_RES_EXT_IRQ		0x89
 #define AML_RES_QWORD_ADDR	0x8a
+
+/* Address space descriptors: resource types and general flags (6.4.3.5). */
+#define AML_ADDR_TYPE_MEMORY	0
+#define AML_ADDR_TYPE_BUS	2
+#define AML_ADDR_CONSUMER	(1u << 0)
+#define AML_ADDR_MIN_FIXED	(1u << 2)
+#define AML_ADDR_MAX_FIXED	(1u << 3)
 
 void aml_fail(struct aml *a, int err)
 {
@@ -380,23 +389,111 @@ void aml_io_port(struct aml *a, uint16_t base, uint8_t len)
 	aml_byte(a, len);
 }
 
-void aml_qword_memory(struct aml *a, bool rw, uint64_t base, uint64_t size)
+/*
+ * One address space descriptor (6.4.3.5.1-3): TAG, then the length of what
+ * follows, the resource type, the general flags, the type-specific flags,
+ * and granularity, minimum, maximum, translation offset and length, each
+ * WIDTH bytes wide.
+ */
+static void aml_addr_space(struct aml *a, uint8_t tag, unsigned int width,
+			   uint8_t type, uint8_t type_flags, unsigned int flags,
+			   uint64_t base, uint64_t size)
 {
-	if (size == 0 || base + size - 1 < base) {
+	uint64_t max = width == 8 ? UINT64_MAX : (1ULL << (8 * width)) - 1;
+	uint8_t gen = AML_ADDR_MIN_FIXED | AML_ADDR_MAX_FIXED;
+
+	if (size == 0 || size > max || base > max - (size - 1)) {
 		aml_fail(a, -EINVAL);
 		return;
 	}
-	aml_byte(a, AML_RES_QWORD_ADDR);
-	aml_le(a, 43, 2);
-	aml_byte(a, 0);			/* memory range */
-	/* ResourceConsumer, PosDecode, MinFixed, MaxFixed. */
-	aml_byte(a, (1u << 0) | (1u << 2) | (1u << 3));
-	aml_byte(a, rw ? 1 : 0);	/* NonCacheable, AddressRangeMemory */
-	aml_le(a, 0, 8);		/* granularity: 0 for a fixed window */
-	aml_le(a, base, 8);
-	aml_le(a, base + size - 1, 8);
-	aml_le(a, 0, 8);		/* translation offset */
-	aml_le(a, size, 8);
+	/* Bit 0 set: consumes only; clear: produces (and consumes) it.
+	 * Bit 1 clear: PosDecode. */
+	if (!(flags & AML_ADDR_PRODUCER))
+		gen |= AML_ADDR_CONSUMER;
+	aml_byte(a, tag);
+	aml_le(a, 3 + 5 * width, 2);	/* length of what follows */
+	aml_byte(a, type);
+	aml_byte(a, gen);
+	aml_byte(a, type_flags);
+	aml_le(a, 0, width);		/* granularity: 0 for a fixed window */
+	aml_le(a, base, width);
+	aml_le(a, base + size - 1, width);
+	aml_le(a, 0, width);		/* translation offset */
+	aml_le(a, size, width);
+}
+
+/* Memory type-specific flags (6.4.3.5.4): bit 0 ReadWrite, bits 2:1
+ * caching (0 NonCacheable, 1 Cacheable), bits 4:3 AddressRangeMemory (0),
+ * bit 5 TypeStatic (0). */
+static uint8_t aml_mem_flags(unsigned int flags)
+{
+	return (uint8_t)((flags & AML_ADDR_RW ? 1u : 0u) |
+			 (flags & AML_ADDR_CACHEABLE ? 1u << 1 : 0u));
+}
+
+void aml_word_bus_number(struct aml *a, unsigned int flags, uint16_t min,
+			 uint16_t max)
+{
+	if (max < min) {
+		aml_fail(a, -EINVAL);
+		return;
+	}
+	aml_addr_space(a, AML_RES_WORD_ADDR, 2, AML_ADDR_TYPE_BUS, 0, flags,
+		       min, (uint64_t)max - min + 1);
+}
+
+void aml_dword_memory(struct aml *a, unsigned int flags, uint32_t base,
+		      uint32_t size)
+{
+	aml_addr_space(a, AML_RES_DWORD_ADDR, 4, AML_ADDR_TYPE_MEMORY,
+		       aml_mem_flags(flags), flags, base, size);
+}
+
+void aml_qword_memory(struct aml *a, unsigned int flags, uint64_t base,
+		      uint64_t size)
+{
+	aml_addr_space(a, AML_RES_QWORD_ADDR, 8, AML_ADDR_TYPE_MEMORY,
+		       aml_mem_flags(flags), flags, base, size);
+}
+
+static int aml_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+void aml_uuid(struct aml *a, const char *uuid)
+{
+	/* Where byte I of the buffer comes from in the string: the first
+	 * three groups are little-endian, the last two big-endian. */
+	static const uint8_t pos[16] = { 6, 4, 2, 0, 11, 9, 16, 14,
+					 19, 21, 24, 26, 28, 30, 32, 34 };
+	uint8_t b[16];
+	size_t mark;
+	int i, hi, lo;
+
+	if (strlen(uuid) != 36 || uuid[8] != '-' || uuid[13] != '-' ||
+	    uuid[18] != '-' || uuid[23] != '-') {
+		aml_fail(a, -EINVAL);
+		return;
+	}
+	for (i = 0; i < 16; i++) {
+		hi = aml_hex(uuid[pos[i]]);
+		lo = aml_hex(uuid[pos[i] + 1]);
+		if (hi < 0 || lo < 0) {
+			aml_fail(a, -EINVAL);
+			return;
+		}
+		b[i] = (uint8_t)(hi << 4 | lo);
+	}
+	mark = aml_buffer_begin(a);
+	aml_bytes(a, b, sizeof(b));
+	aml_buffer_end(a, mark);
 }
 
 void aml_ext_interrupt(struct aml *a, unsigned int flags, uint32_t irq)

@@ -1,9 +1,10 @@
 /*
  * A small AML (ACPI Machine Language) byte-code builder: just enough to
- * write a DSDT that declares \_S5 and virtio-mmio devices with their
- * resources (aml.c), and the few control-method constructs the Generic
- * Event Device needs: an operation region with a field, a method, If,
- * Store, And, Notify (aml_code.c).
+ * write a DSDT that declares \_S5, virtio-mmio devices and PCI host bridges
+ * with their resources (aml.c), and the few control-method constructs the
+ * Generic Event Device and a host bridge's _OSC need: an operation region
+ * with a field, a method, If/Else, Store, And, Or, LEqual, CreateDWordField,
+ * Return, Notify (aml_code.c).
  *
  * The builder appends into a caller-supplied buffer of fixed capacity and
  * never allocates.  Errors are sticky: the first failure (-E2BIG when the
@@ -106,10 +107,38 @@ void aml_restemplate_end(struct aml *a, size_t mark);
 
 /* Descriptors, to be placed between aml_restemplate_begin() and _end(). */
 void aml_memory32_fixed(struct aml *a, bool rw, uint32_t base, uint32_t size);
-void aml_qword_memory(struct aml *a, bool rw, uint64_t base, uint64_t size);
+
+/*
+ * Address space descriptors (ACPI 6.5, 6.4.3.5), always PosDecode, MinFixed,
+ * MaxFixed, granularity 0 and no translation: a fixed window of SIZE bytes
+ * (buses) at BASE.  FLAGS: AML_ADDR_RW (bit 0, so a bool "rw" still means
+ * what it says), AML_ADDR_PRODUCER for a bridge's window (what it decodes
+ * for its children; else ResourceConsumer), AML_ADDR_CACHEABLE (else
+ * NonCacheable; memory only).  -EINVAL for a size of 0 or a window that
+ * wraps or does not fit the descriptor's width.
+ */
+#define AML_ADDR_RW		(1u << 0)	/* else ReadOnly */
+#define AML_ADDR_PRODUCER	(1u << 1)	/* else ResourceConsumer */
+#define AML_ADDR_CACHEABLE	(1u << 2)	/* else NonCacheable */
+
+/* WordBusNumber (..., MIN, MAX, ...): buses MIN..MAX. */
+void aml_word_bus_number(struct aml *a, unsigned int flags, uint16_t min,
+			 uint16_t max);
+/* DWordMemory / QWordMemory, AddressRangeMemory, TypeStatic. */
+void aml_dword_memory(struct aml *a, unsigned int flags, uint32_t base,
+		      uint32_t size);
+void aml_qword_memory(struct aml *a, unsigned int flags, uint64_t base,
+		      uint64_t size);
 void aml_ext_interrupt(struct aml *a, unsigned int flags, uint32_t irq);
 /* IO (Decode16, base, base, 1, len): a fixed range of I/O ports. */
 void aml_io_port(struct aml *a, uint16_t base, uint8_t len);
+
+/*
+ * ToUUID ("aabbccdd-eeff-gghh-iijj-kkllmmnnoopp"): a Buffer of 16 bytes in
+ * the order ACPI 6.5, 19.6.142 gives (dd cc bb aa ff ee hh gg ii jj kk ...).
+ * Hex digits in either case; -EINVAL for anything else.
+ */
+void aml_uuid(struct aml *a, const char *uuid);
 
 /* Operation region spaces (ACPI 6.5, 19.6.100). */
 #define AML_SPACE_SYSTEM_MEMORY	0x00
@@ -134,25 +163,39 @@ void aml_operation_region(struct aml *a, const char *name, uint8_t space,
 size_t aml_field_begin(struct aml *a, const char *region, uint8_t flags);
 void aml_field_unit(struct aml *a, const char *name, uint32_t bits);
 
-/* Method (NAME, NARGS (0..7), Serialized or NotSerialized) { ... } and
- * If (predicate) { ... }: both close with aml_pkg_end(mark).  After
- * aml_if_begin() the caller appends the predicate, then the body. */
+/* Method (NAME, NARGS (0..7), Serialized or NotSerialized) { ... },
+ * If (predicate) { ... } and Else { ... }: all close with aml_pkg_end(mark).
+ * After aml_if_begin() the caller appends the predicate, then the body; an
+ * Else must follow the If it belongs to at once. */
 size_t aml_method_begin(struct aml *a, const char *name, unsigned int nargs,
 			bool serialized);
 size_t aml_if_begin(struct aml *a);
+size_t aml_else_begin(struct aml *a);
 
 /*
  * Operators.  AML is prefix notation, so these write the opcode only and the
  * caller appends the operands in order:
- *   aml_store():  source, then target           Store (src, dst)
- *   aml_and():    two operands, then a target   And (x, y, dst), with
- *                 aml_no_target() to discard the result (an expression)
+ *   aml_store():   source, then target          Store (src, dst)
+ *   aml_and(), aml_or(): two operands, then a target (a name, a local, or
+ *                  aml_no_target() to use the result as an expression)
+ *                                               And (x, y, dst), Or (...)
+ *   aml_lequal():  two operands                 x == y
+ *   aml_return():  the value                    Return (x)
+ *   aml_create_dword_field(): the buffer, the byte offset, then the new
+ *                  field's name (aml_namestring)
+ *                                    CreateDWordField (buf, offset, name)
  */
 void aml_store(struct aml *a);
 void aml_and(struct aml *a);
+void aml_or(struct aml *a);
+void aml_lequal(struct aml *a);
+void aml_return(struct aml *a);
+void aml_create_dword_field(struct aml *a);
 void aml_no_target(struct aml *a);
 /* Local0..Local7; -EINVAL for N > 7. */
 void aml_local(struct aml *a, unsigned int n);
+/* Arg0..Arg6, a method's arguments; -EINVAL for N > 6. */
+void aml_arg(struct aml *a, unsigned int n);
 /* Notify (PATH, VALUE): a complete statement. */
 void aml_notify(struct aml *a, const char *path, uint64_t value);
 

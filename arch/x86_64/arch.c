@@ -20,6 +20,7 @@
 #include "i8042.h"
 #include "layout.h"
 #include "log.h"
+#include "pci.h"
 #include "pm.h"
 #include "serial.h"
 #include "vcpu.h"
@@ -40,6 +41,76 @@ int arch_virtio_slot(unsigned int index, uint64_t *base, uint64_t *size, uint32_
 	*size = X86_VIRTIO_MMIO_SIZE;
 	*irq = X86_VIRTIO_IRQ_BASE + index;
 	return 0;
+}
+
+int arch_pci_windows(const struct vmm_config *cfg, unsigned int seg, struct pci_windows *w)
+{
+	uint64_t low = cfg->mem_size < X86_MMIO_HOLE_GPA ? cfg->mem_size : X86_MMIO_HOLE_GPA;
+	uint64_t ram_end = X86_HIGH_RAM_GPA + (cfg->mem_size - low);
+	uint64_t mem64 = (ram_end + X86_PCI_MEM64_ALIGN - 1) & ~(X86_PCI_MEM64_ALIGN - 1);
+
+	if (seg >= X86_PCI_MAX_SEGMENTS)
+		return -ENOSPC;
+	*w = (struct pci_windows){
+		.ecam_base = X86_PCI_ECAM_GPA + seg * PCI_ECAM_BUS_SIZE,
+		.ecam_size = PCI_ECAM_BUS_SIZE,
+		.mem32_base = X86_PCI_MEM32_GPA + seg * X86_PCI_MEM32_SEG_SIZE,
+		.mem32_size = X86_PCI_MEM32_SEG_SIZE,
+		.mem64_base = mem64 + seg * X86_PCI_MEM64_SEG_SIZE,
+		.mem64_size = X86_PCI_MEM64_SEG_SIZE,
+	};
+	return 0;
+}
+
+_Static_assert(X86_PCI_MAX_SEGMENTS * X86_PCI_MEM32_SEG_SIZE <= X86_VIRTIO_MMIO_GPA -
+	       X86_PCI_MEM32_GPA, "PCI 32-bit windows overlap the virtio-mmio windows");
+_Static_assert(X86_PCI_ECAM_SIZE == X86_PCI_MAX_SEGMENTS * PCI_ECAM_BUS_SIZE, "ECAM size");
+
+bool arch_pci_default(struct vm *vm, const char **why)
+{
+	/* Without ACPI there is no MCFG, no _PRT and no second segment: Firecracker-style
+	 * kernels find their devices on the command line, which is virtio-mmio's. */
+	if (!vm->cfg->acpi) {
+		*why = "no ACPI tables (--no-acpi)";
+		return false;
+	}
+	return true;
+}
+
+bool arch_msi_capable(struct vm *vm)
+{
+	(void)vm;
+	return true;
+}
+
+/* What kvm_setup_default_irq_routing() installs on x86: GSIs 0-15 to both the IOAPIC pin
+ * and the PIC line, 16-23 to the IOAPIC. Reproduced so MSI routes can be added beside it. */
+unsigned int arch_irqchip_routes(struct vm *vm, struct kvm_irq_routing_entry *e,
+				 unsigned int max)
+{
+	unsigned int n = 0;
+
+	(void)vm;
+	for (uint32_t gsi = 0; gsi <= X86_IRQ_MAX && n < max; gsi++) {
+		e[n++] = (struct kvm_irq_routing_entry){
+			.gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = { .irqchip = KVM_IRQCHIP_IOAPIC, .pin = gsi },
+		};
+		if (gsi < 16 && n < max)
+			e[n++] = (struct kvm_irq_routing_entry){
+				.gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+				.u.irqchip = { .irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER :
+							 KVM_IRQCHIP_PIC_SLAVE,
+					       .pin = gsi % 8 },
+			};
+	}
+	return n;
+}
+
+void arch_msi_route(struct kvm_irq_routing_entry *e, uint32_t devid)
+{
+	(void)e;
+	(void)devid;
 }
 
 struct x86_vm {
@@ -210,8 +281,34 @@ err:
 	return ret;
 }
 
+/* The host bridges of vm->pci as the ACPI tables describe them. */
+static unsigned int acpi_pci(struct vm *vm, struct acpi_pci_seg *out)
+{
+	if (!vm->pci)
+		return 0;
+	for (unsigned int i = 0; i < vm->pci->nr_segments; i++) {
+		const struct pci_segment *s = &vm->pci->seg[i];
+
+		out[i] = (struct acpi_pci_seg){
+			.segment = s->id,
+			.ecam_base = s->w.ecam_base,
+			.mem32_base = s->w.mem32_base, .mem32_size = s->w.mem32_size,
+			.mem64_base = s->w.mem64_base, .mem64_size = s->w.mem64_size,
+			.cf8 = i == 0,
+		};
+		for (unsigned int slot = 0; slot < PCI_NR_SLOTS; slot++) {
+			const struct pci_func *f = s->slots[slot];
+
+			if (f && f->cfg[PCI_INTERRUPT_PIN])
+				out[i].slot_gsi[slot] = f->intx_irq;
+		}
+	}
+	return vm->pci->nr_segments;
+}
+
 static int build_acpi(struct vm *vm, uint64_t *rsdp)
 {
+	struct acpi_pci_seg pci[PCI_MAX_SEGMENTS];
 	struct acpi_mmio_dev devs[VM_MAX_PLATFORM_DEVS];
 	struct acpi_config cfg = {
 		.nr_cpus = vm->cfg->boot_vcpus,
@@ -219,6 +316,8 @@ static int build_acpi(struct vm *vm, uint64_t *rsdp)
 		.ged = x86(vm)->ged != NULL,
 		.devs = devs,
 		.nr_devs = vm->nr_platform_devs,
+		.pci = pci,
+		.nr_pci = acpi_pci(vm, pci),
 	};
 	unsigned int i;
 	int ret;

@@ -1,8 +1,10 @@
 /*
  * The DSDT's AML for x86_64 guests (acpi.c wraps it in the table header):
  * \_S5 for poweroff, and under \_SB the UART, one "LNRO0005" virtio-mmio
- * device per platform device, and the Generic Event Device with the power
- * button it notifies.  Names and resources follow acpi.h's contract.
+ * device per platform device, one PCI host bridge per segment with the
+ * motherboard resources that reserve their ECAM, and the Generic Event
+ * Device with the power button it notifies.  Names and resources follow
+ * acpi.h's contract.
  */
 #include <stdio.h>
 
@@ -12,6 +14,16 @@
 #include "layout.h"
 
 #define ACPI_NOTIFY_BUTTON_PRESSED	0x80	/* ACPI 6.5, 5.6.6 */
+
+/* PCI Firmware Specification 3.3, 4.5: _OSC for a PCI host bridge. */
+#define PCI_OSC_UUID		"33DB4D5B-1FF7-401C-9657-7441C03DD766"
+#define PCI_OSC_CDW1_BAD_UUID	(1u << 2)	/* unrecognized UUID */
+#define PCI_OSC_CDW1_MASKED	(1u << 4)	/* capabilities masked */
+#define PCI_OSC_CTRL_PCIE_HP	(1u << 0)	/* native PCIe hot-plug */
+#define PCI_OSC_CTRL_SHPC_HP	(1u << 1)	/* SHPC hot-plug */
+#define PCI_OSC_CTRL_KEPT	(PCI_OSC_CTRL_PCIE_HP | PCI_OSC_CTRL_SHPC_HP)
+
+#define PCI_ECAM_BUS_SHIFT	20		/* 1 MiB of ECAM per bus */
 
 static void dsdt_virtio(struct aml *a, unsigned int n,
 			const struct acpi_mmio_dev *d)
@@ -30,8 +42,171 @@ static void dsdt_virtio(struct aml *a, unsigned int n,
 		aml_memory32_fixed(a, true, (uint32_t)d->base,
 				   (uint32_t)d->size);
 	else
-		aml_qword_memory(a, true, d->base, d->size);
+		aml_qword_memory(a, AML_ADDR_RW, d->base, d->size);
 	aml_ext_interrupt(a, AML_IRQ_CONSUMER | AML_IRQ_EDGE, d->irq);
+	aml_restemplate_end(a, crs);
+	aml_pkg_end(a, dev);
+}
+
+/*
+ * Method (_OSC, 4, Serialized) {
+ *     CreateDWordField (Arg3, Zero, CDW1)
+ *     If (Arg0 == ToUUID (PCI_OSC_UUID)) {
+ *         CreateDWordField (Arg3, 0x04, CDW2)     // what the OS supports
+ *         CreateDWordField (Arg3, 0x08, CDW3)     // what it wants to control
+ *         If (CDW3 & 0x03) {
+ *             CDW3 &= 0xFFFFFFFC
+ *             CDW1 |= 0x10
+ *         }
+ *     } Else {
+ *         CDW1 |= 0x04
+ *     }
+ *     Return (Arg3)
+ * }
+ *
+ * Linux asks with the query flag first, then asks again for exactly what it
+ * was offered, so the masked bit is only ever set on a query (it fails a
+ * real request with it).  Keeping hot-plug from the OS leaves kvmm free to
+ * hot-plug through ACPI; AER, PME, LTR and the rest are the OS's to take.
+ */
+static void dsdt_pci_osc(struct aml *a)
+{
+	size_t mth, cond, alt, inner;
+
+	mth = aml_method_begin(a, "_OSC", 4, true);
+	aml_create_dword_field(a);
+	aml_arg(a, 3);
+	aml_integer(a, 0);
+	aml_namestring(a, "CDW1");
+
+	cond = aml_if_begin(a);
+	aml_lequal(a);
+	aml_arg(a, 0);
+	aml_uuid(a, PCI_OSC_UUID);
+	aml_create_dword_field(a);
+	aml_arg(a, 3);
+	aml_integer(a, 4);
+	aml_namestring(a, "CDW2");
+	aml_create_dword_field(a);
+	aml_arg(a, 3);
+	aml_integer(a, 8);
+	aml_namestring(a, "CDW3");
+	inner = aml_if_begin(a);
+	aml_and(a);
+	aml_namestring(a, "CDW3");
+	aml_integer(a, PCI_OSC_CTRL_KEPT);
+	aml_no_target(a);
+	aml_and(a);
+	aml_namestring(a, "CDW3");
+	aml_integer(a, ~PCI_OSC_CTRL_KEPT & 0xffffffffu);
+	aml_namestring(a, "CDW3");
+	aml_or(a);
+	aml_namestring(a, "CDW1");
+	aml_integer(a, PCI_OSC_CDW1_MASKED);
+	aml_namestring(a, "CDW1");
+	aml_pkg_end(a, inner);
+	aml_pkg_end(a, cond);
+
+	alt = aml_else_begin(a);
+	aml_or(a);
+	aml_namestring(a, "CDW1");
+	aml_integer(a, PCI_OSC_CDW1_BAD_UUID);
+	aml_namestring(a, "CDW1");
+	aml_pkg_end(a, alt);
+
+	aml_return(a);
+	aml_arg(a, 3);
+	aml_pkg_end(a, mth);
+}
+
+/* Name (_PRT, Package () { Package () { slot << 16 | 0xFFFF, 0 (INTA),
+ * Zero (no link device: the last field is a GSI), GSI }, ... }), for the
+ * slots that have an INTx line; nothing if none has. */
+static void dsdt_pci_prt(struct aml *a, const struct acpi_pci_seg *s)
+{
+	const unsigned int nr_slots = sizeof(s->slot_gsi) / sizeof(s->slot_gsi[0]);
+	unsigned int slot, n = 0;
+	size_t prt, ent;
+
+	for (slot = 0; slot < nr_slots; slot++)
+		n += s->slot_gsi[slot] != 0;
+	if (!n)
+		return;
+	aml_name(a, "_PRT");
+	prt = aml_package_begin(a, (uint8_t)n);
+	for (slot = 0; slot < nr_slots; slot++) {
+		if (!s->slot_gsi[slot])
+			continue;
+		ent = aml_package_begin(a, 4);
+		aml_integer(a, (uint64_t)slot << 16 | 0xffff);	/* any function */
+		aml_integer(a, 0);		/* pin: INTA */
+		aml_integer(a, 0);		/* source: none, a GSI follows */
+		aml_integer(a, s->slot_gsi[slot]);
+		aml_pkg_end(a, ent);
+	}
+	aml_pkg_end(a, prt);
+}
+
+/* Device (PCIn): a host bridge and the resources it decodes for its bus
+ * (the windows cannot wrap and the 32-bit one ends below 4 GiB: checked). */
+static void dsdt_pci(struct aml *a, unsigned int n, const struct acpi_pci_seg *s)
+{
+	char name[5];
+	size_t dev, crs;
+
+	snprintf(name, sizeof(name), "PCI%X", n & 0xf);
+	dev = aml_device_begin(a, name);
+	aml_name_eisaid(a, "_HID", "PNP0A08");
+	aml_name_eisaid(a, "_CID", "PNP0A03");
+	aml_name_integer(a, "_SEG", s->segment);
+	aml_name_integer(a, "_UID", s->segment);
+	aml_name_integer(a, "_BBN", s->bus_start);
+	aml_name(a, "_CRS");
+	crs = aml_restemplate_begin(a);
+	aml_word_bus_number(a, AML_ADDR_PRODUCER, s->bus_start, s->bus_end);
+	if (s->cf8)
+		aml_io_port(a, X86_PCI_CF8_PORT, X86_PCI_CF8_LEN);
+	if (s->mem32_size)
+		aml_dword_memory(a, AML_ADDR_PRODUCER | AML_ADDR_RW,
+				 (uint32_t)s->mem32_base,
+				 (uint32_t)s->mem32_size);
+	if (s->mem64_size)
+		aml_qword_memory(a, AML_ADDR_PRODUCER | AML_ADDR_RW,
+				 s->mem64_base, s->mem64_size);
+	aml_restemplate_end(a, crs);
+	dsdt_pci_prt(a, s);
+	dsdt_pci_osc(a);
+	aml_pkg_end(a, dev);
+}
+
+/*
+ * Device (MRES): motherboard resources holding every segment's ECAM.  Linux
+ * uses an MCFG region only if it is reserved, early in the e820 map or late
+ * in the _CRS of a PNP0C01/PNP0C02 device (pci_mmcfg_reserved()).
+ */
+static void dsdt_mres(struct aml *a, const struct acpi_config *cfg)
+{
+	uint64_t base, size;
+	unsigned int i;
+	size_t dev, crs;
+
+	dev = aml_device_begin(a, "MRES");
+	aml_name_eisaid(a, "_HID", "PNP0C02");
+	aml_name_integer(a, "_UID", 0);
+	aml_name(a, "_CRS");
+	crs = aml_restemplate_begin(a);
+	for (i = 0; i < cfg->nr_pci; i++) {
+		const struct acpi_pci_seg *s = &cfg->pci[i];
+
+		/* Cannot wrap: checked. */
+		base = s->ecam_base + ((uint64_t)s->bus_start << PCI_ECAM_BUS_SHIFT);
+		size = (uint64_t)(s->bus_end - s->bus_start + 1) << PCI_ECAM_BUS_SHIFT;
+		if (base + size - 1 <= UINT32_MAX)
+			aml_memory32_fixed(a, true, (uint32_t)base,
+					   (uint32_t)size);
+		else
+			aml_qword_memory(a, AML_ADDR_RW, base, size);
+	}
 	aml_restemplate_end(a, crs);
 	aml_pkg_end(a, dev);
 }
@@ -126,13 +301,17 @@ void acpi_dsdt_aml(struct aml *a, const struct acpi_config *cfg)
 	aml_integer(a, 0);
 	aml_pkg_end(a, pkg);
 
-	if (!cfg->nr_devs && !cfg->com1 && !cfg->ged)
+	if (!cfg->nr_devs && !cfg->com1 && !cfg->ged && !cfg->nr_pci)
 		return;
 	scope = aml_scope_begin(a, "\\_SB_");
 	if (cfg->com1)
 		dsdt_com1(a);
 	for (i = 0; i < cfg->nr_devs; i++)
 		dsdt_virtio(a, i, &cfg->devs[i]);
+	for (i = 0; i < cfg->nr_pci; i++)
+		dsdt_pci(a, i, &cfg->pci[i]);
+	if (cfg->nr_pci)
+		dsdt_mres(a, cfg);
 	if (cfg->ged)
 		dsdt_ged(a);
 	aml_pkg_end(a, scope);

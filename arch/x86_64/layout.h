@@ -24,21 +24,29 @@
  *                | initramfs (top of low RAM)    |
  *   low RAM end  +-------------------------------+ min(RAM, 3 GiB)
  *                         (unused)
+ *   0xc000_0000  | PCI 32-bit BAR windows, 16 MiB|
+ *                | per segment                   |
  *   0xd000_0000  | virtio-mmio windows, 4 KiB    |
  *                | each, IRQ 5..22               |
+ *   0xe000_0000  | PCI ECAM, 1 MiB per segment   |
+ *                | (bus 0 only), 16 segments     |
  *   0xfec0_0000  | IOAPIC                        |
  *   0xfee0_0000  | local APICs                   |
  *   0xfffb_c000  | KVM identity map + TSS (4 pg) |
  *   0x1_0000_0000+-------------------------------+ RAM above 4 GiB
  *                | rest of RAM, if any           |
+ *                +-------------------------------+ RAM end (>= 4 GiB), up to 1 GiB
+ *                | PCI 64-bit BAR windows, 4 GiB |
+ *                | per segment                   |
  *                +-------------------------------+
  *
- * Port I/O: 16550 UART 0x3f8-0x3ff (IRQ 4), i8042 0x60/0x64 (IRQ 1),
+ * Port I/O: PCI configuration mechanism #1 at 0xcf8-0xcff (segment 0), 16550 UART 0x3f8-0x3ff (IRQ 4), i8042 0x60/0x64 (IRQ 1),
  * ACPI PM registers at X86_PM_PORT (sleep control, sleep status, reset),
  * the ACPI GED event register at X86_GED_PORT (IRQ 23, level).
  *
- * IOAPIC pins: 0 (PIT, via 2), 1 i8042, 4 UART, 5..22 virtio-mmio slots,
- * 23 the GED.  The GED takes the top pin because it is level-triggered: a
+ * IOAPIC pins: 0 (PIT, via 2), 1 i8042, 4 UART, 5..22 device lines
+ * (virtio-mmio slots, or PCI INTA of a function: one line each, unshared),
+ * 23 the GED.  GSIs 24 and up are MSI routes (vmm/irq.c).  The GED takes the top pin because it is level-triggered: a
  * GSI of 16 or more is no ISA IRQ, so Linux takes its trigger and polarity
  * from the DSDT instead of the ISA defaults (edge, active high).
  */
@@ -61,6 +69,16 @@
 
 #define X86_MMIO_HOLE_GPA	0xc0000000ULL	/* low RAM ends here at most */
 #define X86_HIGH_RAM_GPA	0x100000000ULL
+
+#define X86_PCI_MEM32_GPA	0xc0000000ULL
+#define X86_PCI_MEM32_SEG_SIZE	0x1000000ULL	/* 16 MiB per segment */
+#define X86_PCI_ECAM_GPA	0xe0000000ULL
+#define X86_PCI_MAX_SEGMENTS	16U
+#define X86_PCI_ECAM_SIZE	(X86_PCI_MAX_SEGMENTS * 0x100000ULL)	/* e820: reserved */
+#define X86_PCI_MEM64_SEG_SIZE	0x100000000ULL	/* 4 GiB per segment */
+#define X86_PCI_MEM64_ALIGN	0x40000000ULL
+#define X86_PCI_CF8_PORT	0xcf8		/* CONFIG_ADDRESS, CONFIG_DATA at 0xcfc */
+#define X86_PCI_CF8_LEN		8
 
 #define X86_VIRTIO_MMIO_GPA	0xd0000000ULL
 #define X86_VIRTIO_MMIO_SIZE	0x1000ULL

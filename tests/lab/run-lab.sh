@@ -16,6 +16,7 @@
 #   LAB_MODE         test (default) or bench: the side-by-side benchmarks instead of the tests
 #                    (bench/run-lab.sh); the log is then bench-ARCH.log
 #   LAB_ONLY         run only these scenarios (sh patterns, space-separated)
+#   LAB_TRANSPORT    pci (default) or mmio: the virtio transport of every kvmm in the lab
 #   LAB_REPEAT       run them this many times over in one L1 boot (hunting rare failures)
 #   LAB_TIMEOUT, LAB_EXTRA_CMDLINE, LAB_BOOT_RUNS, LAB_DUMP_LINES, LAB_LIVE, LAB_NET_MB,
 #   LAB_MEM_RUNS, LAB_MEM_SETTLE, LAB_MEM_BUDGET_KB, LAB_SOAK_RUNS: passed on to
@@ -188,7 +189,7 @@ fi
 {
 echo "export LAB_ARCH=$arch"
 for v in LAB_MODE LAB_ONLY LAB_REPEAT LAB_TIMEOUT LAB_EXTRA_CMDLINE LAB_BOOT_RUNS LAB_DUMP_LINES LAB_LIVE \
-	LAB_NET_MB LAB_MEM_RUNS LAB_MEM_SETTLE LAB_MEM_BUDGET_KB LAB_GIC LAB_SOAK_RUNS; do
+	LAB_NET_MB LAB_MEM_RUNS LAB_MEM_SETTLE LAB_MEM_BUDGET_KB LAB_GIC LAB_SOAK_RUNS LAB_TRANSPORT; do
 	if [ -n "${!v:-}" ]; then printf 'export %s=%q\n' "$v" "${!v}"; fi
 done
 } >"$stage/lab/env"

@@ -20,6 +20,8 @@
 #   LAB_VSOCK_CLIENT optional: tests/lab/vsock-client (hybrid vsock host side)
 #   LAB_GIC     aarch64: the GIC version of L1 (3, 2), which kvmm must have picked
 #   LAB_LIVE    1: copy each guest console line to the output as it comes (debugging hangs)
+#   LAB_TRANSPORT pci (default: kvmm's own default) or mmio: every kvmm this lab runs gets
+#               --virtio-transport mmio (through a wrapper that execs kvmm, so PIDs stay kvmm's)
 #
 # Adding scenarios: write a function and register it with `scenario NAME ARCHES FUNCTION`
 # (ARCHES: "any" or a space-separated list), or `bench NAME ARCHES FUNCTION` for a benchmark,
@@ -42,9 +44,9 @@ mkdir -p "$LAB_TMP"
 LAB_MODE=${LAB_MODE:-test}
 # kvmm adds nothing to the guest command line. LAB_EXTRA_CMDLINE: e.g. reboot=k, if needed.
 #   BASE_CMDLINE  the plain one: the boot-path scenarios, and both VMMs in the benchmarks
-#   CMDLINE       as kvmm is meant to be run (README): on x86_64 with pci=off, since kvmm has no
-#                 PCI bus and Debian's kernel otherwise probes PCI configuration space through
-#                 ports 0xcf8/0xcfc (about 33000 exits per boot, most of them for an AGP bridge)
+#   CMDLINE       as kvmm is meant to be run (README): with its devices on PCI the plain one; on
+#                 virtio-mmio (LAB_TRANSPORT=mmio) on x86_64 with pci=off, since there is then
+#                 no PCI bus and Debian's kernel would probe for one through ports 0xcf8/0xcfc
 #   KERNEL        the kernel of the device and API scenarios: on x86_64 the ELF vmlinux (PVH
 #                 entry), which is how Kata boots its guest; BOOT_KERNEL: the bzImage / Image,
 #                 which the benchmarks use for both VMMs
@@ -53,7 +55,8 @@ x86_64)
 	BOOT_KERNEL=$LAB_IMAGES/vmlinuz # bzImage
 	KERNEL=$LAB_IMAGES/vmlinux
 	CONSOLE=ttyS0
-	KVMM_CMDLINE=" pci=off"
+	KVMM_CMDLINE=
+	[ "${LAB_TRANSPORT:-pci}" != mmio ] || KVMM_CMDLINE=" pci=off"
 	;;
 aarch64)
 	BOOT_KERNEL=$LAB_IMAGES/Image
@@ -63,6 +66,12 @@ aarch64)
 	;;
 *) echo "LAB: FAIL lab-arch unknown LAB_ARCH=$LAB_ARCH"; echo "LAB: DONE passed=0 failed=1"; exit 1 ;;
 esac
+LAB_TRANSPORT=${LAB_TRANSPORT:-pci}
+if [ "$LAB_TRANSPORT" = mmio ]; then
+	printf '#!/bin/sh\nexec %s --virtio-transport mmio "$@"\n' "$KVMM" >"$LAB_TMP/kvmm-mmio"
+	chmod 0755 "$LAB_TMP/kvmm-mmio"
+	KVMM=$LAB_TMP/kvmm-mmio
+fi
 INITRAMFS=$LAB_IMAGES/initramfs.cpio.gz
 BASE_CMDLINE="console=$CONSOLE quiet panic=-1${LAB_EXTRA_CMDLINE:+ $LAB_EXTRA_CMDLINE}"
 CMDLINE="$BASE_CMDLINE$KVMM_CMDLINE"

@@ -1,8 +1,9 @@
 /*
  * Shared by test_acpi.c and test_acpi_dsdt.c: 16 MiB of guest RAM set up and
  * torn down around each test, acpi_build() with the options the tests set,
- * and the walk RSDP -> XSDT -> FADT/MADT/DSDT that checks every table's
- * header and checksum on its way.
+ * PCI segments laid out as arch.c lays them out, and the walk RSDP -> XSDT
+ * -> FADT/MADT/MCFG/DSDT that checks every table's header and checksum on
+ * its way.
  */
 #ifndef KVMM_TEST_ACPI_HELPERS_H
 #define KVMM_TEST_ACPI_HELPERS_H
@@ -62,13 +63,43 @@ static inline struct acpi_mmio_dev *make_devs(unsigned int n)
 	return d;
 }
 
+/*
+ * N PCI segments in layout.h's windows: segment I has ECAM I, a 16 MiB
+ * 32-bit window and a 4 GiB 64-bit one above 4 GiB; segment 0 decodes 0xcf8.
+ * Slot S of segment I has its INTA on GSI 16 + 4 * I + S for S in 1..3
+ * (clear of make_devs()' lines for up to 11 devices).
+ */
+static inline struct acpi_pci_seg *make_pci(unsigned int n)
+{
+	struct acpi_pci_seg *p = calloc(n ? n : 1, sizeof(*p));
+	unsigned int i, s;
+
+	for (i = 0; i < n; i++) {
+		p[i] = (struct acpi_pci_seg){
+			.segment = (uint16_t)i,
+			.ecam_base = X86_PCI_ECAM_GPA + ((uint64_t)i << 20),
+			.mem32_base = X86_PCI_MEM32_GPA + i * X86_PCI_MEM32_SEG_SIZE,
+			.mem32_size = X86_PCI_MEM32_SEG_SIZE,
+			.mem64_base = X86_HIGH_RAM_GPA + i * X86_PCI_MEM64_SEG_SIZE,
+			.mem64_size = X86_PCI_MEM64_SEG_SIZE,
+			.cf8 = i == 0,
+		};
+		for (s = 1; s <= 3 && 16 + 4 * i + s <= 22; s++)
+			p[i].slot_gsi[s] = 16 + 4 * i + s;
+	}
+	return p;
+}
+
 static bool with_com1, with_ged;
+static const struct acpi_pci_seg *with_pci;	/* segments for the next builds */
+static unsigned int nr_with_pci;
 
 static inline int try_build(struct guest_mem *m, unsigned int cpus,
 			    const struct acpi_mmio_dev *d, unsigned int nr)
 {
 	struct acpi_config cfg = { .nr_cpus = cpus, .devs = d, .nr_devs = nr,
-				   .com1 = with_com1, .ged = with_ged };
+				   .com1 = with_com1, .ged = with_ged,
+				   .pci = with_pci, .nr_pci = nr_with_pci };
 
 	rsdp_gpa = 0;
 	return acpi_build(m, &cfg, &rsdp_gpa);
@@ -99,17 +130,35 @@ static inline const uint8_t *table_at(uint64_t gpa, const char *sig)
 	return t;
 }
 
-/* Follows RSDP -> XSDT -> FACP/APIC and FACP -> DSDT. */
+/* Follows RSDP -> XSDT -> the table named SIG and FACP -> DSDT; NULL if
+ * the XSDT does not list SIG. */
+static inline const uint8_t *lookup(const uint8_t *rsdp, const char *sig)
+{
+	const uint8_t *xsdt = table_at(rd(rsdp + 24, 8), "XSDT"), *t;
+	const uint8_t *fadt = table_at(rd(xsdt + 36, 8), "FACP");
+	uint32_t off, len = rd(xsdt + 4, 4);
+
+	cr_assert_eq((len - 36) % 8, 0, "XSDT entries");
+	if (!strcmp(sig, "XSDT"))
+		return xsdt;
+	if (!strcmp(sig, "DSDT"))
+		return table_at(rd(fadt + 140, 8), "DSDT");
+	for (off = 36; off < len; off += 8) {
+		t = gm_ptr(&gm, rd(xsdt + off, 8), 4);
+		cr_assert_not_null(t, "XSDT entry at %u", off);
+		if (!memcmp(t, sig, 4))
+			return table_at(rd(xsdt + off, 8), sig);
+	}
+	return NULL;
+}
+
+/* lookup() that fails the test if the table is missing. */
 static inline const uint8_t *find(const uint8_t *rsdp, const char *sig)
 {
-	const uint8_t *xsdt = table_at(rd(rsdp + 24, 8), "XSDT");
-	const uint8_t *fadt = table_at(rd(xsdt + 36, 8), "FACP");
+	const uint8_t *t = lookup(rsdp, sig);
 
-	if (!strcmp(sig, "XSDT") || !strcmp(sig, "FACP"))
-		return sig[0] == 'X' ? xsdt : fadt;
-	if (!strcmp(sig, "APIC"))
-		return table_at(rd(xsdt + 44, 8), "APIC");
-	return table_at(rd(fadt + 140, 8), "DSDT");
+	cr_assert_not_null(t, "no %s", sig);
+	return t;
 }
 
 #endif

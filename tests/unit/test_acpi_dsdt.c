@@ -1,8 +1,9 @@
 /*
  * Tests for the x86_64 DSDT: its virtio devices and \_S5_, its Generic Event
- * Device with the power button, and a round trip of the FADT, MADT and DSDT
- * through iasl, which must be installed: a missing iasl fails the test rather
- * than skipping it.
+ * Device with the power button, its PCI host bridges, a round trip of the
+ * FADT, MADT, MCFG and DSDT through iasl, and the host bridges' _OSC run in
+ * acpiexec.  Both tools (acpica-tools) must be installed: a missing one fails
+ * the test rather than skipping it.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -120,7 +121,7 @@ Test(acpi, dsdt_ged_and_power_button)
 /* Runs CMD through the shell; its exit status, output in OUT. */
 static int run(char *out, size_t cap, const char *fmt, const char *arg)
 {
-	char cmd[256];
+	char cmd[512];
 	FILE *p;
 	size_t n;
 
@@ -150,6 +151,65 @@ static void same_aml(const uint8_t *t, const char *path)
 	for (i = 36; i < len; i++)
 		cr_assert(t[i] == aml[i] || (t[i - 1] == 0x79 && aml[i] == 0),
 			  "byte %#zx: kvmm %#x, iasl %#x", i, t[i], aml[i]);
+}
+
+/*
+ * Writes the tables SIGS[0..N) of the build at R into a new directory
+ * (DIR, a mkdtemp() template), disassembles them with iasl, checks it did
+ * so without complaint, and leaves every .dsl file's text in OUT.
+ */
+static void disassemble(const uint8_t *r, const char *const *sigs,
+			unsigned int n, char *dir, char *out, size_t cap)
+{
+	const uint8_t *t;
+	char path[64];
+	unsigned int i;
+	FILE *f;
+
+	cr_assert_eq(run(out, cap, "command -v %s", "iasl"), 0,
+		     "iasl not found: install acpica-tools");
+	cr_assert_not_null(mkdtemp(dir));
+	for (i = 0; i < n; i++) {
+		t = find(r, sigs[i]);
+		snprintf(path, sizeof(path), "%s/%s.dat", dir, sigs[i]);
+		f = fopen(path, "wb");
+		cr_assert(f && fwrite(t, 1, rd(t + 4, 4), f) == rd(t + 4, 4));
+		fclose(f);
+	}
+	cr_assert_eq(run(out, cap, "cd %s && iasl -d *.dat 2>&1", dir), 0,
+		     "%s", out);
+	cr_assert(!strcasestr(out, "error") && !strcasestr(out, "warning") &&
+		  strstr(out, "Disassembly completed"), "%s", out);
+	cr_assert_eq(run(out, cap, "cat %s/*.dsl", dir), 0);
+	cr_assert_null(strstr(out, "Incorrect"), "bad checksum:\n%s", out);
+}
+
+/*
+ * Compiles DIR/DSDT.dsl back: catches AML that iasl merely tolerated while
+ * disassembling; unoptimised, iasl must give back the very bytes of the
+ * DSDT of the build at R.
+ */
+static void recompile(const uint8_t *r, const char *dir)
+{
+	static char out[65536];
+	char path[64];
+
+	cr_assert_eq(run(out, sizeof(out), "cd %s && iasl -p re DSDT.dsl 2>&1",
+			 dir), 0, "%s", out);
+	cr_assert_not_null(strstr(out, " 0 Errors, 0 Warnings"), "%s", out);
+	cr_assert_eq(run(out, sizeof(out), "cd %s && iasl -oa -p raw DSDT.dsl 2>&1",
+			 dir), 0, "%s", out);
+	snprintf(path, sizeof(path), "%s/raw.aml", dir);
+	same_aml(find(r, "DSDT"), path);
+}
+
+static void want_all(const char *out, const char *const *want, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		cr_assert_not_null(strstr(out, want[i]), "no \"%s\" in:\n%s",
+				   want[i], out);
 }
 
 Test(acpi, iasl_disassembles_tables, .timeout = 60)
@@ -182,48 +242,261 @@ Test(acpi, iasl_disassembles_tables, .timeout = 60)
 		"                    Notify (\\_SB.PWRB, 0x80)",
 		"Device (PWRB)", "Name (_HID, EisaId (\"PNP0C0C\")" };
 	static char out[65536];
-	char dir[] = "/tmp/kvmm-acpi-XXXXXX", path[64];
+	char dir[] = "/tmp/kvmm-acpi-XXXXXX";
 	struct acpi_mmio_dev *d;
-	const uint8_t *r, *t;
-	unsigned int i;
-	FILE *f;
+	const uint8_t *r;
 
-	cr_assert_eq(run(out, sizeof(out), "command -v %s", "iasl"), 0,
-		     "iasl not found: install acpica-tools");
 	d = make_devs(3);
 	d[2] = (struct acpi_mmio_dev){ 1ULL << 36, 0x200000, 12 };
 	with_com1 = with_ged = true;
 	r = build(4, d, 3);
 	with_com1 = with_ged = false;
 	free(d);
-	cr_assert_not_null(mkdtemp(dir));
-	for (i = 0; i < 3; i++) {
-		t = find(r, sigs[i]);
-		snprintf(path, sizeof(path), "%s/%s.dat", dir, sigs[i]);
-		f = fopen(path, "wb");
-		cr_assert(f && fwrite(t, 1, rd(t + 4, 4), f) == rd(t + 4, 4));
-		fclose(f);
-	}
-	cr_assert_eq(run(out, sizeof(out),
-			 "cd %s && iasl -d FACP.dat APIC.dat DSDT.dat 2>&1",
-			 dir), 0, "%s", out);
-	cr_assert(!strcasestr(out, "error") && !strcasestr(out, "warning") &&
-		  strstr(out, "Disassembly completed"), "%s", out);
-	cr_assert_eq(run(out, sizeof(out), "cat %s/*.dsl", dir), 0);
-	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		cr_assert_not_null(strstr(out, want[i]), "no \"%s\" in:\n%s",
-				   want[i], out);
-	cr_assert_null(strstr(out, "Incorrect"), "bad checksum:\n%s", out);
-
-	/* The disassembly must compile back: catches AML that iasl merely
-	 * tolerated while disassembling. */
-	cr_assert_eq(run(out, sizeof(out), "cd %s && iasl -p re DSDT.dsl 2>&1",
-			 dir), 0, "%s", out);
-	cr_assert_not_null(strstr(out, " 0 Errors, 0 Warnings"), "%s", out);
-	/* Unoptimised, iasl must give back our very bytes. */
-	cr_assert_eq(run(out, sizeof(out), "cd %s && iasl -oa -p raw DSDT.dsl 2>&1",
-			 dir), 0, "%s", out);
-	snprintf(path, sizeof(path), "%s/raw.aml", dir);
-	same_aml(find(r, "DSDT"), path);
+	disassemble(r, sigs, 3, dir, out, sizeof(out));
+	want_all(out, want, sizeof(want) / sizeof(want[0]));
+	cr_assert(!strstr(out, "PNP0A08") && !strstr(out, "MRES"),
+		  "no PCI without segments");
+	recompile(r, dir);
 	cr_assert_eq(run(out, sizeof(out), "rm -rf -- %s", dir), 0);
+}
+
+/* The bytes of the PCI host bridges and MRES, for what iasl would accept
+ * in another form as well. */
+Test(acpi, dsdt_pci_host_bridges)
+{
+	/* Name (_HID, EisaId ("PNP0A08")) Name (_CID, EisaId ("PNP0A03"))
+	 * Name (_SEG, One) Name (_UID, One) Name (_BBN, Zero) */
+	static const uint8_t ids1[] = {
+		0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x08,
+		0x08, '_', 'C', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03,
+		0x08, '_', 'S', 'E', 'G', 0x01, 0x08, '_', 'U', 'I', 'D', 0x01,
+		0x08, '_', 'B', 'B', 'N', 0x00 };
+	/* _PRT entry: Package (4) { 0x0002FFFF, Zero, Zero, 0x12 } */
+	static const uint8_t prt[] = { 0x12, 0x0b, 0x04, 0x0c, 0xff, 0xff,
+				       0x02, 0x00, 0x00, 0x00, 0x0a, 0x12 };
+	/* Device (MRES) { Name (_HID, EisaId ("PNP0C02")) ... */
+	static const uint8_t mres[] = { 'M', 'R', 'E', 'S', 0x08, '_', 'H',
+					'I', 'D', 0x0c, 0x41, 0xd0, 0x0c, 0x02 };
+	struct acpi_pci_seg *p = make_pci(X86_PCI_MAX_SEGMENTS);
+	const uint8_t *t, *q;
+	unsigned int i, hids = 0;
+	char name[5];
+
+	with_pci = p;
+	nr_with_pci = X86_PCI_MAX_SEGMENTS;
+	t = find(build(1, NULL, 0), "DSDT");
+	for (i = 0; i < X86_PCI_MAX_SEGMENTS; i++) {
+		snprintf(name, sizeof(name), "PCI%X", i);
+		q = in_dsdt(t, name, 4);
+		cr_assert(q && q[-3] == 0x82, "Device (%s)", name);
+	}
+	for (q = t; (q = memmem(q, t + rd(t + 4, 4) - q, "\x41\xd0\x0a\x08", 4)); q++)
+		hids++;
+	cr_assert_eq(hids, X86_PCI_MAX_SEGMENTS, "PNP0A08s");
+	cr_assert(in_dsdt(t, ids1, sizeof(ids1)), "PCI1's ids");
+	cr_assert(in_dsdt(t, prt, sizeof(prt)), "_PRT entry");
+	cr_assert(in_dsdt(t, mres, sizeof(mres)), "MRES");
+	cr_assert(in_dsdt(t, "_OSC", 4) && in_dsdt(t, "CDW3", 4), "_OSC");
+
+	/* A segment with no INTx at all has no _PRT; one slot makes one. */
+	memset(p[0].slot_gsi, 0, sizeof(p[0].slot_gsi));
+	nr_with_pci = 1;
+	t = find(build(1, NULL, 0), "DSDT");
+	cr_assert(!in_dsdt(t, "_PRT", 4) && in_dsdt(t, "PCI0", 4));
+	p[0].slot_gsi[31] = 22;
+	t = find(build(1, NULL, 0), "DSDT");
+	cr_assert(in_dsdt(t, "_PRT", 4) &&
+		  in_dsdt(t, "\x12\x0b\x04\x0c\xff\xff\x1f\x00\x00\x00\x0a\x16", 12),
+		  "slot 31 on GSI 22");
+	with_pci = NULL;
+	nr_with_pci = 0;
+	free(p);
+}
+
+Test(acpi, iasl_disassembles_pci, .timeout = 60)
+{
+	static const char *const sigs[] = { "MCFG", "DSDT" };
+	static const char *const want[] = {
+		"Signature : \"MCFG\"", "Revision : 01",
+		("Base Address : 00000000E0000000\n"
+		 "[034h 0052   2]         Segment Group Number : 0000\n"
+		 "[036h 0054   1]             Start Bus Number : 00\n"
+		 "[037h 0055   1]               End Bus Number : 00"),
+		("Base Address : 00000000E0100000\n"
+		 "[044h 0068   2]         Segment Group Number : 0001"),
+		"Device (V001)", "Device (COM1)", "Device (GED)",
+		"        Device (PCI0)\n        {\n"
+		"            Name (_HID, EisaId (\"PNP0A08\") /* PCI Express Bus */)",
+		"Name (_CID, EisaId (\"PNP0A03\") /* PCI Bus */)",
+		"Name (_SEG, Zero)", "Name (_SEG, One)", "Name (_UID, One)",
+		"Name (_BBN, Zero)",
+		("WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode,\n"
+		 "                    0x0000,             // Granularity\n"
+		 "                    0x0000,             // Range Minimum\n"
+		 "                    0x0000,             // Range Maximum\n"
+		 "                    0x0000,             // Translation Offset\n"
+		 "                    0x0001,             // Length"),
+		("IO (Decode16,\n"
+		 "                    0x0CF8,             // Range Minimum\n"
+		 "                    0x0CF8,             // Range Maximum\n"
+		 "                    0x01,               // Alignment\n"
+		 "                    0x08,               // Length"),
+		("DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed,"
+		 " NonCacheable, ReadWrite,\n"
+		 "                    0x00000000,         // Granularity\n"
+		 "                    0xC0000000,         // Range Minimum\n"
+		 "                    0xC0FFFFFF,         // Range Maximum\n"
+		 "                    0x00000000,         // Translation Offset\n"
+		 "                    0x01000000,         // Length"),
+		("                    0xC1000000,         // Range Minimum\n"
+		 "                    0xC1FFFFFF,         // Range Maximum"),
+		("QWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed,"
+		 " NonCacheable, ReadWrite,\n"
+		 "                    0x0000000000000000, // Granularity\n"
+		 "                    0x0000000100000000, // Range Minimum\n"
+		 "                    0x00000001FFFFFFFF, // Range Maximum\n"
+		 "                    0x0000000000000000, // Translation Offset\n"
+		 "                    0x0000000100000000, // Length"),
+		("                    0x0000000200000000, // Range Minimum\n"
+		 "                    0x00000002FFFFFFFF, // Range Maximum"),
+		"Name (_PRT, Package (0x03)  // _PRT: PCI Routing Table",
+		("                Package (0x04)\n                {\n"
+		 "                    0x0001FFFF, \n                    Zero, \n"
+		 "                    Zero, \n                    0x11\n"),
+		"                    0x0003FFFF, \n                    Zero, \n"
+		"                    Zero, \n                    0x13\n",
+		"Name (_PRT, Package (0x02)",
+		"                    0x0002FFFF, \n                    Zero, \n"
+		"                    Zero, \n                    0x16\n",
+		("            Method (_OSC, 4, Serialized)  // _OSC: Operating System Capabilities\n"
+		 "            {\n"
+		 "                CreateDWordField (Arg3, Zero, CDW1)\n"
+		 "                If ((Arg0 == ToUUID (\"33db4d5b-1ff7-401c-9657-7441c03dd766\")"
+		 " /* PCI Host Bridge Device */))\n"
+		 "                {\n"
+		 "                    CreateDWordField (Arg3, 0x04, CDW2)\n"
+		 "                    CreateDWordField (Arg3, 0x08, CDW3)\n"
+		 "                    If ((CDW3 & 0x03))\n"
+		 "                    {\n"
+		 "                        CDW3 &= 0xFFFFFFFC\n"
+		 "                        CDW1 |= 0x10\n"
+		 "                    }\n"
+		 "                }\n"
+		 "                Else\n"
+		 "                {\n"
+		 "                    CDW1 |= 0x04\n"
+		 "                }\n\n"
+		 "                Return (Arg3)\n"
+		 "            }"),
+		"Device (PCI1)",
+		"        Device (MRES)\n        {\n"
+		"            Name (_HID, EisaId (\"PNP0C02\") /* PNP Motherboard Resources */)",
+		("Memory32Fixed (ReadWrite,\n"
+		 "                    0xE0000000,         // Address Base\n"
+		 "                    0x00100000,         // Address Length"),
+		("Memory32Fixed (ReadWrite,\n"
+		 "                    0xE0100000,         // Address Base\n"
+		 "                    0x00100000,         // Address Length"),
+	};
+	static char out[65536];
+	char dir[] = "/tmp/kvmm-acpi-XXXXXX";
+	struct acpi_mmio_dev *d = make_devs(3);
+	struct acpi_pci_seg *p = make_pci(2);
+	const uint8_t *r;
+	const char *q;
+
+	with_com1 = with_ged = true;
+	with_pci = p;
+	nr_with_pci = 2;
+	r = build(4, d, 3);
+	with_com1 = with_ged = false;
+	with_pci = NULL;
+	nr_with_pci = 0;
+	disassemble(r, sigs, 2, dir, out, sizeof(out));
+	want_all(out, want, sizeof(want) / sizeof(want[0]));
+	cr_assert_null(strstr(out, "Device (PCI2)"));
+	q = strstr(out, "0x0CF8,             // Range Minimum");
+	cr_assert(q && !strstr(q + 1, "0x0CF8,             // Range Minimum"),
+		  "0xcf8 on PCI0 only");
+	recompile(r, dir);
+	cr_assert_eq(run(out, sizeof(out), "rm -rf -- %s", dir), 0);
+	free(p);
+	free(d);
+}
+
+/*
+ * Runs \_SB.PCIn._OSC (UUID, 1, 3, Buffer { CDW1, CDW2, CDW3 }) in ACPICA's
+ * own interpreter (acpiexec, from acpica-tools like iasl) over the DSDT in
+ * DIR; the three DWords it returns in OUT.
+ */
+static void run_osc(const char *dir, unsigned int n, const char *uuid,
+		    uint32_t cdw1, uint32_t cdw3, uint32_t out[3])
+{
+	static char res[65536];
+	char cmd[512];
+	const char *p;
+	unsigned int b[12], i;
+
+	snprintf(cmd, sizeof(cmd), "%s && timeout 30 acpiexec -b 'Execute "
+		 "\\_SB.PCI%u._OSC (%s) 1 3 (%02x %02x %02x %02x 1f 00 00 00"
+		 " %02x %02x %02x %02x)' DSDT.dat 2>&1", dir, n, uuid,
+		 cdw1 & 0xff, cdw1 >> 8 & 0xff, cdw1 >> 16 & 0xff, cdw1 >> 24,
+		 cdw3 & 0xff, cdw3 >> 8 & 0xff, cdw3 >> 16 & 0xff, cdw3 >> 24);
+	cr_assert_eq(run(res, sizeof(res), "cd %s", cmd), 0, "%s", res);
+	p = strstr(res, "[Buffer] Length 0C =     0000: ");
+	cr_assert_not_null(p, "%s", res);
+	cr_assert_eq(sscanf(p + 31, "%x %x %x %x %x %x %x %x %x %x %x %x",
+			    &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6],
+			    &b[7], &b[8], &b[9], &b[10], &b[11]), 12, "%s", res);
+	for (i = 0; i < 3; i++)
+		out[i] = b[4 * i] | b[4 * i + 1] << 8 | b[4 * i + 2] << 16 |
+			 (uint32_t)b[4 * i + 3] << 24;
+	cr_assert_null(strcasestr(res, "exception"), "%s", res);
+}
+
+Test(acpi, acpiexec_runs_osc, .timeout = 120)
+{
+	static const char pci_uuid[] =
+		"5b 4d db 33 f7 1f 1c 40 96 57 74 41 c0 3d d7 66";
+	/* Off by one bit in the first byte. */
+	static const char other_uuid[] =
+		"5a 4d db 33 f7 1f 1c 40 96 57 74 41 c0 3d d7 66";
+	static char out[4096];
+	char dir[] = "/tmp/kvmm-acpi-XXXXXX", path[64];
+	struct acpi_pci_seg *p = make_pci(2);
+	const uint8_t *t;
+	uint32_t c[3];
+	FILE *f;
+
+	cr_assert_eq(run(out, sizeof(out), "command -v %s", "acpiexec"), 0,
+		     "acpiexec not found: install acpica-tools");
+	with_pci = p;
+	nr_with_pci = 2;
+	t = find(build(1, NULL, 0), "DSDT");
+	with_pci = NULL;
+	nr_with_pci = 0;
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/DSDT.dat", dir);
+	f = fopen(path, "wb");
+	cr_assert(f && fwrite(t, 1, rd(t + 4, 4), f) == rd(t + 4, 4));
+	fclose(f);
+
+	/* Linux's query for native hot-plug, SHPC, PME, AER and the PCIe
+	 * capability: everything but the two hot-plug bits, masked. */
+	run_osc(dir, 0, pci_uuid, 1, 0x1f, c);
+	cr_assert(c[0] == 0x11 && c[1] == 0x1f && c[2] == 0x1c,
+		  "query: %#x %#x %#x", c[0], c[1], c[2]);
+	/* Its request for exactly what it was offered: granted as is. */
+	run_osc(dir, 1, pci_uuid, 0, 0x1c, c);
+	cr_assert(c[0] == 0 && c[1] == 0x1f && c[2] == 0x1c,
+		  "request: %#x %#x %#x", c[0], c[1], c[2]);
+	/* Only SHPC asked for: masked too. */
+	run_osc(dir, 1, pci_uuid, 0, 0x12, c);
+	cr_assert(c[0] == 0x10 && c[2] == 0x10, "%#x %#x", c[0], c[2]);
+	/* Another UUID: unrecognized, the rest untouched. */
+	run_osc(dir, 0, other_uuid, 0, 0x1f, c);
+	cr_assert(c[0] == 0x04 && c[1] == 0x1f && c[2] == 0x1f,
+		  "other UUID: %#x %#x %#x", c[0], c[1], c[2]);
+	cr_assert_eq(run(out, sizeof(out), "rm -rf -- %s", dir), 0);
+	free(p);
 }

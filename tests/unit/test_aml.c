@@ -1,12 +1,14 @@
 /*
  * Tests for the x86_64 AML byte-code builder (arch/x86_64/aml.c, aml_code.c): the encoders
- * of integers, strings, names and the control-method constructs byte for byte, their errors,
- * the PkgLength at its size boundaries, and the sticky error of a full buffer.  The tables
+ * of integers, strings, names, UUIDs, address space descriptors and the control-method
+ * constructs byte for byte, their errors, the PkgLength at its size boundaries, and the
+ * sticky error of a full buffer.  The tables
  * built with it are tested in test_acpi.c and test_acpi_dsdt.c.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -104,6 +106,114 @@ Test(aml, methods_fields_and_operators)
 	AML_EXPECT_ERR(aml_field_unit(a, "GEVTX", 8), -EINVAL);
 	AML_EXPECT_ERR(aml_field_unit(a, "GEVT", AML_PKGLEN_MAX + 1), -ERANGE);
 	AML_EXPECT_ERR(aml_notify(a, "\\_SB_.", 0x80), -EINVAL);
+}
+
+Test(aml, address_space_descriptors)
+{
+	/* WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode,
+	 * 0, 0, 0, 0, 1): the producer leaves bit 0 of the flags clear. */
+	AML_EXPECT(aml_word_bus_number(a, AML_ADDR_PRODUCER, 0, 0),
+		   0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00, 0, 0, 0, 0, 0, 0, 0, 0,
+		   0x01, 0x00);
+	AML_EXPECT(aml_word_bus_number(a, 0, 1, 0xff),
+		   0x88, 0x0d, 0x00, 0x02, 0x0d, 0x00, 0, 0, 0x01, 0, 0xff, 0,
+		   0, 0, 0xff, 0x00);
+	AML_EXPECT_ERR(aml_word_bus_number(a, 0, 2, 1), -EINVAL);
+	AML_EXPECT_ERR(aml_word_bus_number(a, 0, 0, 0xffff), -EINVAL);
+
+	/* DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed,
+	 * NonCacheable, ReadWrite, 0, 0xC0000000, 0xC0FFFFFF, 0, 0x1000000). */
+	AML_EXPECT(aml_dword_memory(a, AML_ADDR_PRODUCER | AML_ADDR_RW,
+				    0xc0000000, 0x1000000),
+		   0x87, 0x17, 0x00, 0x00, 0x0c, 0x01, 0, 0, 0, 0,
+		   0, 0, 0, 0xc0, 0xff, 0xff, 0xff, 0xc0, 0, 0, 0, 0,
+		   0, 0, 0, 0x01);
+	/* ResourceConsumer, Cacheable, ReadOnly. */
+	AML_EXPECT(aml_dword_memory(a, AML_ADDR_CACHEABLE, 0x1000, 0x1000),
+		   0x87, 0x17, 0x00, 0x00, 0x0d, 0x02, 0, 0, 0, 0,
+		   0, 0x10, 0, 0, 0xff, 0x1f, 0, 0, 0, 0, 0, 0,
+		   0, 0x10, 0, 0);
+	AML_EXPECT(aml_dword_memory(a, 0, 0xfffff000, 0x1000),
+		   0x87, 0x17, 0x00, 0x00, 0x0d, 0x00, 0, 0, 0, 0,
+		   0, 0xf0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0,
+		   0, 0x10, 0, 0);
+	AML_EXPECT_ERR(aml_dword_memory(a, 0, 0xfffff000, 0x1001), -EINVAL);
+	AML_EXPECT_ERR(aml_dword_memory(a, 0, 0x1000, 0), -EINVAL);
+
+	/* QWordMemory (ResourceProducer, ..., NonCacheable, ReadWrite, 0,
+	 * 0x1_0000_0000, 0x1_FFFF_FFFF, 0, 0x1_0000_0000). */
+	AML_EXPECT(aml_qword_memory(a, AML_ADDR_PRODUCER | AML_ADDR_RW,
+				    1ULL << 32, 1ULL << 32),
+		   0x8a, 0x2b, 0x00, 0x00, 0x0c, 0x01, 0, 0, 0, 0, 0, 0, 0, 0,
+		   0, 0, 0, 0, 1, 0, 0, 0,
+		   0xff, 0xff, 0xff, 0xff, 1, 0, 0, 0,
+		   0, 0, 0, 0, 0, 0, 0, 0,
+		   0, 0, 0, 0, 1, 0, 0, 0);
+	/* A bool "rw" still means ReadWrite, ResourceConsumer. */
+	AML_EXPECT(aml_qword_memory(a, true, 1ULL << 36, 0x1000),
+		   0x8a, 0x2b, 0x00, 0x00, 0x0d, 0x01, 0, 0, 0, 0, 0, 0, 0, 0,
+		   0, 0, 0, 0, 0x10, 0, 0, 0,
+		   0xff, 0x0f, 0, 0, 0x10, 0, 0, 0,
+		   0, 0, 0, 0, 0, 0, 0, 0,
+		   0, 0x10, 0, 0, 0, 0, 0, 0);
+	AML_EXPECT_ERR(aml_qword_memory(a, 0, UINT64_MAX, 2), -EINVAL);
+	AML_EXPECT_ERR(aml_qword_memory(a, 0, 0, 0), -EINVAL);
+}
+
+Test(aml, uuid_buffers)
+{
+	static const char *const bad[] = {
+		"", "33DB4D5B-1FF7-401C-9657-7441C03DD76",
+		"33DB4D5B-1FF7-401C-9657-7441C03DD7666",
+		"33DB4D5B_1FF7-401C-9657-7441C03DD766",
+		"33DB4D5B-1FF7-401C-9657-7441C03DD76G",
+		"33DB4D5B-1FF7-401C-96570-441C03DD766",
+	};
+	unsigned int i;
+
+	/* ToUUID: the first three groups byte-swapped, the rest in order;
+	 * Buffer (0x10) with a one-byte PkgLength (2 + 16 + 1 bytes). */
+	AML_EXPECT(aml_uuid(a, "33DB4D5B-1FF7-401C-9657-7441C03DD766"),
+		   0x11, 0x13, 0x0a, 0x10, 0x5b, 0x4d, 0xdb, 0x33, 0xf7, 0x1f,
+		   0x1c, 0x40, 0x96, 0x57, 0x74, 0x41, 0xc0, 0x3d, 0xd7, 0x66);
+	AML_EXPECT(aml_uuid(a, "00112233-4455-6677-8899-aabbccddeeff"),
+		   0x11, 0x13, 0x0a, 0x10, 0x33, 0x22, 0x11, 0x00, 0x55, 0x44,
+		   0x77, 0x66, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		AML_EXPECT_ERR(aml_uuid(a, bad[i]), -EINVAL);
+}
+
+Test(aml, osc_constructs)
+{
+	size_t m, n;
+
+	/* CreateDWordField (Arg3, Zero, CDW1) */
+	AML_EXPECT((aml_create_dword_field(a), aml_arg(a, 3), aml_integer(a, 0),
+		    aml_namestring(a, "CDW1")),
+		   0x8a, 0x6b, 0x00, 'C', 'D', 'W', '1');
+	/* If (Arg0 == Local1) { Return (One) }
+	 * Else { CDW1 |= 0x04 } */
+	AML_EXPECT((m = aml_if_begin(a), aml_lequal(a), aml_arg(a, 0),
+		    aml_local(a, 1), aml_return(a), aml_integer(a, 1),
+		    aml_pkg_end(a, m),
+		    n = aml_else_begin(a), aml_or(a), aml_namestring(a, "CDW1"),
+		    aml_integer(a, 4), aml_namestring(a, "CDW1"),
+		    aml_pkg_end(a, n)),
+		   0xa0, 0x06, 0x93, 0x68, 0x61, 0xa4, 0x01,
+		   0xa1, 0x0c, 0x7d, 'C', 'D', 'W', '1', 0x0a, 0x04,
+		   'C', 'D', 'W', '1');
+	/* CDW3 &= 0xFFFFFFFC, i.e. And (CDW3, 0xFFFFFFFC, CDW3) */
+	AML_EXPECT((aml_and(a), aml_namestring(a, "CDW3"),
+		    aml_integer(a, 0xfffffffc), aml_namestring(a, "CDW3")),
+		   0x7b, 'C', 'D', 'W', '3', 0x0c, 0xfc, 0xff, 0xff, 0xff,
+		   'C', 'D', 'W', '3');
+	/* Or (Arg1, Arg2, Local7) */
+	AML_EXPECT((aml_or(a), aml_arg(a, 1), aml_arg(a, 2), aml_local(a, 7)),
+		   0x7d, 0x69, 0x6a, 0x67);
+	AML_EXPECT(aml_arg(a, 6), 0x6e);
+	AML_EXPECT_ERR(aml_arg(a, 7), -EINVAL);
+	AML_EXPECT_ERR((aml_create_dword_field(a), aml_arg(a, 3),
+			aml_integer(a, 0), aml_namestring(a, "1CDW")), -EINVAL);
 }
 
 #define PKGLEN_EXPECT(total, ...) do {					\

@@ -211,7 +211,8 @@ Test(bzimage, loads_kernel_and_zero_page)
 	cr_expect_eq(bp.ext_ramdisk_size, 0);
 	cr_expect_eq(bp.acpi_rsdp_addr, X86_ACPI_GPA);
 
-	cr_assert_eq(bp.e820_entries, 3);
+	/* RAM, the legacy hole, RAM from 1 MiB, and the PCI ECAM window (reserved). */
+	cr_assert_eq(bp.e820_entries, 4);
 	cr_expect_eq(bp.e820_table[0].addr, 0);
 	cr_expect_eq(bp.e820_table[0].size, X86_EBDA_GPA);
 	cr_expect_eq(bp.e820_table[0].type, 1);
@@ -220,6 +221,9 @@ Test(bzimage, loads_kernel_and_zero_page)
 	cr_expect_eq(bp.e820_table[2].addr, X86_HIMEM_GPA);
 	cr_expect_eq(bp.e820_table[2].size, RAM - X86_HIMEM_GPA);
 	cr_expect_eq(bp.e820_table[2].type, 1);
+	cr_expect_eq(bp.e820_table[3].addr, X86_PCI_ECAM_GPA);
+	cr_expect_eq(bp.e820_table[3].size, X86_PCI_ECAM_SIZE);
+	cr_expect_eq(bp.e820_table[3].type, 2);
 	/* Nothing past the stated header end leaks in from the file. */
 	cr_expect_eq(bp.sentinel, 0);
 
@@ -540,7 +544,7 @@ static void check_pvh_load(void)
 	cr_expect_eq(si.cmdline_paddr, X86_CMDLINE_GPA);
 	cr_expect_eq(si.rsdp_paddr, X86_ACPI_GPA);
 	cr_expect_eq(si.memmap_paddr, X86_PVH_MEMMAP_GPA);
-	cr_assert_eq(si.memmap_entries, 3);
+	cr_assert_eq(si.memmap_entries, 4);
 	cr_assert_eq(gm_read(&gm, X86_PVH_MEMMAP_GPA, mm, sizeof(mm)), 0);
 	cr_expect_eq(mm[0].addr, 0);
 	cr_expect_eq(mm[0].size, X86_EBDA_GPA);

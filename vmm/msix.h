@@ -1,0 +1,80 @@
+/*
+ * MSI-X for a PCI function (PCI Local Bus 3.0, 6.8.2): the capability, the vector table and
+ * the pending-bit array the guest programs through a BAR, and delivery through KVM — one GSI
+ * with an MSI route (vmm/irq.c) and one irqfd per vector. A masked vector (its own mask bit
+ * or the function mask) sets its pending bit instead of firing, and fires when unmasked.
+ * Every table write is the guest's: only the defined fields change, and a route is handed
+ * to KVM only for an unmasked vector.
+ *
+ * Locking: one mutex per function, taken on the guest's table accesses (vCPU threads), on
+ * capability writes (under the PCI segment lock) and by msix_signal() (device workers).
+ */
+#ifndef KVMM_MSIX_H
+#define KVMM_MSIX_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct pci_func;
+struct irq_routes;
+
+#define MSIX_MAX_VECTORS	64
+#define MSIX_ENTRY_SIZE		16
+#define MSIX_CTRL_ENABLE	0x8000
+#define MSIX_CTRL_FMASK		0x4000
+#define MSIX_VECTOR_MASKED	0x1
+
+struct msix_entry {
+	uint32_t addr_lo, addr_hi, data, ctrl;
+};
+
+struct msix {
+	struct pci_func *f;
+	const char *name;
+	uint8_t cap;			/* the capability's offset in configuration space */
+	unsigned int nr;		/* vectors */
+	struct irq_routes *routes;
+	uint32_t devid;			/* requester id for the routes */
+	pthread_mutex_t lock;
+	bool enabled, fmask;		/* the capability's Message Control, as last written */
+	struct msix_entry table[MSIX_MAX_VECTORS];
+	uint64_t pba;
+	uint64_t fired, pended;		/* counters: messages sent, messages held back */
+	uint32_t gsi[MSIX_MAX_VECTORS];
+	int fd[MSIX_MAX_VECTORS];	/* irqfds */
+};
+
+/*
+ * Gives F an MSI-X capability with NR vectors (1..MSIX_MAX_VECTORS) whose table and PBA
+ * live in BAR at TABLE_OFF and PBA_OFF (8-byte aligned), allocates a GSI from ROUTES and an
+ * eventfd per vector, every vector masked as after reset. 0/-errno.
+ */
+int msix_init(struct msix *m, struct pci_func *f, const char *name, unsigned int nr,
+	      unsigned int bar, uint32_t table_off, uint32_t pba_off, struct irq_routes *routes,
+	      uint32_t devid);
+
+/* Connects each vector's eventfd to its GSI in KVM (KVM_IRQFD). 0/-errno. */
+int msix_wire(struct msix *m, int vm_fd);
+
+/* Undoes msix_wire (when VM_FD >= 0), removes the routes, closes the eventfds. */
+void msix_fini(struct msix *m, int vm_fd);
+
+/* The guest's accesses to the table and the PBA, OFF from their start (bus handler
+ * semantics: any offset and length; what is not a naturally aligned 4- or 8-byte access
+ * to a defined field reads zero and writes nothing; the PBA is read-only). */
+void msix_table_access(struct msix *m, uint64_t off, uint8_t *data, uint32_t len,
+		       bool is_write);
+void msix_pba_access(struct msix *m, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
+
+/* The guest wrote configuration space around the capability: picks up Message Control
+ * (enable, function mask) and delivers what became unmasked. */
+void msix_cfg_written(struct msix *m);
+
+/* Whether the guest enabled MSI-X. */
+bool msix_enabled(struct msix *m);
+
+/* Sends vector V, or marks it pending while masked. Out-of-range V is ignored. */
+void msix_signal(struct msix *m, unsigned int v);
+
+#endif
