@@ -8,11 +8,13 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "api_config.h"
 #include "api_internal.h"
 #include "devices.h"
+#include "vm.h"
 
 /* Dumps and frees ROOT (NULL-safe): a malloc'd string, or NULL. */
 static char *dump(json_t *root)
@@ -85,6 +87,52 @@ char *api_vm_info(const struct vmm_config *cfg, const char *state)
 	}
 	return dump(json_pack("{s:o, s:s, s:I}", "config", c, "state", state,
 			      "memory_actual_size", (json_int_t)cfg->mem_size));
+}
+
+/* {"<id>": {"id", "resources": [], "children": [], "pci_bdf"}} of the running VM's virtio
+ * devices (Cloud Hypervisor's DeviceNode); pci_bdf only on PCI. Lock held. */
+static json_t *device_tree(struct vm *vm)
+{
+	json_t *tree = json_object();
+	struct virtio_dev *d;
+	char where[32];
+
+	for (unsigned int i = 0; tree && (d = virtio_dev_at(vm, i)); i++) {
+		const char *id = d->id ? d->id : d->name;
+		json_t *node = json_pack("{s:s, s:[], s:[]}", "id", id, "resources", "children");
+
+		if (node && vm->pci) {
+			virtio_dev_where(d, where, sizeof(where));
+			json_object_set_new(node, "pci_bdf", json_string(where));
+		}
+		if (!node || json_object_set_new(tree, id, node)) {
+			json_decref(tree);
+			return NULL;
+		}
+	}
+	return tree;
+}
+
+char *api_vmm_info(struct api_vmm *v)
+{
+	char *body = api_vm_info(&v->cfg, api_state_names[v->state]);
+	json_t *root, *tree;
+
+	/* The lock keeps the VM from being torn down meanwhile (see api_vmm_counters). */
+	pthread_mutex_lock(&v->lock);
+	if (!body || !v->vm) {
+		pthread_mutex_unlock(&v->lock);
+		return body;
+	}
+	root = json_loads(body, 0, NULL);
+	free(body);
+	tree = root ? device_tree(v->vm) : NULL;
+	pthread_mutex_unlock(&v->lock);
+	if (!tree || json_object_set_new(root, "device_tree", tree)) {
+		json_decref(root);
+		return NULL;
+	}
+	return dump(root);
 }
 
 char *api_ping_json(const char *version)

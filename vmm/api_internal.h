@@ -42,6 +42,10 @@ extern const char *const api_state_names[];
 void api_vmm_configure(struct api_vmm *v, const char *ep, struct http_request *req,
 		       struct api_reply *rep);
 
+/* api_info.c: the vm.info body: api_vm_info() of the config, plus the running VM's
+ * device_tree (each virtio device's id and, on PCI, its pci_bdf). NULL: out of memory. */
+char *api_vmm_info(struct api_vmm *v);
+
 /* api_info.c: vm.counters of a running or paused VM into REP (200 and the JSON, or the error). */
 void api_vmm_counters(struct api_vmm *v, struct api_reply *rep);
 

@@ -291,7 +291,7 @@ void api_vmm_handle(struct api_vmm *v, struct http_request *req, struct api_repl
 			api_error(rep, 404, "vm.info: no VM (vm.create first)");
 		} else {
 			rep->status = 200;
-			rep->body = api_vm_info(&v->cfg, api_state_names[v->state]);
+			rep->body = api_vmm_info(v);
 		}
 		if (rep->status == 200 && !rep->body)
 			api_error(rep, 500, "%s: out of memory", ep);
