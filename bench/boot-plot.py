@@ -3,8 +3,9 @@
 
 The lab's boot-time scenario launches kvmm and QEMU alternately in the same
 L1 boot and prints, per run,
-  LAB: INFO boot-time run=N vmm=kvmm|qemu|kvmm-pcioff marker_ms=MS exit=RC run_ms=MS
-(kvmm-pcioff: x86_64 only, kvmm with pci=off on the command line).
+  LAB: INFO boot-time run=N vmm=kvmm|qemu|kvmm-mmio marker_ms=MS exit=RC run_ms=MS
+(kvmm: its devices on virtio-pci, the default; kvmm-mmio: on virtio-mmio, with pci=off on
+x86_64).
 This script reads such a log (the L1 console, or the lab's stdout) and writes
 the chart (default docs/boot-time.svg, docs/boot-time-ARCH.svg for another arch): each run as a dot, the medians as bars,
 and the kvmm/QEMU ratio of the medians for the same command line.

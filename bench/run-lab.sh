@@ -41,7 +41,7 @@ bench_arch() {
 	echo "## memory outside guest RAM, $arch"
 	python3 bench/mem-plot.py "$log" "docs/mem-overhead-$arch.svg" || rc=1
 	echo
-	echo "## TCP through a TAP, $arch (direction | kvmm MB/s | QEMU MB/s | ratio)"
+	echo "## TCP through a TAP, $arch (direction | kvmm MB/s | QEMU MB/s | kvmm/QEMU | kvmm-mmio MB/s | kvmm/kvmm-mmio)"
 	python3 bench/net-plot.py "$log" "docs/net-throughput$suffix.svg" || rc=1
 	echo
 }

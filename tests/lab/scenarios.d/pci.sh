@@ -54,7 +54,7 @@ EOF2
 		while read -r _id _bdf; do
 			_l=$(grep "^KVMM-PCI $_bdf " "$LAB_TMP/pci-guest.txt")
 			case $_l in
-			*vendor=0x1af4*device=0x104[0-9a-f]*driver=virtio-pci*) ;;
+			*vendor=0x1af4*device=0x10[4-7][0-9a-f]*driver=virtio-pci*) ;;
 			*) API_BAD=${API_BAD:-"$_id at $_bdf: guest sees '${_l:-nothing}'"} ;;
 			esac
 			_m=$(echo "$_l" | sed -n 's/.* msi=\([0-9]*\).*/\1/p')

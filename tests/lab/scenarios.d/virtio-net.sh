@@ -136,8 +136,10 @@ sc_net_xfer() {
 	fi
 }
 
-# net-throughput (benchmark): the same transfer through kvmm and through QEMU's virtio-net
-# (PCI, tap back-end, vhost off) on the same TAP, the same kernel and command line; kvmm first.
+# net-throughput (benchmark): the same transfer through kvmm (virtio-pci, its default) and
+# through QEMU's virtio-net-pci (tap back-end, vhost off) on the same TAP, the same kernel and
+# command line, then through kvmm on virtio-mmio; in that order (with LAB_REPEAT, interleaved
+# rounds).
 sc_net_throughput() {
 	if ! net_tap kvmmtap0 100; then
 		fail net-throughput "cannot create TAP kvmmtap0"
@@ -173,6 +175,19 @@ sc_net_throughput() {
 			_miss="$_miss qemu($NX_WHY)"
 		fi
 	fi
+	# kvmm again with its devices on virtio-mmio (x86_64: pci=off, which the guest then needs).
+	_mcmd=$BASE_CMDLINE
+	[ "$LAB_ARCH" != x86_64 ] || _mcmd="$BASE_CMDLINE pci=off"
+	net_xfer kvmm-mmio "$LAB_TMP/net-bench-kvmm-mmio.out" "$KVMM" -vv --virtio-transport mmio \
+		--kernel "$BOOT_KERNEL" --initramfs "$INITRAMFS" --memory size=512M \
+		--net tap=kvmmtap0,mac=52:54:00:00:00:01 \
+		--cmdline "$_mcmd kvmm.test=net-xfer kvmm.xfer_mb=$NET_MB"
+	if [ $NX_OK = 1 ]; then
+		info "net-throughput vmm=kvmm-mmio h2g_ms=$NX_H2G_MS g2h_ms=$NX_G2H_MS"
+		info "net-throughput-mmio MB/s host->guest kvmm-mmio=$(net_mbps "$NX_H2G_MS") guest->host kvmm-mmio=$(net_mbps "$NX_G2H_MS")"
+	else
+		info "net-throughput vmm=kvmm-mmio not measured: $NX_WHY"
+	fi
 	if [ -n "$_miss" ]; then
 		fail net-throughput "not measured:$_miss"
 		return 0
@@ -182,7 +197,7 @@ sc_net_throughput() {
 }
 
 # net-mmio (benchmark, x86_64): the same transfer through kvmm and through QEMU's microvm, both
-# booting the guest the way kvmm runs it (the PVH vmlinux, CMDLINE with pci=off) with
+# booting the guest the way Firecracker-style VMMs run it (the PVH vmlinux, pci=off) with
 # virtio-net over virtio-mmio found through ACPI: the same transport on both sides, so what
 # differs is the VMM. A run whose guest ended by itself (the x86_64 lab's rare triple fault,
 # tests/lab/README.md) is counted per VMM: "ended" in the INFO line. With LAB_REPEAT, a series.
@@ -192,8 +207,8 @@ sc_net_mmio() {
 		return 0
 	fi
 	_miss=
-	_args="$CMDLINE kvmm.test=net-xfer kvmm.xfer_mb=$NET_MB"
-	net_xfer kvmm "$LAB_TMP/net-mmio-kvmm.out" "$KVMM" -vv --kernel "$KERNEL" \
+	_args="$BASE_CMDLINE pci=off kvmm.test=net-xfer kvmm.xfer_mb=$NET_MB"
+	net_xfer kvmm "$LAB_TMP/net-mmio-kvmm.out" "$KVMM" -vv --virtio-transport mmio --kernel "$KERNEL" \
 		--initramfs "$INITRAMFS" --memory size=512M \
 		--net tap=kvmmtap0,mac=52:54:00:00:00:01 --cmdline "$_args"
 	info "net-mmio vmm=kvmm ok=$NX_OK h2g_ms=${NX_H2G_MS:-none} g2h_ms=${NX_G2H_MS:-none} why='$NX_WHY'"
