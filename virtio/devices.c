@@ -80,26 +80,39 @@ int virtio_devices_init(struct vm *vm)
 {
 	const struct vmm_config *cfg = vm->cfg;
 	struct virtio_dev *d = NULL;
+	char id[64];
 	int ret;
 
 	if (want_pci(vm) && (ret = pci_setup(vm)))
 		return ret;
 	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
-		ret = virtio_blk_new(&cfg->disks[i], i, &d);
+		struct disk_config dc = cfg->disks[i];
+
+		config_device_id(cfg, i, id, sizeof(id));
+		dc.id = id;
+		ret = virtio_blk_new(&dc, i, &d);
 		if (!ret)
 			ret = add(vm, d);
 		if (ret)
 			return ret;
 	}
 	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
-		ret = virtio_net_new(&cfg->nets[i], i, &d);
+		struct net_config nc = cfg->nets[i];
+
+		config_device_id(cfg, cfg->nr_disks + i, id, sizeof(id));
+		nc.id = id;
+		ret = virtio_net_new(&nc, i, &d);
 		if (!ret)
 			ret = add(vm, d);
 		if (ret)
 			return ret;
 	}
 	if (cfg->vsock.cid) {
-		ret = virtio_vsock_new(&cfg->vsock, &d);
+		struct vsock_config vc = cfg->vsock;
+
+		config_device_id(cfg, cfg->nr_disks + cfg->nr_nets, id, sizeof(id));
+		vc.id = id;
+		ret = virtio_vsock_new(&vc, &d);
 		if (!ret)
 			ret = add(vm, d);
 		if (ret)

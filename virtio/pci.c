@@ -42,6 +42,7 @@ struct vpci {
 	uint32_t intx_irq;
 	pthread_mutex_t intx_lock;	/* the ISR and the line's level change together */
 	bool intx_level;
+	uint8_t cfg_cap;		/* offset of the VIRTIO_PCI_CAP_PCI_CFG capability */
 	char name[48];
 };
 
@@ -143,9 +144,47 @@ static void vpci_bar_moved(struct pci_func *f, unsigned int bar, uint64_t old, u
 		move_ioeventfds(p, new_);
 }
 
+/*
+ * The VIRTIO_PCI_CAP_PCI_CFG window (4.1.4.9): the driver puts a BAR, an offset and a length
+ * (1, 2 or 4, the offset aligned to it) in the capability, and reading or writing its
+ * pci_cfg_data reaches BAR0 there. Anything else, or a window past the BAR, does nothing
+ * (reads as zeros): the capability's fields are the guest's.
+ */
+static bool cfg_window(struct vpci *p, uint32_t *off, uint32_t *len)
+{
+	uint8_t bar = p->f.cfg[p->cfg_cap + 4];
+
+	*off = pci_cfg_get(&p->f, p->cfg_cap + 8u, 4);
+	*len = pci_cfg_get(&p->f, p->cfg_cap + 12u, 4);
+	return bar == VPCI_BAR && (*len == 1 || *len == 2 || *len == 4) && !(*off & (*len - 1)) &&
+	       *off < VPCI_BAR_SIZE && *len <= VPCI_BAR_SIZE - *off;
+}
+
+static bool touches_cfg_data(struct vpci *p, uint32_t off, uint32_t len)
+{
+	return p->cfg_cap && off < p->cfg_cap + 20u && off + len > p->cfg_cap + 16u;
+}
+
+static void vpci_cfg_read(struct pci_func *f, uint32_t off, uint32_t len)
+{
+	struct vpci *p = f->opaque;
+	uint8_t data[4] = { 0 };
+	uint32_t boff, blen;
+
+	if (!touches_cfg_data(p, off, len))
+		return;
+	if (cfg_window(p, &boff, &blen))
+		virtio_pci_bar_access(p, boff, data, blen, false);
+	memcpy(&f->cfg[p->cfg_cap + 16], data, 4);
+}
+
 static void vpci_cfg_written(struct pci_func *f, uint32_t off, uint32_t len)
 {
 	struct vpci *p = f->opaque;
+	uint32_t boff, blen;
+
+	if (touches_cfg_data(p, off, len) && cfg_window(p, &boff, &blen))
+		virtio_pci_bar_access(p, boff, &f->cfg[p->cfg_cap + 16], blen, true);
 
 	/* Interrupt Disable set: a pending INTx is withdrawn until the guest clears it. */
 	if (off <= PCI_COMMAND + 1 && off + len > PCI_COMMAND) {
@@ -163,6 +202,7 @@ static void vpci_cfg_written(struct pci_func *f, uint32_t off, uint32_t len)
 static const struct pci_func_ops vpci_func_ops = {
 	.bar_moved = vpci_bar_moved,
 	.cfg_written = vpci_cfg_written,
+	.cfg_read = vpci_cfg_read,
 };
 
 /* ---- the common configuration structure (4.1.4.3) ---- */
@@ -382,6 +422,18 @@ static int add_vcap(struct pci_func *f, uint8_t type, uint32_t off, uint32_t len
 	return pci_func_add_cap(f, PCI_CAP_ID_VNDR, body, caplen, NULL) ? 0 : -ENOSPC;
 }
 
+/* VIRTIO_PCI_CAP_PCI_CFG: bar, offset, length and pci_cfg_data are the driver's to write. */
+static int add_cfg_cap(struct vpci *p)
+{
+	uint8_t body[18] = { 20, VIRTIO_PCI_CAP_PCI_CFG };
+	uint8_t wmask[20] = { 0 };
+
+	wmask[4] = 0xff;				/* bar */
+	memset(wmask + 8, 0xff, 12);			/* offset, length, pci_cfg_data */
+	p->cfg_cap = pci_func_add_cap(&p->f, PCI_CAP_ID_VNDR, body, 20, wmask);
+	return p->cfg_cap ? 0 : -ENOSPC;
+}
+
 static void vpci_destroy(struct virtio_transport *t)
 {
 	struct vpci *p = vpci(t);
@@ -431,6 +483,8 @@ static int vpci_build(struct vpci *p)
 		ret = add_vcap(&p->f, VIRTIO_PCI_CAP_ISR_CFG, VPCI_ISR_OFF, 1, 0);
 	if (!ret && d->config_size)
 		ret = add_vcap(&p->f, VIRTIO_PCI_CAP_DEVICE_CFG, VPCI_DEVICE_OFF, d->config_size, 0);
+	if (!ret)
+		ret = add_cfg_cap(p);
 	return ret;
 }
 

@@ -108,7 +108,7 @@ int virtio_rng_new(const char *src, struct virtio_dev **out)
 	}
 	rng->vdev = (struct virtio_dev){
 		.name = "virtio-rng",
-		.id = "rng",
+		.id = CONFIG_RNG_ID,	/* Cloud Hypervisor's */
 		.device_id = VIRTIO_ID_RNG,
 		.ops = &rng_ops,
 		.priv = rng,

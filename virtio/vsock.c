@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #include <endian.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -371,13 +372,14 @@ int virtio_vsock_new(const struct vsock_config *vc, struct virtio_dev **out)
 		return -ENOMEM;
 	}
 	v->cid = vc->cid;
+	snprintf(v->id, sizeof(v->id), "%s", vc->id ? vc->id : "_vsock0");
 	memcpy(v->config, &cid, sizeof(cid));
 	v->listen_fd = v->epfd = v->timer_fd = -1;
 	v->timeout_ms = VSOCK_TIMEOUT_MS;
 	vsock_table_init(&v->tab);
 	v->vdev = (struct virtio_dev){
 		.name = "virtio-vsock",
-		.id = "vsock",
+		.id = v->id,
 		.device_id = VIRTIO_ID_VSOCK,
 		.ops = &vsock_ops,
 		.priv = v,

@@ -48,6 +48,7 @@ struct vsock_rst {
 
 struct vsock {
 	struct virtio_dev vdev;
+	char id[24];			/* vm.counters / vm.info name ("_vsock2") */
 	char *path;			/* the hybrid vsock Unix socket */
 	uint64_t cid;			/* the guest's */
 	uint8_t config[8];		/* le64 guest_cid */

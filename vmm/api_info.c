@@ -29,23 +29,23 @@ static json_t *devices_json(const struct vmm_config *cfg, bool nets)
 {
 	json_t *a = json_array();
 	unsigned int i, n = nets ? cfg->nr_nets : cfg->nr_disks;
-	char id[16], mac[18];
+	char id[64], mac[18];
 
 	for (i = 0; a && i < n; i++) {
 		const struct disk_config *d = &cfg->disks[i];
 		const struct net_config *t = &cfg->nets[i];
 		const uint8_t *m = t->mac;
 
-		snprintf(id, sizeof(id), "%s%u", nets ? "net" : "disk", i);
+		config_device_id(cfg, nets ? cfg->nr_disks + i : i, id, sizeof(id));
 		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
 			 m[3], m[4], m[5]);
 		if (json_array_append_new(a, nets ?
 		    json_pack("{s:s*, s:s*, s:s, s:i}", "tap", t->tap,
-			      "mac", t->has_mac ? mac : NULL, "id", t->id ? t->id : id,
+			      "mac", t->has_mac ? mac : NULL, "id", id,
 			      "num_queues", 2) :
 		    json_pack("{s:s?, s:b, s:b, s:s, s:s*, s:s}", "path", d->path,
 			      "readonly", d->readonly, "direct", d->direct,
-			      "id", d->id ? d->id : id, "serial", d->serial,
+			      "id", id, "serial", d->serial,
 			      "image_type", "Raw"))) {
 			json_decref(a);
 			return NULL;

@@ -39,6 +39,7 @@ struct net_config {
 struct vsock_config {
 	uint64_t cid;			/* the guest's CID, >= 3; 0: no vsock device */
 	char *socket;			/* host Unix socket path (PATH, PATH_<port>) */
+	const char *id;			/* set only while creating the device (config_device_id) */
 };
 
 enum serial_mode { SERIAL_TTY, SERIAL_FILE, SERIAL_OFF };
@@ -104,6 +105,16 @@ int config_opt_disk(struct vmm_config *cfg, char *arg, const char **bad);
 int config_opt_net(struct vmm_config *cfg, char *arg, const char **bad);
 int config_opt_rng(struct vmm_config *cfg, char *arg, const char **bad);
 int config_opt_vsock(struct vmm_config *cfg, char *arg, const char **bad);
+/*
+ * The id device I goes by: I counts disks, then NICs, then (I == nr_disks + nr_nets) the
+ * vsock device. Its own id, or Cloud Hypervisor's default: "_disk<N>", "_net<N>",
+ * "_vsock<N>" with one counter N over the devices named by default, in that order, skipping
+ * names that an explicit id took. The entropy device is always "__rng".
+ */
+void config_device_id(const struct vmm_config *cfg, unsigned int i, char *buf,
+		      unsigned long len);
+#define CONFIG_RNG_ID "__rng"
+
 /* Checks the device part of a config (see config_validate). */
 int config_validate_devices(const struct vmm_config *cfg, char *err, unsigned long errlen);
 void config_free_devices(struct vmm_config *cfg);

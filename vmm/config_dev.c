@@ -168,6 +168,36 @@ static const char *device_id(const struct vmm_config *cfg, unsigned int i)
 	return i < cfg->nr_disks ? cfg->disks[i].id : cfg->nets[i - cfg->nr_disks].id;
 }
 
+/* Whether an explicit id among the first N devices (disks, then NICs) is ID. */
+static bool id_taken(const struct vmm_config *cfg, unsigned int n, const char *id)
+{
+	for (unsigned int j = 0; j < n; j++)
+		if (device_id(cfg, j) && !strcmp(device_id(cfg, j), id))
+			return true;
+	return false;
+}
+
+void config_device_id(const struct vmm_config *cfg, unsigned int i, char *buf,
+		      unsigned long len)
+{
+	unsigned int n = cfg->nr_disks + cfg->nr_nets, counter = 0;
+
+	for (unsigned int j = 0; j <= i && j <= n; j++) {
+		const char *prefix = j < cfg->nr_disks ? "_disk" : j < n ? "_net" : "_vsock";
+
+		if (j < n && device_id(cfg, j)) {
+			if (j == i)
+				snprintf(buf, len, "%s", device_id(cfg, j));
+			continue;
+		}
+		/* Cloud Hypervisor's next_device_name(): one counter for every device named
+		 * by default, skipping a name an explicit id took. */
+		do
+			snprintf(buf, len, "%s%u", prefix, counter++);
+		while (id_taken(cfg, n, buf));
+	}
+}
+
 /* Device ids share one namespace, as in Cloud Hypervisor: true (with a message) when two
  * devices have the same one. */
 static bool id_clash(const struct vmm_config *cfg, char *err, unsigned long errlen)

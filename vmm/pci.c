@@ -174,8 +174,11 @@ void pci_cfg_read(struct pci_func *f, uint32_t off, uint8_t *data, uint32_t len)
 		memset(data, 0xff, len);
 	else if (off >= PCI_CFG_SIZE)
 		memset(data, 0, len);
-	else
+	else {
+		if (f->ops && f->ops->cfg_read)
+			f->ops->cfg_read(f, off, len);
 		memcpy(data, &f->cfg[off], len);
+	}
 }
 
 /* [ADDR, ADDR + SIZE) lies wholly inside the window [BASE, BASE + WSIZE). */

@@ -88,6 +88,10 @@ struct pci_func_ops {
 	/* A guest write changed configuration bytes OFF..OFF+LEN (after masking), for
 	 * capabilities with side effects (MSI-X enable, function mask).  May be NULL. */
 	void (*cfg_written)(struct pci_func *f, uint32_t off, uint32_t len);
+	/* The guest is about to read configuration bytes OFF..OFF+LEN: a chance to refresh
+	 * them in the image first (virtio-pci's PCI configuration access window).  Segment
+	 * lock held.  May be NULL. */
+	void (*cfg_read)(struct pci_func *f, uint32_t off, uint32_t len);
 };
 
 struct pci_func {

@@ -464,14 +464,14 @@ Test(api_config, vm_info_parses_back)
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(
 		json_object_get(c, "disks"), 0), "path")), "/img");
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(
-		json_object_get(c, "disks"), 0), "id")), "disk0");
+		json_object_get(c, "disks"), 0), "id")), "_disk0");
 	cr_assert(json_is_true(json_object_get(json_array_get(json_object_get(c, "disks"), 0),
 					       "readonly")));
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(
 		json_object_get(c, "net"), 0), "mac")), "52:54:00:00:00:01");
 	cr_assert_null(json_object_get(json_array_get(json_object_get(c, "net"), 1), "mac"));
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(
-		json_object_get(c, "net"), 1), "id")), "net1");
+		json_object_get(c, "net"), 1), "id")), "_net2");	/* _disk0, _net1, _net2 */
 	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(c, "rng"), "src")),
 			 "/dev/urandom");
 	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(c, "serial"), "file")),

@@ -235,3 +235,29 @@ Test(config, too_many_disks, .init = cr_redirect_stderr)
 	cr_assert_eq(parse(&c, argv), CLI_USAGE);
 	config_free(&c);
 }
+
+/* Device ids: the user's, else Cloud Hypervisor's "_disk<N>"/"_net<N>"/"_vsock<N>" with one
+ * counter over the devices named by default, skipping names an explicit id took. */
+Test(config, default_device_ids)
+{
+	struct vmm_config c;
+	char id[64];
+
+	cr_assert_eq(parse(&c, ARGV("--kernel", "k", "--disk", "path=/a", "--disk",
+				    "path=/b,id=_disk1", "--disk", "path=/c", "--net", "tap=t0",
+				    "--net", "tap=t1,id=web", "--vsock", "cid=3,socket=/s")),
+		     CLI_RUN);
+	config_device_id(&c, 0, id, sizeof(id));
+	cr_expect_str_eq(id, "_disk0");
+	config_device_id(&c, 1, id, sizeof(id));
+	cr_expect_str_eq(id, "_disk1", "an explicit id stays");
+	config_device_id(&c, 2, id, sizeof(id));
+	cr_expect_str_eq(id, "_disk2", "the counter skips the name the explicit id took");
+	config_device_id(&c, 3, id, sizeof(id));
+	cr_expect_str_eq(id, "_net3");
+	config_device_id(&c, 4, id, sizeof(id));
+	cr_expect_str_eq(id, "web");
+	config_device_id(&c, 5, id, sizeof(id));
+	cr_expect_str_eq(id, "_vsock4");
+	config_free(&c);
+}

@@ -365,7 +365,12 @@ Test(virtio_pci, capability_chain)
 		cr_assert_lt(++n, 16, "the chain ends");
 		cr_assert_geq(off, 0x40, "capabilities follow the header");
 		cr_assert_eq(off & 3, 0, "dword aligned");
-		if (cfg_rd(off, 1) == PCI_CAP_ID_VNDR) {
+		if (cfg_rd(off, 1) == PCI_CAP_ID_VNDR &&
+		    cfg_rd(off + 3u, 1) == VIRTIO_PCI_CAP_PCI_CFG) {
+			/* The configuration access window: the driver's to program. */
+			seen[VIRTIO_PCI_CAP_PCI_CFG]++;
+			cr_assert_eq(cfg_rd(off + 2u, 1), 20, "cap_len of the PCI cfg cap");
+		} else if (cfg_rd(off, 1) == PCI_CAP_ID_VNDR) {
 			uint8_t type = (uint8_t)cfg_rd(off + 3u, 1);
 
 			cr_assert(type >= VIRTIO_PCI_CAP_COMMON_CFG &&
@@ -391,11 +396,44 @@ Test(virtio_pci, capability_chain)
 		}
 		off = (uint8_t)cfg_rd(off + 1u, 1);
 	}
-	for (unsigned int type = VIRTIO_PCI_CAP_COMMON_CFG; type <= VIRTIO_PCI_CAP_DEVICE_CFG;
+	for (unsigned int type = VIRTIO_PCI_CAP_COMMON_CFG; type <= VIRTIO_PCI_CAP_PCI_CFG;
 	     type++)
 		cr_assert_eq(seen[type], 1, "one capability of type %u", type);
 	cr_assert_eq(msix, 1);
 	cr_assert_eq(mx->nr, NR_VECTORS);
+}
+
+/* The PCI cfg capability's window (4.1.4.9): BAR0 through configuration space. */
+Test(virtio_pci, pci_cfg_window)
+{
+	uint8_t off = (uint8_t)cfg_rd(PCI_CAPABILITY_LIST, 1);
+
+	while (off && !(cfg_rd(off, 1) == PCI_CAP_ID_VNDR &&
+			cfg_rd(off + 3u, 1) == VIRTIO_PCI_CAP_PCI_CFG))
+		off = (uint8_t)cfg_rd(off + 1u, 1);
+	cr_assert_neq(off, 0, "a VIRTIO_PCI_CAP_PCI_CFG capability");
+	/* num_queues (2 bytes at 0x12 of the common configuration) through the window. */
+	cfg_wr(off + 4u, 1, VPCI_BAR);
+	cfg_wr(off + 8u, 4, VPCI_COMMON_OFF + VPCI_NUM_QUEUES);
+	cfg_wr(off + 12u, 4, 2);
+	cr_assert_eq(cfg_rd(off + 16u, 2), 2, "num_queues read through pci_cfg_data");
+	/* A write: queue_select through the window, read back through the BAR. */
+	cfg_wr(off + 8u, 4, VPCI_COMMON_OFF + VPCI_Q_SELECT);
+	cfg_wr(off + 16u, 2, 1);
+	cr_assert_eq(cc_rd(VPCI_Q_SELECT), 1);
+	/* Misaligned, odd length, another BAR, past the BAR: nothing, reads zero. */
+	cfg_wr(off + 8u, 4, VPCI_COMMON_OFF + VPCI_NUM_QUEUES + 1);
+	cr_assert_eq(cfg_rd(off + 16u, 4), 0);
+	cfg_wr(off + 8u, 4, VPCI_COMMON_OFF + VPCI_NUM_QUEUES);
+	cfg_wr(off + 12u, 4, 3);
+	cr_assert_eq(cfg_rd(off + 16u, 4), 0);
+	cfg_wr(off + 12u, 4, 2);
+	cfg_wr(off + 4u, 1, 2);
+	cr_assert_eq(cfg_rd(off + 16u, 4), 0);
+	cfg_wr(off + 4u, 1, VPCI_BAR);
+	cfg_wr(off + 8u, 4, VPCI_BAR_SIZE - 2);
+	cfg_wr(off + 12u, 4, 4);
+	cr_assert_eq(cfg_rd(off + 16u, 4), 0);
 }
 
 Test(virtio_pci, no_device_cfg_without_config_space)
@@ -414,7 +452,7 @@ Test(virtio_pci, no_device_cfg_without_config_space)
 		if (g->cfg[off] == PCI_CAP_ID_VNDR)
 			cr_assert_neq(g->cfg[off + 3], VIRTIO_PCI_CAP_DEVICE_CFG);
 	}
-	cr_assert_eq(n, 4, "common, notify, ISR, MSI-X");
+	cr_assert_eq(n, 5, "common, notify, ISR, PCI cfg window, MSI-X");
 	virtio_pci_test_free(u);
 }
 

@@ -85,9 +85,9 @@ EOF
 	[ -S "$LAB_TMP/api-vsock.sock" ] || API_BAD=${API_BAD:-"no vsock socket after boot"}
 	api_expect counters 0 counters
 	# The guest read its read-only rootfs-style disk while probing it.
-	echo "$API_OUT" | grep -q '"disk0":{[^}]*"read_ops":[1-9]' ||
-		API_BAD=${API_BAD:-"vm.counters without disk0 reads: $API_OUT"}
-	echo "$API_OUT" | grep -q '"net0":{' || API_BAD=${API_BAD:-"vm.counters without net0: $API_OUT"}
+	echo "$API_OUT" | grep -q '"_disk0":{[^}]*"read_ops":[1-9]' ||
+		API_BAD=${API_BAD:-"vm.counters without _disk0 reads: $API_OUT"}
+	echo "$API_OUT" | grep -q '"_net1":{' || API_BAD=${API_BAD:-"vm.counters without _net1: $API_OUT"}
 	api_expect boot-twice 1 boot
 	api_expect add-disk-after-boot 1 add-disk "path=$_img"
 	api_expect pause 0 pause

@@ -42,7 +42,7 @@ EOF2
 	api_expect info 0 info
 	_info=$API_OUT
 	tr -d '\r' <"$_out" | grep '^KVMM-PCI ' >"$LAB_TMP/pci-guest.txt" || true
-	# "id":"disk0",...,"pci_bdf":"0000:00:01.0" pairs from the device tree.
+	# "id":"_disk0",...,"pci_bdf":"0000:00:01.0" pairs from the device tree.
 	echo "$_info" | grep -o '"id":"[^"]*","resources":\[\],"children":\[\],"pci_bdf":"[^"]*"' |
 		sed 's/"id":"\([^"]*\)".*"pci_bdf":"\([^"]*\)"/\1 \2/' >"$LAB_TMP/pci-api.txt"
 	_n=0
