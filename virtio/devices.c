@@ -1,7 +1,8 @@
 /*
  * Creates the VM's virtio devices from its config in a fixed order (disks, then network
  * devices, each in command-line order, then vsock, then the entropy device), so each device
- * gets the same PCI slot (or virtio-mmio window and interrupt) on every boot; chooses the
+ * gets the same PCI slot of its segment (disks and NICs name theirs, pci_segment; the rest
+ * are on segment 0), or virtio-mmio window and interrupt, on every boot; chooses the
  * transport that carries them and, for PCI, sets up the host bridges; and tears all of it
  * down with the VM.
  */
@@ -66,10 +67,10 @@ static bool want_pci(struct vm *vm)
 	return false;
 }
 
-/* Puts a device that its constructor just made on the VM, or frees it. */
-static int add(struct vm *vm, struct virtio_dev *d)
+/* Puts a device that its constructor just made on the VM (on PCI segment SEG), or frees it. */
+static int add(struct vm *vm, struct virtio_dev *d, unsigned int seg)
 {
-	int ret = vm->pci ? virtio_pci_add(vm, d, 0) : virtio_mmio_add(vm, d);
+	int ret = vm->pci ? virtio_pci_add(vm, d, seg) : virtio_mmio_add(vm, d);
 
 	if (ret)
 		d->ops->destroy(d);
@@ -92,7 +93,7 @@ int virtio_devices_init(struct vm *vm)
 		dc.id = id;
 		ret = virtio_blk_new(&dc, i, &d);
 		if (!ret)
-			ret = add(vm, d);
+			ret = add(vm, d, dc.pci_segment);
 		if (ret)
 			return ret;
 	}
@@ -103,7 +104,7 @@ int virtio_devices_init(struct vm *vm)
 		nc.id = id;
 		ret = virtio_net_new(&nc, i, &d);
 		if (!ret)
-			ret = add(vm, d);
+			ret = add(vm, d, nc.pci_segment);
 		if (ret)
 			return ret;
 	}
@@ -114,14 +115,14 @@ int virtio_devices_init(struct vm *vm)
 		vc.id = id;
 		ret = virtio_vsock_new(&vc, &d);
 		if (!ret)
-			ret = add(vm, d);
+			ret = add(vm, d, 0);
 		if (ret)
 			return ret;
 	}
 	if (cfg->rng_src) {
 		ret = virtio_rng_new(cfg->rng_src, &d);
 		if (!ret)
-			ret = add(vm, d);
+			ret = add(vm, d, 0);
 		if (ret)
 			return ret;
 	}

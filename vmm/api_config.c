@@ -37,6 +37,9 @@
 #define OFFLOAD		"kvmm always offers this offload"
 #define FD_WHY		"TAP fds are passed with vm.add-net as SCM_RIGHTS, not in the body"
 #define PCI_IGN		NUM("pci_segment", R_IGNORE, 0, 0), NUM("pci_device_id", R_IGNORE, 0, 0)
+/* Disks and NICs go on the segment they name (checked against num_pci_segments later). */
+#define PCI_SEG		NUM("pci_segment", R_MAP, 0, KVMM_MAX_PCI_SEGMENTS - 1), \
+			NUM("pci_device_id", R_IGNORE, 0, 0)
 
 SCHEMA(bucket_s, NUM("size", R_IGNORE, 0, 0), NUM("one_time_burst", R_IGNORE, 0, 0),
        NUM("refill_time", R_IGNORE, 0, 0));
@@ -47,7 +50,7 @@ SCHEMA(qaffinity_s, NUM("queue_index", R_IGNORE, 0, 0),
 SCHEMA(disk_s, MAP("path", T_STR), MAP("readonly", T_BOOL), MAP("direct", T_BOOL),
        DEF("iommu", T_BOOL, 0, NO_IOMMU), NUM("num_queues", R_IGNORE, 1, 1024),
        NUM("queue_size", R_IGNORE, 1, 32768), DEF("vhost_user", T_BOOL, 0, NO_VHOST),
-       NO("vhost_socket", NO_VHOST), OBJ("rate_limiter_config", R_IGNORE, limiter_s), PCI_IGN,
+       NO("vhost_socket", NO_VHOST), OBJ("rate_limiter_config", R_IGNORE, limiter_s), PCI_SEG,
        MAP("id", T_STR), MAP("serial", T_STR), IGN("rate_limit_group", T_STR),
        ARR("queue_affinity", R_IGNORE, T_OBJ, &qaffinity_s), IGN("backing_files", T_BOOL),
        IGN("sparse", T_BOOL), MAP("image_type", T_STR), IGN("lock_granularity", T_STR));
@@ -56,7 +59,7 @@ SCHEMA(net_s, MAP("tap", T_STR), IGN("ip", T_STR), IGN("mask", T_STR), MAP("mac"
        DEF("iommu", T_BOOL, 0, NO_IOMMU),
        DEF("num_queues", T_UINT, 2, "only one queue pair (num_queues 2) is supported"),
        NUM("queue_size", R_IGNORE, 1, 32768), DEF("vhost_user", T_BOOL, 0, NO_VHOST),
-       NO("vhost_socket", NO_VHOST), IGN("vhost_mode", T_STR), MAP("id", T_STR), PCI_IGN,
+       NO("vhost_socket", NO_VHOST), IGN("vhost_mode", T_STR), MAP("id", T_STR), PCI_SEG,
        OBJ("rate_limiter_config", R_IGNORE, limiter_s), DEF("offload_tso", T_BOOL, 1, OFFLOAD),
        DEF("offload_ufo", T_BOOL, 1, OFFLOAD), DEF("offload_csum", T_BOOL, 1, OFFLOAD),
        NO("fd", FD_WHY), NO("fds", FD_WHY));
@@ -168,6 +171,7 @@ static int map_disk(json_t *o, struct disk_config *d, struct ctx *x)
 		return bad(x, "serial", "longer than %u bytes", KVMM_SERIAL_MAX);
 	d->readonly = json_is_true(get(o, "readonly"));
 	d->direct = json_is_true(get(o, "direct"));
+	d->pci_segment = (unsigned int)json_integer_value(get(o, "pci_segment"));
 	if (set_str(&d->path, path) || set_str(&d->id, id) || set_str(&d->serial, serial)) {
 		api_disk_config_free(d);
 		return -ENOMEM;
@@ -192,6 +196,7 @@ static int map_net(json_t *o, struct net_config *n, bool need_tap, struct ctx *x
 	if (id && !*id)
 		return bad(x, "id", "empty");
 	n->has_mac = mac != NULL;
+	n->pci_segment = (unsigned int)json_integer_value(get(o, "pci_segment"));
 	if (set_str(&n->tap, tap) || set_str(&n->id, id)) {
 		api_net_config_free(n);
 		return -ENOMEM;

@@ -40,13 +40,13 @@ static json_t *devices_json(const struct vmm_config *cfg, bool nets)
 		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
 			 m[3], m[4], m[5]);
 		if (json_array_append_new(a, nets ?
-		    json_pack("{s:s*, s:s*, s:s, s:i}", "tap", t->tap,
+		    json_pack("{s:s*, s:s*, s:s, s:i, s:i}", "tap", t->tap,
 			      "mac", t->has_mac ? mac : NULL, "id", id,
-			      "num_queues", 2) :
-		    json_pack("{s:s?, s:b, s:b, s:s, s:s*, s:s}", "path", d->path,
+			      "num_queues", 2, "pci_segment", (int)t->pci_segment) :
+		    json_pack("{s:s?, s:b, s:b, s:s, s:s*, s:s, s:i}", "path", d->path,
 			      "readonly", d->readonly, "direct", d->direct,
 			      "id", id, "serial", d->serial,
-			      "image_type", "Raw"))) {
+			      "image_type", "Raw", "pci_segment", (int)d->pci_segment))) {
 			json_decref(a);
 			return NULL;
 		}
@@ -59,7 +59,7 @@ char *api_vm_info(const struct vmm_config *cfg, const char *state)
 	static const char *const serial[] = {
 		[SERIAL_TTY] = "Tty", [SERIAL_FILE] = "File", [SERIAL_OFF] = "Off" };
 	json_t *c = json_pack("{s:{s:s?, s:s*, s:s*}, s:{s:i, s:i}, s:{s:I, s:b, s:b}, s:{s:s, s:s*},"
-			      " s:{s:s}}",
+			      " s:{s:s}, s:{s:i}}",
 			      "payload", "kernel", cfg->kernel, "cmdline", cfg->cmdline,
 			      "initramfs", cfg->initramfs,
 			      "cpus", "boot_vcpus", (int)cfg->boot_vcpus,
@@ -68,7 +68,8 @@ char *api_vm_info(const struct vmm_config *cfg, const char *state)
 			      "hugepages", cfg->mem_hugepages,
 			      "serial", "mode", serial[cfg->serial],
 			      "file", cfg->serial == SERIAL_FILE ? cfg->serial_path : NULL,
-			      "console", "mode", "Off");
+			      "console", "mode", "Off",
+			      "platform", "num_pci_segments", (int)cfg->pci_segments);
 
 	if (c && cfg->mem_hugepage_size &&
 	    json_object_set_new(json_object_get(c, "memory"), "hugepage_size",

@@ -21,6 +21,7 @@ struct disk_config {
 	char *serial;			/* NULL: none; at most KVMM_SERIAL_MAX bytes */
 	bool readonly;
 	bool direct;			/* O_DIRECT */
+	unsigned int pci_segment;	/* below pci_segments; ignored on virtio-mmio */
 };
 
 #define KVMM_MAX_NETS 8
@@ -32,6 +33,7 @@ struct net_config {
 	char *id;			/* NULL: "net<N>" */
 	uint8_t mac[6];
 	bool has_mac;			/* false: derive a stable locally administered MAC */
+	unsigned int pci_segment;	/* below pci_segments; ignored on virtio-mmio */
 };
 
 /* --vsock (and VmConfig.vsock / vm.add-vsock): virtio-vsock with the hybrid Unix-socket

@@ -41,13 +41,31 @@ static int dup_opt(char **dst, const char *src)
 	return *dst ? 0 : -ENOMEM;
 }
 
+/* pci_segment=N: a decimal segment number below KVMM_MAX_PCI_SEGMENTS (checked against
+ * the VM's segments in config_validate_devices). */
+static int parse_segment(const char *s, unsigned int *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*end || errno || v >= KVMM_MAX_PCI_SEGMENTS)
+		return -EINVAL;
+	*out = (unsigned int)v;
+	return 0;
+}
+
 int config_opt_disk(struct vmm_config *cfg, char *arg, const char **bad)
 {
-	static const char *const keys[] = { "path", "readonly", "id", "serial", "direct" };
-	char *v[5] = { 0 };
+	static const char *const keys[] = { "path", "readonly", "id", "serial", "direct",
+					    "pci_segment" };
+	char *v[6] = { 0 };
 	struct disk_config d = { 0 };
 
-	if (parse_kv(arg, keys, v, 5, bad))
+	if (parse_kv(arg, keys, v, 6, bad))
 		return -EINVAL;
 	*bad = "path";
 	if (!v[0] || !*v[0])
@@ -57,6 +75,9 @@ int config_opt_disk(struct vmm_config *cfg, char *arg, const char **bad)
 		return -EINVAL;
 	*bad = v[4];
 	if (v[4] && parse_bool(v[4], &d.direct))
+		return -EINVAL;
+	*bad = v[5];
+	if (v[5] && parse_segment(v[5], &d.pci_segment))
 		return -EINVAL;
 	*bad = "too many disks";
 	if (cfg->nr_disks == KVMM_MAX_DISKS)
@@ -88,13 +109,13 @@ int parse_mac(const char *s, uint8_t mac[6])
 
 int config_opt_net(struct vmm_config *cfg, char *arg, const char **bad)
 {
-	static const char *const keys[] = { "tap", "fd", "mac", "id" };
-	char *v[4] = { 0 };
+	static const char *const keys[] = { "tap", "fd", "mac", "id", "pci_segment" };
+	char *v[5] = { 0 };
 	struct net_config n = { .fd = -1 };
 	unsigned int fd;
 	char *end;
 
-	if (parse_kv(arg, keys, v, 4, bad))
+	if (parse_kv(arg, keys, v, 5, bad))
 		return -EINVAL;
 	*bad = "tap= or fd=";
 	if (!v[0] == !v[1] || (v[0] && !*v[0]))
@@ -113,6 +134,9 @@ int config_opt_net(struct vmm_config *cfg, char *arg, const char **bad)
 			return -EINVAL;
 		n.has_mac = true;
 	}
+	*bad = v[4];
+	if (v[4] && parse_segment(v[4], &n.pci_segment))
+		return -EINVAL;
 	*bad = "too many network devices";
 	if (cfg->nr_nets == KVMM_MAX_NETS)
 		return -EINVAL;
@@ -255,6 +279,12 @@ int config_validate_devices(const struct vmm_config *cfg, char *err, unsigned lo
 				 d->serial, KVMM_SERIAL_MAX);
 			return -EINVAL;
 		}
+		if (d->pci_segment >= cfg->pci_segments) {
+			snprintf(err, errlen, "disks[%u]: pci_segment %u, but the VM has %u PCI "
+				 "segment(s) (platform.num_pci_segments)", i, d->pci_segment,
+				 cfg->pci_segments);
+			return -EINVAL;
+		}
 	}
 	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
 		const struct net_config *n = &cfg->nets[i];
@@ -266,6 +296,12 @@ int config_validate_devices(const struct vmm_config *cfg, char *err, unsigned lo
 		if (n->tap && strlen(n->tap) >= 16) {	/* IFNAMSIZ */
 			snprintf(err, errlen, "net[%u]: tap name '%s' longer than 15 bytes", i,
 				 n->tap);
+			return -EINVAL;
+		}
+		if (n->pci_segment >= cfg->pci_segments) {
+			snprintf(err, errlen, "net[%u]: pci_segment %u, but the VM has %u PCI "
+				 "segment(s) (platform.num_pci_segments)", i, n->pci_segment,
+				 cfg->pci_segments);
 			return -EINVAL;
 		}
 	}

@@ -615,3 +615,29 @@ Test(api_config, short_error_buffer)
 	cr_assert_str_eq(small, "payload");
 	cr_assert_eq(small[8], 'X');
 }
+
+/* platform.num_pci_segments and each disk's and NIC's pci_segment are honoured. */
+Test(api_config, pci_segments)
+{
+	cr_assert_eq(create_with(", \"platform\": {\"num_pci_segments\": 2},"
+				 " \"disks\": [{\"path\": \"/a\"}, {\"path\": \"/b\", \"pci_segment\": 1}],"
+				 " \"net\": [{\"tap\": \"t0\", \"pci_segment\": 1}]"), 0, "%s", err);
+	cr_assert_eq(cfg.pci_segments, 2);
+	cr_assert_eq(cfg.disks[0].pci_segment, 0);
+	cr_assert_eq(cfg.disks[1].pci_segment, 1);
+	cr_assert_eq(cfg.nets[0].pci_segment, 1);
+}
+
+Test(api_config, pci_segment_beyond_the_vm)
+{
+	cr_assert_neq(create_with(", \"disks\": [{\"path\": \"/a\", \"pci_segment\": 1}]"), 0);
+	cr_assert(strstr(err, "pci_segment 1") && strstr(err, "num_pci_segments"), "%s", err);
+	config_free(&cfg);
+	config_init(&cfg);
+	cr_assert_neq(create_with(", \"platform\": {\"num_pci_segments\": 17}"), 0);
+	cr_assert(strstr(err, "num_pci_segments"), "%s", err);
+	config_free(&cfg);
+	config_init(&cfg);
+	cr_assert_neq(create_with(", \"platform\": {\"num_pci_segments\": 0}"), 0);
+	cr_assert(strstr(err, "num_pci_segments"), "%s", err);
+}

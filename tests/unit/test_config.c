@@ -261,3 +261,32 @@ Test(config, default_device_ids)
 	cr_expect_str_eq(id, "_vsock4");
 	config_free(&c);
 }
+
+Test(config, pci_options, .init = cr_redirect_stderr)
+{
+	struct vmm_config c;
+
+	cr_assert_eq(parse(&c, ARGV("--kernel", "k", "--pci-segments", "2", "--disk",
+				    "path=/a,pci_segment=1", "--net", "tap=t0,pci_segment=1",
+				    "--virtio-transport", "mmio")), CLI_RUN);
+	cr_assert_eq(c.pci_segments, 2);
+	cr_assert_eq(c.disks[0].pci_segment, 1);
+	cr_assert_eq(c.nets[0].pci_segment, 1);
+	cr_assert_eq(c.transport, VIRTIO_TRANSPORT_MMIO);
+	config_free(&c);
+	cr_assert_eq(parse(&c, ARGV("--kernel", "k")), CLI_RUN);
+	cr_assert_eq(c.transport, VIRTIO_TRANSPORT_AUTO);
+	cr_assert_eq(c.pci_segments, 1);
+	config_free(&c);
+	cr_assert_eq(parse(&c, ARGV("--kernel", "k", "--disk", "path=/a,pci_segment=1")), CLI_USAGE,
+		     "a segment the VM does not have");
+	config_free(&c);
+	cr_assert_eq(parse(&c, ARGV("--kernel", "k", "--pci-segments", "17")), CLI_USAGE);
+	config_free(&c);
+	cr_assert_eq(parse(&c, ARGV("--kernel", "k", "--pci-segments", "0")), CLI_USAGE);
+	config_free(&c);
+	cr_assert_eq(parse(&c, ARGV("--kernel", "k", "--virtio-transport", "ccw")), CLI_USAGE);
+	config_free(&c);
+	cr_assert_eq(parse(&c, ARGV("--kernel", "k", "--disk", "path=/a,pci_segment=x")), CLI_USAGE);
+	config_free(&c);
+}

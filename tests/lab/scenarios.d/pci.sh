@@ -1,8 +1,8 @@
 # Lab scenarios for PCI (sourced by scenarios.sh; POSIX sh; uses api.sh's and virtio-net.sh's
 # helpers): what the guest finds on the PCI bus against what kvmm's API reports.
 
-# pci-slots: a Kata-like VM through the API (two disks, a NIC on a TAP fd, vsock, rng, two PCI
-# segments); the guest lists its PCI functions (guest-images/tests/pci-info) while vm.info's
+# pci-slots: a Kata-like VM through the API (two disks, the second on PCI segment 1, a NIC on a
+# TAP fd, vsock, rng, two PCI segments); the guest lists its PCI functions (guest-images/tests/pci-info) while vm.info's
 # device_tree gives each device's pci_bdf. Every reported BDF must be a virtio function
 # (vendor 0x1af4, device 0x1040 + virtio ID) in the guest, bound to virtio-pci and using
 # MSI-X (msi_irqs); both segments' host bridges must be there. On virtio-mmio
@@ -23,7 +23,8 @@ sc_pci_slots() {
  "memory": {"size": 536870912},
  "platform": {"num_pci_segments": 2},
  "rng": {"src": "/dev/urandom"},
- "disks": [{"path": "$_a", "readonly": true}, {"path": "$_b", "id": "scratch"}],
+ "disks": [{"path": "$_a", "readonly": true},
+   {"path": "$_b", "id": "scratch", "pci_segment": 1}],
  "vsock": {"cid": 3, "socket": "$LAB_TMP/pci-vsock.sock"},
  "serial": {"mode": "Tty"}, "console": {"mode": "Off"}}
 EOF2
@@ -64,8 +65,8 @@ EOF2
 		[ "$_n" = 5 ] || API_BAD=${API_BAD:-"vm.info lists $_n PCI devices, want 5: $_info"}
 		grep -q '^KVMM-PCI 0001:00:00.0 ' "$LAB_TMP/pci-guest.txt" ||
 			API_BAD=${API_BAD:-"no host bridge of segment 1 in the guest"}
-		grep -q 'scratch 0000:00:02.0' "$LAB_TMP/pci-api.txt" ||
-			API_BAD=${API_BAD:-"the second disk is not in slot 2: $(cat "$LAB_TMP/pci-api.txt")"}
+		grep -q 'scratch 0001:00:01.0' "$LAB_TMP/pci-api.txt" ||
+			API_BAD=${API_BAD:-"the disk with pci_segment 1 is not at 0001:00:01.0: $(cat "$LAB_TMP/pci-api.txt")"}
 	fi
 	api_expect vmm-shutdown 0 shutdown-vmm
 	_i=0
