@@ -41,9 +41,15 @@ static int pci_setup(struct vm *vm)
 		return ret;
 	}
 	ret = pci_host_attach(vm->pci, &vm->mmio, &vm->pio);
-	if (ret)
+	if (ret) {
 		pr_err("PCI: registering the host bridges' windows: %s", strerror(-ret));
-	return ret;
+		return ret;
+	}
+	/* CONFIG_ADDRESS writes only matter to the CONFIG_DATA access after them. */
+	ret = vm_coalesce_pio(vm, PCI_CF8_PORT, 4);
+	if (ret)
+		pr_debug("PCI: CONFIG_ADDRESS writes not coalesced: %s", strerror(-ret));
+	return 0;
 }
 
 /* Whether this VM's virtio devices go on PCI. */

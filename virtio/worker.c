@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -97,6 +98,11 @@ static void *worker_main(void *arg)
 {
 	struct virtio_transport *t = arg;
 	struct epoll_event ev[1];
+	char name[16];
+
+	/* "virtio-_disk0": which device's I/O this thread does (15 bytes at most). */
+	snprintf(name, sizeof(name), "virtio-%s", t->d->id ? t->d->id : t->d->name);
+	pthread_setname_np(pthread_self(), name);
 
 	for (;;) {
 		/* One event per wait: a callback may unwatch (free) another fd's watch, which

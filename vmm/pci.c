@@ -623,6 +623,6 @@ int pci_host_attach(struct pci_host *h, struct bus *mmio, struct bus *pio)
 		}
 	}
 	if (pio)
-		return bus_register(pio, 0xcf8, 8, pci_cf8_access, h, "pci-cf8");
+		return bus_register(pio, PCI_CF8_PORT, PCI_CF8_LEN, pci_cf8_access, h, "pci-cf8");
 	return 0;
 }

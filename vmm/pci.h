@@ -72,6 +72,10 @@
 
 #define PCI_BAR_UNDECODED	UINT64_MAX
 
+/* Configuration mechanism #1 (x86 port I/O): CONFIG_ADDRESS, then CONFIG_DATA at + 4. */
+#define PCI_CF8_PORT		0xcf8
+#define PCI_CF8_LEN		8
+
 /* The guest-physical windows of one segment (from the arch's memory map). */
 struct pci_windows {
 	uint64_t ecam_base, ecam_size;		/* bus 0's configuration space */

@@ -153,7 +153,9 @@ static void *vcpu_thread(void *arg)
 	char name[16];
 	sigset_t set;
 
-	snprintf(name, sizeof(name), "kvmm-vcpu%u", vcpu->id);
+	/* Kata finds vCPU threads by this name (^vcpu[0-9]+$ in each /proc/PID/task/TID/comm) to pin
+	 * them and put them in cgroups. */
+	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
 	pthread_setname_np(pthread_self(), name);
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
@@ -176,6 +178,8 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 		vcpu_count(&vcpu->stats, vcpu->run);
+		/* Writes KVM batched come first: they happened before this exit. */
+		vm_coalesced_flush(vm);
 		act = exit_dispatch(vcpu->run, vm->run_size, &vm->pio, &vm->mmio);
 		switch (act) {
 		case EXIT_CONTINUE:

@@ -92,6 +92,49 @@ int vm_irq_line(struct vm *vm, uint32_t irq, int level)
 	return ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0 ? -errno : 0;
 }
 
+int vm_coalesce_pio(struct vm *vm, uint16_t port, uint32_t len)
+{
+	struct kvm_coalesced_mmio_zone zone = { .addr = port, .size = len, .pio = 1 };
+	long page = sysconf(_SC_PAGESIZE);
+	int off;
+
+	off = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_PIO) > 0 ?
+	      ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO) : 0;
+	/* The ring is a page of every vCPU's kvm_run mapping, at the offset the cap gives. */
+	if (off <= 0 || !vm->nr_vcpus || page <= 0 ||
+	    (long)vm->run_size < (off + 1) * page)
+		return -ENOTSUP;
+	if (ioctl(vm->vm_fd, KVM_REGISTER_COALESCED_MMIO, &zone) < 0)
+		return -errno;
+	vm->coalesced_max = (unsigned int)((page - sizeof(struct kvm_coalesced_mmio_ring)) /
+					   sizeof(struct kvm_coalesced_mmio));
+	vm->coalesced = (struct kvm_coalesced_mmio_ring *)((uint8_t *)vm->vcpus[0].run +
+							   off * page);
+	return 0;
+}
+
+void vm_coalesced_flush(struct vm *vm)
+{
+	struct kvm_coalesced_mmio_ring *r = vm->coalesced;
+	uint32_t first;
+
+	if (!r || __atomic_load_n(&r->first, __ATOMIC_RELAXED) ==
+		  __atomic_load_n(&r->last, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&vm->coalesced_lock);
+	first = r->first;
+	while (first < vm->coalesced_max && first != __atomic_load_n(&r->last, __ATOMIC_ACQUIRE)) {
+		struct kvm_coalesced_mmio e = r->coalesced_mmio[first];
+
+		if (e.len && e.len <= sizeof(e.data))
+			bus_access(e.pio ? &vm->pio : &vm->mmio, e.phys_addr, e.data, e.len, true);
+		first = (first + 1) % vm->coalesced_max;
+		/* KVM may reuse the slot once first has moved past it. */
+		__atomic_store_n(&r->first, first, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&vm->coalesced_lock);
+}
+
 int vm_add_platform_dev(struct vm *vm, const char *name, uint64_t base,
 			uint64_t size, uint32_t irq)
 {
@@ -357,6 +400,7 @@ enum vm_stop vm_run_hooked(const struct vmm_config *cfg, const struct vm_hooks *
 	vm->mem.fd = -1;
 	pthread_mutex_init(&vm->pause_lock, NULL);
 	pthread_cond_init(&vm->pause_cond, NULL);
+	pthread_mutex_init(&vm->coalesced_lock, NULL);
 
 	/* Block the stop signals before any thread exists, so every thread
 	 * inherits the mask and only the signalfd sees them. */
@@ -394,6 +438,7 @@ out:
 	stop = atomic_load(&vm->stop);
 	pthread_cond_destroy(&vm->pause_cond);
 	pthread_mutex_destroy(&vm->pause_lock);
+	pthread_mutex_destroy(&vm->coalesced_lock);
 	free(vm);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return stop;

@@ -61,6 +61,11 @@ struct vm {
 	unsigned int nr_lines;		/* device interrupt lines handed out (vmm/irq.c) */
 	struct irq_routes *routes;	/* GSI routing: irqchip + MSI (vmm/irq.c) */
 	struct pci_host *pci;		/* NULL when virtio devices are on virtio-mmio */
+	/* KVM's ring of port/MMIO writes it batched instead of exiting (vm_coalesce_pio), and
+	 * its capacity; NULL when nothing is coalesced. */
+	struct kvm_coalesced_mmio_ring *coalesced;
+	unsigned int coalesced_max;
+	pthread_mutex_t coalesced_lock;
 	struct serial *serial;		/* the console UART, NULL if off */
 	struct console *console;
 	struct evloop loop;
@@ -109,6 +114,19 @@ int vm_resume(struct vm *vm);
 void vm_vcpu_checkpoint(struct vm *vm);
 /* Called by each vCPU thread as it ends. */
 void vm_vcpu_ended(struct vm *vm);
+
+/*
+ * Lets KVM batch the guest's writes to ports [PORT, PORT + LEN) into a ring instead of
+ * exiting for each; vm_coalesced_flush() hands them to the port bus, in order, before the
+ * next exit of any vCPU is handled. Only for registers whose writes take effect when
+ * something reads (PCI CONFIG_ADDRESS: Linux writes it before every CONFIG_DATA access, so
+ * this halves the exits of a configuration-space scan). After the vCPUs exist, before they
+ * run. 0, or -errno (nothing changed: writes then exit as before).
+ */
+int vm_coalesce_pio(struct vm *vm, uint16_t port, uint32_t len);
+
+/* Replays the batched writes (vCPU threads, before handling an exit). */
+void vm_coalesced_flush(struct vm *vm);
 
 /* Drives interrupt line IRQ to LEVEL (KVM_IRQ_LINE).  0/-errno. */
 int vm_irq_line(struct vm *vm, uint32_t irq, int level);

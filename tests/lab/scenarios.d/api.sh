@@ -83,6 +83,9 @@ EOF
 	[ "$(api_state)" = Running ] || API_BAD=${API_BAD:-"state after boot: $(api_state)"}
 	net_wait "$_out" KVMM-GUEST-UP "$LAB_TIMEOUT" "$_p" || API_BAD=${API_BAD:-"no guest marker"}
 	[ -S "$LAB_TMP/api-vsock.sock" ] || API_BAD=${API_BAD:-"no vsock socket after boot"}
+	# Kata's GetThreadIDs(): the vCPU threads are the ones named vcpu<N>.
+	_c=$(cat /proc/"$_p"/task/*/comm 2>/dev/null | grep -c '^vcpu[0-9][0-9]*$' || true)
+	[ "$_c" = 1 ] || API_BAD=${API_BAD:-"$_c threads named vcpu<N>, want 1: $(cat /proc/"$_p"/task/*/comm | tr '\n' ' ')"}
 	api_expect counters 0 counters
 	# The guest read its read-only rootfs-style disk while probing it.
 	echo "$API_OUT" | grep -q '"_disk0":{[^}]*"read_ops":[1-9]' ||
