@@ -39,7 +39,8 @@ struct irq_routes *irq_routes_new(int vm_fd, const struct kvm_irq_routing_entry 
 	}
 	r->vm_fd = vm_fd;
 	r->nr_chip = nr_chip;
-	memcpy(r->chip, chip, nr_chip * sizeof(*chip));
+	if (nr_chip)		/* CHIP may be NULL then */
+		memcpy(r->chip, chip, nr_chip * sizeof(*chip));
 	for (unsigned int i = 0; i < nr_chip; i++)
 		if (chip[i].gsi + 1 > r->first_msi_gsi)
 			r->first_msi_gsi = chip[i].gsi + 1;
