@@ -38,6 +38,7 @@ struct vpci {
 	uint16_t config_vector;
 	uint16_t queue_vector[VIRTIO_MAX_QUEUES];
 	uint64_t notify_gpa;		/* where the ioeventfds are, or PCI_BAR_UNDECODED */
+	uint32_t notify_len;		/* their length: 0 (any width) where KVM can */
 	bool has_intx;
 	uint32_t intx_irq;
 	pthread_mutex_t intx_lock;	/* the ISR and the line's level change together */
@@ -115,7 +116,7 @@ static void move_ioeventfds(struct vpci *p, uint64_t bar_gpa)
 	if (p->vm_fd < 0 || gpa == p->notify_gpa)
 		return;
 	for (unsigned int q = 0; q < t->d->nr_queues; q++) {
-		struct kvm_ioeventfd io = { .len = 2, .fd = t->queue_fd[q] };
+		struct kvm_ioeventfd io = { .len = p->notify_len, .fd = t->queue_fd[q] };
 
 		if (p->notify_gpa != PCI_BAR_UNDECODED) {
 			io.addr = p->notify_gpa + q * VPCI_NOTIFY_MULT;
@@ -123,14 +124,14 @@ static void move_ioeventfds(struct vpci *p, uint64_t bar_gpa)
 			if (ioctl(p->vm_fd, KVM_IOEVENTFD, &io) < 0)
 				pr_warn("%s: removing queue %u's ioeventfd: %m", p->name, q);
 		}
-		if (gpa != PCI_BAR_UNDECODED) {
-			io.addr = gpa + q * VPCI_NOTIFY_MULT;
-			io.flags = 0;
-			/* Without it the write still exits and the notify handler kicks. */
-			if (ioctl(p->vm_fd, KVM_IOEVENTFD, &io) < 0)
-				pr_warn("%s: queue %u's ioeventfd at 0x%llx: %m", p->name, q,
-					(unsigned long long)io.addr);
-		}
+		if (gpa == PCI_BAR_UNDECODED)
+			continue;
+		io.addr = gpa + q * VPCI_NOTIFY_MULT;
+		io.flags = 0;
+		/* Without it the write still exits and the notify handler kicks. */
+		if (ioctl(p->vm_fd, KVM_IOEVENTFD, &io) < 0)
+			pr_warn("%s: queue %u's ioeventfd at 0x%llx: %m", p->name, q,
+				(unsigned long long)io.addr);
 	}
 	p->notify_gpa = gpa;
 }
@@ -498,6 +499,11 @@ static struct vpci *vpci_new(struct virtio_transport *t, struct vm *vm, int vm_f
 	p->vm = vm;
 	p->vm_fd = vm_fd;
 	p->notify_gpa = PCI_BAR_UNDECODED;
+	/* Length 0 matches a write of any width and lets x86 KVM take it on its fast MMIO
+	 * path, without decoding the instruction (each queue has an address of its own, so no
+	 * data match is needed); otherwise the 2-byte write Linux's driver makes. */
+	p->notify_len = vm && ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
+				    KVM_CAP_IOEVENTFD_ANY_LENGTH) > 0 ? 0 : 2;
 	p->config_vector = VIRTIO_MSI_NO_VECTOR;
 	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
 		p->queue_vector[q] = VIRTIO_MSI_NO_VECTOR;
