@@ -135,6 +135,18 @@ int virtio_devices_init(struct vm *vm)
 	return 0;
 }
 
+int virtio_attach(struct vm *vm, struct virtio_transport *t)
+{
+	int ret;
+
+	if (vm->nr_virtio == VM_MAX_VIRTIO)
+		return -ENOSPC;
+	ret = virtio_worker_start(t);
+	if (!ret)
+		vm->virtio[vm->nr_virtio++] = t;
+	return ret;
+}
+
 struct virtio_dev *virtio_dev_at(struct vm *vm, unsigned int index)
 {
 	return index < vm->nr_virtio ? vm->virtio[index]->d : NULL;

@@ -257,7 +257,7 @@ int virtio_mmio_add(struct vm *vm, struct virtio_dev *d)
 	const char *step;
 	int ret;
 
-	if (vm->nr_virtio == VM_MAX_VIRTIO)
+	if (vm->nr_virtio == VM_MAX_VIRTIO)	/* before anything refers to the device */
 		return -ENOSPC;
 	t = mmio_new(d, &vm->mem);
 	if (!t) {
@@ -281,14 +281,13 @@ int virtio_mmio_add(struct vm *vm, struct virtio_dev *d)
 	}
 	if (!ret) {
 		step = "worker thread";
-		ret = virtio_worker_start(t);
+		ret = virtio_attach(vm, t);
 	}
 	if (ret) {
 		pr_err("%s: %s: %s", d->name, step, strerror(-ret));
 		virtio_transport_free(t);
 		return ret;
 	}
-	vm->virtio[vm->nr_virtio++] = t;
 	pr_debug("%s: virtio-mmio at 0x%llx irq %u", d->name, (unsigned long long)m->base,
 		 m->irq);
 	return 0;

@@ -522,7 +522,7 @@ int virtio_pci_add(struct vm *vm, struct virtio_dev *d, unsigned int segment)
 	char bdf[16];
 	int ret;
 
-	if (vm->nr_virtio == VM_MAX_VIRTIO)
+	if (vm->nr_virtio == VM_MAX_VIRTIO)	/* before anything refers to the device */
 		return -ENOSPC;
 	if (!vm->pci || segment >= vm->pci->nr_segments) {
 		pr_err("%s: no PCI segment %u", d->name, segment);
@@ -560,14 +560,13 @@ int virtio_pci_add(struct vm *vm, struct virtio_dev *d, unsigned int segment)
 	}
 	if (!ret) {
 		step = "worker thread";
-		ret = virtio_worker_start(t);
+		ret = virtio_attach(vm, t);
 	}
 	if (ret) {
 		pr_err("%s: %s: %s", d->name, step, strerror(-ret));
 		virtio_transport_free(t);
 		return ret;
 	}
-	vm->virtio[vm->nr_virtio++] = t;
 	pci_bdf_string(&p->f, bdf, sizeof(bdf));
 	pr_debug("%s: virtio-pci at %s, BAR0 0x%llx, %u MSI-X vectors, INTx %s%u", d->name, bdf,
 		 (unsigned long long)pci_bar_addr(&p->f, VPCI_BAR), p->msix.nr,

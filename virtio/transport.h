@@ -108,4 +108,9 @@ void virtio_kick_queue(struct virtio_transport *t, unsigned int q);
 int virtio_mmio_add(struct vm *vm, struct virtio_dev *d);
 int virtio_pci_add(struct vm *vm, struct virtio_dev *d, unsigned int segment);
 
+/* devices.c: the last step of both: starts T's worker and makes T one of the VM's devices
+ * (vm.counters, teardown). 0, or -ENOSPC / the worker's -errno (T is then still the
+ * caller's). */
+int virtio_attach(struct vm *vm, struct virtio_transport *t);
+
 #endif

@@ -35,7 +35,8 @@ struct platform_dev {
 };
 
 #define VM_MAX_PLATFORM_DEVS 32
-#define VM_MAX_VIRTIO 16
+/* Every disk and NIC, vsock and the entropy device. */
+#define VM_MAX_VIRTIO (KVMM_MAX_DISKS + KVMM_MAX_NETS + 2)
 
 struct vcpu;
 struct virtio_transport;
