@@ -39,12 +39,9 @@ struct vpci {
 	uint16_t queue_vector[VIRTIO_MAX_QUEUES];
 	uint64_t notify_gpa;		/* where the ioeventfds are, or PCI_BAR_UNDECODED */
 	uint32_t notify_len;		/* their length: 0 (any width) where KVM can */
-	bool has_intx;
-	uint32_t intx_irq;
 	pthread_mutex_t intx_lock;	/* the ISR and the line's level change together */
 	bool intx_level;
 	uint8_t cfg_cap;		/* offset of the VIRTIO_PCI_CAP_PCI_CFG capability */
-	char name[48];
 };
 
 static struct vpci *vpci(struct virtio_transport *t)
@@ -64,27 +61,32 @@ static uint32_t class_code(uint32_t device_id)
 
 /* ---- interrupts ---- */
 
+/* The device's name, for logs. */
+static const char *vpci_name(const struct vpci *p)
+{
+	return p->t->d->name;
+}
+
+/* Drives INTA, if the function has one (pci_func_set_intx). intx_lock held. */
 static void intx_set(struct vpci *p, bool level)
 {
-	if (p->intx_level == level || !p->has_intx)
+	if (p->intx_level == level || !p->f.cfg[PCI_INTERRUPT_PIN])
 		return;
 	p->intx_level = level;
-	if (p->vm && vm_irq_line(p->vm, p->intx_irq, level))
-		pr_warn("%s: INTx line %u: %m", p->name, p->intx_irq);
+	if (p->vm && vm_irq_line(p->vm, p->f.intx_irq, level))
+		pr_warn("%s: INTx line %u: %m", vpci_name(p), p->f.intx_irq);
 }
 
 static void vpci_interrupt(struct virtio_transport *t, uint32_t kind, unsigned int q)
 {
 	struct vpci *p = vpci(t);
 
-	if (msix_enabled(&p->msix)) {
-		uint16_t v = kind == VIRTIO_INT_VRING ? p->queue_vector[q] : p->config_vector;
+	uint16_t v = kind == VIRTIO_INT_VRING ? p->queue_vector[q] : p->config_vector;
 
-		/* NO_VECTOR: the driver asked for no interrupt of this kind (4.1.5.1.2). */
-		if (v != VIRTIO_MSI_NO_VECTOR)
-			msix_signal(&p->msix, v);
+	/* With MSI-X on, the vector (NO_VECTOR, out of the table's range, means no interrupt
+	 * of this kind: 4.1.5.1.2); with it off, INTx and the ISR. */
+	if (msix_try_signal(&p->msix, v))
 		return;
-	}
 	pthread_mutex_lock(&p->intx_lock);
 	atomic_fetch_or(&t->int_status, kind);
 	if (!(pci_cfg_get(&p->f, PCI_COMMAND, 2) & PCI_COMMAND_INTX_DISABLE))
@@ -122,7 +124,7 @@ static void move_ioeventfds(struct vpci *p, uint64_t bar_gpa)
 			io.addr = p->notify_gpa + q * VPCI_NOTIFY_MULT;
 			io.flags = KVM_IOEVENTFD_FLAG_DEASSIGN;
 			if (ioctl(p->vm_fd, KVM_IOEVENTFD, &io) < 0)
-				pr_warn("%s: removing queue %u's ioeventfd: %m", p->name, q);
+				pr_warn("%s: removing queue %u's ioeventfd: %m", vpci_name(p), q);
 		}
 		if (gpa == PCI_BAR_UNDECODED)
 			continue;
@@ -130,7 +132,7 @@ static void move_ioeventfds(struct vpci *p, uint64_t bar_gpa)
 		io.flags = 0;
 		/* Without it the write still exits and the notify handler kicks. */
 		if (ioctl(p->vm_fd, KVM_IOEVENTFD, &io) < 0)
-			pr_warn("%s: queue %u's ioeventfd at 0x%llx: %m", p->name, q,
+			pr_warn("%s: queue %u's ioeventfd at 0x%llx: %m", vpci_name(p), q,
 				(unsigned long long)io.addr);
 	}
 	p->notify_gpa = gpa;
@@ -508,7 +510,6 @@ static struct vpci *vpci_new(struct virtio_transport *t, struct vm *vm, int vm_f
 	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
 		p->queue_vector[q] = VIRTIO_MSI_NO_VECTOR;
 	pthread_mutex_init(&p->intx_lock, NULL);
-	snprintf(p->name, sizeof(p->name), "%s", t->d->name);
 	t->priv = p;
 	return p;
 }
@@ -518,6 +519,7 @@ int virtio_pci_add(struct vm *vm, struct virtio_dev *d, unsigned int segment)
 	struct virtio_transport *t;
 	struct vpci *p;
 	uint64_t mmio_base, mmio_size;
+	uint32_t intx;
 	const char *step;
 	char bdf[16];
 	int ret;
@@ -538,15 +540,14 @@ int virtio_pci_add(struct vm *vm, struct virtio_dev *d, unsigned int segment)
 	step = "PCI function";
 	ret = vpci_build(p);
 	/* INTA where a line is free; MSI-X carries the device either way. */
-	if (!ret && !irq_line_alloc(vm, &p->intx_irq, &mmio_base, &mmio_size)) {
-		p->has_intx = true;
-		pci_func_set_intx(&p->f, p->intx_irq);
+	if (!ret && !irq_line_alloc(vm, &intx, &mmio_base, &mmio_size)) {
+		pci_func_set_intx(&p->f, intx);
 	}
 	if (!ret) {
 		step = "MSI-X";
 		/* The requester id (aarch64's ITS device id) is set once the slot is known;
 		 * no route exists before the guest unmasks a vector. */
-		ret = msix_init(&p->msix, &p->f, p->name, d->nr_queues + 1, VPCI_BAR,
+		ret = msix_init(&p->msix, &p->f, d->name, d->nr_queues + 1, VPCI_BAR,
 				VPCI_MSIX_TABLE_OFF, VPCI_MSIX_PBA_OFF, vm->routes, 0);
 	}
 	if (!ret) {
@@ -570,7 +571,8 @@ int virtio_pci_add(struct vm *vm, struct virtio_dev *d, unsigned int segment)
 	pci_bdf_string(&p->f, bdf, sizeof(bdf));
 	pr_debug("%s: virtio-pci at %s, BAR0 0x%llx, %u MSI-X vectors, INTx %s%u", d->name, bdf,
 		 (unsigned long long)pci_bar_addr(&p->f, VPCI_BAR), p->msix.nr,
-		 p->has_intx ? "line " : "none", p->has_intx ? p->intx_irq : 0);
+		 p->f.cfg[PCI_INTERRUPT_PIN] ? "line " : "none",
+		 p->f.cfg[PCI_INTERRUPT_PIN] ? p->f.intx_irq : 0);
 	return 0;
 }
 
@@ -586,7 +588,7 @@ struct virtio_transport *virtio_pci_test_new(struct virtio_dev *d, const struct 
 		return NULL;
 	p = vpci_new(t, NULL, -1);
 	if (!p || vpci_build(p) ||
-	    msix_init(&p->msix, &p->f, p->name, d->nr_queues + 1, VPCI_BAR, VPCI_MSIX_TABLE_OFF,
+	    msix_init(&p->msix, &p->f, d->name, d->nr_queues + 1, VPCI_BAR, VPCI_MSIX_TABLE_OFF,
 		      VPCI_MSIX_PBA_OFF, routes, 0)) {
 		virtio_transport_free(t);
 		return NULL;

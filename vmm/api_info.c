@@ -54,7 +54,8 @@ static json_t *devices_json(const struct vmm_config *cfg, bool nets)
 	return a;
 }
 
-char *api_vm_info(const struct vmm_config *cfg, const char *state)
+/* VmInfo of CFG in STATE as JSON (NULL: out of memory). */
+static json_t *vm_info_json(const struct vmm_config *cfg, const char *state)
 {
 	static const char *const serial[] = {
 		[SERIAL_TTY] = "Tty", [SERIAL_FILE] = "File", [SERIAL_OFF] = "Off" };
@@ -86,8 +87,13 @@ char *api_vm_info(const struct vmm_config *cfg, const char *state)
 		json_decref(c);
 		return NULL;
 	}
-	return dump(json_pack("{s:o, s:s, s:I}", "config", c, "state", state,
-			      "memory_actual_size", (json_int_t)cfg->mem_size));
+	return json_pack("{s:o, s:s, s:I}", "config", c, "state", state,
+			      "memory_actual_size", (json_int_t)cfg->mem_size);
+}
+
+char *api_vm_info(const struct vmm_config *cfg, const char *state)
+{
+	return dump(vm_info_json(cfg, state));
 }
 
 /* {"<id>": {"id", "resources": [], "children": [], "pci_bdf"}} of the running VM's virtio
@@ -116,20 +122,16 @@ static json_t *device_tree(struct vm *vm)
 
 char *api_vmm_info(struct api_vmm *v)
 {
-	char *body = api_vm_info(&v->cfg, api_state_names[v->state]);
-	json_t *root, *tree;
+	json_t *root = vm_info_json(&v->cfg, api_state_names[v->state]), *tree = NULL;
+	bool running;
 
 	/* The lock keeps the VM from being torn down meanwhile (see api_vmm_counters). */
 	pthread_mutex_lock(&v->lock);
-	if (!body || !v->vm) {
-		pthread_mutex_unlock(&v->lock);
-		return body;
-	}
-	root = json_loads(body, 0, NULL);
-	free(body);
-	tree = root ? device_tree(v->vm) : NULL;
+	running = root && v->vm;
+	if (running)
+		tree = device_tree(v->vm);
 	pthread_mutex_unlock(&v->lock);
-	if (!tree || json_object_set_new(root, "device_tree", tree)) {
+	if (running && (!tree || json_object_set_new(root, "device_tree", tree))) {
 		json_decref(root);
 		return NULL;
 	}

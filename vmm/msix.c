@@ -140,11 +140,11 @@ void msix_table_access(struct msix *m, uint64_t off, uint8_t *data, uint32_t len
 	}
 	field = (unsigned int)(off % MSIX_ENTRY_SIZE) / 4;
 	pthread_mutex_lock(&m->lock);
-	w = &m->table[v].addr_lo + field;
+	w = m->table[v].dw;
 	if (!is_write) {
-		val = w[0];
-		if (len == 8)
-			val |= (uint64_t)w[1] << 32;
+		val = w[field];
+		if (len == 8)		/* aligned: fields 0-1 or 2-3 */
+			val |= (uint64_t)w[field + 1] << 32;
 		memcpy(data, &val, len);
 	} else {
 		memcpy(&val, data, len);
@@ -154,7 +154,7 @@ void msix_table_access(struct msix *m, uint64_t off, uint8_t *data, uint32_t len
 			/* Vector Control: only the mask bit is defined (the rest reserved). */
 			if (field == 3)
 				x &= MSIX_VECTOR_MASKED;
-			(&m->table[v].addr_lo)[field] = x;
+			w[field] = x;
 		}
 		sync_vector(m, v);
 	}
@@ -203,16 +203,34 @@ bool msix_enabled(struct msix *m)
 	return on;
 }
 
-void msix_signal(struct msix *m, unsigned int v)
+/* Sends or holds V; lock held. */
+static void signal_locked(struct msix *m, unsigned int v)
 {
 	if (v >= m->nr)
 		return;
-	pthread_mutex_lock(&m->lock);
 	if (masked(m, v) || !m->enabled) {
 		m->pba |= 1ULL << v;
 		m->pended++;
 	} else {
 		fire(m, v);
 	}
+}
+
+void msix_signal(struct msix *m, unsigned int v)
+{
+	pthread_mutex_lock(&m->lock);
+	signal_locked(m, v);
 	pthread_mutex_unlock(&m->lock);
+}
+
+bool msix_try_signal(struct msix *m, unsigned int v)
+{
+	bool on;
+
+	pthread_mutex_lock(&m->lock);
+	on = m->enabled;
+	if (on)
+		signal_locked(m, v);
+	pthread_mutex_unlock(&m->lock);
+	return on;
 }

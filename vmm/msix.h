@@ -25,8 +25,14 @@ struct irq_routes;
 #define MSIX_CTRL_FMASK		0x4000
 #define MSIX_VECTOR_MASKED	0x1
 
+/* One table entry as the guest sees it: four dwords, reached by name or by index. */
 struct msix_entry {
-	uint32_t addr_lo, addr_hi, data, ctrl;
+	union {
+		struct {
+			uint32_t addr_lo, addr_hi, data, ctrl;
+		};
+		uint32_t dw[4];
+	};
 };
 
 struct msix {
@@ -74,7 +80,13 @@ void msix_cfg_written(struct msix *m);
 /* Whether the guest enabled MSI-X. */
 bool msix_enabled(struct msix *m);
 
-/* Sends vector V, or marks it pending while masked. Out-of-range V is ignored. */
+/* Sends vector V, or marks it pending while it or the function is masked or MSI-X is
+ * disabled. Out-of-range V (e.g. virtio's NO_VECTOR) is ignored. */
 void msix_signal(struct msix *m, unsigned int v);
+
+/* msix_signal() if MSI-X is enabled, returning true; false (nothing done) when it is not,
+ * for a caller that then uses INTx. One lock round trip: device workers call it for every
+ * interrupt. */
+bool msix_try_signal(struct msix *m, unsigned int v);
 
 #endif

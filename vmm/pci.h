@@ -83,6 +83,19 @@ struct pci_windows {
 	uint64_t mem64_base, mem64_size;	/* above RAM */
 };
 
+/* Segment SEG's windows in an arch's layout, where each kind of window is cut into equal
+ * per-segment slices from its base: ECAM (bus 0 only), 32-bit and 64-bit BAR windows. */
+static inline struct pci_windows pci_segment_windows(unsigned int seg, uint64_t ecam0,
+						     uint64_t mem32_0, uint64_t mem32_slice,
+						     uint64_t mem64_0, uint64_t mem64_slice)
+{
+	return (struct pci_windows){
+		.ecam_base = ecam0 + seg * PCI_ECAM_BUS_SIZE, .ecam_size = PCI_ECAM_BUS_SIZE,
+		.mem32_base = mem32_0 + seg * mem32_slice, .mem32_size = mem32_slice,
+		.mem64_base = mem64_0 + seg * mem64_slice, .mem64_size = mem64_slice,
+	};
+}
+
 struct pci_func;
 
 struct pci_func_ops {

@@ -244,14 +244,8 @@ int arch_pci_windows(const struct vmm_config *cfg, unsigned int seg, struct pci_
 		return -ENOSPC;
 	if (cfg->mem_size > A64_RAM_MAX)	/* arch_ram_layout() refuses it too */
 		return -EINVAL;
-	*w = (struct pci_windows){
-		.ecam_base = A64_PCI_ECAM_GPA + seg * PCI_ECAM_BUS_SIZE,
-		.ecam_size = PCI_ECAM_BUS_SIZE,
-		.mem32_base = A64_PCI_MEM32_GPA + seg * A64_PCI_MEM32_SEG_SIZE,
-		.mem32_size = A64_PCI_MEM32_SEG_SIZE,
-		.mem64_base = mem64 + seg * A64_PCI_MEM64_SEG_SIZE,
-		.mem64_size = A64_PCI_MEM64_SEG_SIZE,
-	};
+	*w = pci_segment_windows(seg, A64_PCI_ECAM_GPA, A64_PCI_MEM32_GPA, A64_PCI_MEM32_SEG_SIZE,
+				 mem64, A64_PCI_MEM64_SEG_SIZE);
 	return 0;
 }
 

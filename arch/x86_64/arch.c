@@ -51,14 +51,8 @@ int arch_pci_windows(const struct vmm_config *cfg, unsigned int seg, struct pci_
 
 	if (seg >= X86_PCI_MAX_SEGMENTS)
 		return -ENOSPC;
-	*w = (struct pci_windows){
-		.ecam_base = X86_PCI_ECAM_GPA + seg * PCI_ECAM_BUS_SIZE,
-		.ecam_size = PCI_ECAM_BUS_SIZE,
-		.mem32_base = X86_PCI_MEM32_GPA + seg * X86_PCI_MEM32_SEG_SIZE,
-		.mem32_size = X86_PCI_MEM32_SEG_SIZE,
-		.mem64_base = mem64 + seg * X86_PCI_MEM64_SEG_SIZE,
-		.mem64_size = X86_PCI_MEM64_SEG_SIZE,
-	};
+	*w = pci_segment_windows(seg, X86_PCI_ECAM_GPA, X86_PCI_MEM32_GPA, X86_PCI_MEM32_SEG_SIZE,
+				 mem64, X86_PCI_MEM64_SEG_SIZE);
 	return 0;
 }
 
