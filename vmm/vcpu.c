@@ -153,8 +153,8 @@ static void *vcpu_thread(void *arg)
 	char name[16];
 	sigset_t set;
 
-	/* Kata finds vCPU threads by this name (^vcpu[0-9]+$ in each /proc/PID/task/TID/comm) to pin
-	 * them and put them in cgroups. */
+	/* Kata finds vCPU threads by this name (^vcpu[0-9]+$ in each
+	 * /proc/PID/task/TID/comm) to pin them and put them in cgroups. */
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
 	pthread_setname_np(pthread_self(), name);
 	sigemptyset(&set);
