@@ -22,7 +22,7 @@ void virtio_kick_locked(struct virtio_transport *t, unsigned int q)
 	if (t->epfd >= 0) {
 		if (write(t->queue_fd[q], &one, sizeof(one)) < 0)
 			pr_warn("%s: notify: %s", t->d->name, strerror(errno));
-	} else if (virtio_live(t) && t->d->vqs[q].ready) {
+	} else if (virtio_live(t) && t->d->vqs[q].ready && t->d->ops->queue_notify) {
 		t->d->ops->queue_notify(t->d, q);
 	}
 }

@@ -1,7 +1,8 @@
 /*
  * Creates the VM's virtio devices from its config in a fixed order (disks, then network
- * devices, each in command-line order, then vsock, then the entropy device), so each device
- * gets the same PCI slot of its segment (disks and NICs name theirs, pci_segment; the rest
+ * devices, then virtio-fs devices, each in command-line order, then vsock, then the entropy
+ * device), so each device
+ * gets the same PCI slot of its segment (disks, NICs and fs devices name theirs, pci_segment; the rest
  * are on segment 0), or virtio-mmio window and interrupt, on every boot; chooses the
  * transport that carries them and, for PCI, sets up the host bridges; and tears all of it
  * down with the VM.
@@ -114,10 +115,21 @@ int virtio_devices_init(struct vm *vm)
 		if (ret)
 			return ret;
 	}
+	for (unsigned int i = 0; i < cfg->nr_fs; i++) {
+		struct fs_config fc = cfg->fs[i];
+
+		config_device_id(cfg, cfg->nr_disks + cfg->nr_nets + i, id, sizeof(id));
+		fc.id = id;
+		ret = virtio_fs_new(&fc, &d);
+		if (!ret)
+			ret = add(vm, d, fc.pci_segment);
+		if (ret)
+			return ret;
+	}
 	if (cfg->vsock.cid) {
 		struct vsock_config vc = cfg->vsock;
 
-		config_device_id(cfg, cfg->nr_disks + cfg->nr_nets, id, sizeof(id));
+		config_device_id(cfg, cfg->nr_disks + cfg->nr_nets + cfg->nr_fs, id, sizeof(id));
 		vc.id = id;
 		ret = virtio_vsock_new(&vc, &d);
 		if (!ret)

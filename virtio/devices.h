@@ -16,6 +16,8 @@ int virtio_blk_new(const struct disk_config *dc, unsigned int index, struct virt
 int virtio_rng_new(const char *src, struct virtio_dev **out);
 int virtio_vsock_new(const struct vsock_config *vc, struct virtio_dev **out);
 int virtio_net_new(const struct net_config *nc, unsigned int index, struct virtio_dev **out);
+/* virtio-fs: connects to FC->socket and negotiates with the back-end there. */
+int virtio_fs_new(const struct fs_config *fc, struct virtio_dev **out);
 
 /*
  * Creates every virtio device VM->cfg asks for and puts it on the VM: on PCI (host bridges

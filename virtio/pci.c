@@ -54,7 +54,8 @@ static uint32_t class_code(uint32_t device_id)
 {
 	switch (device_id) {
 	case VIRTIO_ID_NET: return 0x020000;	/* Ethernet controller */
-	case VIRTIO_ID_BLOCK: return 0x018000;	/* mass storage, other */
+	case VIRTIO_ID_BLOCK:			/* mass storage, other */
+	case VIRTIO_ID_FS: return 0x018000;
 	default: return 0xff0000;		/* unassigned class */
 	}
 }
@@ -459,10 +460,22 @@ static void vpci_describe(struct virtio_transport *t, char *buf, unsigned long l
 	pci_bdf_string(&vpci(t)->f, buf, len);
 }
 
+/* Queue Q's MSI-X vector's irqfd, when MSI-X is on and Q has a vector. */
+static int vpci_irqfd(struct virtio_transport *t, unsigned int q)
+{
+	struct vpci *p = vpci(t);
+	uint16_t v = p->queue_vector[q];
+
+	if (p->vm_fd < 0 || !p->msix.nr || v >= p->msix.nr || !msix_enabled(&p->msix))
+		return -1;
+	return p->msix.fd[v];
+}
+
 static const struct virtio_transport_ops vpci_ops = {
 	.interrupt = vpci_interrupt,
 	.destroy = vpci_destroy,
 	.describe = vpci_describe,
+	.irqfd = vpci_irqfd,
 };
 
 /* Builds the function: IDs, BAR0, the capabilities and MSI-X. */

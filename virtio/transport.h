@@ -43,6 +43,9 @@ struct virtio_transport_ops {
 	void (*destroy)(struct virtio_transport *t);
 	/* Where the device sits, for logs and vm.info ("0000:00:02.0", "mmio@0xd0000000"). */
 	void (*describe)(struct virtio_transport *t, char *buf, unsigned long len);
+	/* An eventfd that interrupts the driver for queue Q with no help from kvmm, or -1.
+	 * May be NULL (no such fd ever). Lock held. */
+	int (*irqfd)(struct virtio_transport *t, unsigned int q);
 };
 
 struct virtio_transport {

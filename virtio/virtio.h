@@ -29,6 +29,7 @@
 #define VIRTIO_ID_BLOCK		2
 #define VIRTIO_ID_RNG		4
 #define VIRTIO_ID_VSOCK		19
+#define VIRTIO_ID_FS		26
 
 /* Device status bits (2.1). */
 #define VIRTIO_STATUS_ACKNOWLEDGE	1
@@ -69,7 +70,9 @@ struct virtio_dev_ops {
 	 * negotiated features. 0, or -errno to put the device in DEVICE_NEEDS_RESET.
 	 */
 	int (*activate)(struct virtio_dev *d);
-	/* Queue Q was notified (on the worker thread). Process what is available. */
+	/* Queue Q was notified (on the worker thread). Process what is available. NULL for a
+	 * device whose queues another process serves (vhost-user): the worker then leaves the
+	 * queues' notifiers to KVM and that process (virtio_queue_kick_fd()). */
 	void (*queue_notify)(struct virtio_dev *d, unsigned int q);
 	/* The driver reset the device: drop in-flight state, back to as created. May be NULL. */
 	void (*reset)(struct virtio_dev *d);
@@ -124,6 +127,18 @@ static inline bool virtio_has(const struct virtio_dev *d, unsigned int bit)
 void virtio_notify_used(struct virtio_dev *d, unsigned int q);
 void virtio_notify_config(struct virtio_dev *d);
 void virtio_needs_reset(struct virtio_dev *d, const char *why);
+
+/*
+ * For devices whose queues another process serves (queue_notify NULL). The eventfd the
+ * driver's notifications of queue Q land on (KVM's ioeventfd); the eventfd that interrupts
+ * the driver for queue Q without kvmm (an MSI-X vector's irqfd), or -1 when the transport
+ * must do it itself (virtio-mmio, INTx, no vector mapped); and that: raise queue Q's used
+ * buffer interrupt now (the back-end has applied the driver's suppression already).
+ * Lock held.
+ */
+int virtio_queue_kick_fd(struct virtio_dev *d, unsigned int q);
+int virtio_queue_irqfd(struct virtio_dev *d, unsigned int q);
+void virtio_interrupt_queue(struct virtio_dev *d, unsigned int q);
 
 /*
  * Watches FD for EVENTS on the device's worker thread; CB runs with the device lock held.

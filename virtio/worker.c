@@ -36,6 +36,23 @@ void virtio_notify_config(struct virtio_dev *d)
 	d->t->ops->interrupt(d->t, VIRTIO_INT_CONFIG, 0);
 }
 
+void virtio_interrupt_queue(struct virtio_dev *d, unsigned int q)
+{
+	d->t->ops->interrupt(d->t, VIRTIO_INT_VRING, q);
+}
+
+int virtio_queue_kick_fd(struct virtio_dev *d, unsigned int q)
+{
+	return q < d->nr_queues ? d->t->queue_fd[q] : -1;
+}
+
+int virtio_queue_irqfd(struct virtio_dev *d, unsigned int q)
+{
+	if (q >= d->nr_queues || !d->t->ops->irqfd)
+		return -1;
+	return d->t->ops->irqfd(d->t, q);
+}
+
 void virtio_needs_reset(struct virtio_dev *d, const char *why)
 {
 	if (d->t->status & VIRTIO_STATUS_NEEDS_RESET)
@@ -89,7 +106,7 @@ void virtio_kick_queue(struct virtio_transport *t, unsigned int q)
 	struct virtio_dev *d = t->d;
 
 	pthread_mutex_lock(&d->lock);
-	if (virtio_live(t) && q < d->nr_queues && d->vqs[q].ready)
+	if (virtio_live(t) && q < d->nr_queues && d->vqs[q].ready && d->ops->queue_notify)
 		d->ops->queue_notify(d, q);
 	pthread_mutex_unlock(&d->lock);
 }
@@ -215,7 +232,9 @@ int virtio_worker_start(struct virtio_transport *t)
 		return -errno;
 	t->stop_watch = (struct virtio_watch){ .t = t, .fd = t->stop_fd, .queue = -1 };
 	ret = watch_add(t, &t->stop_watch, EPOLLIN);
-	for (unsigned int q = 0; !ret && q < t->d->nr_queues; q++) {
+	/* A device without queue_notify has its queues served elsewhere: the notifiers are
+	 * not ours to drain. */
+	for (unsigned int q = 0; !ret && t->d->ops->queue_notify && q < t->d->nr_queues; q++) {
 		t->qwatch[q] = (struct virtio_watch){ .t = t, .fd = t->queue_fd[q], .queue = q };
 		ret = watch_add(t, &t->qwatch[q], EPOLLIN);
 	}

@@ -1,9 +1,9 @@
 /*
- * Cloud Hypervisor's VmConfig, DiskConfig, NetConfig and VsockConfig JSON bodies into struct
- * vmm_config.  Two passes: schema_parse() (api_schema.c) walks the document against the schema
- * tables below (unknown fields, types, ranges, ignored, default-only and refused fields), then
- * the map_*() functions read the mapped fields, whose types are then known.  VmInfo and
- * VmmPingResponse go out through api_info.c.
+ * Cloud Hypervisor's VmConfig, DiskConfig, NetConfig, FsConfig and VsockConfig JSON bodies into
+ * struct vmm_config.  Two passes: schema_parse() (api_schema.c) walks the document against the
+ * schema tables below (unknown fields, types, ranges, ignored, default-only and refused
+ * fields), then the map_*() functions read the mapped fields, whose types are then known.
+ * VmInfo and VmmPingResponse go out through api_info.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,7 +31,7 @@
 
 #define NOT_YET		"not supported yet"
 #define NO_IOMMU	"no virtual IOMMU"
-#define NO_VHOST	"vhost-user devices are not supported"
+#define NO_VHOST	"vhost-user is only supported for virtio-fs (fs[])"
 #define NO_CVM		"confidential guests are not supported"
 #define NO_HOTPLUG	"memory hot-plug is not supported yet"
 #define OFFLOAD		"kvmm always offers this offload"
@@ -63,6 +63,11 @@ SCHEMA(net_s, MAP("tap", T_STR), IGN("ip", T_STR), IGN("mask", T_STR), MAP("mac"
        OBJ("rate_limiter_config", R_IGNORE, limiter_s), DEF("offload_tso", T_BOOL, 1, OFFLOAD),
        DEF("offload_ufo", T_BOOL, 1, OFFLOAD), DEF("offload_csum", T_BOOL, 1, OFFLOAD),
        NO("fd", FD_WHY), NO("fds", FD_WHY));
+/* virtio-fs on a vhost-user back-end. num_queues and queue_size default as in Cloud
+ * Hypervisor's serde (the spec marks them required; runtime-rs leaves id null). */
+SCHEMA(fs_s, MAP("tag", T_STR), MAP("socket", T_STR),
+       NUM("num_queues", R_MAP, 1, KVMM_FS_MAX_QUEUES), NUM("queue_size", R_MAP, 1, 1024),
+       MAP("id", T_STR), PCI_SEG);
 SCHEMA(payload_s, NO("firmware", "not supported, use payload.kernel"), MAP("kernel", T_STR),
        MAP("cmdline", T_STR), MAP("initramfs", T_STR), NO("igvm", NO_CVM),
        NO("host_data", NO_CVM));
@@ -76,14 +81,16 @@ SCHEMA(cpus_s, NUM("boot_vcpus", R_MAP, 1, KVMM_MAX_VCPUS), NUM("max_vcpus", R_M
        IGN("core_scheduling", T_STR));
 SCHEMA(memory_s, NUM("size", R_MAP, 0, 0), NUM("hotplug_size", R_IGNORE, 0, 0),
        DEF("hotplugged_size", T_UINT, 0, NO_HOTPLUG), DEF("mergeable", T_BOOL, 0, NOT_YET),
-       IGN("hotplug_method", T_STR), IGN("shared", T_BOOL), MAP("hugepages", T_BOOL),
+       IGN("hotplug_method", T_STR), MAP("shared", T_BOOL), MAP("hugepages", T_BOOL),
        NUM("hugepage_size", R_MAP, 0, 0), DEF("prefault", T_BOOL, 0, NOT_YET),
        DEF("reserve", T_BOOL, 0, NOT_YET), MAP("thp", T_BOOL),
        EMPTY("zones", "memory zones " NOT_YET));
 SCHEMA(rng_s, MAP("src", T_STR), IGN("id", T_STR), PCI_IGN, DEF("iommu", T_BOOL, 0, NO_IOMMU));
 SCHEMA(vsock_s, NUM("cid", R_MAP, 3, 0xfffffffe), MAP("socket", T_STR), IGN("id", T_STR),
        PCI_IGN, DEF("iommu", T_BOOL, 0, NO_IOMMU));
-SCHEMA(serial_s, MAP("file", T_STR), IGN("socket", T_STR), MAP("mode", T_STR));
+/* Kata's client builds serial with NewConsoleConfig(), which adds "iommu": false. */
+SCHEMA(serial_s, MAP("file", T_STR), IGN("socket", T_STR), MAP("mode", T_STR),
+       DEF("iommu", T_BOOL, 0, NO_IOMMU));
 SCHEMA(console_s, IGN("file", T_STR), IGN("socket", T_STR), MAP("mode", T_STR),
        DEF("iommu", T_BOOL, 0, NO_IOMMU), IGN("id", T_STR), PCI_IGN);
 SCHEMA(debug_console_s, IGN("file", T_STR), MAP("mode", T_STR), NUM("iobase", R_IGNORE, 0, 0));
@@ -104,7 +111,7 @@ SCHEMA(vm_s, OBJ("cpus", R_MAP, cpus_s), OBJ("memory", R_MAP, memory_s),
        ARR("rate_limit_groups", R_IGNORE, T_OBJ, &limit_group_s),
        ARR("disks", R_MAP, T_OBJ, &disk_s), ARR("net", R_MAP, T_OBJ, &net_s),
        OBJ("rng", R_MAP, rng_s), NO("balloon", "virtio-balloon " NOT_YET),
-       EMPTY("fs", "virtio-fs " NOT_YET), EMPTY("generic_vhost_user", NO_VHOST),
+       ARR("fs", R_MAP, T_OBJ, &fs_s), EMPTY("generic_vhost_user", NO_VHOST),
        EMPTY("pmem", "virtio-pmem " NOT_YET), OBJ("serial", R_MAP, serial_s),
        OBJ("console", R_MAP, console_s), OBJ("debug_console", R_MAP, debug_console_s),
        EMPTY("devices", "VFIO devices " NOT_YET), EMPTY("user_devices", "vfio-user " NOT_YET),
@@ -204,9 +211,46 @@ static int map_net(json_t *o, struct net_config *n, bool need_tap, struct ctx *x
 	return 0;
 }
 
+void api_fs_config_free(struct fs_config *f)
+{
+	free(f->tag);
+	free(f->socket);
+	free(f->id);
+	memset(f, 0, sizeof(*f));
+}
+
+/* The ranges of num_queues and queue_size are the schema's; config_validate() checks the
+ * rest again for the command line. */
+static int map_fs(json_t *o, struct fs_config *f, struct ctx *x)
+{
+	const char *tag = STR(o, "tag"), *sock = STR(o, "socket"), *id = STR(o, "id");
+	json_t *nq = get(o, "num_queues"), *qs = get(o, "queue_size");
+
+	memset(f, 0, sizeof(*f));
+	if (!tag || !*tag)
+		return bad(x, "tag", "missing (the name the guest mounts)");
+	if (strlen(tag) > KVMM_FS_TAG_MAX)
+		return bad(x, "tag", "'%s' is %zu bytes, virtio-fs allows 1-%u", tag, strlen(tag),
+			   KVMM_FS_TAG_MAX);
+	if (!sock || !*sock)
+		return bad(x, "socket", "missing (the vhost-user back-end's, e.g. virtiofsd's)");
+	if (id && !*id)
+		return bad(x, "id", "empty");
+	f->num_queues = nq ? (unsigned int)json_integer_value(nq) : 1;
+	f->queue_size = qs ? (unsigned int)json_integer_value(qs) : 1024;
+	if (f->queue_size & (f->queue_size - 1))
+		return bad(x, "queue_size", "%u is not a power of two", f->queue_size);
+	f->pci_segment = (unsigned int)json_integer_value(get(o, "pci_segment"));
+	if (set_str(&f->tag, tag) || set_str(&f->socket, sock) || set_str(&f->id, id)) {
+		api_fs_config_free(f);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int map_devices(json_t *vm, struct vmm_config *cfg, struct ctx *x)
 {
-	json_t *disks = get(vm, "disks"), *nets = get(vm, "net"), *item;
+	json_t *disks = get(vm, "disks"), *nets = get(vm, "net"), *fs = get(vm, "fs"), *item;
 	size_t i, old;
 	int ret = 0;
 
@@ -214,6 +258,8 @@ static int map_devices(json_t *vm, struct vmm_config *cfg, struct ctx *x)
 		return bad(x, "disks", "at most %u disks", KVMM_MAX_DISKS);
 	if (json_array_size(nets) > KVMM_MAX_NETS)
 		return bad(x, "net", "at most %u network devices", KVMM_MAX_NETS);
+	if (json_array_size(fs) > KVMM_MAX_FS)
+		return bad(x, "fs", "at most %u virtio-fs devices", KVMM_MAX_FS);
 	json_array_foreach(disks, i, item) {
 		old = schema_push(x, "disks", 0);
 		schema_push(x, NULL, i);
@@ -231,6 +277,15 @@ static int map_devices(json_t *vm, struct vmm_config *cfg, struct ctx *x)
 		if (ret)
 			return ret;
 		cfg->nr_nets++;
+	}
+	json_array_foreach(fs, i, item) {
+		old = schema_push(x, "fs", 0);
+		schema_push(x, NULL, i);
+		ret = map_fs(item, &cfg->fs[cfg->nr_fs], x);
+		schema_pop(x, old);
+		if (ret)
+			return ret;
+		cfg->nr_fs++;
 	}
 	return 0;
 }
@@ -316,6 +371,7 @@ static int map_vm(json_t *vm, struct vmm_config *cfg, struct ctx *x)
 	if (mem) {
 		cfg->mem_size = (uint64_t)json_integer_value(get(mem, "size"));
 		cfg->mem_thp = !json_is_false(get(mem, "thp"));
+		cfg->mem_shared = json_is_true(get(mem, "shared"));
 		cfg->mem_hugepages = json_is_true(get(mem, "hugepages"));
 		if (get(mem, "hugepage_size"))
 			cfg->mem_hugepage_size =
@@ -376,6 +432,21 @@ int api_net_config(const char *json, size_t len, struct net_config *out, char *e
 	if (!root)
 		return -EINVAL;
 	ret = map_net(root, out, false, &x);
+	json_decref(root);
+	return ret;
+}
+
+int api_fs_config(const char *json, size_t len, struct fs_config *out, char *err,
+		  size_t errlen)
+{
+	struct ctx x = { .err = err, .errlen = errlen };
+	json_t *root = schema_parse(json, len, &fs_s, &x);
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (!root)
+		return -EINVAL;
+	ret = map_fs(root, out, &x);
 	json_decref(root);
 	return ret;
 }

@@ -1,9 +1,9 @@
 /*
  * Cloud Hypervisor's /api/v1 JSON bodies <-> struct vmm_config: VmConfig (vm.create),
- * DiskConfig (vm.add-disk), NetConfig (vm.add-net) in, VmInfo (vm.info) and
- * VmmPingResponse (vmm.ping) out (api_config.c in, api_info.c out).  The command line and the
- * API fill the same structure and both are checked by config_validate().  Pure: no I/O, no
- * global state (jansson inside).
+ * DiskConfig (vm.add-disk), NetConfig (vm.add-net), FsConfig (vm.add-fs) and VsockConfig
+ * (vm.add-vsock) in, VmInfo (vm.info) and VmmPingResponse (vmm.ping) out (api_config.c in,
+ * api_info.c out).  The command line and the API fill the same structure and both are
+ * checked by config_validate().  Pure: no I/O, no global state (jansson inside).
  *
  * Every field of the schema is either mapped, accepted and ignored (harmless: rate limiters,
  * PCI segments, ...), accepted only with its default value, or refused; a field the schema
@@ -45,15 +45,26 @@ int api_net_config(const char *json, size_t len, struct net_config *out, char *e
 		   size_t errlen);
 
 /*
+ * Parses a vm.add-fs FsConfig body into OUT (overwritten; the caller frees it with
+ * api_fs_config_free() or hands its strings over).  Same rules as a VmConfig.fs[] item:
+ * num_queues and queue_size default to 1 and 1024 as in Cloud Hypervisor, and errors name the
+ * field without a prefix ("tag: missing ...").  0, -EINVAL or -ENOMEM; on error OUT holds
+ * nothing to free.
+ */
+int api_fs_config(const char *json, size_t len, struct fs_config *out, char *err,
+		  size_t errlen);
+
+/*
  * Parses a vm.add-vsock VsockConfig body ({cid, socket}) into CFG->vsock.  Errors name the
  * field as in a VmConfig ("vsock.cid: missing").  0, -EINVAL or -ENOMEM.
  */
 int api_vsock_config(const char *json, size_t len, struct vmm_config *cfg, char *err,
 		     size_t errlen);
 
-/* Free the strings of a disk/net config and clear it (fd is not closed). */
+/* Free the strings of a disk/net/fs config and clear it (fd is not closed). */
 void api_disk_config_free(struct disk_config *d);
 void api_net_config_free(struct net_config *n);
+void api_fs_config_free(struct fs_config *f);
 
 /*
  * VmInfo: {"config": <VmConfig echoing CFG in Cloud Hypervisor's names>, "state": STATE,

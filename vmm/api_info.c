@@ -54,19 +54,41 @@ static json_t *devices_json(const struct vmm_config *cfg, bool nets)
 	return a;
 }
 
+/* VmConfig.fs[]: each virtio-fs device with its id (after the disks' and NICs'). */
+static json_t *fs_json(const struct vmm_config *cfg)
+{
+	json_t *a = json_array();
+	char id[64];
+
+	for (unsigned int i = 0; a && i < cfg->nr_fs; i++) {
+		const struct fs_config *f = &cfg->fs[i];
+
+		config_device_id(cfg, cfg->nr_disks + cfg->nr_nets + i, id, sizeof(id));
+		if (json_array_append_new(a, json_pack("{s:s, s:s, s:i, s:i, s:s, s:i}",
+						       "tag", f->tag, "socket", f->socket,
+						       "num_queues", (int)f->num_queues,
+						       "queue_size", (int)f->queue_size, "id", id,
+						       "pci_segment", (int)f->pci_segment))) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
 /* VmInfo of CFG in STATE as JSON (NULL: out of memory). */
 static json_t *vm_info_json(const struct vmm_config *cfg, const char *state)
 {
 	static const char *const serial[] = {
 		[SERIAL_TTY] = "Tty", [SERIAL_FILE] = "File", [SERIAL_OFF] = "Off" };
-	json_t *c = json_pack("{s:{s:s?, s:s*, s:s*}, s:{s:i, s:i}, s:{s:I, s:b, s:b}, s:{s:s, s:s*},"
-			      " s:{s:s}, s:{s:i}}",
+	json_t *c = json_pack("{s:{s:s?, s:s*, s:s*}, s:{s:i, s:i}, s:{s:I, s:b, s:b, s:b},"
+			      " s:{s:s, s:s*}, s:{s:s}, s:{s:i}}",
 			      "payload", "kernel", cfg->kernel, "cmdline", cfg->cmdline,
 			      "initramfs", cfg->initramfs,
 			      "cpus", "boot_vcpus", (int)cfg->boot_vcpus,
 			      "max_vcpus", (int)cfg->boot_vcpus,
 			      "memory", "size", (json_int_t)cfg->mem_size, "thp", cfg->mem_thp,
-			      "hugepages", cfg->mem_hugepages,
+			      "shared", cfg->mem_shared, "hugepages", cfg->mem_hugepages,
 			      "serial", "mode", serial[cfg->serial],
 			      "file", cfg->serial == SERIAL_FILE ? cfg->serial_path : NULL,
 			      "console", "mode", "Off",
@@ -80,6 +102,7 @@ static json_t *vm_info_json(const struct vmm_config *cfg, const char *state)
 	}
 	if (!c || json_object_set_new(c, "disks", devices_json(cfg, false)) ||
 	    json_object_set_new(c, "net", devices_json(cfg, true)) ||
+	    json_object_set_new(c, "fs", fs_json(cfg)) ||
 	    (cfg->rng_src && json_object_set_new(c, "rng", json_pack("{s:s}", "src",
 								      cfg->rng_src))) ||
 	    (cfg->vsock.cid && json_object_set_new(c, "vsock", json_pack("{s:I, s:s}", "cid",

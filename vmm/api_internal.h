@@ -35,9 +35,9 @@ struct api_vmm {
 extern const char *const api_state_names[];
 
 /*
- * api_vm_config.c: vm.create, vm.add-disk, vm.add-net and vm.add-vsock (EP, the endpoint's
- * name), the configuration before boot.  Sets REP: 204, or the error (404 without a VM, 405
- * after boot, 409 for a second VM or a taken id, 400 for a bad body).
+ * api_vm_config.c: vm.create, vm.add-disk, vm.add-net, vm.add-fs and vm.add-vsock (EP, the
+ * endpoint's name), the configuration before boot.  Sets REP: 204, or the error (404 without a
+ * VM, 405 after boot, 409 for a second VM or a taken id, 400 for a bad body).
  */
 void api_vmm_configure(struct api_vmm *v, const char *ep, struct http_request *req,
 		       struct api_reply *rep);

@@ -246,7 +246,7 @@ static const struct endpoint endpoints[] = {
 	{ "vm.boot", HTTP_PUT, 2 }, { "vm.shutdown", HTTP_PUT, 2 }, { "vm.reboot", HTTP_PUT, 2 },
 	{ "vm.pause", HTTP_PUT, 2 }, { "vm.resume", HTTP_PUT, 2 }, { "vm.delete", HTTP_PUT, 2 },
 	{ "vm.counters", HTTP_GET, 0 }, { "vm.power-button", HTTP_PUT, 2 },
-	{ "vm.add-vsock", HTTP_PUT, 1 }, { "vm.add-fs", HTTP_PUT, 3 },
+	{ "vm.add-vsock", HTTP_PUT, 1 }, { "vm.add-fs", HTTP_PUT, 1 },
 	{ "vm.add-device", HTTP_PUT, 3 }, { "vm.remove-device", HTTP_PUT, 3 },
 	{ "vm.resize", HTTP_PUT, 3 }, { "vm.snapshot", HTTP_PUT, 3 }, { "vm.restore", HTTP_PUT, 3 },
 	{ "vm.resize-disk", HTTP_PUT, 3 }, { "vm.resize-zone", HTTP_PUT, 3 },
@@ -313,7 +313,8 @@ int api_vmm_from_cli(struct api_vmm *v, struct vmm_config *cfg)
 	v->cfg.api_socket = v->cfg.seccomp = v->cfg.log_file = NULL;
 	memset(cfg->disks, 0, sizeof(cfg->disks));
 	memset(cfg->nets, 0, sizeof(cfg->nets));
-	cfg->nr_disks = cfg->nr_nets = 0;
+	memset(cfg->fs, 0, sizeof(cfg->fs));
+	cfg->nr_disks = cfg->nr_nets = cfg->nr_fs = 0;
 	cfg->kernel = cfg->initramfs = cfg->cmdline = cfg->serial_path = cfg->rng_src = NULL;
 	cfg->vsock.socket = NULL;
 	cfg->vsock.cid = 0;

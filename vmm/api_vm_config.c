@@ -1,8 +1,8 @@
 /*
  * The API's configuration endpoints, before boot: vm.create (a whole VmConfig), then
- * vm.add-disk, vm.add-net (with the TAP fd Kata sends as SCM_RIGHTS) and vm.add-vsock, which
- * cold-plug one device each into the Created VM's config.  The bodies are parsed by
- * api_config.c; the config must stay valid (config_validate()) after every request.
+ * vm.add-disk, vm.add-net (with the TAP fd Kata sends as SCM_RIGHTS), vm.add-fs and
+ * vm.add-vsock, which cold-plug one device each into the Created VM's config.  The bodies are
+ * parsed by api_config.c; the config must stay valid (config_validate()) after every request.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -36,7 +36,23 @@ static void add_vsock(struct api_vmm *v, const struct http_request *req, struct 
 	rep->status = 204;
 }
 
-/* vm.create, vm.add-disk, vm.add-net, vm.add-vsock: configuration before boot. */
+/* Takes the device that EP just appended back out of the config (it failed validation). */
+static void take_back(struct vmm_config *cfg, const char *ep)
+{
+	if (!strcmp(ep, "vm.add-disk")) {
+		api_disk_config_free(&cfg->disks[--cfg->nr_disks]);
+	} else if (!strcmp(ep, "vm.add-fs")) {
+		api_fs_config_free(&cfg->fs[--cfg->nr_fs]);
+	} else {
+		struct net_config *n = &cfg->nets[--cfg->nr_nets];
+
+		if (n->fd >= 0)
+			close(n->fd);
+		api_net_config_free(n);
+	}
+}
+
+/* vm.create, vm.add-disk, vm.add-net, vm.add-fs, vm.add-vsock: configuration before boot. */
 void api_vmm_configure(struct api_vmm *v, const char *ep, struct http_request *req,
 		       struct api_reply *rep)
 {
@@ -76,6 +92,17 @@ void api_vmm_configure(struct api_vmm *v, const char *ep, struct http_request *r
 		if (ret)
 			return api_error(rep, 400, "vm.add-disk: %s", err);
 		v->cfg.disks[v->cfg.nr_disks++] = d;
+	} else if (!strcmp(ep, "vm.add-fs")) {
+		struct fs_config f;
+
+		if (v->cfg.nr_fs == KVMM_MAX_FS)
+			return api_error(rep, 400, "vm.add-fs: at most %d virtio-fs devices",
+					 KVMM_MAX_FS);
+		ret = api_fs_config(req->body, req->body_len, &f, err, sizeof(err));
+		if (ret)
+			return api_error(rep, ret == -ENOMEM ? 500 : 400, "vm.add-fs: %s",
+					 ret == -ENOMEM ? "out of memory" : err);
+		v->cfg.fs[v->cfg.nr_fs++] = f;
 	} else {
 		struct net_config n = { .fd = -1 };
 
@@ -96,21 +123,8 @@ void api_vmm_configure(struct api_vmm *v, const char *ep, struct http_request *r
 	}
 	ret = config_validate(&v->cfg, err, sizeof(err));
 	if (ret) {
-		/* Take the device back out: the VM's config stays valid. */
-		if (!strcmp(ep, "vm.add-disk")) {
-			struct disk_config *d = &v->cfg.disks[--v->cfg.nr_disks];
-
-			free(d->path);
-			free(d->id);
-			free(d->serial);
-		} else {
-			struct net_config *n = &v->cfg.nets[--v->cfg.nr_nets];
-
-			if (n->fd >= 0)
-				close(n->fd);
-			free(n->tap);
-			free(n->id);
-		}
+		/* The VM's config stays valid. */
+		take_back(&v->cfg, ep);
 		/* Cloud Hypervisor's one id namespace: a taken id is a conflict. */
 		return api_error(rep, ret == -EEXIST ? 409 : 400, "%s: %s", ep, err);
 	}

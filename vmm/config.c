@@ -27,10 +27,11 @@ static const char usage_text[] =
 "  --initramfs PATH       initramfs (cpio, optionally compressed)\n"
 "  --cmdline STR          kernel command line\n"
 "  --cpus boot=N          number of vCPUs (1-" "64" ", default 1)\n"
-"  --memory size=SIZE[,thp=on|off][,hugepages=on[,hugepage_size=2M|1G]]\n"
+"  --memory size=SIZE[,thp=on|off][,shared=on|off][,hugepages=on[,hugepage_size=2M|1G]]\n"
 "                         guest RAM, e.g. 512M, 2G (default 512M, min 16M); thp: ask\n"
-"                         for transparent huge pages (default on); hugepages: on\n"
-"                         hugetlbfs pages reserved by the host (nr_hugepages)\n"
+"                         for transparent huge pages (default on); shared: other processes\n"
+"                         (vhost-user back-ends) may map it, as --fs needs (default off);\n"
+"                         hugepages: on hugetlbfs pages reserved by the host (nr_hugepages)\n"
 "  --serial MODE          tty (stdout, default) | file=PATH | off\n"
 "  --console off          virtio console (only 'off' for now)\n"
 "  --disk path=FILE[,readonly=on][,id=NAME][,serial=STR][,direct=on]\n"
@@ -38,6 +39,12 @@ static const char usage_text[] =
 "  --net tap=NAME|fd=N[,mac=AA:BB:CC:DD:EE:FF][,id=NAME]\n"
 "                         a virtio-net device on a TAP interface, opened by name or\n"
 "                         inherited as an open fd (repeatable, up to 8)\n"
+"  --fs tag=TAG,socket=PATH[,num_queues=N][,queue_size=N][,id=NAME][,pci_segment=N]\n"
+"                         virtio-fs served by the vhost-user back-end (e.g. virtiofsd)\n"
+"                         listening on PATH; the guest mounts it by TAG (1-36 bytes);\n"
+"                         num_queues 1-7 (default 1), queue_size a power of two up to 1024\n"
+"                         (default 1024); needs --memory shared=on or hugepages=on\n"
+"                         (repeatable, up to 4)\n"
 "  --vsock cid=N,socket=PATH\n"
 "                         virtio-vsock for guest CID N (>= 3), reached from the host through\n"
 "                         the Unix socket PATH (\"CONNECT <port>\"), guest connections to\n"
@@ -196,10 +203,11 @@ static int opt_cpus(struct vmm_config *cfg, char *arg, const char **bad)
 
 static int opt_memory(struct vmm_config *cfg, char *arg, const char **bad)
 {
-	static const char *const keys[] = { "size", "thp", "hugepages", "hugepage_size" };
-	char *vals[4] = { 0 };
+	static const char *const keys[] = { "size", "thp", "hugepages", "hugepage_size",
+					    "shared" };
+	char *vals[5] = { 0 };
 
-	if (parse_kv(arg, keys, vals, 4, bad) || !vals[0])
+	if (parse_kv(arg, keys, vals, 5, bad) || !vals[0])
 		return -EINVAL;
 	*bad = vals[1];
 	if (vals[1] && parse_bool(vals[1], &cfg->mem_thp))
@@ -209,6 +217,9 @@ static int opt_memory(struct vmm_config *cfg, char *arg, const char **bad)
 		return -EINVAL;
 	*bad = vals[3];
 	if (vals[3] && parse_size(vals[3], &cfg->mem_hugepage_size))
+		return -EINVAL;
+	*bad = vals[4];
+	if (vals[4] && parse_bool(vals[4], &cfg->mem_shared))
 		return -EINVAL;
 	*bad = vals[0];
 	return parse_size(vals[0], &cfg->mem_size) ? -EINVAL : 0;
@@ -248,7 +259,7 @@ static int opt_api_socket(struct vmm_config *cfg, const char *arg)
 
 enum { OPT_KERNEL = 256, OPT_INITRAMFS, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY,
        OPT_SERIAL, OPT_CONSOLE, OPT_NO_ACPI, OPT_LOG_FILE, OPT_DISK, OPT_RNG, OPT_NET,
-       OPT_API_SOCKET, OPT_SECCOMP, OPT_VSOCK, OPT_TRANSPORT, OPT_PCI_SEGMENTS };
+       OPT_API_SOCKET, OPT_SECCOMP, OPT_VSOCK, OPT_TRANSPORT, OPT_PCI_SEGMENTS, OPT_FS };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -267,6 +278,7 @@ static const struct option long_opts[] = {
 	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
 	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "vsock", required_argument, NULL, OPT_VSOCK },
+	{ "fs", required_argument, NULL, OPT_FS },
 	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -305,6 +317,7 @@ enum cli_result config_parse_args(struct vmm_config *cfg, int argc,
 		case OPT_RNG:
 		case OPT_NET:
 		case OPT_VSOCK:
+		case OPT_FS:
 			/* The parsers cut the string; report from a copy. */
 			copy = strdup(optarg);
 			if (!copy)
@@ -314,6 +327,7 @@ enum cli_result config_parse_args(struct vmm_config *cfg, int argc,
 			    : c == OPT_DISK ? config_opt_disk(cfg, copy, &bad)
 			    : c == OPT_NET ? config_opt_net(cfg, copy, &bad)
 			    : c == OPT_VSOCK ? config_opt_vsock(cfg, copy, &bad)
+			    : c == OPT_FS ? config_opt_fs(cfg, copy, &bad)
 			    : config_opt_rng(cfg, copy, &bad);
 			if (ret) {
 				fprintf(stderr, "kvmm: invalid value '%s' in --%s %s\n",

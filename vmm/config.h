@@ -44,6 +44,23 @@ struct vsock_config {
 	const char *id;			/* set only while creating the device (config_device_id) */
 };
 
+#define KVMM_MAX_FS 4
+/* Virtio devices of one VM in all (the x86_64 interrupt lines they can have). */
+#define KVMM_MAX_VIRTIO 18
+#define KVMM_FS_TAG_MAX 36		/* virtio-fs tag bytes (virtio 1.x, 5.11.4) */
+#define KVMM_FS_MAX_QUEUES 7		/* request queues: VIRTIO_MAX_QUEUES less the hiprio one */
+
+/* One --fs (and VmConfig.fs[] / vm.add-fs): virtio-fs served by a vhost-user back-end such
+ * as virtiofsd listening on SOCKET. */
+struct fs_config {
+	char *tag;			/* the name the guest mounts, 1..KVMM_FS_TAG_MAX bytes */
+	char *socket;			/* the back-end's vhost-user Unix socket */
+	char *id;			/* NULL: "_fs<N>" (config_device_id) */
+	unsigned int num_queues;	/* request queues, 1..KVMM_FS_MAX_QUEUES (default 1) */
+	unsigned int queue_size;	/* entries per queue, a power of two <= 1024 (default 1024) */
+	unsigned int pci_segment;	/* below pci_segments; ignored on virtio-mmio */
+};
+
 enum serial_mode { SERIAL_TTY, SERIAL_FILE, SERIAL_OFF };
 /* --virtio-transport: AUTO is PCI unless the arch says the VM cannot use it well
  * (arch_pci_default()). */
@@ -59,6 +76,9 @@ struct vmm_config {
 	unsigned int boot_vcpus;
 	uint64_t mem_size;		/* bytes */
 	bool mem_thp;			/* ask for transparent huge pages (default on) */
+	bool mem_shared;		/* memory.shared / --memory shared=on: guest RAM may be
+					 * mapped by other processes (vhost-user back-ends);
+					 * required by fs[] unless mem_hugepages */
 	bool mem_hugepages;		/* guest RAM on hugetlbfs pages */
 	uint64_t mem_hugepage_size;	/* their size in bytes; 0: 2 MiB */
 	enum serial_mode serial;
@@ -71,6 +91,8 @@ struct vmm_config {
 	unsigned int nr_disks;
 	struct net_config nets[KVMM_MAX_NETS];
 	unsigned int nr_nets;
+	struct fs_config fs[KVMM_MAX_FS];
+	unsigned int nr_fs;
 	struct vsock_config vsock;
 	char *rng_src;			/* entropy source for virtio-rng; NULL: no device */
 	char *api_socket;		/* --api-socket path, or NULL */
@@ -107,9 +129,11 @@ int config_opt_disk(struct vmm_config *cfg, char *arg, const char **bad);
 int config_opt_net(struct vmm_config *cfg, char *arg, const char **bad);
 int config_opt_rng(struct vmm_config *cfg, char *arg, const char **bad);
 int config_opt_vsock(struct vmm_config *cfg, char *arg, const char **bad);
+int config_opt_fs(struct vmm_config *cfg, char *arg, const char **bad);
 /*
- * The id device I goes by: I counts disks, then NICs, then (I == nr_disks + nr_nets) the
- * vsock device. Its own id, or Cloud Hypervisor's default: "_disk<N>", "_net<N>",
+ * The id device I goes by: I counts disks, then NICs, then virtio-fs devices, then
+ * (I == nr_disks + nr_nets + nr_fs) the vsock device, the order in which Cloud Hypervisor
+ * names them. Its own id, or Cloud Hypervisor's default: "_disk<N>", "_net<N>", "_fs<N>",
  * "_vsock<N>" with one counter N over the devices named by default, in that order, skipping
  * names that an explicit id took. The entropy device is always "__rng".
  */

@@ -1,7 +1,8 @@
 /*
- * The device part of the VM configuration: parsing --disk and --rng values (Cloud
- * Hypervisor's key=value style) and checking them. Shared by the command line and, later,
- * the API's vm.create, so both refuse the same things with the same messages.
+ * The device part of the VM configuration: parsing --disk, --net, --fs, --vsock and --rng
+ * values (Cloud Hypervisor's key=value style), the devices' ids, and checking them. Shared by
+ * the command line and the API's vm.create and vm.add-*, so both refuse the same things with
+ * the same messages.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -41,9 +42,8 @@ static int dup_opt(char **dst, const char *src)
 	return *dst ? 0 : -ENOMEM;
 }
 
-/* pci_segment=N: a decimal segment number below KVMM_MAX_PCI_SEGMENTS (checked against
- * the VM's segments in config_validate_devices). */
-static int parse_segment(const char *s, unsigned int *out)
+/* A decimal number up to MAX (no sign, no blanks). */
+static int parse_dec(const char *s, unsigned long max, unsigned int *out)
 {
 	unsigned long v;
 	char *end;
@@ -52,10 +52,17 @@ static int parse_segment(const char *s, unsigned int *out)
 		return -EINVAL;
 	errno = 0;
 	v = strtoul(s, &end, 10);
-	if (*end || errno || v >= KVMM_MAX_PCI_SEGMENTS)
+	if (*end || errno || v > max)
 		return -EINVAL;
 	*out = (unsigned int)v;
 	return 0;
+}
+
+/* pci_segment=N: a decimal segment number below KVMM_MAX_PCI_SEGMENTS (checked against
+ * the VM's segments in config_validate_devices). */
+static int parse_segment(const char *s, unsigned int *out)
+{
+	return parse_dec(s, KVMM_MAX_PCI_SEGMENTS - 1, out);
 }
 
 int config_opt_disk(struct vmm_config *cfg, char *arg, const char **bad)
@@ -186,13 +193,69 @@ int config_opt_vsock(struct vmm_config *cfg, char *arg, const char **bad)
 	return dup_opt(&cfg->vsock.socket, v[1]);
 }
 
-/* The id of device I (disks first, then NICs), or NULL. */
-static const char *device_id(const struct vmm_config *cfg, unsigned int i)
+/* --fs tag=T,socket=PATH[,num_queues=N][,queue_size=N][,id=NAME][,pci_segment=N]: the
+ * ranges are config_validate_devices()'s, so that the API's fs[] gets the same messages. */
+int config_opt_fs(struct vmm_config *cfg, char *arg, const char **bad)
 {
-	return i < cfg->nr_disks ? cfg->disks[i].id : cfg->nets[i - cfg->nr_disks].id;
+	static const char *const keys[] = { "tag", "socket", "num_queues", "queue_size", "id",
+					    "pci_segment" };
+	char *v[6] = { 0 };
+	struct fs_config f = { .num_queues = 1, .queue_size = 1024 };
+
+	if (parse_kv(arg, keys, v, 6, bad))
+		return -EINVAL;
+	*bad = "tag= and socket= are both required";
+	if (!v[0] || !*v[0] || !v[1] || !*v[1])
+		return -EINVAL;
+	*bad = v[2];
+	if (v[2] && parse_dec(v[2], UINT_MAX, &f.num_queues))
+		return -EINVAL;
+	*bad = v[3];
+	if (v[3] && parse_dec(v[3], UINT_MAX, &f.queue_size))
+		return -EINVAL;
+	*bad = "id";
+	if (v[4] && !*v[4])
+		return -EINVAL;
+	*bad = v[5];
+	if (v[5] && parse_segment(v[5], &f.pci_segment))
+		return -EINVAL;
+	*bad = "too many virtio-fs devices";
+	if (cfg->nr_fs == KVMM_MAX_FS)
+		return -EINVAL;
+	if (dup_opt(&f.tag, v[0]) || dup_opt(&f.socket, v[1]) || dup_opt(&f.id, v[4])) {
+		free(f.tag);
+		free(f.socket);
+		return -ENOMEM;
+	}
+	cfg->fs[cfg->nr_fs++] = f;
+	return 0;
 }
 
-/* Whether an explicit id among the first N devices (disks, then NICs) is ID. */
+/* Devices with a configurable id: disks, then NICs, then virtio-fs devices. */
+static unsigned int nr_named(const struct vmm_config *cfg)
+{
+	return cfg->nr_disks + cfg->nr_nets + cfg->nr_fs;
+}
+
+/* The id of device I (below nr_named()), or NULL. */
+static const char *device_id(const struct vmm_config *cfg, unsigned int i)
+{
+	if (i < cfg->nr_disks)
+		return cfg->disks[i].id;
+	i -= cfg->nr_disks;
+	return i < cfg->nr_nets ? cfg->nets[i].id : cfg->fs[i - cfg->nr_nets].id;
+}
+
+/* Cloud Hypervisor's prefix for device I's default name (I == nr_named(): vsock). */
+static const char *default_prefix(const struct vmm_config *cfg, unsigned int i)
+{
+	if (i < cfg->nr_disks)
+		return "_disk";
+	i -= cfg->nr_disks;
+	return i < cfg->nr_nets ? "_net" : i < cfg->nr_nets + cfg->nr_fs ? "_fs" : "_vsock";
+}
+
+/* Whether an explicit id among the first N devices (disks, NICs, fs) is ID. */
 static bool id_taken(const struct vmm_config *cfg, unsigned int n, const char *id)
 {
 	for (unsigned int j = 0; j < n; j++)
@@ -204,10 +267,10 @@ static bool id_taken(const struct vmm_config *cfg, unsigned int n, const char *i
 void config_device_id(const struct vmm_config *cfg, unsigned int i, char *buf,
 		      unsigned long len)
 {
-	unsigned int n = cfg->nr_disks + cfg->nr_nets, counter = 0;
+	unsigned int n = nr_named(cfg), counter = 0;
 
 	for (unsigned int j = 0; j <= i && j <= n; j++) {
-		const char *prefix = j < cfg->nr_disks ? "_disk" : j < n ? "_net" : "_vsock";
+		const char *prefix = default_prefix(cfg, j);
 
 		if (j < n && device_id(cfg, j)) {
 			if (j == i)
@@ -226,7 +289,7 @@ void config_device_id(const struct vmm_config *cfg, unsigned int i, char *buf,
  * devices have the same one. */
 static bool id_clash(const struct vmm_config *cfg, char *err, unsigned long errlen)
 {
-	unsigned int n = cfg->nr_disks + cfg->nr_nets;
+	unsigned int n = nr_named(cfg);
 
 	for (unsigned int i = 0; i < n; i++) {
 		const char *id = device_id(cfg, i);
@@ -265,8 +328,73 @@ int config_validate_hugepages(const struct vmm_config *cfg, char *err, unsigned 
 	return 0;
 }
 
+/* The virtio-fs devices (--fs, VmConfig.fs[], vm.add-fs). */
+static int validate_fs(const struct vmm_config *cfg, char *err, unsigned long errlen)
+{
+	for (unsigned int i = 0; i < cfg->nr_fs; i++) {
+		const struct fs_config *f = &cfg->fs[i];
+		unsigned int q = f->queue_size;
+
+		if (!f->tag || !*f->tag) {
+			snprintf(err, errlen, "fs[%u]: tag is required (the name the guest mounts)",
+				 i);
+			return -EINVAL;
+		}
+		if (strlen(f->tag) > KVMM_FS_TAG_MAX) {
+			snprintf(err, errlen, "fs[%u]: tag '%s' is %zu bytes, virtio-fs allows "
+				 "1-%u", i, f->tag, strlen(f->tag), KVMM_FS_TAG_MAX);
+			return -EINVAL;
+		}
+		if (!f->socket || !*f->socket) {
+			snprintf(err, errlen, "fs[%u]: socket is required (the vhost-user "
+				 "back-end's Unix socket, e.g. virtiofsd's)", i);
+			return -EINVAL;
+		}
+		if (strlen(f->socket) > 107) {	/* sun_path less its NUL */
+			snprintf(err, errlen, "fs[%u]: socket path longer than 107 bytes (Unix "
+				 "socket limit)", i);
+			return -EINVAL;
+		}
+		if (f->num_queues < 1 || f->num_queues > KVMM_FS_MAX_QUEUES) {
+			snprintf(err, errlen, "fs[%u]: num_queues %u out of range 1-%u", i,
+				 f->num_queues, KVMM_FS_MAX_QUEUES);
+			return -EINVAL;
+		}
+		if (q < 1 || q > 1024 || (q & (q - 1))) {
+			snprintf(err, errlen, "fs[%u]: queue_size %u is not a power of two in "
+				 "1-1024", i, q);
+			return -EINVAL;
+		}
+		if (f->pci_segment >= cfg->pci_segments) {
+			snprintf(err, errlen, "fs[%u]: pci_segment %u, but the VM has %u PCI "
+				 "segment(s) (platform.num_pci_segments)", i, f->pci_segment,
+				 cfg->pci_segments);
+			return -EINVAL;
+		}
+	}
+	/* Cloud Hypervisor's rule, kept so that a config means the same to both: the back-end
+	 * maps guest RAM, which shared=false promises to keep private (hugetlbfs RAM is mapped
+	 * shared in either case). */
+	if (cfg->nr_fs && !cfg->mem_shared && !cfg->mem_hugepages) {
+		snprintf(err, errlen, "fs: virtio-fs needs memory.shared=true (--memory shared=on) "
+			 "or hugepages: the vhost-user back-end maps guest RAM");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int config_validate_devices(const struct vmm_config *cfg, char *err, unsigned long errlen)
 {
+	unsigned int total = cfg->nr_disks + cfg->nr_nets + cfg->nr_fs + (cfg->vsock.cid != 0) +
+			     (cfg->rng_src != NULL);
+
+	/* Each virtio device has an interrupt line of its own (virtio-mmio's, or INTx on PCI
+	 * for a guest without MSI-X), and x86_64 has KVMM_MAX_VIRTIO of them. */
+	if (total > KVMM_MAX_VIRTIO) {
+		snprintf(err, errlen, "%u virtio devices (disks, net, fs, vsock, rng): at most %u",
+			 total, KVMM_MAX_VIRTIO);
+		return -EINVAL;
+	}
 	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
 		const struct disk_config *d = &cfg->disks[i];
 
@@ -305,6 +433,8 @@ int config_validate_devices(const struct vmm_config *cfg, char *err, unsigned lo
 			return -EINVAL;
 		}
 	}
+	if (validate_fs(cfg, err, errlen))
+		return -EINVAL;
 	if (id_clash(cfg, err, errlen))
 		return -EEXIST;
 	if (cfg->vsock.cid && (cfg->vsock.cid < 3 || cfg->vsock.cid > UINT32_MAX - 1 ||
@@ -336,6 +466,12 @@ void config_free_devices(struct vmm_config *cfg)
 			close(cfg->nets[i].fd);
 	}
 	cfg->nr_nets = 0;
+	for (unsigned int i = 0; i < cfg->nr_fs; i++) {
+		free(cfg->fs[i].tag);
+		free(cfg->fs[i].socket);
+		free(cfg->fs[i].id);
+	}
+	cfg->nr_fs = 0;
 	free(cfg->vsock.socket);
 	cfg->vsock.socket = NULL;
 	cfg->vsock.cid = 0;

@@ -35,6 +35,7 @@ int msix_init(struct msix *m, struct pci_func *f, const char *name, unsigned int
 	m->nr = nr;
 	m->routes = routes;
 	m->devid = devid;
+	m->vm_fd = -1;
 	ctrl = (uint16_t)(nr - 1);
 	t = table_off | bar;
 	p = pba_off | bar;
@@ -66,15 +67,40 @@ err:
 	return ret;
 }
 
+static bool masked(const struct msix *m, unsigned int v)
+{
+	return m->fmask || (m->table[v].ctrl & MSIX_VECTOR_MASKED);
+}
+
+/* Attaches V's irqfd to KVM exactly while V can be delivered. Lock held (or not yet
+ * shared). 0/-errno. */
+static int attach(struct msix *m, unsigned int v)
+{
+	bool want = m->enabled && !masked(m, v);
+	struct kvm_irqfd irqfd = { .fd = m->fd[v], .gsi = m->gsi[v] };
+
+	if (m->vm_fd < 0 || m->attached[v] == want)
+		return 0;
+	if (!want)
+		irqfd.flags = KVM_IRQFD_FLAG_DEASSIGN;
+	if (ioctl(m->vm_fd, KVM_IRQFD, &irqfd) < 0) {
+		pr_warn("%s: MSI-X vector %u: KVM_IRQFD: %m", m->name, v);
+		return -errno;
+	}
+	m->attached[v] = want;
+	return 0;
+}
+
 int msix_wire(struct msix *m, int vm_fd)
 {
-	for (unsigned int v = 0; v < m->nr; v++) {
-		struct kvm_irqfd irqfd = { .fd = m->fd[v], .gsi = m->gsi[v] };
+	int ret = 0;
 
-		if (ioctl(vm_fd, KVM_IRQFD, &irqfd) < 0)
-			return -errno;
-	}
-	return 0;
+	pthread_mutex_lock(&m->lock);
+	m->vm_fd = vm_fd;
+	for (unsigned int v = 0; !ret && v < m->nr; v++)
+		ret = attach(m, v);
+	pthread_mutex_unlock(&m->lock);
+	return ret;
 }
 
 void msix_fini(struct msix *m, int vm_fd)
@@ -82,22 +108,18 @@ void msix_fini(struct msix *m, int vm_fd)
 	for (unsigned int v = 0; v < m->nr; v++) {
 		if (m->fd[v] < 0)
 			continue;
-		if (vm_fd >= 0) {
+		if (vm_fd >= 0 && m->attached[v]) {
 			struct kvm_irqfd irqfd = { .fd = m->fd[v], .gsi = m->gsi[v],
 						   .flags = KVM_IRQFD_FLAG_DEASSIGN };
 
 			ioctl(vm_fd, KVM_IRQFD, &irqfd);
 		}
+		m->attached[v] = false;
 		irq_msi_set(m->routes, m->gsi[v], false, 0, 0, 0);
 		close(m->fd[v]);
 		m->fd[v] = -1;
 	}
 	pthread_mutex_destroy(&m->lock);
-}
-
-static bool masked(const struct msix *m, unsigned int v)
-{
-	return m->fmask || (m->table[v].ctrl & MSIX_VECTOR_MASKED);
 }
 
 /* Sends V now. Lock held. */
@@ -120,6 +142,7 @@ static void sync_vector(struct msix *m, unsigned int v)
 
 	irq_msi_set(m->routes, m->gsi[v], live,
 		    (uint64_t)e->addr_hi << 32 | e->addr_lo, e->data, m->devid);
+	attach(m, v);
 	if (m->enabled && !masked(m, v) && (m->pba & (1ULL << v))) {
 		m->pba &= ~(1ULL << v);
 		fire(m, v);
@@ -184,6 +207,8 @@ void msix_cfg_written(struct msix *m)
 	pthread_mutex_lock(&m->lock);
 	m->enabled = ctrl & MSIX_CTRL_ENABLE;
 	m->fmask = ctrl & MSIX_CTRL_FMASK;
+	for (unsigned int v = 0; v < m->nr; v++)
+		attach(m, v);
 	if (m->enabled && !m->fmask)
 		for (unsigned int v = 0; v < m->nr; v++)
 			if ((m->pba & (1ULL << v)) && !masked(m, v)) {

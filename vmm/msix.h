@@ -6,6 +6,12 @@
  * Every table write is the guest's: only the defined fields change, and a route is handed
  * to KVM only for an unmasked vector.
  *
+ * A vector's irqfd is attached to KVM only while the vector can be delivered (MSI-X on,
+ * neither it nor the function masked). A vhost-user back-end writes the irqfd directly
+ * (virtio_queue_irqfd()); while the vector is masked its writes then stay counted in the
+ * eventfd, and KVM injects them when the guest unmasks and the irqfd is attached again,
+ * instead of dropping them on a GSI without a route.
+ *
  * Locking: one mutex per function, taken on the guest's table accesses (vCPU threads), on
  * capability writes (under the PCI segment lock) and by msix_signal() (device workers).
  */
@@ -49,6 +55,8 @@ struct msix {
 	uint64_t fired, pended;		/* counters: messages sent, messages held back */
 	uint32_t gsi[MSIX_MAX_VECTORS];
 	int fd[MSIX_MAX_VECTORS];	/* irqfds */
+	bool attached[MSIX_MAX_VECTORS]; /* fd[v] is attached to KVM (KVM_IRQFD) */
+	int vm_fd;			/* from msix_wire(); -1 before (tests) */
 };
 
 /*
@@ -60,7 +68,8 @@ int msix_init(struct msix *m, struct pci_func *f, const char *name, unsigned int
 	      unsigned int bar, uint32_t table_off, uint32_t pba_off, struct irq_routes *routes,
 	      uint32_t devid);
 
-/* Connects each vector's eventfd to its GSI in KVM (KVM_IRQFD). 0/-errno. */
+/* From now on, connects each vector's eventfd to its GSI in KVM (KVM_IRQFD) while the vector
+ * can be delivered. 0/-errno. */
 int msix_wire(struct msix *m, int vm_fd);
 
 /* Undoes msix_wire (when VM_FD >= 0), removes the routes, closes the eventfds. */

@@ -35,8 +35,9 @@ struct platform_dev {
 };
 
 #define VM_MAX_PLATFORM_DEVS 32
-/* Every disk and NIC, vsock and the entropy device. */
-#define VM_MAX_VIRTIO (KVMM_MAX_DISKS + KVMM_MAX_NETS + 2)
+/* Virtio devices of one VM: each has an interrupt line of its own (x86_64 has 18 for them),
+ * which config_validate() enforces over disks, NICs, fs devices, vsock and rng together. */
+#define VM_MAX_VIRTIO KVMM_MAX_VIRTIO
 
 struct vcpu;
 struct virtio_transport;

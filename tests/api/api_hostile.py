@@ -130,7 +130,8 @@ def main(kvmm):
     check(r[0] == 400 and error_names(r, "frobnicate"), "unknown field: 400 naming it")
     r = request(sock, "PUT", "vm.create", '{"payload": {"kernel": "/k"}, "fs": [{"tag": "t",'
                 ' "socket": "/s"}]}')
-    check(r[0] == 400 and error_names(r, "fs"), "virtio-fs asked for: 400 naming fs")
+    check(r[0] == 400 and error_names(r, "memory.shared"),
+          "virtio-fs without shared guest RAM: 400 naming memory.shared")
 
     # A body over 1 MiB is refused from its Content-Length, before it is sent.
     s = connect(sock)

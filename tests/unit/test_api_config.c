@@ -12,7 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "api_config.h"
+#include "api_internal.h"
 
 static struct vmm_config cfg;
 static char err[256];
@@ -44,49 +46,162 @@ static int create_with(const char *extra)
 	return create(body);
 }
 
+struct refusal {
+	const char *extra;	/* members added to a minimal body */
+	const char *msg;	/* the exact error */
+};
+
+static void expect_refusals(const struct refusal *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		config_free(&cfg);
+		config_init(&cfg);
+		err[0] = '\0';
+		cr_expect_eq(create_with(r[i].extra), -EINVAL, "accepted: %s", r[i].extra);
+		cr_expect_str_eq(err, r[i].msg, "for: %s", r[i].extra);
+	}
+}
+
+#define EXPECT_REFUSALS(...) do {						\
+	static const struct refusal r_[] = { __VA_ARGS__ };			\
+	expect_refusals(r_, sizeof(r_) / sizeof(r_[0]));			\
+} while (0)
+
 /*
- * What Kata's clh driver sends (clh.go CreateVM with the generated client's constructor
- * defaults), with max_vcpus = boot_vcpus and no memory.hotplug_size, which kvmm refuses.
+ * What Kata's clh driver sends for a default sandbox (clh.go CreateVM, Kata 3.27, x86_64, on
+ * a host with 8 CPUs and 16 GiB): every object comes from the generated client's New*Config()
+ * constructors, whose defaults are filled in even when nobody set them (NewConsoleConfig's
+ * "iommu": false on serial as well, NewDiskConfig's num_queues 1 / queue_size 128 / sparse,
+ * NewMemoryConfig's mergeable, hotplug_method, prefault, thp). The guest image is a read-only
+ * disk, virtio-fs (memory.shared, therefore) on PCI segment 1, hybrid vsock; the NIC comes
+ * later with vm.add-net. max_vcpus (all host CPUs) and memory.hotplug_size (all host RAM) are
+ * accepted and ignored until hot-plug exists: only a max_vcpus below boot_vcpus is refused,
+ * which Kata never sends. What Kata's options can add that kvmm still refuses is in
+ * kata_options_still_refused below.
  */
 static const char kata_body[] =
-	"{\"payload\": {\"kernel\": \"/opt/kata/vmlinux.container\","
-	"  \"cmdline\": \"panic=1 no_timer_check noreplace-smp quiet root=/dev/vda1\","
-	"  \"initramfs\": \"/opt/kata/kata-initrd.img\"},"
-	" \"platform\": {\"num_pci_segments\": 2, \"tdx\": false, \"sev_snp\": false,"
-	"  \"iommufd\": false, \"vfio_p2p_dma\": true},"
+	"{\"payload\": {\"kernel\": \"/opt/kata/share/kata-containers/vmlinux.container\","
+	"  \"cmdline\": \"root=/dev/vda1 rootflags=data=ordered,errors=remount-ro ro"
+	" rootfstype=ext4 panic=1 no_timer_check noreplace-smp quiet"
+	" systemd.unit=kata-containers.target systemd.mask=systemd-networkd.service"
+	" systemd.mask=systemd-networkd.socket scsi_mod.scan=none\"},"
+	" \"platform\": {\"num_pci_segments\": 2, \"tdx\": false, \"sev_snp\": false},"
 	" \"memory\": {\"size\": 2147483648, \"mergeable\": false, \"hotplug_method\": \"Acpi\","
-	"  \"shared\": false, \"hugepages\": false, \"prefault\": false, \"thp\": true},"
-	" \"cpus\": {\"boot_vcpus\": 2, \"max_vcpus\": 2, \"kvm_hyperv\": false, \"nested\": true,"
-	"  \"topology\": {\"threads_per_core\": 1, \"cores_per_die\": 2, \"dies_per_package\": 1,"
+	"  \"shared\": true, \"hugepages\": false, \"prefault\": false, \"thp\": true,"
+	"  \"hotplug_size\": 17179869184},"
+	" \"cpus\": {\"boot_vcpus\": 1, \"max_vcpus\": 8, \"kvm_hyperv\": false, \"nested\": true,"
+	"  \"topology\": {\"threads_per_core\": 1, \"cores_per_die\": 8, \"dies_per_package\": 1,"
 	"   \"packages\": 1}},"
 	" \"rng\": {\"src\": \"/dev/urandom\", \"iommu\": false},"
-	" \"disks\": [{\"path\": \"/opt/kata/kata-containers.img\", \"readonly\": true,"
-	"  \"direct\": false, \"iommu\": false, \"num_queues\": 1, \"queue_size\": 128,"
-	"  \"vhost_user\": false, \"backing_files\": false, \"sparse\": true,"
-	"  \"image_type\": \"Raw\", \"rate_limiter_config\": {"
-	"   \"bandwidth\": {\"size\": 1000, \"one_time_burst\": 0, \"refill_time\": 1000},"
-	"   \"ops\": {\"size\": 100, \"refill_time\": 1000}}}],"
-	" \"serial\": {\"mode\": \"Tty\"},"
+	" \"disks\": [{\"path\": \"/opt/kata/share/kata-containers/kata-containers.img\","
+	"  \"readonly\": true, \"direct\": false, \"iommu\": false, \"num_queues\": 1,"
+	"  \"queue_size\": 128, \"vhost_user\": false, \"backing_files\": false, \"sparse\": true,"
+	"  \"image_type\": \"Raw\"}],"
+	" \"fs\": [{\"tag\": \"kataShared\", \"socket\": \"/run/vc/vm/ID/vhost-fs.sock\","
+	"  \"num_queues\": 1, \"queue_size\": 1024, \"pci_segment\": 1}],"
+	" \"serial\": {\"mode\": \"Off\", \"iommu\": false},"
 	" \"console\": {\"mode\": \"Off\", \"iommu\": false},"
+	" \"vsock\": {\"cid\": 3, \"socket\": \"/run/vc/vm/ID/clh.sock\", \"iommu\": false},"
 	" \"iommu\": false, \"watchdog\": false, \"pvpanic\": false, \"landlock_enable\": false}";
 
 Test(api_config, kata_vm_create)
 {
 	cr_assert_eq(create(kata_body), 0, "%s", err);
-	cr_assert_str_eq(cfg.kernel, "/opt/kata/vmlinux.container");
-	cr_assert_str_eq(cfg.initramfs, "/opt/kata/kata-initrd.img");
-	cr_assert_str_eq(cfg.cmdline, "panic=1 no_timer_check noreplace-smp quiet root=/dev/vda1");
-	cr_assert_eq(cfg.boot_vcpus, 2);
+	cr_assert_str_eq(cfg.kernel, "/opt/kata/share/kata-containers/vmlinux.container");
+	cr_assert_null(cfg.initramfs);
+	cr_assert(!strncmp(cfg.cmdline, "root=/dev/vda1 ", 15), "%s", cfg.cmdline);
+	cr_assert_eq(cfg.boot_vcpus, 1);
 	cr_assert_eq(cfg.mem_size, 2ULL << 30);
+	cr_assert(cfg.mem_shared);
+	cr_assert_not(cfg.mem_hugepages);
+	cr_assert(cfg.mem_thp);
+	cr_assert_eq(cfg.pci_segments, 2);
 	cr_assert_str_eq(cfg.rng_src, "/dev/urandom");
 	cr_assert_eq(cfg.nr_disks, 1);
-	cr_assert_str_eq(cfg.disks[0].path, "/opt/kata/kata-containers.img");
+	cr_assert_str_eq(cfg.disks[0].path, "/opt/kata/share/kata-containers/kata-containers.img");
 	cr_assert(cfg.disks[0].readonly);
 	cr_assert_not(cfg.disks[0].direct);
 	cr_assert_null(cfg.disks[0].id);
+	cr_assert_eq(cfg.disks[0].pci_segment, 0);
 	cr_assert_eq(cfg.nr_nets, 0);
-	cr_assert_eq(cfg.serial, SERIAL_TTY);
+	cr_assert_eq(cfg.nr_fs, 1);
+	cr_assert_str_eq(cfg.fs[0].tag, "kataShared");
+	cr_assert_str_eq(cfg.fs[0].socket, "/run/vc/vm/ID/vhost-fs.sock");
+	cr_assert_null(cfg.fs[0].id);
+	cr_assert_eq(cfg.fs[0].num_queues, 1);
+	cr_assert_eq(cfg.fs[0].queue_size, 1024);
+	cr_assert_eq(cfg.fs[0].pci_segment, 1);
+	cr_assert_eq(cfg.vsock.cid, 3);
+	cr_assert_str_eq(cfg.vsock.socket, "/run/vc/vm/ID/clh.sock");
+	cr_assert_eq(cfg.serial, SERIAL_OFF);
 	cr_assert_eq(cfg.console, CONSOLE_OFF);
+}
+
+/* Kata's common options on top of the default: debug (serial Tty), an initrd instead of the
+ * image, huge pages (memory.shared stays true), disk rate limits, MSHV's nested false. */
+Test(api_config, kata_common_options)
+{
+	cr_assert_eq(create(
+		"{\"payload\": {\"kernel\": \"/k\","
+		"  \"cmdline\": \"console=ttyS0,115200n8 panic=1\","
+		"  \"initramfs\": \"/opt/kata/share/kata-containers/kata-containers-initrd.img\"},"
+		" \"platform\": {\"num_pci_segments\": 2, \"tdx\": false, \"sev_snp\": false},"
+		" \"memory\": {\"size\": 2147483648, \"mergeable\": false,"
+		"  \"hotplug_method\": \"Acpi\", \"shared\": true, \"hugepages\": true,"
+		"  \"prefault\": false, \"thp\": true, \"hotplug_size\": 17179869184},"
+		" \"cpus\": {\"boot_vcpus\": 2, \"max_vcpus\": 8, \"kvm_hyperv\": false,"
+		"  \"nested\": false},"
+		" \"rng\": {\"src\": \"/dev/random\", \"iommu\": false},"
+		" \"disks\": [{\"path\": \"/img\", \"readonly\": true, \"image_type\": \"Raw\","
+		"  \"rate_limiter_config\": {\"bandwidth\": {\"size\": 1000,"
+		"  \"one_time_burst\": 10, \"refill_time\": 1000},"
+		"  \"ops\": {\"size\": 100, \"refill_time\": 1000}}}],"
+		" \"fs\": [{\"tag\": \"kataShared\", \"socket\": \"/run/vc/vm/ID/vhost-fs.sock\","
+		"  \"num_queues\": 1, \"queue_size\": 512, \"pci_segment\": 1}],"
+		" \"serial\": {\"mode\": \"Tty\", \"iommu\": false},"
+		" \"console\": {\"mode\": \"Off\", \"iommu\": false},"
+		" \"vsock\": {\"cid\": 3, \"socket\": \"/run/vc/vm/ID/clh.sock\","
+		"  \"iommu\": false},"
+		" \"iommu\": false, \"watchdog\": false, \"pvpanic\": false,"
+		" \"landlock_enable\": false}"), 0, "%s", err);
+	cr_assert_str_eq(cfg.initramfs,
+			 "/opt/kata/share/kata-containers/kata-containers-initrd.img");
+	cr_assert(cfg.mem_hugepages);
+	cr_assert(cfg.mem_shared);
+	cr_assert_eq(cfg.serial, SERIAL_TTY);
+	cr_assert_eq(cfg.boot_vcpus, 2);
+	cr_assert_eq(cfg.fs[0].queue_size, 512, "virtio_fs_queue_size");
+}
+
+/*
+ * What Kata's options can send that kvmm refuses, each with a 400 naming the field:
+ * reclaim_guest_freed_memory (balloon), VM templating (memory.zones backed by a file),
+ * cold-plugged VFIO devices, enable_iommu (iommu true everywhere and platform.iommu_segments),
+ * and confidential guests (firmware, platform.tdx, a Tty console when debugging).
+ */
+Test(api_config, kata_options_still_refused)
+{
+	EXPECT_REFUSALS(
+	{ ", \"balloon\": {\"size\": 0, \"deflate_on_oom\": false, \"free_page_reporting\": true}",
+	  "balloon: virtio-balloon not supported yet" },
+	{ ", \"memory\": {\"size\": 0, \"shared\": false, \"zones\": [{\"id\": \"mem0\","
+	  " \"size\": 2147483648, \"file\": \"/run/vc/vm/template/memory\", \"shared\": false}]}",
+	  "memory.zones: memory zones not supported yet" },
+	{ ", \"devices\": [{\"path\": \"/sys/bus/pci/devices/0000:3b:00.0\", \"iommu\": false}]",
+	  "devices: VFIO devices not supported yet" },
+	{ ", \"platform\": {\"num_pci_segments\": 2, \"iommu_segments\": [0]}",
+	  "platform.iommu_segments: no virtual IOMMU" },
+	{ ", \"serial\": {\"mode\": \"Off\", \"iommu\": true}", "serial.iommu: no virtual IOMMU" },
+	{ ", \"console\": {\"mode\": \"Off\", \"iommu\": true}",
+	  "console.iommu: no virtual IOMMU" },
+	{ ", \"vsock\": {\"cid\": 3, \"socket\": \"/s\", \"iommu\": true}",
+	  "vsock.iommu: no virtual IOMMU" },
+	{ ", \"platform\": {\"num_pci_segments\": 2, \"tdx\": true}",
+	  "platform.tdx: confidential guests are not supported" },
+	{ ", \"console\": {\"mode\": \"Tty\", \"iommu\": false}",
+	  "console.mode: 'Tty' not supported, only Off (no virtio-console yet)" });
+	cr_assert_eq(create("{\"payload\": {\"firmware\": \"/td-shim\"}}"), -EINVAL);
+	cr_assert_str_eq(err, "payload.firmware: not supported, use payload.kernel");
 }
 
 Test(api_config, minimal_and_defaults)
@@ -118,8 +233,10 @@ Test(api_config, mapped_fields)
 	cr_assert_eq(cfg.mem_size, 256ULL << 20);
 	cr_assert_not(cfg.mem_thp);
 	cr_assert_not(cfg.mem_hugepages);
+	cr_assert_not(cfg.mem_shared, "shared defaults to false, as in Cloud Hypervisor");
 	cr_assert_eq(create_with(", \"memory\": {\"size\": 2147483648, \"hugepages\": true,"
 				 " \"hugepage_size\": 1073741824, \"shared\": true}"), 0, "%s", err);
+	cr_assert(cfg.mem_shared);
 	cr_assert(cfg.mem_hugepages);
 	cr_assert_eq(cfg.mem_hugepage_size, 1ULL << 30);
 	cr_assert_str_eq(cfg.rng_src, "/dev/random");
@@ -146,27 +263,6 @@ Test(api_config, serial_modes)
 	cr_assert_eq(create_with(", \"serial\": {\"mode\": \"Tty\"}"), 0, "%s", err);
 	cr_assert_eq(cfg.serial, SERIAL_TTY);
 }
-
-struct refusal {
-	const char *extra;	/* members added to a minimal body */
-	const char *msg;	/* the exact error */
-};
-
-static void expect_refusals(const struct refusal *r, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		config_free(&cfg);
-		config_init(&cfg);
-		err[0] = '\0';
-		cr_expect_eq(create_with(r[i].extra), -EINVAL, "accepted: %s", r[i].extra);
-		cr_expect_str_eq(err, r[i].msg, "for: %s", r[i].extra);
-	}
-}
-
-#define EXPECT_REFUSALS(...) do {						\
-	static const struct refusal r_[] = { __VA_ARGS__ };			\
-	expect_refusals(r_, sizeof(r_) / sizeof(r_[0]));			\
-} while (0)
 
 Test(api_config, vsock_mapped_and_reported)
 {
@@ -230,9 +326,9 @@ Test(api_config, refusals_name_their_field)
 	{ ", \"disks\": [{\"path\": \"/a\", \"image_type\": \"Qcow2\"}]",
 	  "disks[0].image_type: 'Qcow2' not supported, only Raw" },
 	{ ", \"disks\": [{\"path\": \"/a\", \"vhost_user\": true}]",
-	  "disks[0].vhost_user: vhost-user devices are not supported" },
+	  "disks[0].vhost_user: vhost-user is only supported for virtio-fs (fs[])" },
 	{ ", \"disks\": [{\"path\": \"/a\", \"vhost_socket\": \"/s\"}]",
-	  "disks[0].vhost_socket: vhost-user devices are not supported" },
+	  "disks[0].vhost_socket: vhost-user is only supported for virtio-fs (fs[])" },
 	{ ", \"disks\": [{\"path\": \"/a\", \"iommu\": true}]",
 	  "disks[0].iommu: no virtual IOMMU" },
 	{ ", \"disks\": [{\"path\": \"/a\", \"num_queues\": 0}]",
@@ -257,7 +353,7 @@ Test(api_config, refusals_name_their_field)
 	{ ", \"net\": [{\"tap\": \"t0\", \"num_queues\": 4}]",
 	  "net[0].num_queues: only one queue pair (num_queues 2) is supported" },
 	{ ", \"net\": [{\"tap\": \"t0\", \"vhost_user\": true}]",
-	  "net[0].vhost_user: vhost-user devices are not supported" },
+	  "net[0].vhost_user: vhost-user is only supported for virtio-fs (fs[])" },
 	{ ", \"net\": [{\"tap\": \"t0\", \"offload_tso\": false}]",
 	  "net[0].offload_tso: kvmm always offers this offload" },
 	{ ", \"net\": [{\"tap\": \"t0\", \"mac\": \"52:54:00:00:00\"}]",
@@ -282,8 +378,6 @@ Test(api_config, refusals_name_their_field)
 	{ ", \"vsock\": {\"cid\": 2, \"socket\": \"/run/vsock.sock\"}",
 	  "vsock.cid: 2 out of range 3-4294967294" },
 	{ ", \"vsock\": {\"cid\": 3}", "vsock.socket: missing" },
-	{ ", \"fs\": [{\"tag\": \"kataShared\", \"socket\": \"/s\", \"num_queues\": 1,"
-	  " \"queue_size\": 1024}]", "fs: virtio-fs not supported yet" },
 	{ ", \"balloon\": {\"size\": 0, \"free_page_reporting\": true}",
 	  "balloon: virtio-balloon not supported yet" },
 	{ ", \"pmem\": [{\"file\": \"/p\"}]", "pmem: virtio-pmem not supported yet" },
@@ -292,7 +386,8 @@ Test(api_config, refusals_name_their_field)
 	{ ", \"vdpa\": [{\"path\": \"/dev/vhost-vdpa-0\", \"num_queues\": 1}]",
 	  "vdpa: vDPA devices not supported yet" },
 	{ ", \"generic_vhost_user\": [{\"socket\": \"/s\", \"queue_sizes\": [256],"
-	  " \"device_type\": 1}]", "generic_vhost_user: vhost-user devices are not supported" },
+	  " \"device_type\": 1}]",
+	  "generic_vhost_user: vhost-user is only supported for virtio-fs (fs[])" },
 	{ ", \"user_devices\": [{\"socket\": \"/s\"}]",
 	  "user_devices: vfio-user not supported yet" },
 	{ ", \"numa\": [{\"guest_numa_id\": 0}]", "numa: NUMA not supported yet" },
@@ -499,13 +594,23 @@ Test(api_config, vm_info_config_round_trips)
 	cr_assert_eq(api_vm_config(c, strlen(c), &again, err, sizeof(err)), 0, "%s: %s", c, err);
 	cr_assert_str_eq(again.kernel, cfg.kernel);
 	cr_assert_str_eq(again.cmdline, cfg.cmdline);
-	cr_assert_str_eq(again.initramfs, cfg.initramfs);
+	cr_assert_null(again.initramfs);
 	cr_assert_eq(again.boot_vcpus, cfg.boot_vcpus);
 	cr_assert_eq(again.mem_size, cfg.mem_size);
+	cr_assert(again.mem_shared, "fs[] comes back only with memory.shared");
 	cr_assert_eq(again.serial, cfg.serial);
+	cr_assert_eq(again.pci_segments, 2);
 	cr_assert_eq(again.nr_disks, 1);
 	cr_assert_str_eq(again.disks[0].path, cfg.disks[0].path);
 	cr_assert_eq(again.disks[0].readonly, cfg.disks[0].readonly);
+	cr_assert_eq(again.nr_fs, 1);
+	cr_assert_str_eq(again.fs[0].tag, "kataShared");
+	cr_assert_str_eq(again.fs[0].socket, cfg.fs[0].socket);
+	cr_assert_str_eq(again.fs[0].id, "_fs1", "the default id, now explicit");
+	cr_assert_eq(again.fs[0].num_queues, 1);
+	cr_assert_eq(again.fs[0].queue_size, 1024);
+	cr_assert_eq(again.fs[0].pci_segment, 1);
+	cr_assert_eq(again.vsock.cid, 3);
 	config_free(&again);
 	free(c);
 	json_decref(info);
@@ -640,4 +745,274 @@ Test(api_config, pci_segment_beyond_the_vm)
 	config_init(&cfg);
 	cr_assert_neq(create_with(", \"platform\": {\"num_pci_segments\": 0}"), 0);
 	cr_assert(strstr(err, "num_pci_segments"), "%s", err);
+}
+
+/* Memory that virtio-fs accepts (memory.shared, Cloud Hypervisor's rule). */
+#define SHARED ", \"memory\": {\"size\": 536870912, \"shared\": true}"
+
+/* fs[], field by field; num_queues and queue_size default as in Cloud Hypervisor. */
+Test(api_config, fs_mapped)
+{
+	cr_assert_eq(create_with(SHARED ", \"platform\": {\"num_pci_segments\": 2},"
+		" \"fs\": [{\"tag\": \"kataShared\", \"socket\": \"/run/vfs.sock\","
+		"  \"num_queues\": 2, \"queue_size\": 256, \"id\": \"share\", \"pci_segment\": 1,"
+		"  \"pci_device_id\": 9},"
+		" {\"tag\": \"123456789012345678901234567890123456\","
+		"  \"socket\": \"/run/vfs2.sock\", \"id\": null}]"), 0, "%s", err);
+	cr_assert_eq(cfg.nr_fs, 2);
+	cr_assert_str_eq(cfg.fs[0].tag, "kataShared");
+	cr_assert_str_eq(cfg.fs[0].socket, "/run/vfs.sock");
+	cr_assert_str_eq(cfg.fs[0].id, "share");
+	cr_assert_eq(cfg.fs[0].num_queues, 2);
+	cr_assert_eq(cfg.fs[0].queue_size, 256);
+	cr_assert_eq(cfg.fs[0].pci_segment, 1);
+	cr_assert_eq(strlen(cfg.fs[1].tag), KVMM_FS_TAG_MAX, "a 36-byte tag fits");
+	cr_assert_null(cfg.fs[1].id);
+	cr_assert_eq(cfg.fs[1].num_queues, 1);
+	cr_assert_eq(cfg.fs[1].queue_size, 1024);
+	cr_assert_eq(cfg.fs[1].pci_segment, 0);
+}
+
+Test(api_config, fs_refusals)
+{
+	EXPECT_REFUSALS(
+	{ SHARED ", \"fs\": [{\"tag\": \"1234567890123456789012345678901234567\","
+	  " \"socket\": \"/s\"}]",
+	  "fs[0].tag: '1234567890123456789012345678901234567' is 37 bytes, virtio-fs allows 1-36" },
+	{ SHARED ", \"fs\": [{\"socket\": \"/s\"}]",
+	  "fs[0].tag: missing (the name the guest mounts)" },
+	{ SHARED ", \"fs\": [{\"tag\": \"\", \"socket\": \"/s\"}]",
+	  "fs[0].tag: missing (the name the guest mounts)" },
+	{ SHARED ", \"fs\": [{\"tag\": 7, \"socket\": \"/s\"}]", "fs[0].tag: expected a string" },
+	{ SHARED ", \"fs\": [{\"tag\": \"t\"}]",
+	  "fs[0].socket: missing (the vhost-user back-end's, e.g. virtiofsd's)" },
+	{ SHARED ", \"fs\": [{\"tag\": \"t\", \"socket\": \"\"}]",
+	  "fs[0].socket: missing (the vhost-user back-end's, e.g. virtiofsd's)" },
+	{ SHARED ", \"fs\": [{\"tag\": \"t\", \"socket\": \"/s\", \"queue_size\": 1000}]",
+	  "fs[0].queue_size: 1000 is not a power of two" },
+	{ SHARED ", \"fs\": [{\"tag\": \"t\", \"socket\": \"/s\", \"queue_size\": 2048}]",
+	  "fs[0].queue_size: 2048 out of range 1-1024" },
+	{ SHARED ", \"fs\": [{\"tag\": \"t\", \"socket\": \"/s\", \"queue_size\": 0}]",
+	  "fs[0].queue_size: 0 out of range 1-1024" },
+	{ SHARED ", \"fs\": [{\"tag\": \"t\", \"socket\": \"/s\", \"num_queues\": 8}]",
+	  "fs[0].num_queues: 8 out of range 1-7" },
+	{ SHARED ", \"fs\": [{\"tag\": \"t\", \"socket\": \"/s\", \"num_queues\": 0}]",
+	  "fs[0].num_queues: 0 out of range 1-7" },
+	{ SHARED ", \"fs\": [{\"tag\": \"t\", \"socket\": \"/s\", \"pci_segment\": 1}]",
+	  "fs[0]: pci_segment 1, but the VM has 1 PCI segment(s) (platform.num_pci_segments)" },
+	{ SHARED ", \"fs\": [{\"tag\": \"t\", \"socket\": \"/s\", \"pci_segment\": 16}]",
+	  "fs[0].pci_segment: 16 out of range 0-15" },
+	{ SHARED ", \"fs\": [{\"tag\": \"t\", \"socket\": \"/s\", \"id\": \"\"}]",
+	  "fs[0].id: empty" },
+	{ SHARED ", \"fs\": [{\"tag\": \"t\", \"socket\": \"/s\", \"dax\": false}]",
+	  "unknown field 'fs[0].dax'" },
+	{ SHARED ", \"fs\": [{\"tag\": \"t\", \"socket\": \"/s\"}, {\"socket\": \"/s\"}]",
+	  "fs[1].tag: missing (the name the guest mounts)" },
+	{ SHARED ", \"fs\": [{\"tag\": \"a\", \"socket\": \"/s\"},"
+	  " {\"tag\": \"b\", \"socket\": \"/s\"},"
+	  " {\"tag\": \"c\", \"socket\": \"/s\"}, {\"tag\": \"d\", \"socket\": \"/s\"},"
+	  " {\"tag\": \"e\", \"socket\": \"/s\"}]", "fs: at most 4 virtio-fs devices" },
+	{ SHARED ", \"disks\": [{\"path\": \"/a\", \"id\": \"x\"}],"
+	  " \"fs\": [{\"tag\": \"t\", \"socket\": \"/s\", \"id\": \"x\"}]",
+	  "device id 'x' used twice" },
+	{ ", \"fs\": [{\"tag\": \"t\", \"socket\": \"/s\"}]",
+	  "fs: virtio-fs needs memory.shared=true (--memory shared=on) or hugepages: the "
+	  "vhost-user back-end maps guest RAM" },
+	{ ", \"memory\": {\"size\": 536870912, \"shared\": false},"
+	  " \"fs\": [{\"tag\": \"t\", \"socket\": \"/s\"}]",
+	  "fs: virtio-fs needs memory.shared=true (--memory shared=on) or hugepages: the "
+	  "vhost-user back-end maps guest RAM" });
+}
+
+/* Huge pages are shared memory already: Cloud Hypervisor takes fs[] with them alone. */
+Test(api_config, fs_with_hugepages_needs_no_shared)
+{
+	cr_assert_eq(create_with(", \"memory\": {\"size\": 536870912, \"hugepages\": true},"
+				 " \"fs\": [{\"tag\": \"t\", \"socket\": \"/s\"}]"), 0, "%s", err);
+	cr_assert_not(cfg.mem_shared);
+	cr_assert_eq(cfg.nr_fs, 1);
+}
+
+/* vm.info: fs[] with ids from the one counter (disks, NICs, fs), and memory.shared. */
+Test(api_config, fs_in_vm_info)
+{
+	json_t *info, *c, *fs;
+	char *s;
+
+	cr_assert_eq(create_with(SHARED ", \"disks\": [{\"path\": \"/img\"}],"
+		" \"net\": [{\"tap\": \"t0\", \"id\": \"_fs2\"}],"
+		" \"fs\": [{\"tag\": \"a\", \"socket\": \"/sa\"},"
+		"  {\"tag\": \"b\", \"socket\": \"/sb\", \"id\": \"mine\"},"
+		"  {\"tag\": \"c\", \"socket\": \"/sc\", \"queue_size\": 64}]"),
+		0, "%s", err);
+	s = api_vm_info(&cfg, "Created");
+	cr_assert_not_null(s);
+	info = json_loads(s, 0, NULL);
+	cr_assert_not_null(info, "%s", s);
+	c = json_object_get(info, "config");
+	cr_assert(json_is_true(json_object_get(json_object_get(c, "memory"), "shared")), "%s", s);
+	fs = json_object_get(c, "fs");
+	cr_assert_eq(json_array_size(fs), 3, "%s", s);
+	/* _disk0, the NIC took "_fs2" explicitly: _fs1, mine, then _fs2 is skipped for _fs3. */
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 0), "id")), "_fs1",
+			 "%s", s);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 1), "id")), "mine");
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 2), "id")), "_fs3");
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 0), "tag")), "a");
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 0), "socket")),
+			 "/sa");
+	cr_assert_eq(json_integer_value(json_object_get(json_array_get(fs, 0), "num_queues")), 1);
+	cr_assert_eq(json_integer_value(json_object_get(json_array_get(fs, 2), "queue_size")), 64);
+	cr_assert_eq(json_integer_value(json_object_get(json_array_get(fs, 0), "pci_segment")), 0);
+	json_decref(info);
+	free(s);
+}
+
+static int add_fs(const char *json, struct fs_config *f)
+{
+	return api_fs_config(json, strlen(json), f, err, sizeof(err));
+}
+
+Test(api_config, add_fs_body)
+{
+	struct fs_config f;
+
+	/* As Kata's Rust runtime sends it (its FsConfig writes "id": null). */
+	cr_assert_eq(add_fs("{\"tag\": \"kataShared\", \"socket\": \"/run/kata/ID/vhost-fs.sock\","
+			    " \"num_queues\": 1, \"queue_size\": 1024, \"id\": null,"
+			    " \"pci_segment\": 0}", &f), 0, "%s", err);
+	cr_assert_str_eq(f.tag, "kataShared");
+	cr_assert_str_eq(f.socket, "/run/kata/ID/vhost-fs.sock");
+	cr_assert_null(f.id);
+	cr_assert_eq(f.num_queues, 1);
+	cr_assert_eq(f.queue_size, 1024);
+	api_fs_config_free(&f);
+	cr_assert_null(f.tag);
+
+	cr_assert_eq(add_fs("{\"tag\": \"t\", \"socket\": \"/s\", \"id\": \"f\"}", &f), 0, "%s",
+		     err);
+	cr_assert_str_eq(f.id, "f");
+	cr_assert_eq(f.num_queues, 1);
+	cr_assert_eq(f.queue_size, 1024);
+	api_fs_config_free(&f);
+
+	cr_assert_eq(add_fs("{\"socket\": \"/s\"}", &f), -EINVAL);
+	cr_assert_str_eq(err, "tag: missing (the name the guest mounts)");
+	cr_assert_null(f.tag);
+	cr_assert_eq(add_fs("{\"tag\": \"t\", \"socket\": \"/s\", \"queue_size\": 3}", &f),
+		     -EINVAL);
+	cr_assert_str_eq(err, "queue_size: 3 is not a power of two");
+	cr_assert_null(f.tag);
+	cr_assert_eq(add_fs("{\"tag\": \"t\", \"socket\": \"/s\", \"num_queues\": 9}", &f),
+		     -EINVAL);
+	cr_assert_str_eq(err, "num_queues: 9 out of range 1-7");
+	cr_assert_eq(add_fs("{\"tag\": \"t\", \"socket\": \"/s\", \"cache_size\": 0}", &f),
+		     -EINVAL);
+	cr_assert_str_eq(err, "unknown field 'cache_size'");
+}
+
+/* One request to the API's VM side as the server hands it over: the status, and the body in
+ * *OUT (the caller frees it) unless OUT is NULL. */
+static int handle(struct api_vmm *v, enum http_method m, const char *ep, const char *body,
+		  char **out)
+{
+	struct http_request *req = calloc(1, sizeof(*req));
+	struct api_reply rep = { 0 };
+	char path[64];
+	bool quit = false;
+
+	cr_assert_not_null(req);
+	snprintf(path, sizeof(path), "/api/v1/%s", ep);
+	req->method = m;
+	req->method_name = m == HTTP_GET ? "GET" : "PUT";
+	req->path = path;
+	req->body = strdup(body ? body : "");
+	req->body_len = strlen(req->body);
+	for (unsigned int i = 0; i < HTTP_MAX_FDS; i++)
+		req->fds[i] = -1;
+	api_vmm_handle(v, req, &rep, &quit);
+	free(req->body);
+	free(req);
+	if (out)
+		*out = rep.body;
+	else
+		free(rep.body);
+	return rep.status;
+}
+
+#define FS_BODY(tag, more) "{\"tag\": \"" tag "\", \"socket\": \"/run/vfs.sock\"" more "}"
+
+/* vm.add-fs: cold-plug into a Created VM under vm.add-disk's rules and answers. */
+Test(api_config, vm_add_fs)
+{
+	struct api_vmm *v;
+	json_t *info, *fs;
+	char *body;
+	int wake;
+
+	v = api_vmm_new(&wake);
+	cr_assert_not_null(v);
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.add-fs", FS_BODY("t", ""), &body), 404);
+	cr_assert(strstr(body, "vm.create"), "%s", body);
+	free(body);
+
+	/* Guest RAM that is not shared: refused, and the VM's config keeps no trace of it. */
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.create", "{\"payload\": {\"kernel\": \"/k\"}}", NULL),
+		     204);
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.add-fs", FS_BODY("t", ""), &body), 400);
+	cr_assert(strstr(body, "vm.add-fs: fs: virtio-fs needs memory.shared=true"), "%s", body);
+	free(body);
+	cr_assert_eq(v->cfg.nr_fs, 0);
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.delete", NULL, NULL), 204);
+
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.create", "{\"payload\": {\"kernel\": \"/k\"},"
+			    " \"memory\": {\"size\": 536870912, \"shared\": true},"
+			    " \"disks\": [{\"path\": \"/img\", \"id\": \"root\"}]}", NULL), 204);
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.add-fs", FS_BODY("kataShared", ", \"num_queues\": 1,"
+			    " \"queue_size\": 1024"), &body), 204);
+	cr_assert_null(body);
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.add-fs", FS_BODY("t2", ", \"id\": \"root\""), &body),
+		     409);
+	cr_assert(strstr(body, "vm.add-fs: device id 'root' used twice"), "%s", body);
+	free(body);
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.add-fs", FS_BODY("t2", ", \"queue_size\": 100"),
+			    &body), 400);
+	cr_assert(strstr(body, "vm.add-fs: queue_size: 100 is not a power of two"), "%s", body);
+	free(body);
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.add-fs", "{\"tag\": \"t\"", &body), 400);
+	cr_assert(strstr(body, "invalid JSON"), "%s", body);
+	free(body);
+	cr_assert_eq(v->cfg.nr_fs, 1);
+
+	cr_assert_eq(handle(v, HTTP_GET, "vm.info", NULL, &body), 200);
+	info = json_loads(body, 0, NULL);
+	cr_assert_not_null(info, "%s", body);
+	fs = json_object_get(json_object_get(info, "config"), "fs");
+	cr_assert_eq(json_array_size(fs), 1, "%s", body);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 0), "tag")),
+			 "kataShared");
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 0), "id")), "_fs0",
+			 "the disk is named 'root': the counter starts at 0");
+	json_decref(info);
+	free(body);
+
+	for (unsigned int i = 1; i < KVMM_MAX_FS; i++)
+		cr_assert_eq(handle(v, HTTP_PUT, "vm.add-fs", FS_BODY("more", ""), NULL), 204);
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.add-fs", FS_BODY("more", ""), &body), 400);
+	cr_assert(strstr(body, "at most 4 virtio-fs devices"), "%s", body);
+	free(body);
+
+	/* After boot (no /dev/kvm here, so the state is set as vm.boot would): no hot-plug yet,
+	 * answered as vm.add-disk is. */
+	v->state = API_RUNNING;
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.add-fs", FS_BODY("late", ""), &body), 405);
+	cr_assert(strstr(body, "vm.add-fs: hot-plug into a Running VM is not supported yet"), "%s",
+		  body);
+	free(body);
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.add-disk", "{\"path\": \"/d\"}", &body), 405);
+	cr_assert(strstr(body, "vm.add-disk: hot-plug into a Running VM is not supported yet"),
+		  "%s", body);
+	free(body);
+	v->state = API_CREATED;
+	api_vmm_free(v);
 }

@@ -1,9 +1,14 @@
 /*
- * Unit tests for command-line parsing and config validation.
+ * Unit tests for command-line parsing and config validation (devices, their ids, virtio-fs
+ * and the shared memory it needs).
  */
+#define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "config.h"
 
@@ -288,5 +293,249 @@ Test(config, pci_options, .init = cr_redirect_stderr)
 	cr_assert_eq(parse(&c, ARGV("--kernel", "k", "--virtio-transport", "ccw")), CLI_USAGE);
 	config_free(&c);
 	cr_assert_eq(parse(&c, ARGV("--kernel", "k", "--disk", "path=/a,pci_segment=x")), CLI_USAGE);
+	config_free(&c);
+}
+
+Test(config, memory_shared)
+{
+	struct vmm_config c;
+
+	cr_assert_eq(parse(&c, ARGV("--kernel", "/k")), CLI_RUN);
+	cr_assert_not(c.mem_shared, "off by default, as in Cloud Hypervisor");
+	config_free(&c);
+	cr_assert_eq(parse(&c, ARGV("--kernel", "/k", "--memory", "size=1G,shared=on")), CLI_RUN);
+	cr_assert(c.mem_shared);
+	config_free(&c);
+	cr_assert_eq(parse(&c, ARGV("--kernel", "/k", "--memory", "shared=off,size=1G")), CLI_RUN);
+	cr_assert_not(c.mem_shared);
+	config_free(&c);
+}
+
+Test(config, fs_options)
+{
+	struct vmm_config c;
+
+	cr_assert_eq(parse(&c, ARGV("--kernel", "k", "--memory", "size=1G,shared=on",
+				    "--pci-segments", "2",
+				    "--fs", "tag=kataShared,socket=/run/vfs.sock",
+				    "--fs", "socket=/run/b.sock,tag=b,num_queues=7,queue_size=64,"
+				    "id=share,pci_segment=1")), CLI_RUN);
+	cr_assert_eq(c.nr_fs, 2);
+	cr_assert_str_eq(c.fs[0].tag, "kataShared");
+	cr_assert_str_eq(c.fs[0].socket, "/run/vfs.sock");
+	cr_assert_null(c.fs[0].id);
+	cr_assert_eq(c.fs[0].num_queues, 1, "default");
+	cr_assert_eq(c.fs[0].queue_size, 1024, "default");
+	cr_assert_eq(c.fs[0].pci_segment, 0);
+	cr_assert_str_eq(c.fs[1].id, "share");
+	cr_assert_eq(c.fs[1].num_queues, 7);
+	cr_assert_eq(c.fs[1].queue_size, 64);
+	cr_assert_eq(c.fs[1].pci_segment, 1);
+	config_free(&c);
+	cr_assert_eq(c.nr_fs, 0);
+
+	/* Huge pages are shared memory already (Cloud Hypervisor's rule: shared or hugepages). */
+	cr_assert_eq(parse(&c, ARGV("--kernel", "k", "--memory", "size=1G,hugepages=on",
+				    "--fs", "tag=t,socket=/s")), CLI_RUN);
+	cr_assert_eq(c.nr_fs, 1);
+	config_free(&c);
+}
+
+Test(config, bad_fs, .init = cr_redirect_stderr)
+{
+	static const char *const bad[] = {
+		"socket=/s",				/* no tag */
+		"tag=t",				/* no socket */
+		"tag=,socket=/s",
+		"tag=t,socket=",
+		"tag=1234567890123456789012345678901234567,socket=/s",	/* 37 bytes */
+		"tag=t,socket=/s,num_queues=0",
+		"tag=t,socket=/s,num_queues=8",
+		"tag=t,socket=/s,num_queues=x",
+		"tag=t,socket=/s,queue_size=1000",	/* not a power of two */
+		"tag=t,socket=/s,queue_size=2048",
+		"tag=t,socket=/s,queue_size=0",
+		"tag=t,socket=/s,queue_size=-1",
+		"tag=t,socket=/s,pci_segment=1",	/* the VM has one segment */
+		"tag=t,socket=/s,pci_segment=16",
+		"tag=t,socket=/s,id=",
+		"tag=t,socket=/s,dax=on",		/* unknown key */
+		"tag=t,tag=u,socket=/s",		/* key twice */
+		"tag=t,socket=/s,cache",
+	};
+	struct vmm_config c;
+
+	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_expect_eq(parse(&c, ARGV("--kernel", "k", "--memory", "size=1G,shared=on",
+					    "--fs", (char *)bad[i])), CLI_USAGE,
+			     "--fs %s accepted", bad[i]);
+		config_free(&c);
+	}
+	cr_assert_eq(parse(&c, ARGV("--kernel", "k", "--memory", "size=1G,shared=on",
+				    "--disk", "path=/a,id=x", "--fs", "tag=t,socket=/s,id=x")),
+		     CLI_USAGE, "an fs id in the disks' and NICs' namespace");
+	config_free(&c);
+}
+
+Test(config, too_many_fs, .init = cr_redirect_stderr)
+{
+	struct vmm_config c;
+	char *argv[4 + 2 * (KVMM_MAX_FS + 1) + 1] = { "kvmm", "--kernel=k", "--memory",
+						      "size=1G,shared=on" };
+	int n = 4;
+
+	for (int i = 0; i < KVMM_MAX_FS; i++) {
+		argv[n++] = "--fs";
+		argv[n++] = "tag=t,socket=/s";
+	}
+	argv[n] = NULL;
+	cr_assert_eq(parse(&c, argv), CLI_RUN, "%d devices fit", KVMM_MAX_FS);
+	cr_assert_eq(c.nr_fs, KVMM_MAX_FS);
+	config_free(&c);
+	argv[n++] = "--fs";
+	argv[n++] = "tag=t,socket=/s";
+	argv[n] = NULL;
+	cr_assert_eq(parse(&c, argv), CLI_USAGE);
+	config_free(&c);
+}
+
+/* Without shared memory the command line is refused, and the message says which field and
+ * why. */
+Test(config, fs_needs_shared_memory, .init = cr_redirect_stderr)
+{
+	struct vmm_config c;
+
+	cr_assert_eq(parse(&c, ARGV("--kernel", "k", "--fs", "tag=t,socket=/s")), CLI_USAGE);
+	config_free(&c);
+	fflush(stderr);
+	cr_assert_stderr_eq_str("kvmm: fs: virtio-fs needs memory.shared=true (--memory shared=on) "
+				"or hugepages: the vhost-user back-end maps guest RAM\n");
+}
+
+/* config_validate()'s message for each bad fs_config, as the API's vm.create and vm.add-fs
+ * get it when the body passed the schema (and as the command line prints it). */
+Test(config, fs_validation_messages)
+{
+	static const struct {
+		const char *opt;
+		const char *msg;
+	} cases[] = {
+		{ "tag=1234567890123456789012345678901234567,socket=/s",
+		  "fs[0]: tag '1234567890123456789012345678901234567' is 37 bytes, virtio-fs "
+		  "allows 1-36" },
+		{ "tag=t,socket=/s,num_queues=8", "fs[0]: num_queues 8 out of range 1-7" },
+		{ "tag=t,socket=/s,num_queues=0", "fs[0]: num_queues 0 out of range 1-7" },
+		{ "tag=t,socket=/s,queue_size=1000",
+		  "fs[0]: queue_size 1000 is not a power of two in 1-1024" },
+		{ "tag=t,socket=/s,queue_size=2048",
+		  "fs[0]: queue_size 2048 is not a power of two in 1-1024" },
+		{ "tag=t,socket=/s,pci_segment=2",
+		  "fs[0]: pci_segment 2, but the VM has 2 PCI segment(s) "
+		  "(platform.num_pci_segments)" },
+		{ "tag=t,socket=/012345678901234567890123456789012345678901234567890123456789"
+		  "0123456789012345678901234567890123456789012345678",
+		  "fs[0]: socket path longer than 107 bytes (Unix socket limit)" },
+	};
+	struct vmm_config c;
+	char err[256], opt[256];
+	const char *bad;
+
+	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		config_init(&c);
+		c.kernel = strdup("k");
+		c.mem_shared = true;
+		c.pci_segments = 2;
+		snprintf(opt, sizeof(opt), "%s", cases[i].opt);
+		cr_assert_eq(config_opt_fs(&c, opt, &bad), 0, "%s", cases[i].opt);
+		err[0] = '\0';
+		cr_expect_eq(config_validate(&c, err, sizeof(err)), -EINVAL, "%s", cases[i].opt);
+		cr_expect_str_eq(err, cases[i].msg);
+		config_free(&c);
+	}
+	/* The API can hand over what the command line's parser cannot: no tag, no socket. */
+	config_init(&c);
+	c.kernel = strdup("k");
+	c.mem_shared = true;
+	c.nr_fs = 1;
+	c.fs[0] = (struct fs_config){ .num_queues = 1, .queue_size = 1024 };
+	cr_assert_eq(config_validate(&c, err, sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err, "fs[0]: tag is required (the name the guest mounts)");
+	c.fs[0].tag = strdup("t");
+	cr_assert_eq(config_validate(&c, err, sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err, "fs[0]: socket is required (the vhost-user back-end's Unix socket, "
+			 "e.g. virtiofsd's)");
+	c.fs[0].socket = strdup("/s");
+	cr_assert_eq(config_validate(&c, err, sizeof(err)), 0, "%s", err);
+	config_free(&c);
+}
+
+/* Cloud Hypervisor names disks, NICs, then fs devices, then vsock with one counter. */
+Test(config, default_device_ids_with_fs)
+{
+	struct vmm_config c;
+	char id[64];
+
+	cr_assert_eq(parse(&c, ARGV("--kernel", "k", "--memory", "size=1G,shared=on",
+				    "--disk", "path=/a", "--net", "tap=t0",
+				    "--fs", "tag=t,socket=/s", "--vsock", "cid=3,socket=/v")),
+		     CLI_RUN);
+	config_device_id(&c, 0, id, sizeof(id));
+	cr_expect_str_eq(id, "_disk0");
+	config_device_id(&c, 1, id, sizeof(id));
+	cr_expect_str_eq(id, "_net1");
+	config_device_id(&c, 2, id, sizeof(id));
+	cr_expect_str_eq(id, "_fs2");
+	config_device_id(&c, 3, id, sizeof(id));
+	cr_expect_str_eq(id, "_vsock3");
+	config_free(&c);
+
+	/* Explicit ids keep their names and the counter skips names they took. */
+	cr_assert_eq(parse(&c, ARGV("--kernel", "k", "--memory", "size=1G,shared=on",
+				    "--disk", "path=/a,id=_fs1", "--net", "tap=t0",
+				    "--fs", "tag=a,socket=/s", "--fs", "tag=b,socket=/s,id=share",
+				    "--fs", "tag=c,socket=/s", "--vsock", "cid=3,socket=/v")),
+		     CLI_RUN);
+	config_device_id(&c, 0, id, sizeof(id));
+	cr_expect_str_eq(id, "_fs1");
+	config_device_id(&c, 1, id, sizeof(id));
+	cr_expect_str_eq(id, "_net0");
+	config_device_id(&c, 2, id, sizeof(id));
+	cr_expect_str_eq(id, "_fs2", "_fs1 is the disk's");
+	config_device_id(&c, 3, id, sizeof(id));
+	cr_expect_str_eq(id, "share");
+	config_device_id(&c, 4, id, sizeof(id));
+	cr_expect_str_eq(id, "_fs3");
+	config_device_id(&c, 5, id, sizeof(id));
+	cr_expect_str_eq(id, "_vsock4");
+	config_free(&c);
+}
+
+/* Every virtio device needs an interrupt line of its own: 8 disks, 8 NICs, vsock and rng
+ * fill x86_64's 18, so one virtio-fs device more is refused by count, naming the limit. */
+Test(config, virtio_device_total)
+{
+	struct vmm_config c;
+	char err[256];
+
+	config_init(&c);
+	c.kernel = strdup("k");
+	c.mem_shared = true;
+	c.nr_disks = KVMM_MAX_DISKS;
+	for (unsigned int i = 0; i < c.nr_disks; i++)
+		c.disks[i].path = strdup("/d");
+	c.nr_nets = KVMM_MAX_NETS;
+	for (unsigned int i = 0; i < c.nr_nets; i++)
+		c.nets[i] = (struct net_config){ .tap = strdup("t"), .fd = -1 };
+	c.vsock.cid = 3;
+	c.vsock.socket = strdup("/v");
+	cr_assert_eq(config_validate(&c, err, sizeof(err)), 0, "%s", err);
+	c.fs[0] = (struct fs_config){ .tag = strdup("t"), .socket = strdup("/s"),
+				      .num_queues = 1, .queue_size = 1024 };
+	c.nr_fs = 1;
+	cr_assert_eq(config_validate(&c, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "19 virtio devices") && strstr(err, "at most 18"), "%s", err);
+	free(c.rng_src);
+	c.rng_src = NULL;
+	cr_assert_eq(config_validate(&c, err, sizeof(err)), 0, "%s", err);
 	config_free(&c);
 }

@@ -173,12 +173,15 @@ async function expect(method, ep, body, status) {
   }
 }
 
-/* The VmConfig for vm.create: the mapped fields, with a kernel file that exists. */
+/*
+ * The VmConfig for vm.create: the mapped fields, with a kernel file that exists. Guest RAM is
+ * shared, as virtio-fs needs it to be (vm.add-fs).
+ */
 function vmConfig(extra) {
   return {
     payload: { kernel: KERNEL, cmdline: 'console=ttyS0 panic=-1' },
     cpus: { boot_vcpus: 1, max_vcpus: 1 },
-    memory: { size: 64 << 20 },
+    memory: { size: 64 << 20, shared: true },
     rng: { src: '/dev/urandom' },
     serial: { mode: 'Off' },
     console: { mode: 'Off' },
@@ -189,6 +192,10 @@ function vmConfig(extra) {
 const DISK_BODY = { path: DISK, readonly: true, id: 'ct-disk' };
 const NET_BODY = { tap: 'kvmmct0', mac: '52:54:00:12:34:56', id: 'ct-net' };
 const VSOCK_BODY = { cid: 3, socket: path.join(WORK, 'vsock.sock') };
+/* Cold-plugged only: nothing listens on the socket until the VM boots, and no state boots one. */
+const FS_BODY = {
+  tag: 'ct-share', socket: path.join(WORK, 'vfs.sock'), num_queues: 1, queue_size: 1024, id: 'ct-fs',
+};
 
 /* The states a transaction can ask for, each reached from any state. */
 const STATES = {
@@ -199,11 +206,13 @@ const STATES = {
     await STATES.none();
     await expect('PUT', 'vm.create', vmConfig(), 204);
   },
-  /* Created, with a disk and a NIC added, so vm.info reports both arrays. */
+  /* Created, with a disk, a NIC and a virtio-fs device added, so vm.info reports the three
+   * arrays. */
   async createdWithDevices() {
     await STATES.created();
     await expect('PUT', 'vm.add-disk', DISK_BODY, 204);
     await expect('PUT', 'vm.add-net', NET_BODY, 204);
+    await expect('PUT', 'vm.add-fs', FS_BODY, 204);
   },
   /* No NIC: booting would open the TAP. The disk gives vm.counters a device to report. */
   async running() {
@@ -224,7 +233,7 @@ const STATES = {
  * still answers so; once it serves one, its transactions run by PLAN, and fail if PLAN has
  * no entry for them yet.
  */
-const UNSERVED = ['vm.power-button', 'vm.add-fs', 'vm.add-device',
+const UNSERVED = ['vm.power-button', 'vm.add-device',
   'vm.remove-device', 'vm.resize', 'vm.snapshot', 'vm.restore', 'vm.resize-disk',
   'vm.resize-zone', 'vm.add-generic-vhost-user', 'vm.add-pmem', 'vm.add-vdpa',
   'vm.add-user-device', 'vm.coredump', 'vm.nmi', 'vm.receive-migration', 'vm.send-migration'];
@@ -234,8 +243,8 @@ const probed = {}; /* endpoint -> kvmm's answer, when it serves it now */
 const HOTPLUG_WHY = '200 with PciDeviceInfo is the hot-plug answer; kvmm has no hot-plug ' +
   '(a booted VM gets 405, docs/api.md) and answers cold-plug with 204, tested by the 204 ' +
   'transaction';
-const NO_500_WHY = 'cannot be produced: kvmm answers a refused add-disk/add-net with a 4xx ' +
-  'and has no failing step that maps to 500 (only out-of-memory would)';
+const NO_500_WHY = 'cannot be produced: kvmm answers a refused add-disk/add-net/add-fs with a ' +
+  '4xx and has no failing step that maps to 500 (only out-of-memory would)';
 
 /*
  * What each non-skipped transaction needs, by "<uri> <status>": the state to prepare, the
@@ -247,7 +256,9 @@ const PLAN = {
   '/vm.info 200': { state: 'createdWithDevices' },
   '/vm.info 404': { state: 'none' },
   '/vm.counters 200': { state: 'running', boot: true },
-  '/vm.create 204': { state: 'none', body: () => vmConfig({ disks: [DISK_BODY], net: [NET_BODY] }) },
+  '/vm.create 204': {
+    state: 'none', body: () => vmConfig({ disks: [DISK_BODY], net: [NET_BODY], fs: [FS_BODY] }),
+  },
   '/vm.delete 204': { state: 'createdWithDevices' },
   '/vm.boot 204': { state: 'created', boot: true },
   '/vm.boot 404': { state: 'none' },
@@ -281,6 +292,14 @@ const PLAN = {
   '/vm.add-net 404': { state: 'none', body: () => NET_BODY },
   '/vm.add-net 409': { state: 'createdWithDevices', body: () => ({ tap: 'kvmmct1', id: NET_BODY.id }) },
   '/vm.add-net 500': { skip: NO_500_WHY },
+  '/vm.add-fs 200': { skip: HOTPLUG_WHY },
+  '/vm.add-fs 204': { state: 'created', body: () => FS_BODY },
+  /* num_queues must be an integer: invalid by the schema itself. */
+  '/vm.add-fs 400': { state: 'created', body: () => ({ ...FS_BODY, num_queues: 'one' }) },
+  '/vm.add-fs 404': { state: 'none', body: () => FS_BODY },
+  /* The same id as the fs device createdWithDevices added. */
+  '/vm.add-fs 409': { state: 'createdWithDevices', body: () => ({ ...FS_BODY, tag: 'ct-other' }) },
+  '/vm.add-fs 500': { skip: NO_500_WHY },
   '/vm.add-vsock 200': { skip: HOTPLUG_WHY },
   '/vm.add-vsock 204': { state: 'created', body: () => VSOCK_BODY },
   /* cid must be an integer: invalid by the schema itself. */
