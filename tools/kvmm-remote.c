@@ -45,6 +45,8 @@ static const char usage_text[] =
 "                           PUT vm.add-disk\n"
 "  add-net tap=NAME|fd=N[,mac=AA:BB:CC:DD:EE:FF][,id=NAME]\n"
 "                           PUT vm.add-net; fd=N sends the inherited fd N with SCM_RIGHTS\n"
+"  add-fs tag=TAG,socket=PATH[,num_queues=N][,queue_size=N][,id=NAME][,pci_segment=N]\n"
+"                           PUT vm.add-fs (virtio-fs served by a vhost-user back-end)\n"
 "  add-vsock cid=N,socket=PATH\n"
 "                           PUT vm.add-vsock (hybrid vsock on the Unix socket PATH)\n"
 "  raw METHOD PATH [JSON|-] any request; PATH without a leading / is under /api/v1/\n"
@@ -52,7 +54,7 @@ static const char usage_text[] =
 "Exit status: 0 success (2xx), 1 error status (its JSON body on stderr), 2 usage error,\n"
 "3 the socket cannot be reached or does not answer.\n";
 
-enum arg_kind { ARG_NONE, ARG_FILE, ARG_DISK, ARG_NET, ARG_VSOCK };
+enum arg_kind { ARG_NONE, ARG_FILE, ARG_DISK, ARG_NET, ARG_VSOCK, ARG_FS };
 
 static const struct command {
 	const char *name, *method, *endpoint;
@@ -73,6 +75,7 @@ static const struct command {
 	{ "add-disk", "PUT", "vm.add-disk", ARG_DISK },
 	{ "add-net", "PUT", "vm.add-net", ARG_NET },
 	{ "add-vsock", "PUT", "vm.add-vsock", ARG_VSOCK },
+	{ "add-fs", "PUT", "vm.add-fs", ARG_FS },
 };
 
 static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const char *fmt, ...)
@@ -150,12 +153,20 @@ static char *device_body(enum arg_kind kind, const char *arg, int *fd)
 	if (!copy)
 		exit(EXIT_STATUS);
 	ret = kind == ARG_DISK ? config_opt_disk(&c, copy, &bad) :
-	      kind == ARG_NET ? config_opt_net(&c, copy, &bad) : config_opt_vsock(&c, copy, &bad);
+	      kind == ARG_NET ? config_opt_net(&c, copy, &bad) :
+	      kind == ARG_FS ? config_opt_fs(&c, copy, &bad) : config_opt_vsock(&c, copy, &bad);
 	if (ret)
 		usage_error("invalid value '%s' in '%s'", bad, arg);
 	if (kind == ARG_VSOCK) {
 		j = json_pack("{s:I, s:s}", "cid", (json_int_t)c.vsock.cid, "socket",
 			      c.vsock.socket);
+	} else if (kind == ARG_FS) {
+		const struct fs_config *f = &c.fs[0];
+
+		j = json_pack("{s:s, s:s, s:I, s:I, s:s*, s:I}", "tag", f->tag, "socket", f->socket,
+			      "num_queues", (json_int_t)f->num_queues, "queue_size",
+			      (json_int_t)f->queue_size, "id", f->id, "pci_segment",
+			      (json_int_t)f->pci_segment);
 	} else if (kind == ARG_DISK) {
 		const struct disk_config *d = &c.disks[0];
 
