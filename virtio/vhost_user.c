@@ -121,7 +121,10 @@ static long now_ms(void)
 static int send_msg(struct vhost_user *vu, const struct vhost_user_msg *m, const int *fds,
 		    unsigned int nfds)
 {
-	char cbuf[CMSG_SPACE(sizeof(int) * VHOST_USER_MAX_REGIONS)];
+	union {			/* aligned for struct cmsghdr */
+		char buf[CMSG_SPACE(sizeof(int) * VHOST_USER_MAX_REGIONS)];
+		struct cmsghdr align;
+	} cbuf;
 	size_t len = sizeof(m->hdr) + m->hdr.size, done = 0;
 
 	while (done < len) {
@@ -132,8 +135,8 @@ static int send_msg(struct vhost_user *vu, const struct vhost_user_msg *m, const
 		if (nfds && !done) {
 			struct cmsghdr *c;
 
-			memset(cbuf, 0, sizeof(cbuf));
-			mh.msg_control = cbuf;
+			memset(&cbuf, 0, sizeof(cbuf));
+			mh.msg_control = cbuf.buf;
 			mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
 			c = CMSG_FIRSTHDR(&mh);
 			c->cmsg_level = SOL_SOCKET;
@@ -157,10 +160,13 @@ static int recv_exact(struct vhost_user *vu, void *buf, size_t len, long deadlin
 	size_t done = 0;
 
 	while (done < len) {
-		char cbuf[CMSG_SPACE(sizeof(int) * 8)];
+		union {
+			char buf[CMSG_SPACE(sizeof(int) * 8)];
+			struct cmsghdr align;
+		} cbuf;
 		struct iovec iov = { (char *)buf + done, len - done };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-				     .msg_controllen = sizeof(cbuf) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf,
+				     .msg_controllen = sizeof(cbuf.buf) };
 		struct pollfd p = { .fd = vu->sock, .events = POLLIN };
 		long left = deadline - now_ms();
 		ssize_t n;

@@ -118,9 +118,9 @@ struct vhost_user_msg {
 } __attribute__((packed));
 
 /*
- * The payload size a reply to REQUEST must have: 8 (a u64) for GET_FEATURES,
- * GET_PROTOCOL_FEATURES, GET_QUEUE_NUM and for the ack of a request sent with NEED_REPLY; 8
- * (a vring state) for GET_VRING_BASE; -1 for requests that have no reply of their own.
+ * The payload size of the reply a request has of its own: 8 (a u64) for GET_FEATURES,
+ * GET_PROTOCOL_FEATURES and GET_QUEUE_NUM, 8 (a vring state) for GET_VRING_BASE; -1 for the
+ * others, which are answered only when sent with NEED_REPLY (REPLY_ACK), by a u64 ack.
  */
 int vhost_user_reply_size(uint32_t request);
 
