@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # The side-by-side benchmarks: kvmm beside QEMU in one lab boot per architecture (boot time,
 # memory of the VMM process, TCP through a TAP, on x86_64 also TCP beside QEMU's microvm on
-# the same virtio-mmio transport; tests/lab/scenarios.d/ with LAB_MODE=bench),
+# the same virtio-mmio transport, reads through virtio-fs from the same virtiofsd and the VMM's
+# memory with virtio-fs; tests/lab/scenarios.d/ with LAB_MODE=bench),
 # then the charts into docs/ and the tables on stdout. Not part of the tests: the numbers are
-# recorded in docs/boot-time.md, docs/memory.md and docs/net-throughput.md by hand, with the
-# lab they came from.
+# recorded in docs/boot-time.md, docs/memory.md, docs/net-throughput.md and docs/virtio-fs.md
+# by hand, with the lab they came from.
 #
 # Usage: bench/run-lab.sh [x86_64|aarch64|all]   (default all; aarch64 kvmm is cross-built
 #                                                 unless this is an arm64 machine)
-# Environment: LAB_BOOT_RUNS (5), LAB_MEM_RUNS (3), LAB_NET_MB (50), LAB_SOAK_RUNS (unset: no
+# Environment: LAB_BOOT_RUNS (5), LAB_MEM_RUNS (3), LAB_NET_MB (50), LAB_FS_ROUNDS (3),
+# LAB_FS_RUNS (3), LAB_FS_MB (64), LAB_FS_CACHE (auto), LAB_SOAK_RUNS (unset: no
 # boot-soak; scenarios.d/boot-soak.sh), LAB_ONLY and the other
 # LAB_* settings of tests/lab/run-lab.sh. Logs and charts of the run: build/bench-ARCH/.
 set -eu
@@ -43,6 +45,9 @@ bench_arch() {
 	echo
 	echo "## TCP through a TAP, $arch (direction | kvmm MB/s | QEMU MB/s | kvmm/QEMU | kvmm-mmio MB/s | kvmm/kvmm-mmio)"
 	python3 bench/net-plot.py "$log" "docs/net-throughput$suffix.svg" || rc=1
+	echo
+	echo "## virtio-fs, $arch: reads through the same virtiofsd; VMM memory with virtio-fs"
+	python3 bench/fs-plot.py "$log" "docs/fs-read$suffix.svg" "docs/fs-mem-$arch.svg" || rc=1
 	echo
 }
 

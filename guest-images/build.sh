@@ -117,15 +117,17 @@ cp "$busybox" "$stage/bin/busybox"
 ln -s busybox "$stage/bin/sh"
 cp "$here/init.sh" "$stage/init"
 chmod 0755 "$stage/init"
-# The virtio drivers and the power button's (evdev; ACPI button on x86_64, gpio-keys on
-# aarch64), which Debian builds as modules, in load (dependency) order; /init loads
-# them from /lib/modules/kvmm.order (busybox insmod does not resolve dependencies).
+# The virtio drivers, virtio-fs (fuse, then virtiofs) and the power button's (evdev; ACPI
+# button on x86_64, gpio-keys on aarch64), which Debian builds as modules, in load
+# (dependency) order; /init loads them from /lib/modules/kvmm.order (busybox insmod does not
+# resolve dependencies).
 mods="drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko drivers/virtio/virtio_mmio.ko
 drivers/virtio/virtio_pci_legacy_dev.ko drivers/virtio/virtio_pci_modern_dev.ko
 drivers/virtio/virtio_pci.ko
 drivers/block/virtio_blk.ko drivers/char/hw_random/virtio-rng.ko net/core/failover.ko
 drivers/net/net_failover.ko drivers/net/virtio_net.ko net/vmw_vsock/vsock.ko
 net/vmw_vsock/vmw_vsock_virtio_transport_common.ko net/vmw_vsock/vmw_vsock_virtio_transport.ko
+fs/fuse/fuse.ko fs/fuse/virtiofs.ko
 drivers/input/evdev.ko drivers/input/keyboard/gpio_keys.ko drivers/acpi/button.ko"
 mkdir -p "$stage/lib/modules"
 : >"$stage/lib/modules/kvmm.order"

@@ -1,13 +1,15 @@
 #!/bin/sh
 # Builds the cached base initrd of the lab's L1 machine: busybox, the modules of the
 # guest-images kernel it needs (x86_64: kvm-amd; both: tun; with what they depend on, in load
-# order) and QEMU with its libraries (and on x86_64 its firmware) for the side-by-side
-# benchmark: the host's on x86_64, Debian's arm64 build for an arm64 L1 (l1-qemu-arm64.sh).
+# order), QEMU with its libraries (and on x86_64 its firmware) for the side-by-side
+# benchmark, and virtiofsd (QEMU's C vhost-user-fs back-end, /usr/lib/qemu/virtiofsd) with its
+# libraries for the virtio-fs scenarios: the host's on x86_64, Debian's arm64 builds for an
+# arm64 L1 (l1-qemu-arm64.sh).
 # The L1 /init,
 # kvmm and the scenarios come in a small archive appended per run (see run-lab.sh).
 # Usage: [LAB_ARCH=aarch64] tests/lab/l1-initrd.sh GUEST_IMAGES_DIR OUTPUT.cpio.zst
 #   GUEST_IMAGES_DIR is the output of guest-images/build.sh (kernel package extracted there).
-# Rebuilds only when the kernel, busybox, QEMU or this script change (OUTPUT.stamp).
+# Rebuilds only when the kernel, busybox, QEMU (virtiofsd) or this script change (OUTPUT.stamp).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,9 +27,14 @@ arch=${LAB_ARCH:-x86_64}
 if [ "$arch" = x86_64 ]; then
 	qemu=$(command -v qemu-system-x86_64) || lab_die "qemu-system-x86_64 not installed"
 	qemu_version=$(dpkg-query -W -f='${Version}' qemu-system-x86 2>/dev/null || "$qemu" --version | head -n 1)
+	virtiofsd=/usr/lib/qemu/virtiofsd
+	[ -x "$virtiofsd" ] || lab_die "no $virtiofsd (install qemu-system-common)"
+	qemu_version="$qemu_version virtiofsd=$(dpkg-query -W -f='${Version}' qemu-system-common 2>/dev/null ||
+		lab_hash "$virtiofsd")"
 else
-	# Debian's arm64 QEMU with its libraries (tests/lab/l1-qemu-arm64.sh, cached in qemu-arm64/
-	# beside OUTPUT), staged before the stamp: the stamp names its packages' versions.
+	# Debian's arm64 QEMU and virtiofsd with their libraries (tests/lab/l1-qemu-arm64.sh, cached
+	# in qemu-arm64/ beside OUTPUT), staged before the stamp: the stamp names its packages'
+	# versions.
 	qemu=
 	qemu_arm64="$out.qemu"
 	trap 'rm -rf "$qemu_arm64"' EXIT
@@ -102,13 +109,14 @@ done
 rm -f "$index"
 echo "l1-initrd: modules:$order"
 
-# --- QEMU, for the benchmark against kvmm inside L1. ---
+# --- QEMU, for the benchmark against kvmm inside L1, and virtiofsd. ---
 if [ -n "$qemu" ]; then
 	lab_copy_binary "$qemu" "$stage" /usr/bin/qemu-system-x86_64
+	lab_copy_binary "$virtiofsd" "$stage" "$virtiofsd"
 	lab_copy_at "$bios" "$stage"
 	for r in $roms; do [ -e "$r" ] && lab_copy_at "$r" "$stage"; done
 elif [ -d "${qemu_arm64:-}" ]; then
-	cp -R "$qemu_arm64/." "$stage/"	# /usr/bin/qemu-system-aarch64, the loader, libraries
+	cp -R "$qemu_arm64/." "$stage/"	# qemu-system-aarch64, virtiofsd, the loader, libraries
 fi
 
 lab_pack "$stage" "$out" zstd

@@ -1,18 +1,20 @@
 #!/bin/sh
 # Stages Debian's arm64 qemu-system-aarch64 (package qemu-system-arm) for the aarch64 lab's L1,
-# so its boot-time benchmark can compare kvmm with QEMU there as the x86_64 lab does. ldd cannot
+# so its boot-time benchmark can compare kvmm with QEMU there as the x86_64 lab does, and
+# Debian's arm64 virtiofsd (/usr/lib/qemu/virtiofsd, package qemu-system-common: QEMU's C
+# vhost-user-fs back-end) for the virtio-fs scenarios. ldd cannot
 # resolve arm64 binaries on an amd64 host, so the libraries are found by reading the ELF
 # DT_NEEDED entries (readelf) recursively, and each one is taken out of the Debian package that
 # provides it: the package of the object that needs it or its Depends/Pre-Depends (first
 # alternative, a provider for a virtual package), breadth first. Nothing is installed and the
 # host's dpkg architectures are not touched (scripts/debian-pkgs.sh keeps arm64's apt state in
-# CACHE_DIR/apt). Only the binary, its libraries and the dynamic loader are staged: QEMU needs
-# no data file (qemu-system-data: firmware of other machines, keymaps for VNC) and no module
-# (qemu-system-common: GUI, audio, USB) for -M virt -kernel ... -nographic -nodefaults
-# -enable-kvm -cpu host.
+# CACHE_DIR/apt). Only the two binaries, their libraries and the dynamic loader are staged:
+# QEMU needs no data file (qemu-system-data: firmware of other machines, keymaps for VNC) and
+# no module (the rest of qemu-system-common: GUI, audio, USB) for -M virt -kernel ...
+# -nographic -nodefaults -enable-kvm -cpu host.
 # Usage: tests/lab/l1-qemu-arm64.sh STAGE_DIR CACHE_DIR
-#   STAGE_DIR gets usr/bin/qemu-system-aarch64, lib/ld-linux-aarch64.so.1 and the libraries at
-#   their run-time paths. CACHE_DIR keeps the downloaded packages (debs/), the staged tree
+#   STAGE_DIR gets usr/bin/qemu-system-aarch64, usr/lib/qemu/virtiofsd,
+#   lib/ld-linux-aarch64.so.1 and the libraries at their run-time paths. CACHE_DIR keeps the downloaded packages (debs/), the staged tree
 #   (stage/, stage.list: file and package) and stage.stamp (this script and the versions of the
 #   packages used): when the stamp still matches, the cached tree is copied as it is.
 set -eu
@@ -26,6 +28,9 @@ dst=$(cd "$1" && pwd)
 cache=$(cd "$2" && pwd)
 top=qemu-system-arm
 bin=/usr/bin/qemu-system-aarch64
+# virtiofsd's package is a dependency of $top, so it is in the graph read below.
+vfsd_pkg=qemu-system-common
+vfsd=/usr/lib/qemu/virtiofsd
 
 # GNU readelf reads the ELF of any architecture; the cross one is preferred all the same.
 if command -v aarch64-linux-gnu-readelf >/dev/null 2>&1; then
@@ -59,7 +64,8 @@ install_stage() {
 }
 
 # --- Warm: the stamp names the packages used last time; same versions, same tree. ---
-if [ -f "$cache/stage.stamp" ] && [ -f "$cache/stage.pkgs" ] && [ -x "$cache/stage$bin" ]; then
+if [ -f "$cache/stage.stamp" ] && [ -f "$cache/stage.pkgs" ] && [ -x "$cache/stage$bin" ] &&
+	[ -x "$cache/stage$vfsd" ]; then
 	# shellcheck disable=SC2046 # one package name a word
 	now="script=$script_hash $(candidates $(sed 's/=.*//' "$cache/stage.pkgs") | LC_ALL=C sort | tr '\n' ' ')"
 	if [ "$(cat "$cache/stage.stamp")" = "$now" ]; then
@@ -210,6 +216,18 @@ take
 chmod 0755 "$new$interp"
 # The loader answers to its own soname: a DT_NEEDED of it needs no second copy.
 basename "$interp" >>"$work/sonames"
+
+# virtiofsd, from its own package (same loader).
+grep -q "^$vfsd_pkg " "$work/pkgs" || die "$vfsd_pkg is not in the dependencies of $top"
+fetch "$vfsd_pkg" || die "cannot get $vfsd_pkg"
+FOUND=$(find_in "$vfsd_pkg" "$vfsd") || die "$vfsd_pkg has no $vfsd"
+FOUND_PKG=$vfsd_pkg
+take
+chmod 0755 "$new$vfsd"
+$readelf -h "$new$vfsd" | grep -q 'Machine:.*AArch64' || die "$vfsd is not an AArch64 ELF"
+[ "$($readelf -l "$new$vfsd" | sed -n 's/.*Requesting program interpreter: \(.*\)]$/\1/p')" = "$interp" ] ||
+	die "$vfsd wants another program interpreter than $bin"
+echo "$vfsd $vfsd_pkg" >>"$work/queue"
 
 # DT_NEEDED, recursively.
 i=1

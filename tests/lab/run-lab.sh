@@ -19,8 +19,12 @@
 #   LAB_TRANSPORT    pci (default) or mmio: the virtio transport of every kvmm in the lab
 #   LAB_REPEAT       run them this many times over in one L1 boot (hunting rare failures)
 #   LAB_TIMEOUT, LAB_EXTRA_CMDLINE, LAB_BOOT_RUNS, LAB_DUMP_LINES, LAB_LIVE, LAB_NET_MB,
-#   LAB_MEM_RUNS, LAB_MEM_SETTLE, LAB_MEM_BUDGET_KB, LAB_SOAK_RUNS: passed on to
-#                    scenarios.sh (see there and scenarios.d/)
+#   LAB_MEM_RUNS, LAB_MEM_SETTLE, LAB_MEM_BUDGET_KB, LAB_SOAK_RUNS, LAB_FS_VMM, LAB_FS_MB,
+#   LAB_FS_CACHE, LAB_FS_TIMEOUT, LAB_FS_ROUNDS, LAB_FS_RUNS: passed on to
+#                    scenarios.sh (see there and scenarios.d/; LAB_FS_VMM=qemu runs the
+#                    virtio-fs scenarios against QEMU's vhost-user-fs)
+#   LAB_VIRTIOFSD    on a KVM host: the virtio-fs back-end (/usr/lib/qemu/virtiofsd; L1 has
+#                    its own copy there)
 #   LAB_L1_TIMEOUT   seconds for the whole L1 boot (2400)
 #   LAB_L1_STALL     seconds of L1 console silence taken as a wedged L1 (300; an L1 soft
 #                    lockup report counts at once): its registers
@@ -124,6 +128,8 @@ if [ "${LAB_FORCE_L1:-0}" != 1 ] && [ "$arch" = "$(uname -m)" ] && lab_host_kvm_
 		LAB_TAP_EXEC=$(dirname "$kvm_hold")/tap-exec \
 		LAB_KVMM_REMOTE=$(dirname "$kvmm")/kvmm-remote \
 		LAB_VSOCK_CLIENT=$(dirname "$kvm_hold")/vsock-client \
+		LAB_VIRTIOFSD=${LAB_VIRTIOFSD:-/usr/lib/qemu/virtiofsd} \
+		LAB_FS_TREE=$guest/debian/linux/lib/modules/$(cat "$guest/kernel-release")/kernel \
 		timeout "$l1_timeout" sh "$here/scenarios.sh" 2>&1 | tee "$log" | grep --line-buffered -o 'LAB: .*'
 	rc=${PIPESTATUS[0]}
 	set -e
@@ -152,6 +158,23 @@ if [ ! -s "$images" ] || [ "$(cat "$images.stamp" 2>/dev/null)" != "$(cat "$gues
 	lab_pack "$images.stage" "$images" zstd
 	rm -rf "$images.stage"
 	cp "$guest/.stamp" "$images.stamp"
+fi
+
+# The benchmarks' virtio-fs share (fs-read): the guest kernel's kernel/fs and kernel/net
+# module trees as /lab/fs-tree (cached; appended to the initrd only for the benchmarks).
+fs_tree=
+if [ "$lab_mode" = bench ]; then
+	fs_tree=$l1/fs-tree.cpio.zst
+	if [ ! -s "$fs_tree" ] || [ "$(cat "$fs_tree.stamp" 2>/dev/null)" != "$(cat "$guest/.stamp")" ]; then
+		echo "run-lab: packing the module trees for the virtio-fs benchmark"
+		mods=$guest/debian/linux/lib/modules/$(cat "$guest/kernel-release")/kernel
+		rm -rf "$fs_tree.stage"
+		mkdir -p "$fs_tree.stage/lab/fs-tree"
+		cp -R "$mods/fs" "$mods/net" "$fs_tree.stage/lab/fs-tree/"
+		lab_pack "$fs_tree.stage" "$fs_tree" zstd
+		rm -rf "$fs_tree.stage"
+		cp "$guest/.stamp" "$fs_tree.stamp"
+	fi
 fi
 
 stage=$outdir/.l1-run
@@ -190,13 +213,14 @@ fi
 echo "export LAB_ARCH=$arch"
 for v in LAB_MODE LAB_ONLY LAB_REPEAT LAB_TIMEOUT LAB_EXTRA_CMDLINE LAB_BOOT_RUNS LAB_DUMP_LINES LAB_LIVE \
 	LAB_NET_MB LAB_MEM_RUNS LAB_MEM_SETTLE LAB_MEM_BUDGET_KB LAB_GIC LAB_SOAK_RUNS LAB_TRANSPORT \
-	LAB_HOSTILE_SEED LAB_HOSTILE_SECS; do
+	LAB_HOSTILE_SEED LAB_HOSTILE_SECS LAB_FS_VMM LAB_FS_MB LAB_FS_CACHE LAB_FS_TIMEOUT \
+	LAB_FS_ROUNDS LAB_FS_RUNS; do
 	if [ -n "${!v:-}" ]; then printf 'export %s=%q\n' "$v" "${!v}"; fi
 done
 } >"$stage/lab/env"
 lab_pack "$stage" "$outdir/l1-run.cpio.gz" gzip
 rm -rf "$stage"
-cat "$l1/base.cpio.zst" "$images" "$outdir/l1-run.cpio.gz" >"$outdir/l1-initrd.img"
+cat "$l1/base.cpio.zst" "$images" ${fs_tree:+"$fs_tree"} "$outdir/l1-run.cpio.gz" >"$outdir/l1-initrd.img"
 
 if [ $demo = 1 ]; then mode=demo; else mode=scenarios; fi
 echo "run-lab: booting L1 (timeout ${l1_timeout}s, mode $mode, $lab_mode); console in $log"

@@ -117,8 +117,10 @@ mem_wait() {
 # mem_parse KIND SMAPS TOPFILE: reads a copy of /proc/PID/smaps and prints, in kB,
 #   pss rss guest_pss guest_rss guest_size guest_maps private anon largest_anon
 # where guest RAM is, for KIND kvmm, every mapping of the memfd "kvmm-ram" (guest_maps: how
-# many), and for KIND qemu the anonymous writable mapping of exactly the guest's RAM size
-# (guest_maps: how many such mappings; the one with the largest PSS counts); private
+# many), and for KIND qemu the anonymous writable mapping of exactly the guest's RAM size, or
+# the writable mapping of a memfd of that size (memory-backend-memfd, shared with a vhost-user
+# back-end: virtio-fs.sh) (guest_maps: how many such mappings; the one with the largest PSS
+# counts); private
 # (Private_Clean + Private_Dirty) and anon (Anonymous) are outside guest RAM; largest_anon is
 # the size of the largest anonymous writable mapping (for the message when none matched);
 # guest_huge: kB of guest RAM mapped with huge pages (ShmemPmdMapped, AnonHugePages).
@@ -133,16 +135,6 @@ mem_parse() {
 			gp += pss; gr += rss; gs += size; gv += priv; ga += anon; gh += huge; gm++
 			return
 		}
-		if (name == "" && perms ~ /^rw/) {
-			if (size > la)
-				la = size
-			if (kind == "qemu" && size == ram + 0) {
-				gm++
-				if (gm == 1 || pss > gp) {
-					gp = pss; gr = rss; gs = size; gv = priv; ga = anon; gh = huge
-				}
-			}
-		}
 		if (name == "")
 			key = "[anon]"
 		else {
@@ -151,6 +143,17 @@ mem_parse() {
 			if (key ~ /^\//)
 				sub(/.*\//, "", key)
 			gsub(/[ \t]/, "_", key)
+		}
+		if (perms ~ /^rw/ && (name == "" || (kind == "qemu" && name ~ /^\/memfd:/))) {
+			if (name == "" && size > la)
+				la = size
+			if (kind == "qemu" && size == ram + 0) {
+				gm++
+				if (gm == 1 || pss > gp) {
+					gp = pss; gr = rss; gs = size; gv = priv; ga = anon; gh = huge
+					gkey = key
+				}
+			}
 		}
 		top[key] += pss
 	}
@@ -172,7 +175,7 @@ mem_parse() {
 	END {
 		flush()
 		if (kind == "qemu" && gm)
-			top["[anon]"] -= gp
+			top[gkey] -= gp
 		printf "%d %d %d %d %d %d %d %d %d %d\n", tp, tr, gp, gr, gs, gm, tv - gv, ta - ga, la, gh
 		for (k in top)
 			if (top[k] > 0)
