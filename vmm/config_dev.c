@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sys/un.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <limits.h>
@@ -350,9 +351,9 @@ static int validate_fs(const struct vmm_config *cfg, char *err, unsigned long er
 				 "back-end's Unix socket, e.g. virtiofsd's)", i);
 			return -EINVAL;
 		}
-		if (strlen(f->socket) > 107) {	/* sun_path less its NUL */
-			snprintf(err, errlen, "fs[%u]: socket path longer than 107 bytes (Unix "
-				 "socket limit)", i);
+		if (strlen(f->socket) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+			snprintf(err, errlen, "fs[%u]: socket path longer than %zu bytes (Unix "
+				 "socket limit)", i, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 			return -EINVAL;
 		}
 		if (f->num_queues < 1 || f->num_queues > KVMM_FS_MAX_QUEUES) {
