@@ -127,6 +127,23 @@ void arch_msi_route(struct kvm_irq_routing_entry *e, uint32_t devid);
  */
 int arch_power_button(struct vm *vm);
 
+/*
+ * PCI hot-plug, as far as the platform can tell the guest of it.
+ *
+ * arch_pci_hotplug(): whether devices may be added to and removed from vm->pci's slots
+ * while the guest runs: true, or false with *WHY saying why not (x86_64: no ACPI tables or
+ * no PCI; aarch64: kvmm boots guests without firmware, so there is no ACPI to notify them,
+ * and its host bridges have no PCIe root ports for native hot-plug).
+ *
+ * arch_pci_hotplug_notify(): tells the guest that SLOT of segment SEG now holds a device
+ * (PLUG), or asks it to eject the device there (!PLUG).  When the guest has let go of
+ * ejected devices the platform calls virtio_devices_ejected() (virtio/devices.h), from a
+ * vCPU thread.  0, -ENOTSUP (no hot-plug), or the -errno of raising the event.  Called from
+ * the API thread while the vCPUs run.
+ */
+bool arch_pci_hotplug(struct vm *vm, const char **why);
+int arch_pci_hotplug_notify(struct vm *vm, unsigned int seg, unsigned int slot, bool plug);
+
 /* Short name of the architecture ("x86_64", "aarch64"). */
 extern const char arch_name[];
 

@@ -43,8 +43,7 @@ void ged_free(struct ged *g)
 	free(g);
 }
 
-/* Latches EVENTS and raises the line unless it is high already. */
-static int ged_latch(struct ged *g, uint8_t events)
+int ged_event(struct ged *g, uint8_t events)
 {
 	int ret = 0;
 
@@ -60,7 +59,7 @@ static int ged_latch(struct ged *g, uint8_t events)
 
 int ged_power_button(struct ged *g)
 {
-	return ged_latch(g, GED_EVT_POWER_BUTTON);
+	return ged_event(g, GED_EVT_POWER_BUTTON);
 }
 
 void ged_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,

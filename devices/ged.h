@@ -4,8 +4,9 @@
  * event register plus one interrupt line; the firmware tables (the arch's
  * DSDT) describe the line in the GED's _CRS and give it an _EVT method that
  * reads the register and Notify()s the device each set bit stands for.
- * Today the only event is the power button (Notify (PWRB, 0x80), which
- * Linux's ACPI button driver turns into KEY_POWER).
+ * Events: the power button (Notify (PWRB, 0x80), which Linux's ACPI button
+ * driver turns into KEY_POWER) and PCI hot-plug (the _EVT calls each host
+ * bridge's PCNT, which reads devices/pcihp.h's registers).
  *
  * Interrupt contract: level-triggered, active high.  The line is raised when
  * an event is latched and lowered by the read that empties the register,
@@ -28,6 +29,7 @@
 
 /* Bits of GED_REG_EVENTS. */
 #define GED_EVT_POWER_BUTTON	(1u << 0)
+#define GED_EVT_PCI_HOTPLUG	(1u << 1)
 
 struct ged;
 
@@ -48,6 +50,9 @@ void ged_free(struct ged *g);
  * goes out with the next successful raise.
  */
 int ged_power_button(struct ged *g);
+
+/* Latches EVENTS (GED_EVT_* bits) and raises the line as ged_power_button() does. */
+int ged_event(struct ged *g, uint8_t events);
 
 /* Bus handler for the GED_NR_REGS registers (port I/O or MMIO); OPAQUE is
  * the struct ged.  Reads of GED_REG_EVENTS return and clear the pending

@@ -15,10 +15,12 @@ import re
 import sys
 
 BAD = ("FAIL", "TIMEOUT", "ERROR", "UNEXPECTEDPASS")
-WHY = re.compile(r"LAB: FAIL|L1 (stalled|timed out|kernel crashed)|"
+WHY = re.compile(r"LAB: FAIL|L1 (stalled|timed out|kernel crashed)|l1-(health|dmesg)|"
+                 r"Kernel panic|BUG:|Oops|"
                  r"\[----\]|Assertion|ERROR: AddressSanitizer|runtime error|"
                  r"==ERROR|deadly signal|error:|timed out")
-KEEP = 60      # lines per failed test at most
+KEEP = 60      # lines per failed test at most: the first FIRST of them
+FIRST = 24     # (where trouble began) and the last KEEP - FIRST
 CONTEXT = 6    # lines kept before each line that says why
 
 
@@ -47,7 +49,11 @@ def digest(path):
             if WHY.search(l):
                 keep.update(range(max(0, i - CONTEXT), i + 1))
         why = [lines_[i] for i in sorted(keep)]
-        out += ["   " + l for l in (why or lines_)[-KEEP:]]
+        if len(why) > KEEP:
+            cut = len(why) - KEEP
+            why = (why[:FIRST] + [f"[{cut} lines left out]"] +
+                   why[-(KEEP - FIRST):])
+        out += ["   " + l for l in (why or lines_[-KEEP:])]
     return out
 
 

@@ -41,12 +41,15 @@ static const char usage_text[] =
 "                           PUT vm.<command>\n"
 "  info                     GET vm.info\n"
 "  counters                 GET vm.counters\n"
-"  add-disk path=FILE[,readonly=on][,direct=on][,id=NAME][,serial=STR]\n"
-"                           PUT vm.add-disk\n"
-"  add-net tap=NAME|fd=N[,mac=AA:BB:CC:DD:EE:FF][,id=NAME]\n"
+"  add-disk path=FILE[,readonly=on][,direct=on][,id=NAME][,serial=STR][,pci_segment=N]\n"
+"                           PUT vm.add-disk (on a running VM: hot-plug; prints the\n"
+"                           {\"id\", \"bdf\"} answer)\n"
+"  add-net tap=NAME|fd=N[,mac=AA:BB:CC:DD:EE:FF][,id=NAME][,pci_segment=N]\n"
 "                           PUT vm.add-net; fd=N sends the inherited fd N with SCM_RIGHTS\n"
 "  add-fs tag=TAG,socket=PATH[,num_queues=N][,queue_size=N][,id=NAME][,pci_segment=N]\n"
 "                           PUT vm.add-fs (virtio-fs served by a vhost-user back-end)\n"
+"  remove-device ID         PUT vm.remove-device {\"id\": ID} (a running guest is asked to\n"
+"                           eject it; kvmm lets go once it has)\n"
 "  add-vsock cid=N,socket=PATH\n"
 "                           PUT vm.add-vsock (hybrid vsock on the Unix socket PATH)\n"
 "  raw METHOD PATH [JSON|-] any request; PATH without a leading / is under /api/v1/\n"
@@ -54,7 +57,7 @@ static const char usage_text[] =
 "Exit status: 0 success (2xx), 1 error status (its JSON body on stderr), 2 usage error,\n"
 "3 the socket cannot be reached or does not answer.\n";
 
-enum arg_kind { ARG_NONE, ARG_FILE, ARG_DISK, ARG_NET, ARG_VSOCK, ARG_FS };
+enum arg_kind { ARG_NONE, ARG_FILE, ARG_DISK, ARG_NET, ARG_VSOCK, ARG_FS, ARG_ID };
 
 static const struct command {
 	const char *name, *method, *endpoint;
@@ -76,6 +79,7 @@ static const struct command {
 	{ "add-net", "PUT", "vm.add-net", ARG_NET },
 	{ "add-vsock", "PUT", "vm.add-vsock", ARG_VSOCK },
 	{ "add-fs", "PUT", "vm.add-fs", ARG_FS },
+	{ "remove-device", "PUT", "vm.remove-device", ARG_ID },
 };
 
 static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const char *fmt, ...)
@@ -170,8 +174,9 @@ static char *device_body(enum arg_kind kind, const char *arg, int *fd)
 	} else if (kind == ARG_DISK) {
 		const struct disk_config *d = &c.disks[0];
 
-		j = json_pack("{s:s, s:b, s:b, s:s*, s:s*}", "path", d->path, "readonly",
-			      d->readonly, "direct", d->direct, "id", d->id, "serial", d->serial);
+		j = json_pack("{s:s, s:b, s:b, s:s*, s:s*, s:I}", "path", d->path, "readonly",
+			      d->readonly, "direct", d->direct, "id", d->id, "serial", d->serial,
+			      "pci_segment", (json_int_t)d->pci_segment);
 	} else {
 		struct net_config *n = &c.nets[0];
 
@@ -181,13 +186,26 @@ static char *device_body(enum arg_kind kind, const char *arg, int *fd)
 			usage_error("fd %d is not open", n->fd);
 		*fd = n->fd;
 		n->fd = -1;	/* stays open for sendmsg(): config_free() closes net fds */
-		j = json_pack("{s:s*, s:s*, s:s*}", "tap", n->tap, "mac", n->has_mac ? mac : NULL,
-			      "id", n->id);
+		j = json_pack("{s:s*, s:s*, s:s*, s:I}", "tap", n->tap, "mac",
+			      n->has_mac ? mac : NULL, "id", n->id, "pci_segment",
+			      (json_int_t)n->pci_segment);
 	}
 	s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	config_free(&c);
 	free(copy);
+	if (!s)
+		exit(EXIT_STATUS);
+	return s;
+}
+
+/* {"id": ID}, for vm.remove-device. */
+static char *id_body(const char *id)
+{
+	json_t *j = json_pack("{s:s}", "id", id);
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	json_decref(j);
 	if (!s)
 		exit(EXIT_STATUS);
 	return s;
@@ -418,6 +436,8 @@ int main(int argc, char **argv)
 			    "%s needs one argument", cmd);
 	if (commands[i].arg == ARG_FILE)
 		body = read_input(arg, &len);
+	else if (commands[i].arg == ARG_ID)
+		body = id_body(arg);
 	else if (commands[i].arg != ARG_NONE)
 		body = device_body(commands[i].arg, arg, &fd);
 	if (asprintf(&target, "/api/v1/%s", commands[i].endpoint) < 0)

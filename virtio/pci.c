@@ -471,11 +471,23 @@ static int vpci_irqfd(struct virtio_transport *t, unsigned int q)
 	return p->msix.fd[v];
 }
 
+static int vpci_pci_slot(struct virtio_transport *t, unsigned int *seg, unsigned int *slot)
+{
+	struct vpci *p = vpci(t);
+
+	if (!p || !p->f.slot)
+		return -ENODEV;
+	*seg = p->f.seg;
+	*slot = p->f.slot;
+	return 0;
+}
+
 static const struct virtio_transport_ops vpci_ops = {
 	.interrupt = vpci_interrupt,
 	.destroy = vpci_destroy,
 	.describe = vpci_describe,
 	.irqfd = vpci_irqfd,
+	.pci_slot = vpci_pci_slot,
 };
 
 /* Builds the function: IDs, BAR0, the capabilities and MSI-X. */
@@ -527,12 +539,12 @@ static struct vpci *vpci_new(struct virtio_transport *t, struct vm *vm, int vm_f
 	return p;
 }
 
-int virtio_pci_add(struct vm *vm, struct virtio_dev *d, unsigned int segment)
+int virtio_pci_add(struct vm *vm, struct virtio_dev *d, unsigned int segment, bool intx)
 {
 	struct virtio_transport *t;
 	struct vpci *p;
 	uint64_t mmio_base, mmio_size;
-	uint32_t intx;
+	uint32_t line;
 	const char *step;
 	char bdf[16];
 	int ret;
@@ -553,9 +565,8 @@ int virtio_pci_add(struct vm *vm, struct virtio_dev *d, unsigned int segment)
 	step = "PCI function";
 	ret = vpci_build(p);
 	/* INTA where a line is free; MSI-X carries the device either way. */
-	if (!ret && !irq_line_alloc(vm, &intx, &mmio_base, &mmio_size)) {
-		pci_func_set_intx(&p->f, intx);
-	}
+	if (!ret && intx && !irq_line_alloc(vm, &line, &mmio_base, &mmio_size))
+		pci_func_set_intx(&p->f, line);
 	if (!ret) {
 		step = "MSI-X";
 		/* The requester id (aarch64's ITS device id) is set once the slot is known;

@@ -46,6 +46,9 @@ struct virtio_transport_ops {
 	/* An eventfd that interrupts the driver for queue Q with no help from kvmm, or -1.
 	 * May be NULL (no such fd ever). Lock held. */
 	int (*irqfd)(struct virtio_transport *t, unsigned int q);
+	/* The PCI segment and slot the device sits in: 0, or -ENODEV off PCI. May be NULL
+	 * (never on PCI). */
+	int (*pci_slot)(struct virtio_transport *t, unsigned int *seg, unsigned int *slot);
 };
 
 struct virtio_transport {
@@ -64,6 +67,9 @@ struct virtio_transport {
 	_Atomic uint32_t int_status;
 
 	int queue_fd[VIRTIO_MAX_QUEUES]; /* KVM ioeventfds (plain eventfds without KVM) */
+
+	/* devices.c: the guest was asked to eject the device (under vm->devs_lock). */
+	bool unplug_pending;
 
 	/* The worker. Without one (tests), notifications run inline. */
 	int epfd;
@@ -109,11 +115,13 @@ void virtio_kick_queue(struct virtio_transport *t, unsigned int q);
  * (ops->destroy at teardown, through virtio_transport_free and D's own destroy); on failure
  * the caller still does. 0/-errno with a message naming the step. */
 int virtio_mmio_add(struct vm *vm, struct virtio_dev *d);
-int virtio_pci_add(struct vm *vm, struct virtio_dev *d, unsigned int segment);
+/* INTX: give the function INTA when a line is free (cold-plug: the DSDT's _PRT is written
+ * at boot, so a hot-plugged function goes without and uses MSI-X). */
+int virtio_pci_add(struct vm *vm, struct virtio_dev *d, unsigned int segment, bool intx);
 
 /* devices.c: the last step of both: starts T's worker and makes T one of the VM's devices
- * (vm.counters, teardown). 0, or -ENOSPC / the worker's -errno (T is then still the
- * caller's). */
+ * (vm.counters, teardown; under vm->devs_lock). 0, or -ENOSPC / the worker's -errno (T is
+ * then still the caller's). */
 int virtio_attach(struct vm *vm, struct virtio_transport *t);
 
 #endif

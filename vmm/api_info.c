@@ -145,14 +145,19 @@ static json_t *device_tree(struct vm *vm)
 
 char *api_vmm_info(struct api_vmm *v)
 {
-	json_t *root = vm_info_json(&v->cfg, api_state_names[v->state]), *tree = NULL;
+	json_t *root, *tree = NULL;
 	bool running;
 
-	/* The lock keeps the VM from being torn down meanwhile (see api_vmm_counters). */
+	/* The lock keeps the VM from being torn down meanwhile (see api_vmm_counters), and
+	 * its thread from changing the config (a device the guest ejected leaves it). */
 	pthread_mutex_lock(&v->lock);
+	root = vm_info_json(&v->cfg, api_state_names[v->state]);
 	running = root && v->vm;
-	if (running)
+	if (running) {
+		pthread_mutex_lock(&v->vm->devs_lock);
 		tree = device_tree(v->vm);
+		pthread_mutex_unlock(&v->vm->devs_lock);
+	}
 	pthread_mutex_unlock(&v->lock);
 	if (running && (!tree || json_object_set_new(root, "device_tree", tree))) {
 		json_decref(root);
@@ -182,6 +187,8 @@ void api_vmm_counters(struct api_vmm *v, struct api_reply *rep)
 	/* The lock keeps the VM from being torn down meanwhile (api_vm.c's hook_stopping
 	 * takes it). */
 	pthread_mutex_lock(&v->lock);
+	if (v->vm)
+		pthread_mutex_lock(&v->vm->devs_lock);
 	for (unsigned int i = 0; all && v->vm && (d = virtio_dev_at(v->vm, i)); i++) {
 		unsigned int n = d->ops->counters ? d->ops->counters(d, c) : 0;
 
@@ -190,6 +197,8 @@ void api_vmm_counters(struct api_vmm *v, struct api_reply *rep)
 			json_object_set_new(dev, c[k].name, json_integer((json_int_t)c[k].value));
 		json_object_set_new(all, d->id ? d->id : d->name, dev);
 	}
+	if (v->vm)
+		pthread_mutex_unlock(&v->vm->devs_lock);
 	pthread_mutex_unlock(&v->lock);
 	rep->body = all ? json_dumps(all, JSON_COMPACT) : NULL;
 	json_decref(all);

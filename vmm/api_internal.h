@@ -36,11 +36,21 @@ extern const char *const api_state_names[];
 
 /*
  * api_vm_config.c: vm.create, vm.add-disk, vm.add-net, vm.add-fs and vm.add-vsock (EP, the
- * endpoint's name), the configuration before boot.  Sets REP: 204, or the error (404 without a
- * VM, 405 after boot, 409 for a second VM or a taken id, 400 for a bad body).
+ * endpoint's name): the configuration before boot, and hot-plug of disks, NICs and fs devices
+ * into a running VM.  Sets REP: 204 (before boot), 200 with PciDeviceInfo (hot-plug), or the
+ * error (404 without a VM, 405 for vsock after boot, 409 for a second VM or a taken id, 400
+ * for a bad body or a VM that cannot hot-plug, 500 when the device could not be made).
  */
 void api_vmm_configure(struct api_vmm *v, const char *ep, struct http_request *req,
 		       struct api_reply *rep);
+
+/*
+ * api_vm_config.c: vm.remove-device {"id"}: before boot the device leaves the config; on a
+ * running VM the guest is asked to eject it (204), and it leaves the config once the guest
+ * has.  404 for an unknown id, 409 while its removal is pending, 400 for a device kvmm does
+ * not remove (vsock, rng) or a VM that cannot hot-plug.
+ */
+void api_vmm_remove_device(struct api_vmm *v, struct http_request *req, struct api_reply *rep);
 
 /* api_info.c: the vm.info body: api_vm_info() of the config, plus the running VM's
  * device_tree (each virtio device's id and, on PCI, its pci_bdf). NULL: out of memory. */

@@ -54,10 +54,26 @@ static void hook_stopping(struct vm *vm, void *opaque)
 	pthread_mutex_unlock(&v->lock);
 }
 
+/* The guest ejected a hot-plugged (or cold-plugged) device and kvmm released it: it leaves
+ * the config, so vm.info stops listing it and its id is free again. */
+static void hook_device_removed(struct vm *vm, const char *id, void *opaque)
+{
+	struct api_vmm *v = opaque;
+
+	(void)vm;
+	pthread_mutex_lock(&v->lock);
+	if (config_remove_device(&v->cfg, id))
+		pr_warn("api: the released device %s was not in the config", id);
+	pthread_mutex_unlock(&v->lock);
+}
+
 static void *vm_thread(void *opaque)
 {
 	struct api_vmm *v = opaque;
-	struct vm_hooks hooks = { hook_running, hook_stopping, v, .no_signals = true };
+	struct vm_hooks hooks = {
+		.running = hook_running, .stopping = hook_stopping,
+		.device_removed = hook_device_removed, .opaque = v, .no_signals = true,
+	};
 	enum vm_stop stop;
 	uint64_t one = 1;
 
@@ -149,6 +165,9 @@ int api_vmm_reap(struct api_vmm *v)
 
 static void boot(struct api_vmm *v, struct api_reply *rep)
 {
+	/* Ids fixed now: a device removed later must not rename the others. */
+	if (config_resolve_ids(&v->cfg))
+		return api_error(rep, 500, "vm.boot: out of memory");
 	if (vm_start(v)) {
 		vm_join(v);
 		api_error(rep, 500, "vm.boot: %s", v->error[0] ? v->error : "the VM stopped");
@@ -237,7 +256,7 @@ static void lifecycle(struct api_vmm *v, const char *ep, struct api_reply *rep)
 struct endpoint {
 	const char *name;
 	enum http_method method;
-	int kind;		/* 0 info, 1 configure, 2 lifecycle, 3 not implemented */
+	int kind;		/* 0 info, 1 configure, 2 lifecycle, 3 not implemented, 4 removal */
 };
 
 static const struct endpoint endpoints[] = {
@@ -247,7 +266,7 @@ static const struct endpoint endpoints[] = {
 	{ "vm.pause", HTTP_PUT, 2 }, { "vm.resume", HTTP_PUT, 2 }, { "vm.delete", HTTP_PUT, 2 },
 	{ "vm.counters", HTTP_GET, 0 }, { "vm.power-button", HTTP_PUT, 2 },
 	{ "vm.add-vsock", HTTP_PUT, 1 }, { "vm.add-fs", HTTP_PUT, 1 },
-	{ "vm.add-device", HTTP_PUT, 3 }, { "vm.remove-device", HTTP_PUT, 3 },
+	{ "vm.add-device", HTTP_PUT, 3 }, { "vm.remove-device", HTTP_PUT, 4 },
 	{ "vm.resize", HTTP_PUT, 3 }, { "vm.snapshot", HTTP_PUT, 3 }, { "vm.restore", HTTP_PUT, 3 },
 	{ "vm.resize-disk", HTTP_PUT, 3 }, { "vm.resize-zone", HTTP_PUT, 3 },
 	{ "vm.add-generic-vhost-user", HTTP_PUT, 3 }, { "vm.add-pmem", HTTP_PUT, 3 },
@@ -300,6 +319,8 @@ void api_vmm_handle(struct api_vmm *v, struct http_request *req, struct api_repl
 		return api_vmm_configure(v, ep, req, rep);
 	case 2:
 		return lifecycle(v, ep, rep);
+	case 4:
+		return api_vmm_remove_device(v, req, rep);
 	}
 	api_error(rep, 501, "%s is not implemented in kvmm yet", ep);
 }

@@ -1,18 +1,29 @@
 /*
- * The API's configuration endpoints, before boot: vm.create (a whole VmConfig), then
- * vm.add-disk, vm.add-net (with the TAP fd Kata sends as SCM_RIGHTS), vm.add-fs and
- * vm.add-vsock, which cold-plug one device each into the Created VM's config.  The bodies are
- * parsed by api_config.c; the config must stay valid (config_validate()) after every request.
+ * The API's configuration endpoints: vm.create (a whole VmConfig), then vm.add-disk,
+ * vm.add-net (with the TAP fd Kata sends as SCM_RIGHTS), vm.add-fs and vm.add-vsock, which
+ * cold-plug one device each into the Created VM's config, and hot-plug disks, NICs and fs
+ * devices into a running one (virtio/devices.c); vm.remove-device.  The bodies are parsed by
+ * api_config.c; the config must stay valid (config_validate()) after every request, and a
+ * refused request leaves it and the VM as they were.
+ *
+ * Locking: while a VM runs, its thread changes the config too (a device the guest ejected
+ * leaves it, api_vm.c's hook_device_removed), so requests then hold v->lock while they touch
+ * the config, which also keeps the VM from being torn down under them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "api_config.h"
 #include "api_internal.h"
+#include "arch.h"
+#include "devices.h"
+#include "log.h"
 
 /* vm.add-vsock before boot: the one vsock device goes into the config (cold-plug). */
 static void add_vsock(struct api_vmm *v, const struct http_request *req, struct api_reply *rep)
@@ -52,12 +63,14 @@ static void take_back(struct vmm_config *cfg, const char *ep)
 	}
 }
 
-/* vm.create, vm.add-disk, vm.add-net, vm.add-fs, vm.add-vsock: configuration before boot. */
+static void add_device(struct api_vmm *v, const char *ep, struct http_request *req,
+		       struct api_reply *rep, bool running);
+
+/* vm.create, vm.add-disk, vm.add-net, vm.add-fs, vm.add-vsock. */
 void api_vmm_configure(struct api_vmm *v, const char *ep, struct http_request *req,
 		       struct api_reply *rep)
 {
 	char err[256] = "";
-	int ret;
 
 	if (!strcmp(ep, "vm.create")) {
 		struct vmm_config cfg;
@@ -78,11 +91,94 @@ void api_vmm_configure(struct api_vmm *v, const char *ep, struct http_request *r
 	}
 	if (v->state == API_NO_VM)
 		return api_error(rep, 404, "%s: no VM (vm.create first)", ep);
+	if (v->state == API_RUNNING || v->state == API_PAUSED) {
+		if (!strcmp(ep, "vm.add-vsock"))
+			return api_error(rep, 405, "vm.add-vsock: kvmm adds a vsock device only "
+					 "before boot");
+		pthread_mutex_lock(&v->lock);
+		if (v->vm)
+			add_device(v, ep, req, rep, true);
+		else
+			api_error(rep, 405, "%s: the VM is shutting down", ep);
+		pthread_mutex_unlock(&v->lock);
+		return;
+	}
 	if (v->state != API_CREATED)
-		return api_error(rep, 405, "%s: hot-plug into a %s VM is not supported yet", ep,
-				 api_state_names[v->state]);
+		return api_error(rep, 405, "%s: the VM is %s", ep, api_state_names[v->state]);
 	if (!strcmp(ep, "vm.add-vsock"))
 		return add_vsock(v, req, rep);
+	add_device(v, ep, req, rep, false);
+}
+
+/* Hot-plugs the device EP just put in the config as its last entry of its kind. v->lock
+ * held, the VM running. On failure the caller takes the entry back. */
+static int hotplug(struct api_vmm *v, const char *ep, struct api_reply *rep)
+{
+	struct vmm_config *cfg = &v->cfg;
+	enum virtio_kind kind;
+	unsigned int index, named;
+	char **idp, id[64], bdf[32];
+	const char *why = "";
+	json_t *body;
+	int ret;
+
+	if (!strcmp(ep, "vm.add-disk")) {
+		kind = VIRTIO_KIND_DISK;
+		index = cfg->nr_disks - 1;
+		named = index;
+		idp = &cfg->disks[index].id;
+	} else if (!strcmp(ep, "vm.add-fs")) {
+		kind = VIRTIO_KIND_FS;
+		index = cfg->nr_fs - 1;
+		named = cfg->nr_disks + cfg->nr_nets + index;
+		idp = &cfg->fs[index].id;
+	} else {
+		kind = VIRTIO_KIND_NET;
+		index = cfg->nr_nets - 1;
+		named = cfg->nr_disks + index;
+		idp = &cfg->nets[index].id;
+	}
+	/* The others are named already (config_resolve_ids() at boot): the lowest free
+	 * default name. */
+	if (!*idp) {
+		config_device_id(cfg, named, id, sizeof(id));
+		*idp = strdup(id);
+		if (!*idp) {
+			api_error(rep, 500, "%s: out of memory", ep);
+			return -ENOMEM;
+		}
+	}
+	log_clear_error();
+	ret = virtio_device_hotplug(v->vm, kind, index, bdf, sizeof(bdf), &why);
+	if (ret == -ENOTSUP) {
+		api_error(rep, 400, "%s: hot-plug is not available on this %s VM: %s", ep,
+			  arch_name, why);
+		return ret;
+	}
+	if (ret == -ENOSPC) {
+		api_error(rep, 400, "%s: no free PCI slot or interrupt vectors for %s", ep, *idp);
+		return ret;
+	}
+	if (ret) {
+		api_error(rep, 500, "%s: %s", ep, log_first_error()[0] ? log_first_error()
+								   : strerror(-ret));
+		return ret;
+	}
+	body = json_pack("{s:s, s:s}", "id", *idp, "bdf", bdf);
+	rep->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	/* The device is in: without a body the answer is still a success. */
+	rep->status = rep->body ? 200 : 204;
+	return 0;
+}
+
+/* vm.add-disk, vm.add-net, vm.add-fs: into the config, and with RUNNING into the VM. */
+static void add_device(struct api_vmm *v, const char *ep, struct http_request *req,
+		       struct api_reply *rep, bool running)
+{
+	char err[256] = "";
+	int ret;
+
 	if (!strcmp(ep, "vm.add-disk")) {
 		struct disk_config d = { 0 };
 
@@ -128,5 +224,70 @@ void api_vmm_configure(struct api_vmm *v, const char *ep, struct http_request *r
 		/* Cloud Hypervisor's one id namespace: a taken id is a conflict. */
 		return api_error(rep, ret == -EEXIST ? 409 : 400, "%s: %s", ep, err);
 	}
-	rep->status = 204;
+	if (running && hotplug(v, ep, rep)) {
+		take_back(&v->cfg, ep);
+		return;
+	}
+	if (!running)
+		rep->status = 204;
+}
+
+void api_vmm_remove_device(struct api_vmm *v, struct http_request *req, struct api_reply *rep)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(req->body, req->body_len, 0, &jerr);
+	const char *id = NULL;
+	char *name;
+	int ret;
+
+	if (!root || json_unpack(root, "{s:s}", "id", &id) || !*id) {
+		json_decref(root);
+		return api_error(rep, 400, "vm.remove-device: the body must be {\"id\": "
+				 "\"<device id>\"}");
+	}
+	name = strdup(id);
+	json_decref(root);
+	if (!name)
+		return api_error(rep, 500, "vm.remove-device: out of memory");
+	if (v->state == API_NO_VM) {
+		api_error(rep, 404, "vm.remove-device: no VM (vm.create first)");
+	} else if (v->state == API_CREATED) {
+		if (config_remove_device(&v->cfg, name))
+			api_error(rep, 404, "vm.remove-device: no disk, NIC or fs device '%s'", name);
+		else
+			rep->status = 204;
+	} else if (v->state != API_RUNNING && v->state != API_PAUSED) {
+		api_error(rep, 405, "vm.remove-device: the VM is %s", api_state_names[v->state]);
+	} else {
+		pthread_mutex_lock(&v->lock);
+		ret = v->vm ? virtio_device_unplug(v->vm, name) : -ESRCH;
+		pthread_mutex_unlock(&v->lock);
+		switch (ret) {
+		case 0:
+			rep->status = 204;
+			break;
+		case -ENOENT:
+			api_error(rep, 404, "vm.remove-device: no device '%s'", name);
+			break;
+		case -EALREADY:
+			api_error(rep, 409, "vm.remove-device: '%s' is being removed already (the "
+				  "guest has not ejected it yet)", name);
+			break;
+		case -EPERM:
+			api_error(rep, 400, "vm.remove-device: '%s' is not a disk, NIC or fs device; "
+				  "kvmm removes only those", name);
+			break;
+		case -ENOTSUP:
+			api_error(rep, 400, "vm.remove-device: hot-plug is not available on this %s "
+				  "VM (see vm.add-disk's answer for why)", arch_name);
+			break;
+		case -ESRCH:
+			api_error(rep, 405, "vm.remove-device: the VM is shutting down");
+			break;
+		default:
+			api_error(rep, 500, "vm.remove-device: telling the guest: %s",
+				  strerror(-ret));
+		}
+	}
+	free(name);
 }

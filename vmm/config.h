@@ -41,7 +41,7 @@ struct net_config {
 struct vsock_config {
 	uint64_t cid;			/* the guest's CID, >= 3; 0: no vsock device */
 	char *socket;			/* host Unix socket path (PATH, PATH_<port>) */
-	const char *id;			/* set only while creating the device (config_device_id) */
+	char *id;			/* NULL: "_vsock<N>" (config_device_id) */
 };
 
 #define KVMM_MAX_FS 4
@@ -139,6 +139,15 @@ int config_opt_fs(struct vmm_config *cfg, char *arg, const char **bad);
  */
 void config_device_id(const struct vmm_config *cfg, unsigned int i, char *buf,
 		      unsigned long len);
+
+/* Writes every device's config_device_id() into its config entry (disks, NICs, fs, vsock),
+ * so ids stay put when a device later leaves the config (hot-unplug).  0 or -ENOMEM
+ * (nothing changed). */
+int config_resolve_ids(struct vmm_config *cfg);
+
+/* Takes the disk, NIC or fs device ID out of the config (freed; a NIC's TAP fd closed).
+ * 0, or -ENOENT. */
+int config_remove_device(struct vmm_config *cfg, const char *id);
 #define CONFIG_RNG_ID "__rng"
 
 /* Checks the device part of a config (see config_validate). */

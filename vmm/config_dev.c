@@ -278,12 +278,87 @@ void config_device_id(const struct vmm_config *cfg, unsigned int i, char *buf,
 				snprintf(buf, len, "%s", device_id(cfg, j));
 			continue;
 		}
+		if (j == n && cfg->vsock.id) {
+			snprintf(buf, len, "%s", cfg->vsock.id);
+			continue;
+		}
 		/* Cloud Hypervisor's next_device_name(): one counter for every device named
 		 * by default, skipping a name an explicit id took. */
 		do
 			snprintf(buf, len, "%s%u", prefix, counter++);
 		while (id_taken(cfg, n, buf));
 	}
+}
+
+int config_resolve_ids(struct vmm_config *cfg)
+{
+	unsigned int n = nr_named(cfg);
+	char *ids[KVMM_MAX_VIRTIO + 1] = { 0 }, buf[64];
+
+	/* All first: each default name depends on the ones before it being defaults. */
+	for (unsigned int i = 0; i <= n; i++) {
+		config_device_id(cfg, i, buf, sizeof(buf));
+		ids[i] = strdup(buf);
+		if (!ids[i]) {
+			for (unsigned int j = 0; j < i; j++)
+				free(ids[j]);
+			return -ENOMEM;
+		}
+	}
+	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+		free(cfg->disks[i].id);
+		cfg->disks[i].id = ids[i];
+	}
+	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
+		free(cfg->nets[i].id);
+		cfg->nets[i].id = ids[cfg->nr_disks + i];
+	}
+	for (unsigned int i = 0; i < cfg->nr_fs; i++) {
+		free(cfg->fs[i].id);
+		cfg->fs[i].id = ids[cfg->nr_disks + cfg->nr_nets + i];
+	}
+	free(cfg->vsock.id);
+	cfg->vsock.id = ids[n];
+	return 0;
+}
+
+int config_remove_device(struct vmm_config *cfg, const char *id)
+{
+	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+		struct disk_config *d = &cfg->disks[i];
+
+		if (!d->id || strcmp(d->id, id))
+			continue;
+		free(d->path);
+		free(d->id);
+		free(d->serial);
+		memmove(d, d + 1, (--cfg->nr_disks - i) * sizeof(*d));
+		return 0;
+	}
+	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
+		struct net_config *nc = &cfg->nets[i];
+
+		if (!nc->id || strcmp(nc->id, id))
+			continue;
+		free(nc->tap);
+		free(nc->id);
+		if (nc->fd >= 0)
+			close(nc->fd);
+		memmove(nc, nc + 1, (--cfg->nr_nets - i) * sizeof(*nc));
+		return 0;
+	}
+	for (unsigned int i = 0; i < cfg->nr_fs; i++) {
+		struct fs_config *f = &cfg->fs[i];
+
+		if (!f->id || strcmp(f->id, id))
+			continue;
+		free(f->tag);
+		free(f->socket);
+		free(f->id);
+		memmove(f, f + 1, (--cfg->nr_fs - i) * sizeof(*f));
+		return 0;
+	}
+	return -ENOENT;
 }
 
 /* Device ids share one namespace, as in Cloud Hypervisor: true (with a message) when two
@@ -475,6 +550,8 @@ void config_free_devices(struct vmm_config *cfg)
 	cfg->nr_fs = 0;
 	free(cfg->vsock.socket);
 	cfg->vsock.socket = NULL;
+	free(cfg->vsock.id);
+	cfg->vsock.id = NULL;
 	cfg->vsock.cid = 0;
 	free(cfg->rng_src);
 	cfg->rng_src = NULL;

@@ -70,17 +70,45 @@ int irq_routes_init(struct vm *vm)
 	return vm->routes ? 0 : -ENOMEM;
 }
 
+static int commit(struct irq_routes *r);
+
 int irq_msi_alloc(struct irq_routes *r, uint32_t *gsi)
 {
 	int ret = -ENOSPC;
 
 	pthread_mutex_lock(&r->lock);
-	if (r->nr_msi < IRQ_MAX_MSI) {
+	/* A GSI given back (a hot-unplugged device's) first, then a new one. */
+	for (unsigned int i = 0; i < r->nr_msi && ret; i++) {
+		if (!r->msi[i].used) {
+			*gsi = r->first_msi_gsi + i;
+			ret = 0;
+		}
+	}
+	if (ret && r->nr_msi < IRQ_MAX_MSI) {
 		*gsi = r->first_msi_gsi + r->nr_msi++;
 		ret = 0;
 	}
+	if (!ret)
+		r->msi[*gsi - r->first_msi_gsi] = (struct irq_msi){ .used = true };
 	pthread_mutex_unlock(&r->lock);
 	return ret;
+}
+
+void irq_msi_free(struct irq_routes *r, uint32_t gsi)
+{
+	struct irq_msi *m;
+
+	pthread_mutex_lock(&r->lock);
+	if (gsi >= r->first_msi_gsi && gsi - r->first_msi_gsi < r->nr_msi) {
+		m = &r->msi[gsi - r->first_msi_gsi];
+		if (m->valid) {
+			m->valid = false;
+			if (commit(r))
+				pr_warn("KVM_SET_GSI_ROUTING (freeing GSI %u) failed", gsi);
+		}
+		m->used = false;
+	}
+	pthread_mutex_unlock(&r->lock);
 }
 
 /* Hands the table to KVM. Lock held. */
@@ -125,9 +153,14 @@ int irq_msi_set(struct irq_routes *r, uint32_t gsi, bool valid, uint64_t addr, u
 		return -EINVAL;
 	}
 	m = &r->msi[gsi - r->first_msi_gsi];
+	if (!m->used) {
+		pthread_mutex_unlock(&r->lock);
+		return -EINVAL;
+	}
 	if (m->valid != valid ||
 	    (valid && (m->addr != addr || m->data != data || m->devid != devid))) {
-		*m = (struct irq_msi){ .valid = valid, .addr = addr, .data = data, .devid = devid };
+		*m = (struct irq_msi){ .used = true, .valid = valid, .addr = addr, .data = data,
+					.devid = devid };
 		ret = commit(r);
 		if (ret)
 			pr_warn("KVM_SET_GSI_ROUTING (MSI on GSI %u): %s", gsi, strerror(-ret));

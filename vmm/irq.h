@@ -19,6 +19,7 @@ struct vm;
 #define IRQ_MAX_MSI		512
 
 struct irq_msi {
+	bool used;			/* allocated (irq_msi_alloc .. irq_msi_free) */
 	bool valid;
 	uint64_t addr;
 	uint32_t data;
@@ -53,8 +54,12 @@ void irq_routes_free(struct irq_routes *r);
 /* vm->routes from the arch's irqchip routes. 0/-errno. */
 int irq_routes_init(struct vm *vm);
 
-/* Hands out an unused GSI for an MSI route (no route yet). 0 or -ENOSPC. */
+/* Hands out an unused GSI for an MSI route (no route yet), one given back first. 0 or
+ * -ENOSPC. */
 int irq_msi_alloc(struct irq_routes *r, uint32_t *gsi);
+
+/* Gives GSI back (its route removed): a hot-unplugged device's vectors. */
+void irq_msi_free(struct irq_routes *r, uint32_t gsi);
 
 /*
  * Sets GSI's MSI route to ADDR/DATA for requester DEVID (arch_msi_route), or removes it when

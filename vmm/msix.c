@@ -22,6 +22,7 @@ int msix_init(struct msix *m, struct pci_func *f, const char *name, unsigned int
 	uint8_t body[10], wmask[12] = { 0 };
 	uint16_t ctrl;
 	uint32_t t, p;
+	unsigned int got = 0;
 	int ret;
 
 	if (nr == 0 || nr > MSIX_MAX_VECTORS || bar >= PCI_NR_BARS || (table_off & 7) ||
@@ -51,6 +52,7 @@ int msix_init(struct msix *m, struct pci_func *f, const char *name, unsigned int
 		ret = irq_msi_alloc(routes, &m->gsi[v]);
 		if (ret)
 			goto err;
+		got = v + 1;
 		m->fd[v] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (m->fd[v] < 0) {
 			ret = -errno;
@@ -63,6 +65,8 @@ err:
 	for (unsigned int v = 0; v < nr; v++)
 		if (m->fd[v] >= 0)
 			close(m->fd[v]);
+	for (unsigned int v = 0; v < got; v++)
+		irq_msi_free(routes, m->gsi[v]);
 	m->nr = 0;
 	return ret;
 }
@@ -115,7 +119,7 @@ void msix_fini(struct msix *m, int vm_fd)
 			ioctl(vm_fd, KVM_IRQFD, &irqfd);
 		}
 		m->attached[v] = false;
-		irq_msi_set(m->routes, m->gsi[v], false, 0, 0, 0);
+		irq_msi_free(m->routes, m->gsi[v]);
 		close(m->fd[v]);
 		m->fd[v] = -1;
 	}

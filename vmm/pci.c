@@ -305,8 +305,6 @@ static int pci_seg_init(struct pci_segment *s, unsigned int id, const struct pci
 
 	s->id = id;
 	s->w = *w;
-	s->mem32_next = w->mem32_base;
-	s->mem64_next = w->mem64_base;
 	ret = pthread_mutex_init(&s->lock, NULL);
 	if (ret)
 		return -ret;
@@ -366,44 +364,81 @@ void pci_host_fini(struct pci_host *h)
 	h->nr_segments = 0;
 }
 
-/* Takes SIZE bytes, aligned to SIZE, from [*NEXT, BASE + WSIZE); false if they do not fit. */
-static bool window_alloc(uint64_t *next, uint64_t base, uint64_t wsize, uint64_t size,
-			 uint64_t *addr)
+/* Whether [A, A + ASIZE) and [B, B + BSIZE) overlap (neither wraps). */
+static bool ranges_overlap(uint64_t a, uint64_t asize, uint64_t b, uint64_t bsize)
 {
-	uint64_t a = (*next + size - 1) & ~(size - 1);
+	return a < b + bsize && b < a + asize;
+}
 
-	if (a < *next || !in_window(a, size, base, wsize))
-		return false;
+/*
+ * The lowest SIZE-aligned address in window [BASE, BASE + WSIZE) where SIZE bytes overlap
+ * no BAR of the segment's functions (at the address each is programmed to, decoded or not:
+ * the guest may turn decoding on at any time) nor one of the NR_TAKEN ranges TAKEN/TSIZE
+ * already picked for the function being added.  False if there is none.  Removed
+ * functions' ranges are free again, so hot-plug after hot-unplug reuses them.
+ */
+static bool window_alloc(const struct pci_segment *s, uint64_t base, uint64_t wsize,
+			 uint64_t size, const uint64_t *taken, const uint64_t *tsize,
+			 unsigned int nr_taken, uint64_t *addr)
+{
+	uint64_t a = (base + size - 1) & ~(size - 1);
+	bool moved = true;
+
+	while (moved) {
+		if (a < base || !in_window(a, size, base, wsize))
+			return false;
+		moved = false;
+		for (unsigned int slot = 1; slot < PCI_NR_SLOTS && !moved; slot++) {
+			const struct pci_func *g = s->slots[slot];
+
+			for (unsigned int n = 0; g && n < PCI_NR_BARS && !moved; n++) {
+				uint64_t b = pci_bar_addr(g, n);
+
+				if (!g->bar_size[n] || b + g->bar_size[n] < b ||
+				    !ranges_overlap(a, size, b, g->bar_size[n]))
+					continue;
+				a = (b + g->bar_size[n] + size - 1) & ~(size - 1);
+				moved = true;
+			}
+		}
+		for (unsigned int i = 0; i < nr_taken && !moved; i++) {
+			if (!ranges_overlap(a, size, taken[i], tsize[i]))
+				continue;
+			a = (taken[i] + tsize[i] + size - 1) & ~(size - 1);
+			moved = true;
+		}
+	}
 	*addr = a;
-	*next = a + size;
 	return true;
 }
 
 /*
  * Picks addresses for F's BARs as firmware would: 64-bit BARs in the 64-bit window (in the
- * 32-bit window when that is full), 32-bit BARs in the 32-bit window.  Commits nothing unless
- * all fit.  Segment lock held.
+ * 32-bit window when that is full), 32-bit BARs in the 32-bit window, each naturally
+ * aligned in the lowest free space.  Segment lock held.
  */
 static int assign_bars(struct pci_segment *s, struct pci_func *f, uint64_t addr[PCI_NR_BARS])
 {
-	uint64_t next32 = s->mem32_next, next64 = s->mem64_next;
 	const struct pci_windows *w = &s->w;
-	unsigned int n;
+	uint64_t taken[PCI_NR_BARS], tsize[PCI_NR_BARS];
+	unsigned int n, nr = 0;
 	bool ok;
 
 	for (n = 0; n < PCI_NR_BARS; n++) {
-		if (!f->bar_size[n])
+		uint64_t size = f->bar_size[n];
+
+		if (!size)
 			continue;
 		ok = false;
 		if (f->cfg[PCI_BASE_ADDRESS_0 + 4 * n] & PCI_BAR_MEM_64)
-			ok = window_alloc(&next64, w->mem64_base, w->mem64_size, f->bar_size[n],
-					  &addr[n]);
-		if (!ok && !window_alloc(&next32, w->mem32_base, w->mem32_size, f->bar_size[n],
-					 &addr[n]))
+			ok = window_alloc(s, w->mem64_base, w->mem64_size, size, taken, tsize,
+					  nr, &addr[n]);
+		if (!ok && !window_alloc(s, w->mem32_base, w->mem32_size, size, taken, tsize,
+					 nr, &addr[n]))
 			return -ENOSPC;
+		taken[nr] = addr[n];
+		tsize[nr++] = size;
 	}
-	s->mem32_next = next32;
-	s->mem64_next = next64;
 	return 0;
 }
 

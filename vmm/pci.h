@@ -135,7 +135,6 @@ struct pci_segment {
 	struct pci_windows w;
 	struct pci_func *slots[PCI_NR_SLOTS];	/* slot 0: the host bridge */
 	struct pci_func bridge;
-	uint64_t mem32_next, mem64_next;	/* kvmm's own BAR assignment (as firmware) */
 	pthread_mutex_t lock;
 	pthread_rwlock_t bar_lock;
 };

@@ -401,6 +401,7 @@ enum vm_stop vm_run_hooked(const struct vmm_config *cfg, const struct vm_hooks *
 	pthread_mutex_init(&vm->pause_lock, NULL);
 	pthread_cond_init(&vm->pause_cond, NULL);
 	pthread_mutex_init(&vm->coalesced_lock, NULL);
+	pthread_mutex_init(&vm->devs_lock, NULL);
 
 	/* Block the stop signals before any thread exists, so every thread
 	 * inherits the mask and only the signalfd sees them. */
@@ -439,6 +440,7 @@ out:
 	pthread_cond_destroy(&vm->pause_cond);
 	pthread_mutex_destroy(&vm->pause_lock);
 	pthread_mutex_destroy(&vm->coalesced_lock);
+	pthread_mutex_destroy(&vm->devs_lock);
 	free(vm);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return stop;

@@ -41,6 +41,7 @@ struct platform_dev {
 
 struct vcpu;
 struct virtio_transport;
+struct virtio_hotplug;
 struct pci_host;
 struct irq_routes;
 struct serial;
@@ -58,8 +59,12 @@ struct vm {
 	struct vcpu *vcpus;
 	unsigned int nr_platform_devs;
 	struct platform_dev platform_devs[VM_MAX_PLATFORM_DEVS];
+	/* virtio/devices.c's, in creation order; hot-plug adds (API thread) and ejects remove
+	 * (event loop) under devs_lock, which readers on other threads take too. */
+	pthread_mutex_t devs_lock;
 	unsigned int nr_virtio;
-	struct virtio_transport *virtio[VM_MAX_VIRTIO];	/* virtio/devices.c, in creation order */
+	struct virtio_transport *virtio[VM_MAX_VIRTIO];
+	struct virtio_hotplug *hotplug;	/* virtio/devices.c; NULL without PCI */
 	unsigned int nr_lines;		/* device interrupt lines handed out (vmm/irq.c) */
 	struct irq_routes *routes;	/* GSI routing: irqchip + MSI (vmm/irq.c) */
 	struct pci_host *pci;		/* NULL when virtio devices are on virtio-mmio */
@@ -99,6 +104,9 @@ void vm_request_stop(struct vm *vm, enum vm_stop reason);
 struct vm_hooks {
 	void (*running)(struct vm *vm, void *opaque);
 	void (*stopping)(struct vm *vm, void *opaque);
+	/* The guest ejected the hot-pluggable device ID and kvmm released it (event loop
+	 * thread; vm->devs_lock not held): it leaves the config.  May be NULL. */
+	void (*device_removed)(struct vm *vm, const char *id, void *opaque);
 	void *opaque;
 	bool no_signals;	/* the caller handles SIGTERM/SIGINT/SIGHUP (the API server) */
 };

@@ -560,6 +560,24 @@ uint64_t arch_vcpu_pc(struct vcpu *vcpu)
 
 /* Held high until the guest's gpio_keys reads it, then released (pl061.h);
  * -EBUSY if the guest made the line an output. */
+bool arch_pci_hotplug(struct vm *vm, const char **why)
+{
+	(void)vm;
+	*why = "kvmm boots aarch64 guests from a device tree, without firmware or ACPI to tell "
+	       "them of a new device, and its host bridges have no PCIe root ports for native "
+	       "hot-plug";
+	return false;
+}
+
+int arch_pci_hotplug_notify(struct vm *vm, unsigned int seg, unsigned int slot, bool plug)
+{
+	(void)vm;
+	(void)seg;
+	(void)slot;
+	(void)plug;
+	return -ENOTSUP;
+}
+
 int arch_power_button(struct vm *vm)
 {
 	struct a64_vm *a = a64(vm);

@@ -370,6 +370,8 @@ static int acpi_check_config(const struct acpi_config *cfg)
 	}
 	if (cfg->com1)
 		edge |= 1u << X86_SERIAL_IRQ;
+	if (cfg->pci_hotplug && (!cfg->ged || !cfg->nr_pci))
+		return -EINVAL;
 	return acpi_check_pci(cfg, edge);
 }
 

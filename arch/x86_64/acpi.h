@@ -36,6 +36,7 @@ struct acpi_config {
 	unsigned int nr_cpus;			/* APIC IDs 0..nr_cpus-1 */
 	bool com1;				/* UART at X86_SERIAL_PORT/IRQ */
 	bool ged;				/* GED at X86_GED_PORT/IRQ */
+	bool pci_hotplug;			/* slots and controller (needs ged) */
 	const struct acpi_mmio_dev *devs;
 	unsigned int nr_devs;
 	const struct acpi_pci_seg *pci;		/* host bridges; nr_pci 0: no PCI */
@@ -72,6 +73,14 @@ struct acpi_config {
  *     makes it level-triggered, active-low); _OSC: grants the OS every PCI
  *     control it asks for but native PCIe and SHPC hot-plug, which stay
  *     with the platform (ACPI hot-plug);
+ *     With PCI_HOTPLUG (which needs GED) each host bridge also holds the
+ *     hot-plug controller's registers (OperationRegion PCST at
+ *     X86_PCIHP_PORT + index * X86_PCIHP_STRIDE: PCIU, PCID, B0EJ, see
+ *     devices/pcihp.h), a method PCNT that Notify()s slot Sxx (xx = slot,
+ *     hex) with 1 for each PCIU bit and 3 for each PCID bit, and slots
+ *     S01..S1F (_ADR slot << 16, _SUN index * 32 + slot, _EJ0 writing the
+ *     slot's bit to B0EJ); the GED's _EVT calls every PCNT when
+ *     GED_EVT_PCI_HOTPLUG is set;
  *   \_SB.MRES, motherboard resources (PNP0C02) listing every segment's ECAM
  *     for buses bus_start..bus_end, which Linux wants reserved before it
  *     uses the MCFG (x86_e820_build() reserves it in the e820 map too).

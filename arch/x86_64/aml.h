@@ -148,6 +148,7 @@ void aml_uuid(struct aml *a, const char *uuid);
  * (0 NoLock), update rule in bits 6:5. */
 #define AML_FIELD_ANY_ACC	0x00
 #define AML_FIELD_BYTE_ACC	0x01
+#define AML_FIELD_DWORD_ACC	0x03
 #define AML_FIELD_PRESERVE	(0u << 5)
 #define AML_FIELD_WRITE_ZEROS	(2u << 5)
 

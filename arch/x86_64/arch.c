@@ -15,12 +15,14 @@
 #include "boot.h"
 #include "console.h"
 #include "cpu.h"
+#include "devices.h"
 #include "file.h"
 #include "ged.h"
 #include "i8042.h"
 #include "layout.h"
 #include "log.h"
 #include "pci.h"
+#include "pcihp.h"
 #include "pm.h"
 #include "serial.h"
 #include "vcpu.h"
@@ -30,6 +32,8 @@ _Static_assert(X86_PM_SLP_TYP_S5 == PM_SLP_TYP_S5, "ACPI \\_S5 and PM device dis
 _Static_assert(X86_PM_RESET_VALUE == PM_RESET_VALUE, "FADT reset value and PM device disagree");
 _Static_assert(X86_PM_LEN == PM_NR_REGS, "PM register block size");
 _Static_assert(X86_GED_LEN == GED_NR_REGS, "GED register block size");
+_Static_assert(X86_PCIHP_STRIDE == PCIHP_SEG_STRIDE && X86_PCIHP_LEN == PCIHP_LEN &&
+	       PCIHP_MAX_SEGMENTS == PCI_MAX_SEGMENTS, "PCI hot-plug register block");
 
 const char arch_name[] = "x86_64";
 
@@ -112,6 +116,7 @@ struct x86_vm {
 	struct kvm_cpuid2 *cpuid;	/* KVM_GET_SUPPORTED_CPUID */
 	struct i8042 *i8042;
 	struct ged *ged;		/* NULL without ACPI */
+	struct pcihp *pcihp;		/* NULL without ACPI or PCI */
 };
 
 static struct x86_vm *x86(struct vm *vm)
@@ -197,6 +202,7 @@ void arch_vm_destroy(struct vm *vm)
 		return;
 	i8042_free(a->i8042);
 	ged_free(a->ged);
+	pcihp_free(a->pcihp);
 	free(a->cpuid);
 	free(a);
 	vm->arch = NULL;
@@ -300,6 +306,54 @@ static unsigned int acpi_pci(struct vm *vm, struct acpi_pci_seg *out)
 	return vm->pci->nr_segments;
 }
 
+static void pcihp_ejected(void *opaque, unsigned int seg, uint32_t slots)
+{
+	virtio_devices_ejected(opaque, seg, slots);
+}
+
+/* The PCI hot-plug controller, for a guest with PCI whose DSDT has a GED to announce it. */
+static int pcihp_init(struct vm *vm)
+{
+	struct x86_vm *a = x86(vm);
+	int ret;
+
+	if (!vm->pci || !a->ged || a->pcihp)
+		return 0;
+	a->pcihp = pcihp_new(vm->pci->nr_segments, pcihp_ejected, vm);
+	if (!a->pcihp)
+		return -ENOMEM;
+	ret = bus_register(&vm->pio, X86_PCIHP_PORT, X86_PCIHP_LEN, pcihp_io, a->pcihp,
+			   "acpi-pcihp");
+	if (ret) {
+		pr_err("registering the PCI hot-plug controller: %s", strerror(-ret));
+		pcihp_free(a->pcihp);
+		a->pcihp = NULL;
+	}
+	return ret;
+}
+
+bool arch_pci_hotplug(struct vm *vm, const char **why)
+{
+	struct x86_vm *a = x86(vm);
+
+	if (a && a->pcihp)
+		return true;
+	*why = !vm->pci ? "the VM's devices are on virtio-mmio, not PCI"
+			: "the guest has no ACPI tables (--acpi off) to be told of new devices";
+	return false;
+}
+
+int arch_pci_hotplug_notify(struct vm *vm, unsigned int seg, unsigned int slot, bool plug)
+{
+	struct x86_vm *a = x86(vm);
+	int ret;
+
+	if (!a || !a->pcihp)
+		return -ENOTSUP;
+	ret = pcihp_latch(a->pcihp, seg, slot, plug);
+	return ret ? ret : ged_event(a->ged, GED_EVT_PCI_HOTPLUG);
+}
+
 static int build_acpi(struct vm *vm, uint64_t *rsdp)
 {
 	struct acpi_pci_seg pci[PCI_MAX_SEGMENTS];
@@ -308,6 +362,7 @@ static int build_acpi(struct vm *vm, uint64_t *rsdp)
 		.nr_cpus = vm->cfg->boot_vcpus,
 		.com1 = vm->serial != NULL,
 		.ged = x86(vm)->ged != NULL,
+		.pci_hotplug = x86(vm)->pcihp != NULL,
 		.devs = devs,
 		.nr_devs = vm->nr_platform_devs,
 		.pci = pci,
@@ -390,7 +445,7 @@ int arch_load_guest(struct vm *vm)
 		if (ret)
 			goto out;
 	}
-	if (vm->cfg->acpi && (ret = build_acpi(vm, &in.rsdp_gpa)))
+	if (vm->cfg->acpi && ((ret = pcihp_init(vm)) || (ret = build_acpi(vm, &in.rsdp_gpa))))
 		goto out;
 	ret = x86_write_boot_tables(&vm->mem);
 	if (!ret)

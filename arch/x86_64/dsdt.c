@@ -2,8 +2,9 @@
  * The DSDT's AML for x86_64 guests (acpi.c wraps it in the table header):
  * \_S5 for poweroff, and under \_SB the UART, one "LNRO0005" virtio-mmio
  * device per platform device, one PCI host bridge per segment with the
- * motherboard resources that reserve their ECAM, and the Generic Event
- * Device with the power button it notifies.  Names and resources follow
+ * motherboard resources that reserve their ECAM and, with hot-plug, its
+ * slots and the methods that read the hot-plug controller, and the Generic
+ * Event Device with the power button and the hot-plug event it notifies.  Names and resources follow
  * acpi.h's contract.
  */
 #include <stdio.h>
@@ -12,8 +13,11 @@
 #include "aml.h"
 #include "ged.h"
 #include "layout.h"
+#include "pcihp.h"
 
 #define ACPI_NOTIFY_BUTTON_PRESSED	0x80	/* ACPI 6.5, 5.6.6 */
+#define ACPI_NOTIFY_DEVICE_CHECK	0x01
+#define ACPI_NOTIFY_EJECT_REQUEST	0x03
 
 /* PCI Firmware Specification 3.3, 4.5: _OSC for a PCI host bridge. */
 #define PCI_OSC_UUID		"33DB4D5B-1FF7-401C-9657-7441C03DD766"
@@ -147,9 +151,81 @@ static void dsdt_pci_prt(struct aml *a, const struct acpi_pci_seg *s)
 	aml_pkg_end(a, prt);
 }
 
+/*
+ * The hot-plug part of host bridge N (see acpi.h and devices/pcihp.h):
+ *
+ *   OperationRegion (PCST, SystemIO, X86_PCIHP_PORT + N * 16, 12)
+ *   Field (PCST, DWordAcc, NoLock, WriteAsZeros) { PCIU, 32, PCID, 32, B0EJ, 32 }
+ *   Method (PCNT, 0, Serialized) {
+ *       Local0 = PCIU                    // reading clears: latch once
+ *       Local1 = PCID
+ *       If (Local0 & 0x02) { Notify (S01, 1) }  ... up to S1F
+ *       If (Local1 & 0x02) { Notify (S01, 3) }  ...
+ *   }
+ *   Device (S01) { Name (_ADR, 0x00010000) Name (_SUN, N * 32 + 1)
+ *                  Method (_EJ0, 1) { B0EJ = 0x02 } }  ... up to S1F
+ *
+ * Linux's acpiphp takes every _ADR device with an _EJ0 under a bridge whose
+ * hot-plug _OSC kept from it for a slot: Notify 1 makes it scan the slot
+ * and bind a driver, Notify 3 makes it unbind and remove the function and
+ * then run _EJ0.  Slots without _STA are present when their function's
+ * vendor ID reads other than all ones, which is what kvmm's configuration
+ * space answers.  _SUN is unique across segments (sysfs slot names).
+ */
+static void dsdt_pci_hotplug(struct aml *a, unsigned int n)
+{
+	char name[5];
+	size_t mth, dev, fld, cond;
+
+	aml_operation_region(a, "PCST", AML_SPACE_SYSTEM_IO,
+			     X86_PCIHP_PORT + (uint64_t)n * X86_PCIHP_STRIDE,
+			     PCIHP_REG_EJECT + 4);
+	fld = aml_field_begin(a, "PCST", AML_FIELD_DWORD_ACC | AML_FIELD_WRITE_ZEROS);
+	aml_field_unit(a, "PCIU", 32);
+	aml_field_unit(a, "PCID", 32);
+	aml_field_unit(a, "B0EJ", 32);
+	aml_pkg_end(a, fld);
+
+	mth = aml_method_begin(a, "PCNT", 0, true);
+	aml_store(a);
+	aml_namestring(a, "PCIU");
+	aml_local(a, 0);
+	aml_store(a);
+	aml_namestring(a, "PCID");
+	aml_local(a, 1);
+	for (unsigned int ev = 0; ev < 2; ev++) {
+		for (unsigned int slot = 1; slot < 32; slot++) {
+			snprintf(name, sizeof(name), "S%02X", slot);
+			cond = aml_if_begin(a);
+			aml_and(a);
+			aml_local(a, ev);
+			aml_integer(a, 1u << slot);
+			aml_no_target(a);
+			aml_notify(a, name, ev ? ACPI_NOTIFY_EJECT_REQUEST
+					       : ACPI_NOTIFY_DEVICE_CHECK);
+			aml_pkg_end(a, cond);
+		}
+	}
+	aml_pkg_end(a, mth);
+
+	for (unsigned int slot = 1; slot < 32; slot++) {
+		snprintf(name, sizeof(name), "S%02X", slot);
+		dev = aml_device_begin(a, name);
+		aml_name_integer(a, "_ADR", (uint64_t)slot << 16);
+		aml_name_integer(a, "_SUN", n * 32 + slot);
+		mth = aml_method_begin(a, "_EJ0", 1, false);
+		aml_store(a);
+		aml_integer(a, 1u << slot);
+		aml_namestring(a, "B0EJ");
+		aml_pkg_end(a, mth);
+		aml_pkg_end(a, dev);
+	}
+}
+
 /* Device (PCIn): a host bridge and the resources it decodes for its bus
  * (the windows cannot wrap and the 32-bit one ends below 4 GiB: checked). */
-static void dsdt_pci(struct aml *a, unsigned int n, const struct acpi_pci_seg *s)
+static void dsdt_pci(struct aml *a, unsigned int n, const struct acpi_pci_seg *s,
+		     bool hotplug)
 {
 	char name[5];
 	size_t dev, crs;
@@ -176,6 +252,8 @@ static void dsdt_pci(struct aml *a, unsigned int n, const struct acpi_pci_seg *s
 	aml_restemplate_end(a, crs);
 	dsdt_pci_prt(a, s);
 	dsdt_pci_osc(a);
+	if (hotplug)
+		dsdt_pci_hotplug(a, n);
 	aml_pkg_end(a, dev);
 }
 
@@ -237,6 +315,7 @@ static void dsdt_com1(struct aml *a)
  *     Method (_EVT, 1, Serialized) {
  *         Local0 = GEVT
  *         If (Local0 & GED_EVT_POWER_BUTTON) { Notify (\_SB.PWRB, 0x80) }
+ *         If (Local0 & GED_EVT_PCI_HOTPLUG) { \_SB.PCI0.PCNT () ... }  // with hot-plug
  *     }
  * }
  * Device (PWRB) { Name (_HID, EisaId ("PNP0C0C")) Name (_UID, Zero) }
@@ -247,7 +326,7 @@ static void dsdt_com1(struct aml *a)
  * which is why the register's port is not listed there.  PWRB is a
  * control-method power button: the FADT declares no fixed one.
  */
-static void dsdt_ged(struct aml *a)
+static void dsdt_ged(struct aml *a, const struct acpi_config *cfg)
 {
 	size_t dev, crs, fld, mth, cond;
 
@@ -277,6 +356,20 @@ static void dsdt_ged(struct aml *a)
 	aml_no_target(a);
 	aml_notify(a, "\\_SB_.PWRB", ACPI_NOTIFY_BUTTON_PRESSED);
 	aml_pkg_end(a, cond);
+	if (cfg->pci_hotplug) {
+		char path[16];
+
+		cond = aml_if_begin(a);
+		aml_and(a);
+		aml_local(a, 0);
+		aml_integer(a, GED_EVT_PCI_HOTPLUG);
+		aml_no_target(a);
+		for (unsigned int i = 0; i < cfg->nr_pci; i++) {
+			snprintf(path, sizeof(path), "\\_SB_.PCI%X.PCNT", i & 0xf);
+			aml_namestring(a, path);	/* a call: PCNT takes no argument */
+		}
+		aml_pkg_end(a, cond);
+	}
 	aml_pkg_end(a, mth);
 	aml_pkg_end(a, dev);
 
@@ -309,10 +402,10 @@ void acpi_dsdt_aml(struct aml *a, const struct acpi_config *cfg)
 	for (i = 0; i < cfg->nr_devs; i++)
 		dsdt_virtio(a, i, &cfg->devs[i]);
 	for (i = 0; i < cfg->nr_pci; i++)
-		dsdt_pci(a, i, &cfg->pci[i]);
+		dsdt_pci(a, i, &cfg->pci[i], cfg->pci_hotplug);
 	if (cfg->nr_pci)
 		dsdt_mres(a, cfg);
 	if (cfg->ged)
-		dsdt_ged(a);
+		dsdt_ged(a, cfg);
 	aml_pkg_end(a, scope);
 }

@@ -100,6 +100,11 @@ demo)
 	;;
 *)
 	sh /lab/scenarios.sh || echo "LAB: INFO scenarios.sh exit $?"
+	# How L1 itself fared: a lab whose guests start failing midway is told apart from
+	# kvmm's bugs by L1's memory and by what its kernel complained of (warnings and up,
+	# which the console's loglevel hides).
+	echo "LAB: INFO l1-health $(grep -E '^(MemAvailable|HugePages_Total|HugePages_Free|Shmem):' /proc/meminfo | tr -s ' ' | tr '\n' ' ')"
+	dmesg -r 2>/dev/null | grep -E '^<[0-4]>' | tail -n 15 | sed 's/^/LAB: INFO l1-dmesg /' || true
 	;;
 esac
 off

@@ -20,7 +20,8 @@
 #   LAB_REPEAT       run them this many times over in one L1 boot (hunting rare failures)
 #   LAB_TIMEOUT, LAB_EXTRA_CMDLINE, LAB_BOOT_RUNS, LAB_DUMP_LINES, LAB_LIVE, LAB_NET_MB,
 #   LAB_MEM_RUNS, LAB_MEM_SETTLE, LAB_MEM_BUDGET_KB, LAB_SOAK_RUNS, LAB_FS_VMM, LAB_FS_MB,
-#   LAB_FS_CACHE, LAB_FS_TIMEOUT, LAB_FS_ROUNDS, LAB_FS_RUNS: passed on to
+#   LAB_FS_CACHE, LAB_FS_TIMEOUT, LAB_FS_ROUNDS, LAB_FS_RUNS, LAB_HP_ROUNDS, LAB_HP_LOOP_SECS,
+#   LAB_HP_WAIT, LAB_HP_NET_KB, LAB_HP_BENCH_RUNS, LAB_HP_QEMU_ACPI: passed on to
 #                    scenarios.sh (see there and scenarios.d/; LAB_FS_VMM=qemu runs the
 #                    virtio-fs scenarios against QEMU's vhost-user-fs)
 #   LAB_VIRTIOFSD    on a KVM host: the virtio-fs back-end (/usr/lib/qemu/virtiofsd; L1 has
@@ -214,7 +215,8 @@ echo "export LAB_ARCH=$arch"
 for v in LAB_MODE LAB_ONLY LAB_REPEAT LAB_TIMEOUT LAB_EXTRA_CMDLINE LAB_BOOT_RUNS LAB_DUMP_LINES LAB_LIVE \
 	LAB_NET_MB LAB_MEM_RUNS LAB_MEM_SETTLE LAB_MEM_BUDGET_KB LAB_GIC LAB_SOAK_RUNS LAB_TRANSPORT \
 	LAB_HOSTILE_SEED LAB_HOSTILE_SECS LAB_FS_VMM LAB_FS_MB LAB_FS_CACHE LAB_FS_TIMEOUT \
-	LAB_FS_ROUNDS LAB_FS_RUNS; do
+	LAB_FS_ROUNDS LAB_FS_RUNS LAB_HP_ROUNDS LAB_HP_LOOP_SECS LAB_HP_WAIT LAB_HP_NET_KB \
+	LAB_HP_BENCH_RUNS LAB_HP_QEMU_ACPI; do
 	if [ -n "${!v:-}" ]; then printf 'export %s=%q\n' "$v" "${!v}"; fi
 done
 } >"$stage/lab/env"

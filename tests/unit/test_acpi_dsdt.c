@@ -424,6 +424,61 @@ Test(acpi, iasl_disassembles_pci, .timeout = 60)
 	free(d);
 }
 
+/* With PCI hot-plug: the controller's registers, PCNT, 31 ejectable slots per
+ * host bridge, and the GED calling PCNT; iasl takes it and gives back the
+ * same bytes.  Hot-plug without a GED or without PCI is refused. */
+Test(acpi, iasl_disassembles_pci_hotplug, .timeout = 60)
+{
+	static const char *const sigs[] = { "DSDT" };
+	static const char *const want[] = {
+		"OperationRegion (PCST, SystemIO, 0x0640, 0x0C)",
+		"OperationRegion (PCST, SystemIO, 0x0650, 0x0C)",
+		"Field (PCST, DWordAcc, NoLock, WriteAsZeros)",
+		"                PCIU,   32, \n                PCID,   32, \n"
+		"                B0EJ,   32",
+		"Method (PCNT, 0, Serialized)",
+		"Local0 = PCIU /* \\_SB_.PCI0.PCIU */",
+		"Local1 = PCID /* \\_SB_.PCI0.PCID */",
+		"If ((Local0 & 0x02))\n                {\n"
+		"                    Notify (S01, One) // Device Check\n",
+		"If ((Local1 & 0x80000000))\n                {\n"
+		"                    Notify (S1F, 0x03) // Eject Request\n",
+		"            Device (S01)\n            {\n"
+		"                Name (_ADR, 0x00010000)  // _ADR: Address\n"
+		"                Name (_SUN, One)  // _SUN: Slot User Number\n"
+		"                Method (_EJ0, 1, NotSerialized)  // _EJx: Eject Device, x=0-9\n"
+		"                {\n"
+		"                    B0EJ = 0x02\n",
+		"Device (S1F)", "Name (_ADR, 0x001F0000)",
+		"Name (_SUN, 0x21)",	/* segment 1, slot 1 */
+		"Name (_SUN, 0x3F)",
+		"                If ((Local0 & 0x02))\n                {\n"
+		"                    \\_SB.PCI0.PCNT ()\n"
+		"                    \\_SB.PCI1.PCNT ()\n                }",
+	};
+	static char out[1 << 18];
+	char dir[] = "/tmp/kvmm-acpi-XXXXXX";
+	struct acpi_pci_seg *p = make_pci(2);
+	const uint8_t *r;
+
+	with_pci = p;
+	nr_with_pci = 2;
+	with_pcihp = true;
+	cr_assert_eq(try_build(&gm, 1, NULL, 0), -EINVAL, "hot-plug needs the GED");
+	with_ged = true;
+	r = build(1, NULL, 0);
+	disassemble(r, sigs, 1, dir, out, sizeof(out));
+	want_all(out, want, sizeof(want) / sizeof(want[0]));
+	cr_assert_null(strstr(out, "Device (S00)"), "slot 0 is the host bridge");
+	recompile(r, dir);
+	cr_assert_eq(run(out, sizeof(out), "rm -rf -- %s", dir), 0);
+	with_pci = NULL;
+	nr_with_pci = 0;
+	cr_assert_eq(try_build(&gm, 1, NULL, 0), -EINVAL, "hot-plug needs PCI");
+	with_ged = with_pcihp = false;
+	free(p);
+}
+
 /*
  * Runs \_SB.PCIn._OSC (UUID, 1, 3, Buffer { CDW1, CDW2, CDW3 }) in ACPICA's
  * own interpreter (acpiexec, from acpica-tools like iasl) over the DSDT in

@@ -1002,17 +1002,86 @@ Test(api_config, vm_add_fs)
 	cr_assert(strstr(body, "at most 4 virtio-fs devices"), "%s", body);
 	free(body);
 
-	/* After boot (no /dev/kvm here, so the state is set as vm.boot would): no hot-plug yet,
-	 * answered as vm.add-disk is. */
+	/* Running, but with no VM behind the state (no /dev/kvm here; as while one shuts
+	 * down): a hot-plug has nothing to go into, and the config is left alone. */
 	v->state = API_RUNNING;
 	cr_assert_eq(handle(v, HTTP_PUT, "vm.add-fs", FS_BODY("late", ""), &body), 405);
-	cr_assert(strstr(body, "vm.add-fs: hot-plug into a Running VM is not supported yet"), "%s",
-		  body);
+	cr_assert(strstr(body, "vm.add-fs: the VM is shutting down"), "%s", body);
 	free(body);
 	cr_assert_eq(handle(v, HTTP_PUT, "vm.add-disk", "{\"path\": \"/d\"}", &body), 405);
-	cr_assert(strstr(body, "vm.add-disk: hot-plug into a Running VM is not supported yet"),
-		  "%s", body);
+	cr_assert(strstr(body, "vm.add-disk: the VM is shutting down"), "%s", body);
+	free(body);
+	cr_assert_eq(v->cfg.nr_fs, KVMM_MAX_FS);
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.add-vsock", "{\"cid\": 3, \"socket\": \"/v\"}",
+			    &body), 405);
+	free(body);
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.remove-device", "{\"id\": \"_fs0\"}", &body), 405);
 	free(body);
 	v->state = API_CREATED;
 	api_vmm_free(v);
+}
+
+/* vm.remove-device before boot: the device leaves the config; other ids keep theirs. */
+Test(api_config, vm_remove_device_before_boot)
+{
+	struct api_vmm *v;
+	char *body;
+	int wake;
+
+	v = api_vmm_new(&wake);
+	cr_assert_not_null(v);
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.remove-device", "{\"id\": \"d1\"}", &body), 404);
+	free(body);
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.create", "{\"payload\": {\"kernel\": \"/k\"},"
+			    " \"disks\": [{\"path\": \"/a\", \"id\": \"d1\"}, {\"path\": \"/b\"}]}",
+			    NULL), 204);
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.remove-device", "{\"id\": 7}", &body), 400);
+	cr_assert(strstr(body, "vm.remove-device: the body must be"), "%s", body);
+	free(body);
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.remove-device", "not json", &body), 400);
+	free(body);
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.remove-device", "{\"id\": \"nope\"}", &body), 404);
+	cr_assert(strstr(body, "nope"), "%s", body);
+	free(body);
+	cr_assert_eq(v->cfg.nr_disks, 2);
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.remove-device", "{\"id\": \"d1\"}", NULL), 204);
+	cr_assert_eq(v->cfg.nr_disks, 1);
+	cr_assert_str_eq(v->cfg.disks[0].path, "/b");
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.remove-device", "{\"id\": \"d1\"}", NULL), 404);
+	api_vmm_free(v);
+}
+
+/* Ids are fixed at boot: removing one device does not rename the others, and the vsock
+ * device keeps Cloud Hypervisor's counter. */
+Test(api_config, resolve_ids)
+{
+	struct vmm_config c;
+	char id[64];
+
+	config_init(&c);
+	c.nr_disks = 2;
+	c.disks[0].path = strdup("/a");
+	c.disks[1].path = strdup("/b");
+	c.nr_nets = 1;
+	c.nets[0].fd = -1;
+	c.nets[0].id = strdup("_disk1");	/* takes the second disk's default name */
+	c.vsock.cid = 3;
+	c.vsock.socket = strdup("/v");
+	config_device_id(&c, 3, id, sizeof(id));
+	cr_assert_str_eq(id, "_vsock3");
+	cr_assert_eq(config_resolve_ids(&c), 0);
+	cr_assert_str_eq(c.disks[0].id, "_disk0");
+	cr_assert_str_eq(c.disks[1].id, "_disk2");
+	cr_assert_str_eq(c.nets[0].id, "_disk1");
+	cr_assert_str_eq(c.vsock.id, "_vsock3");
+	cr_assert_eq(config_remove_device(&c, "_disk0"), 0);
+	cr_assert_eq(c.nr_disks, 1);
+	config_device_id(&c, 0, id, sizeof(id));
+	cr_assert_str_eq(id, "_disk2");
+	config_device_id(&c, 2, id, sizeof(id));
+	cr_assert_str_eq(id, "_vsock3");
+	cr_assert_eq(config_remove_device(&c, "_disk0"), -ENOENT);
+	cr_assert_eq(config_remove_device(&c, "_disk1"), 0);
+	cr_assert_eq(c.nr_nets, 0);
+	config_free(&c);
 }

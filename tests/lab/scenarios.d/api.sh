@@ -4,10 +4,12 @@
 
 API_SOCK=$LAB_TMP/api.sock
 
-# api CMD [ARG]: kvmm-remote against API_SOCK; output in $API_OUT, status in $API_RC.
+# api CMD [ARG]: kvmm-remote against API_SOCK; output in $API_OUT, status in $API_RC (and
+# returned: api_start's wait for vm.ping needs it).
 api() {
 	API_RC=0
 	API_OUT=$(timeout 30 "$LAB_KVMM_REMOTE" --api-socket "$API_SOCK" "$@" 2>&1) || API_RC=$?
+	return "$API_RC"
 }
 
 # api_expect NAME WANT_RC CMD [ARG]: one step; records the first failure in API_BAD.
@@ -92,7 +94,10 @@ EOF
 		API_BAD=${API_BAD:-"vm.counters without _disk0 reads: $API_OUT"}
 	echo "$API_OUT" | grep -q '"_net1":{' || API_BAD=${API_BAD:-"vm.counters without _net1: $API_OUT"}
 	api_expect boot-twice 1 boot
-	api_expect add-disk-after-boot 1 add-disk "path=$_img"
+	# Where kvmm hot-plugs (x86_64 on PCI) a disk added now is taken: scenarios.d/hotplug.sh.
+	if [ "$LAB_ARCH" != x86_64 ] || [ "$LAB_TRANSPORT" != pci ]; then
+		api_expect add-disk-after-boot 1 add-disk "path=$_img"
+	fi
 	api_expect pause 0 pause
 	[ "$(api_state)" = Paused ] || API_BAD=${API_BAD:-"state after pause: $(api_state)"}
 	api_expect pause-twice 1 pause

@@ -1,0 +1,909 @@
+# Lab scenarios for PCI hot-plug through the API (sourced by scenarios.sh; POSIX sh; uses the
+# helpers of api.sh, memory.sh's mem_alive, virtio-net.sh's net_tap and virtio-fs.sh's
+# fs_vfsd_start/fs_vfsd_stop). kvmm hot-plugs on x86_64 with virtio-pci and ACPI (Cloud
+# Hypervisor's semantics): on a Running VM vm.add-disk / add-net / add-fs answer 200 with
+# {"id", "bdf"}, the guest learns of the slot through the ACPI GED and its acpiphp scans it;
+# vm.remove-device answers 204 (404: unknown id, 409: its removal already pending), the guest
+# is asked to eject, and once it did (_EJ0) kvmm lets go of the device. Every VM here is made
+# with vm.create and vm.boot and runs the guest test guest-images/tests/hotplug
+# (kvmm.test=hotplug), which reports each PCI function that comes and goes ("KVMM-HP add
+# bdf=... kind=... sha=...", "KVMM-HP gone bdf=..."; its header documents the lines).
+#
+# x86_64 on PCI (the lab's default):
+#   hp-disk     add-disk of an image of random bytes: the answered bdf is where the guest
+#               finds the disk, its sha256 of the whole disk is the host's, vm.info and
+#               vm.counters list the disk; remove-device: the guest reports that function
+#               gone, and kvmm then drops it from vm.info, closes the image and is back to the
+#               fds and threads it had before the add
+#   hp-net      add-net with a TAP fd over SCM_RIGHTS (tap-exec, kvmmtap2 169.254.102.1/24):
+#               the guest's NIC at the answered bdf pings the host and the host pings it,
+#               LAB_HP_NET_KB KiB each way over TCP with matching sha256; removed: gone in the
+#               guest, the TAP fd closed, fds and threads as before
+#   hp-fs       add-fs on a virtiofsd: the guest mounts the tag, reads a file with the host's
+#               sha256, unmounts; removed: gone in the guest, virtiofsd ends by itself (kvmm
+#               closed the vhost-user socket), fds and threads as before
+#   hp-loop     LAB_HP_ROUNDS (20) rounds of add-disk / guest reads it / remove-device in one
+#               boot, each round waiting for the guest and for kvmm's release; kvmm's fds
+#               (/proc/PID/fd) and threads (/proc/PID/task) after the last round must equal
+#               those before the first; each round's latency from the API call to the guest's
+#               line saying it read the disk is an INFO line, with the median in the PASS
+#   hp-refused  one boot with six disks from vm.create: a seventh hot-plugged (hpr0), then
+#               hp-refused-dup (its id again: 409, the other image not kept open),
+#               hp-refused-unknown (remove-device of an unknown id: 404), hp-refused-missing
+#               (add-disk of a missing image: an error status, nothing listed),
+#               hp-refused-full (an eighth disk is taken, a ninth is 400: at most 8),
+#               hp-refused-pending (remove-device of the eighth, at once again: 409 while the
+#               guest has not ejected it; 404 when it had already, said so in the PASS line);
+#               hp-refused: after all that the guest still works: a disk added in the freed
+#               place is read with the right sha256, the VM is Running
+# aarch64 (PCI or virtio-mmio) and the LAB_TRANSPORT=mmio labs, where kvmm has no hot-plug:
+#   hp-unsupported  on a Running VM add-disk, add-net (a TAP by name) and (when virtiofsd is
+#               there) add-fs answer 400 with an error that names hot-plug; kvmm opened
+#               nothing for them (no image fd, fds and threads as before), lists nothing, the
+#               VM is Running, the guest saw no new device and still runs (its once-a-second
+#               "KVMM-HP tick" lines go on), and kvmm stops on vmm.shutdown with exit 0
+# Benchmark (LAB_MODE=bench, x86_64):
+#   hp-latency  from the hot-plug request to the guest having read the whole new disk (its
+#               "KVMM-HP add" line), LAB_HP_BENCH_RUNS (5) disks one after another in one boot:
+#               kvmm (vm.add-disk) beside QEMU -M q35 (blockdev-add + device_add
+#               virtio-blk-pci on a pcie-root-port of its own per disk, over QMP on a pipe
+#               chardev), same kernel, initramfs and command line; medians and their ratio
+#
+# A scenario stops at its first failed step (nothing is retried) and always ends its kvmm;
+# every wait is bounded (LAB_HP_WAIT per guest line), so each ends well within run-lab.sh's
+# 300 s of console silence (a scenario's lines come out when it ends).
+#   LAB_HP_ROUNDS      hp-loop rounds (20)
+#   LAB_HP_LOOP_SECS   hp-loop's time for all its rounds (150); past it, it fails
+#   LAB_HP_WAIT        seconds allowed for each guest line after a request (30)
+#   LAB_HP_NET_KB      hp-net: KiB each way over TCP (2048)
+#   LAB_HP_BENCH_RUNS  hp-latency: disks per VMM (5, at most 8)
+#   LAB_HP_QEMU_ACPI   hp-latency: on or off sets QEMU's
+#                      ICH9-LPC.acpi-pci-hotplug-with-bridge-support (ACPI hot-plug, as kvmm
+#                      does it, or the root ports' native PCIe hot-plug); unset: QEMU's default
+
+HP_ROUNDS=${LAB_HP_ROUNDS:-20}
+HP_LOOP_SECS=${LAB_HP_LOOP_SECS:-150}
+HP_WAIT=${LAB_HP_WAIT:-30}
+HP_NET_KB=${LAB_HP_NET_KB:-2048}
+# The guest test's own end: later than any scenario takes, so the host always ends the VM.
+HP_HOLD=290
+HP_TAP=kvmmtap2
+HP_IP=169.254.102.2
+HP_PEER=169.254.102.1
+HP_PORT=5002
+HP_MAC=52:54:00:00:02:01
+
+# hp_ready NAME...: kvmm and kvmm-remote are there; otherwise every NAME fails (returns 1).
+hp_ready() {
+	_hp_why=
+	have_kvmm || _hp_why="kvmm binary $KVMM missing"
+	[ -n "$_hp_why" ] || [ -x "${LAB_KVMM_REMOTE:-}" ] || _hp_why="no kvmm-remote (LAB_KVMM_REMOTE)"
+	[ -n "$_hp_why" ] || return 0
+	for _hp_x in "$@"; do fail "$_hp_x" "$_hp_why"; done
+	return 1
+}
+
+# hp_vm_json FILE SHARED CMDLINE_EXTRA [JSON_MEMBERS]: a VmConfig for the hotplug guest, one
+# vCPU, 512 MiB (memory.shared SHARED), the kernel HP_KERNEL (default KERNEL) with HP_CMDLINE
+# (default CMDLINE) plus kvmm.test=hotplug and CMDLINE_EXTRA; JSON_MEMBERS (", ...") added.
+hp_vm_json() {
+	cat >"$1" <<EOF
+{"payload": {"kernel": "${HP_KERNEL:-$KERNEL}", "initramfs": "$INITRAMFS",
+  "cmdline": "${HP_CMDLINE:-$CMDLINE} kvmm.test=hotplug kvmm.hp_hold=$HP_HOLD$3"},
+ "cpus": {"boot_vcpus": 1, "max_vcpus": 1},
+ "memory": {"size": 536870912, "shared": $2},
+ "serial": {"mode": "Tty"}, "console": {"mode": "Off"}${4:-}}
+EOF
+}
+
+# hp_count TEXT: how many lines of the VM's output (HP_O) hold TEXT.
+hp_count() {
+	_hp_c=$(grep -c -F -e "$1" "$HP_O" 2>/dev/null) || true
+	echo "${_hp_c:-0}"
+}
+
+# hp_wait TEXT N SECS: waits up to SECS for the N-th line of HP_O holding TEXT (while HP_P
+# runs); HP_LINE is that line from "KVMM-HP" on, HP_SEEN the uptime (ms) it was seen at.
+hp_wait() {
+	now_ms
+	_hp_end=$((NOW_MS + $3 * 1000))
+	while [ "$(hp_count "$1")" -lt "$2" ]; do
+		now_ms
+		[ "$NOW_MS" -lt "$_hp_end" ] && mem_alive "$HP_P" || return 1
+		sleep 0.05
+	done
+	now_ms
+	HP_SEEN=$NOW_MS
+	# (NULs out first: GNU grep would call a console with one "binary" and print no lines.)
+	HP_LINE=$(tr -d '\000\r' <"$HP_O" | grep -F -e "$1" | sed -n "$2p" | grep -o 'KVMM-HP.*')
+}
+
+# hp_val NAME: the value NAME=V in HP_LINE.
+hp_val() { echo " $HP_LINE " | sed -n "s/.* $1=\\([^ ]*\\) .*/\\1/p"; }
+# hp_json NAME: the string NAME in the API's answer (API_OUT).
+hp_json() { echo "$API_OUT" | sed -n "s/.*\"$1\" *: *\"\\([^\"]*\\)\".*/\\1/p" | head -n 1; }
+
+# hp_fds PID, hp_threads PID: how many fds, threads PID has.
+hp_fds() { set -- "/proc/$1/fd/"*; if [ -L "$1" ]; then echo $#; else echo 0; fi; }
+hp_threads() { set -- "/proc/$1/task/"*; if [ -d "$1" ]; then echo $#; else echo 0; fi; }
+# hp_holds PID PATH: how many of PID's fds are open on PATH.
+hp_holds() {
+	# shellcheck disable=SC2010 # fd link targets, which ls -l shows
+	_hp_c=$(ls -l "/proc/$1/fd" 2>/dev/null | grep -c -F -e " -> $2") || true
+	echo "${_hp_c:-0}"
+}
+
+# hp_settle FDS THREADS: within 5 s kvmm (HP_P) has FDS fds and THREADS threads (a request's
+# own, such as its connection, may take a moment to go); HP_FT: the last "fds/threads" seen.
+hp_settle() {
+	_hp_i=0
+	while :; do
+		HP_FT="$(hp_fds "$HP_P")/$(hp_threads "$HP_P")"
+		[ "$HP_FT" != "$1/$2" ] || return 0
+		[ $_hp_i -lt 50 ] || return 1
+		sleep 0.1
+		_hp_i=$((_hp_i + 1))
+	done
+}
+
+# hp_boot TAG JSON: kvmm --api-socket (output in HP_O = LAB_TMP/TAG.out, pid HP_P), vm.create,
+# vm.boot, and the guest's KVMM-HP-READY within LAB_TIMEOUT. 1 with API_BAD otherwise.
+hp_boot() {
+	HP_O=$LAB_TMP/$1.out
+	API_BAD=
+	api_start "$HP_O"
+	HP_P=$API_PID
+	api_expect create 0 create "$2"
+	[ -z "$API_BAD" ] || return 1
+	now_ms
+	_hp_t=$NOW_MS
+	api_expect boot 0 boot
+	[ -z "$API_BAD" ] || return 1
+	if ! hp_wait KVMM-HP-READY 1 "$LAB_TIMEOUT"; then
+		API_BAD="no KVMM-HP-READY from the guest within $LAB_TIMEOUT s ($(mem_alive "$HP_P" && echo "kvmm running" || echo "kvmm gone"))"
+		return 1
+	fi
+	HP_BOOT_MS=$((HP_SEEN - _hp_t))
+}
+
+# hp_end: vmm.shutdown; kvmm must exit 0 within 5 s (API_BAD otherwise, unless set already).
+hp_end() {
+	api shutdown-vmm
+	[ "$API_RC" = 0 ] || API_BAD=${API_BAD:-"vmm.shutdown: kvmm-remote exited $API_RC: $(echo "$API_OUT" | head -c 200)"}
+	_hp_i=0
+	while mem_alive "$HP_P" && [ $_hp_i -lt 50 ]; do sleep 0.1; _hp_i=$((_hp_i + 1)); done
+	mem_alive "$HP_P" && { kill -KILL "$HP_P"; API_BAD=${API_BAD:-"kvmm still running 5 s after vmm.shutdown"}; }
+	_hp_rc=0
+	wait "$HP_P" 2>/dev/null || _hp_rc=$?
+	[ "$_hp_rc" = 0 ] || API_BAD=${API_BAD:-"kvmm exited $_hp_rc after vmm.shutdown"}
+}
+
+# hp_dump: the guest's KVMM-HP lines and the tail of kvmm's output, into the log.
+hp_dump() {
+	tr -d '\r' <"$HP_O" 2>/dev/null | grep 'KVMM-HP' | tail -n 30 | sed 's/^/  | guest: /'
+	tail -n 25 "$HP_O" 2>/dev/null | sed 's/^/  | out: /'
+}
+
+# hp_add KIND ID ARG: vm.add-KIND (kvmm-remote add-KIND ARG; KIND net-fd: add-net with the
+# TAP HP_TAP opened by tap-exec as fd 9 and sent with SCM_RIGHTS); wants exit 0 and an answer
+# {"id": ID, "bdf": "0000:00:DD.0"}. HP_BDF, HP_T_API (uptime ms just before the request),
+# HP_NADD (the guest's "KVMM-HP add" lines before it). 1 with API_BAD otherwise.
+hp_add() {
+	HP_NADD=$(hp_count 'KVMM-HP add ')
+	HP_BDF=
+	now_ms
+	HP_T_API=$NOW_MS
+	if [ "$1" = net-fd ]; then
+		API_RC=0
+		API_OUT=$(timeout 30 "$LAB_TAP_EXEC" "$HP_TAP" 9 "$LAB_KVMM_REMOTE" \
+			--api-socket "$API_SOCK" add-net "$3" 2>&1) || API_RC=$?
+	else
+		api "add-$1" "$3"
+	fi
+	if [ "$API_RC" != 0 ]; then
+		API_BAD="add $2 ($1 $3): kvmm-remote exited $API_RC, want 0 (200): $(echo "$API_OUT" | head -c 200)"
+		return 1
+	fi
+	HP_BDF=$(hp_json bdf)
+	case "$(hp_json id) $HP_BDF" in
+	"$2 0000:00:"[0-9a-f][0-9a-f].0) ;;
+	*)
+		API_BAD="add $2: the answer is not {\"id\":\"$2\",\"bdf\":\"0000:00:DD.0\"}: $(echo "$API_OUT" | head -c 200)"
+		return 1
+		;;
+	esac
+}
+
+# hp_guest_add KIND: the guest's next "KVMM-HP add" line (after HP_NADD) within HP_WAIT is for
+# HP_BDF, of KIND, without error; HP_LINE is it, HP_LAT the ms from the request to seeing it,
+# HP_GMS the guest's own ms from the function appearing to the line. 1 with API_BAD otherwise.
+hp_guest_add() {
+	if ! hp_wait 'KVMM-HP add ' $((HP_NADD + 1)) "$HP_WAIT"; then
+		API_BAD="the guest reported no new PCI function within $HP_WAIT s of the add ($HP_BDF; $(mem_alive "$HP_P" && echo "kvmm running" || echo "kvmm gone"))"
+		return 1
+	fi
+	HP_LAT=$((HP_SEEN - HP_T_API))
+	_hp_a=$(hp_val ms) _hp_b=$(hp_val seen_ms)
+	case "$_hp_a/$_hp_b" in
+	[0-9]*/[0-9]*) HP_GMS=$((_hp_a - _hp_b)) ;;
+	*) HP_GMS=none ;;
+	esac
+	if [ -n "$HP_BDF" ] && [ "$(hp_val bdf)" != "$HP_BDF" ]; then
+		API_BAD="kvmm answered bdf $HP_BDF, the guest found a function at $(hp_val bdf): $HP_LINE"
+	elif [ "$(hp_val kind)" != "$1" ] || [ -n "$(hp_val error)" ]; then
+		API_BAD="want a $1 device without error: $HP_LINE"
+	else
+		return 0
+	fi
+	return 1
+}
+
+# hp_guest_blk SHA: HP_LINE says the guest read the whole disk (rc=0) with sha256 SHA.
+hp_guest_blk() {
+	[ "$(hp_val rc)" = 0 ] && [ "$(hp_val sha)" = "$1" ] && return 0
+	API_BAD="the guest's read of $(hp_val dev) at $(hp_val bdf): rc=$(hp_val rc) sha=$(hp_val sha), the image's sha256 is $1"
+	return 1
+}
+
+# hp_remove ID: vm.remove-device ID must answer 204 (exit 0); HP_T_RM, HP_NGONE (the guest's
+# "KVMM-HP gone" lines before it). 1 with API_BAD otherwise.
+hp_remove() {
+	HP_NGONE=$(hp_count 'KVMM-HP gone ')
+	now_ms
+	HP_T_RM=$NOW_MS
+	api remove-device "$1"
+	[ "$API_RC" = 0 ] && return 0
+	API_BAD="remove-device $1: kvmm-remote exited $API_RC, want 0 (204): $(echo "$API_OUT" | head -c 200)"
+	return 1
+}
+
+# hp_guest_gone BDF: the guest's next "KVMM-HP gone" line (after HP_NGONE) within HP_WAIT is
+# for BDF; HP_GONE_MS, the ms from the remove request to seeing it.
+hp_guest_gone() {
+	if ! hp_wait 'KVMM-HP gone ' $((HP_NGONE + 1)) "$HP_WAIT"; then
+		API_BAD="the guest did not report $1 gone within $HP_WAIT s of remove-device ($(mem_alive "$HP_P" && echo "kvmm running" || echo "kvmm gone"))"
+		return 1
+	fi
+	HP_GONE_MS=$((HP_SEEN - HP_T_RM))
+	[ "$(hp_val bdf)" = "$1" ] && return 0
+	API_BAD="removed $1, but the guest reports another function gone: $HP_LINE"
+	return 1
+}
+
+# hp_release ID PATH FDS THREADS: after the guest ejected ID, within 10 s kvmm no longer names
+# ID in vm.info, holds no fd on PATH (unless empty) and has FDS fds and THREADS threads
+# (unless empty); then vm.counters does not name it either. HP_REL_MS: ms from the guest's
+# "gone" line to all that. 1 with API_BAD (what was still there) otherwise.
+hp_release() {
+	now_ms
+	_hp_t=$NOW_MS
+	_hp_end=$((NOW_MS + 10000))
+	while :; do
+		_hp_left=
+		api info
+		[ "$API_RC" = 0 ] || _hp_left="$_hp_left vm.info failed ($API_RC: $(echo "$API_OUT" | head -c 100))"
+		echo "$API_OUT" | grep -q "\"$1\"" && _hp_left="$_hp_left $1 still in vm.info"
+		if [ -n "$2" ]; then
+			_hp_h=$(hp_holds "$HP_P" "$2")
+			[ "$_hp_h" = 0 ] || _hp_left="$_hp_left $_hp_h fd(s) still on $2"
+		fi
+		_hp_f=$(hp_fds "$HP_P") _hp_th=$(hp_threads "$HP_P")
+		[ -z "$3" ] || [ "$_hp_f" = "$3" ] || _hp_left="$_hp_left fds $_hp_f (before the add $3)"
+		[ -z "$4" ] || [ "$_hp_th" = "$4" ] || _hp_left="$_hp_left threads $_hp_th (before the add $4)"
+		now_ms
+		[ -n "$_hp_left" ] || break
+		if [ "$NOW_MS" -ge "$_hp_end" ]; then
+			API_BAD="10 s after the guest ejected $1:$_hp_left"
+			return 1
+		fi
+		sleep 0.1
+	done
+	HP_REL_MS=$((NOW_MS - _hp_t))
+	api counters
+	if [ "$API_RC" = 0 ] && echo "$API_OUT" | grep -q "\"$1\""; then
+		API_BAD="$1 still in vm.counters after it left vm.info: $(echo "$API_OUT" | head -c 200)"
+		return 1
+	fi
+}
+
+# hp_listed ID BDF: vm.info lists ID in its device_tree at BDF; vm.counters has ID.
+hp_listed() {
+	api info
+	if ! echo "$API_OUT" | grep -o "\"id\":\"$1\"[^}]*" | grep -q "\"pci_bdf\":\"$2\""; then
+		API_BAD="vm.info's device_tree has no $1 at $2: $(echo "$API_OUT" | grep -o '"device_tree".*' | head -c 300)"
+		return 1
+	fi
+	api counters
+	HP_COUNTERS=$(echo "$API_OUT" | grep -o "\"$1\":{[^}]*}")
+	[ -n "$HP_COUNTERS" ] && return 0
+	API_BAD="vm.counters without $1: $(echo "$API_OUT" | head -c 300)"
+	return 1
+}
+
+# --- hp-disk ----------------------------------------------------------------------------------
+
+hp_disk_steps() {
+	hp_boot hp-disk "$LAB_TMP/hp-disk.json" || return 1
+	_df=$(hp_fds "$HP_P") _dt=$(hp_threads "$HP_P")
+	hp_add disk hpdisk0 "path=$1,id=hpdisk0" || return 1
+	hp_guest_add blk || return 1
+	hp_guest_blk "$2" || return 1
+	_dlat=$HP_LAT _dgms=$HP_GMS _ddev=$(hp_val dev)
+	hp_listed hpdisk0 "$HP_BDF" || return 1
+	echo "$HP_COUNTERS" | grep -q '"read_ops":[1-9]' ||
+		{ API_BAD="vm.counters shows no reads of hpdisk0: $HP_COUNTERS"; return 1; }
+	_dh=$(hp_holds "$HP_P" "$1")
+	[ "$_dh" -ge 1 ] || { API_BAD="no fd of kvmm's on $1 while the disk is attached (ls -l /proc/$HP_P/fd)"; return 1; }
+	hp_remove hpdisk0 || return 1
+	[ "$HP_NGONE" = 0 ] || { API_BAD="the guest reported a function gone before the remove"; return 1; }
+	hp_guest_gone "$HP_BDF" || return 1
+	hp_release hpdisk0 "$1" "$_df" "$_dt" || return 1
+}
+
+sc_hp_disk() {
+	hp_ready hp-disk || return 0
+	_dimg=$LAB_TMP/hp-disk.img
+	head -c 4194304 /dev/urandom >"$_dimg"
+	_dsha=$(sha256sum "$_dimg" | cut -d' ' -f1)
+	hp_vm_json "$LAB_TMP/hp-disk.json" false ""
+	hp_disk_steps "$_dimg" "$_dsha"
+	hp_end
+	if [ -z "$API_BAD" ]; then
+		pass hp-disk "bdf $HP_BDF answered and found by the guest ($_ddev), 4 MiB read with the host's sha256 ${_dlat} ms after add-disk (guest: ${_dgms} ms from seeing it); removed: gone in the guest after ${HP_GONE_MS} ms, then image closed, fds $_df threads $_dt as before, ${HP_REL_MS} ms later"
+	else
+		fail hp-disk "$API_BAD"
+		hp_dump
+	fi
+	rm -f "$_dimg"
+}
+
+# --- hp-net -----------------------------------------------------------------------------------
+
+hp_net_steps() {
+	hp_boot hp-net "$LAB_TMP/hp-net.json" || return 1
+	# The host's receiver for the guest's transfer, up before the add. busybox nc ends when its
+	# peer half-closes: its stdin is a FIFO this shell holds open (fd 8) and never writes.
+	rm -f "$LAB_TMP/hp-hold"
+	mkfifo "$LAB_TMP/hp-hold"
+	exec 8<>"$LAB_TMP/hp-hold"
+	nc -l -p "$HP_PORT" <"$LAB_TMP/hp-hold" >"$2" &
+	HP_NC=$!
+	_nf=$(hp_fds "$HP_P") _nt=$(hp_threads "$HP_P") _ntun=$(hp_holds "$HP_P" /dev/net/tun)
+	hp_add net-fd hpnet0 "fd=9,id=hpnet0,mac=$HP_MAC" || return 1
+	hp_guest_add net || return 1
+	_nlat=$HP_LAT _ndev=$(hp_val dev)
+	if [ "$(hp_val mac)/$(hp_val up)/$(hp_val ping)" != "$HP_MAC/0/0" ]; then
+		API_BAD="want mac=$HP_MAC up=0 ping=0 (guest->host): $HP_LINE"
+		return 1
+	fi
+	_nping=0
+	ping -c 3 -W 5 "$HP_IP" >/dev/null 2>&1 || _nping=$?
+	[ "$_nping" = 0 ] || { API_BAD="host->guest ping rc=$_nping"; return 1; }
+	[ "$(hp_holds "$HP_P" /dev/net/tun)" -gt "$_ntun" ] ||
+		{ API_BAD="kvmm holds no more /dev/net/tun fds than before the add ($_ntun)"; return 1; }
+	# guest -> host
+	if ! hp_wait 'KVMM-HP net-tx ' 1 $((HP_WAIT * 2)); then
+		API_BAD="no KVMM-HP net-tx from the guest"
+		return 1
+	fi
+	_ntx=$HP_LINE
+	_i2=0
+	while mem_alive "$HP_NC" && [ $_i2 -lt 100 ]; do sleep 0.1; _i2=$((_i2 + 1)); done
+	_nsha=$(sha256sum "$2" | cut -d' ' -f1)
+	if [ "$(hp_val rc)" != 0 ] || [ "$(hp_val sha)" != "$_nsha" ]; then
+		API_BAD="guest->host: $_ntx; the host got $(wc -c <"$2") bytes, sha256 $_nsha"
+		return 1
+	fi
+	# host -> guest
+	if ! hp_wait 'KVMM-HP net-listen ' 1 "$HP_WAIT" || [ "$(hp_val listening)" != 1 ]; then
+		API_BAD="the guest did not listen for the host's transfer: ${HP_LINE:-no KVMM-HP net-listen}"
+		return 1
+	fi
+	_nrc=0
+	timeout 60 nc "$HP_IP" "$(hp_val port)" <"$1" >/dev/null 2>&1 || _nrc=$?
+	if ! hp_wait 'KVMM-HP net-rx ' 1 "$HP_WAIT"; then
+		API_BAD="no KVMM-HP net-rx from the guest (host nc rc=$_nrc)"
+		return 1
+	fi
+	_nsha=$(sha256sum "$1" | cut -d' ' -f1)
+	if [ "$(hp_val rc)" != 0 ] || [ "$(hp_val sha)" != "$_nsha" ]; then
+		API_BAD="host->guest (host nc rc=$_nrc): $HP_LINE; the host sent $(wc -c <"$1") bytes, sha256 $_nsha"
+		return 1
+	fi
+	hp_listed hpnet0 "$HP_BDF" || return 1
+	_ncount=$HP_COUNTERS
+	hp_remove hpnet0 || return 1
+	hp_guest_gone "$HP_BDF" || return 1
+	hp_release hpnet0 "" "$_nf" "$_nt" || return 1
+	_nleft=$(hp_holds "$HP_P" /dev/net/tun)
+	[ "$_nleft" = "$_ntun" ] || { API_BAD="kvmm still holds $_nleft /dev/net/tun fds after the eject (before the add: $_ntun)"; return 1; }
+}
+
+sc_hp_net() {
+	hp_ready hp-net || return 0
+	[ -x "${LAB_TAP_EXEC:-}" ] || { fail hp-net "no tap-exec helper (LAB_TAP_EXEC)"; return 0; }
+	net_tap "$HP_TAP" 102 || { fail hp-net "cannot create TAP $HP_TAP"; return 0; }
+	_nh2g=$LAB_TMP/hp-h2g _ng2h=$LAB_TMP/hp-g2h
+	head -c $((HP_NET_KB * 1024)) /dev/urandom >"$_nh2g"
+	rm -f "$_ng2h"
+	HP_NC=
+	hp_vm_json "$LAB_TMP/hp-net.json" false \
+		" kvmm.hp_ip=$HP_IP/24 kvmm.hp_peer=$HP_PEER kvmm.hp_xfer_kb=$HP_NET_KB kvmm.hp_port=$HP_PORT"
+	hp_net_steps "$_nh2g" "$_ng2h"
+	hp_end
+	if [ -n "$HP_NC" ]; then
+		kill "$HP_NC" 2>/dev/null
+		wait "$HP_NC" 2>/dev/null
+		exec 8>&-
+	fi
+	if [ -z "$API_BAD" ]; then
+		pass hp-net "TAP fd by SCM_RIGHTS: $_ndev at $HP_BDF pinged the host ${_nlat} ms after add-net, the host pinged it, $HP_NET_KB KiB each way over TCP with equal sha256 (counters $(echo "$_ncount" | cut -c1-100)); removed: gone in the guest after ${HP_GONE_MS} ms, TAP fd closed, fds $_nf threads $_nt as before, ${HP_REL_MS} ms later"
+	else
+		fail hp-net "$API_BAD"
+		hp_dump
+	fi
+	rm -f "$_nh2g" "$_ng2h" "$LAB_TMP/hp-hold"
+}
+
+# --- hp-fs ------------------------------------------------------------------------------------
+
+hp_fs_steps() {
+	hp_boot hp-fs "$LAB_TMP/hp-fs.json" || return 1
+	_ff=$(hp_fds "$HP_P") _ft=$(hp_threads "$HP_P")
+	hp_add fs hpfs0 "tag=hpShare,socket=$1,id=hpfs0" || return 1
+	hp_guest_add fs || return 1
+	_flat=$HP_LAT
+	if [ "$(hp_val mount)/$(hp_val sha)/$(hp_val umount)" != "0/$2/0" ]; then
+		API_BAD="want mount=0 sha=$2 (the host's) umount=0: $HP_LINE"
+		return 1
+	fi
+	hp_listed hpfs0 "$HP_BDF" || return 1
+	mem_alive "$FS_VPID" || { API_BAD="virtiofsd ended while the share was attached"; return 1; }
+	hp_remove hpfs0 || return 1
+	hp_guest_gone "$HP_BDF" || return 1
+	hp_release hpfs0 "" "$_ff" "$_ft" || return 1
+	# kvmm closed the vhost-user connection: virtiofsd ends by itself.
+	_i2=0
+	while mem_alive "$FS_VPID" && [ $_i2 -lt 50 ]; do sleep 0.1; _i2=$((_i2 + 1)); done
+	mem_alive "$FS_VPID" && { API_BAD="virtiofsd still running 5 s after kvmm let go of hpfs0"; return 1; }
+	return 0
+}
+
+sc_hp_fs() {
+	hp_ready hp-fs || return 0
+	[ -x "$FS_VFSD" ] || { fail hp-fs "no virtiofsd at $FS_VFSD"; return 0; }
+	_fsh=$LAB_TMP/hp-fs-share _fs=$LAB_TMP/hp-fs.sock
+	rm -rf "$_fsh"
+	mkdir -p "$_fsh"
+	head -c 1048576 /dev/urandom >"$_fsh/hp-file"
+	_fsha=$(sha256sum "$_fsh/hp-file" | cut -d' ' -f1)
+	FS_WHY=
+	fs_vfsd_start hp-fs "$_fs" "$_fsh" || { fail hp-fs "$FS_WHY"; rm -rf "$_fsh"; return 0; }
+	hp_vm_json "$LAB_TMP/hp-fs.json" true " kvmm.fs_tag=hpShare kvmm.hp_fs_file=hp-file"
+	hp_fs_steps "$_fs" "$_fsha"
+	hp_end
+	fs_vfsd_stop
+	if [ -z "$API_BAD" ]; then
+		pass hp-fs "tag hpShare at $HP_BDF mounted, a file read with the host's sha256, unmounted ${_flat} ms after add-fs; removed: gone in the guest after ${HP_GONE_MS} ms, fds $_ff threads $_ft as before ${HP_REL_MS} ms later, virtiofsd ended by itself"
+	else
+		fail hp-fs "$API_BAD"
+		hp_dump
+		tail -n 5 "$FS_VLOG" 2>/dev/null | sed 's/^/  | virtiofsd: /'
+	fi
+	rm -rf "$_fsh"
+}
+
+# --- hp-loop ----------------------------------------------------------------------------------
+
+hp_loop_steps() {
+	hp_boot hp-loop "$LAB_TMP/hp-loop.json" || return 1
+	_lf=$(hp_fds "$HP_P") _lt=$(hp_threads "$HP_P")
+	now_ms
+	_lend=$((NOW_MS + HP_LOOP_SECS * 1000))
+	_lr=0
+	while [ $_lr -lt "$HP_ROUNDS" ]; do
+		_lr=$((_lr + 1))
+		_limg=$LAB_TMP/hp-loop-$_lr.img
+		head -c 1048576 /dev/urandom >"$_limg"
+		_lsha=$(sha256sum "$_limg" | cut -d' ' -f1)
+		API_BAD=
+		hp_add disk "hploop$_lr" "path=$_limg,id=hploop$_lr" &&
+			hp_guest_add blk && hp_guest_blk "$_lsha" &&
+			hp_remove "hploop$_lr" && hp_guest_gone "$HP_BDF" &&
+			hp_release "hploop$_lr" "$_limg" "" ""
+		rm -f "$_limg"
+		if [ -n "$API_BAD" ]; then
+			API_BAD="round $_lr: $API_BAD"
+			return 1
+		fi
+		info "hp-loop round=$_lr bdf=$HP_BDF lat_ms=$HP_LAT guest_ms=$HP_GMS gone_ms=$HP_GONE_MS release_ms=$HP_REL_MS fds=$(hp_fds "$HP_P") threads=$(hp_threads "$HP_P")"
+		_llats="$_llats $HP_LAT"
+		[ $_lr != 1 ] || _lf1="fds $(hp_fds "$HP_P") threads $(hp_threads "$HP_P") after round 1"
+		now_ms
+		if [ "$NOW_MS" -ge "$_lend" ] && [ $_lr -lt "$HP_ROUNDS" ]; then
+			API_BAD="only $_lr of $HP_ROUNDS rounds in LAB_HP_LOOP_SECS=$HP_LOOP_SECS s"
+			return 1
+		fi
+	done
+	# Every round let go of its disk; now the process as a whole.
+	now_ms
+	_lend=$((NOW_MS + 10000))
+	while :; do
+		_lf2=$(hp_fds "$HP_P") _lt2=$(hp_threads "$HP_P")
+		[ "$_lf2/$_lt2" != "$_lf/$_lt" ] || break
+		now_ms
+		if [ "$NOW_MS" -ge "$_lend" ]; then
+			API_BAD="after $HP_ROUNDS rounds kvmm has $_lf2 fds and $_lt2 threads, before them $_lf and $_lt ($_lf1)"
+			# shellcheck disable=SC2012 # the fds' targets, into the log
+			ls -l "/proc/$HP_P/fd" 2>/dev/null | sed 's/^/  | fd: /'
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+sc_hp_loop() {
+	hp_ready hp-loop || return 0
+	_llats='' _lf='' _lt='' _lf1=''
+	hp_vm_json "$LAB_TMP/hp-loop.json" false ""
+	hp_loop_steps
+	hp_end
+	if [ -n "$_llats" ]; then
+		# shellcheck disable=SC2086 # one number a word
+		info "hp-loop lat_ms median=$(median $_llats) min=$(printf '%s\n' $_llats | sort -n | head -n 1) max=$(printf '%s\n' $_llats | sort -n | tail -n 1) rounds=$(echo $_llats | wc -w)"
+	fi
+	if [ -z "$API_BAD" ]; then
+		# shellcheck disable=SC2086
+		pass hp-loop "$HP_ROUNDS rounds of add-disk / read / remove-device in one boot: median $(median $_llats) ms from add-disk to the guest's read; fds $_lf threads $_lt before and after"
+	else
+		fail hp-loop "$API_BAD"
+		hp_dump
+	fi
+}
+
+# --- hp-refused -------------------------------------------------------------------------------
+
+HP_REFUSED="hp-refused-dup hp-refused-unknown hp-refused-missing hp-refused-full hp-refused-pending hp-refused"
+
+# hp_status: the HTTP status in a refused request's kvmm-remote output (API_OUT), or nothing.
+hp_status() { echo "$API_OUT" | sed -n 's/^kvmm-remote: [A-Z]* [^ ]*: \([0-9][0-9][0-9]\) .*/\1/p' | head -n 1; }
+
+# hp_refused_steps: see the top of this file; each sub-result in HP_R_<name> ("PASS detail"
+# or "FAIL why"); a failure of what the others need ends it (API_BAD).
+hp_refused_steps() {
+	hp_boot hp-refused "$LAB_TMP/hp-refused.json" || return 1
+	_rimg=$LAB_TMP/hp-refused
+	hp_add disk hpr0 "path=$_rimg-a.img,id=hpr0" || return 1
+	hp_guest_add blk || return 1
+	hp_guest_blk "$(sha256sum "$_rimg-a.img" | cut -d' ' -f1)" || return 1
+
+	_rf=$(hp_fds "$HP_P") _rt=$(hp_threads "$HP_P")
+	api add-disk "path=$_rimg-b.img,id=hpr0"
+	_rs=$(hp_status)
+	if [ "$API_RC" = 1 ] && [ "$_rs" = 409 ] && [ "$(hp_holds "$HP_P" "$_rimg-b.img")" = 0 ]; then
+		HP_R_dup="PASS a second hpr0: 409, its image not kept open"
+	else
+		HP_R_dup="FAIL want 409 for id hpr0 again and no fd on its image: exit $API_RC status ${_rs:-none}, $(hp_holds "$HP_P" "$_rimg-b.img") fd(s): $(echo "$API_OUT" | head -c 160)"
+	fi
+
+	api remove-device hpr-nosuch
+	_rs=$(hp_status)
+	if [ "$API_RC" = 1 ] && [ "$_rs" = 404 ]; then
+		HP_R_unknown="PASS remove-device of an unknown id: 404"
+	else
+		HP_R_unknown="FAIL want 404 for remove-device hpr-nosuch: exit $API_RC status ${_rs:-none}: $(echo "$API_OUT" | head -c 160)"
+	fi
+
+	api add-disk "path=$_rimg-nosuch.img,id=hpr-missing"
+	_rs=$(hp_status)
+	_rout=$API_OUT
+	api info
+	if [ "$API_RC" = 0 ] && echo "$API_OUT" | grep -q '"hpr-missing"'; then
+		HP_R_missing="FAIL vm.info lists hpr-missing after its add-disk answered ${_rs:-?}"
+	elif ! hp_settle "$_rf" "$_rt"; then
+		HP_R_missing="FAIL kvmm has fds/threads $HP_FT after the refused adds, $_rf/$_rt before"
+	else
+		case $_rs in
+		[45][0-9][0-9]) HP_R_missing="PASS add-disk of a missing image: $_rs ($(echo "$_rout" | sed 's/^kvmm-remote: //' | head -c 120)), nothing listed, no fd kept" ;;
+		*) HP_R_missing="FAIL want an error status for a missing image: exit $API_RC: $(echo "$_rout" | head -c 160)" ;;
+		esac
+	fi
+
+	# Six from vm.create and hpr0: the eighth is taken, a ninth refused.
+	hp_add disk hpr1 "path=$_rimg-c.img,id=hpr1" || return 1
+	_rbdf=$HP_BDF
+	hp_guest_add blk || return 1
+	hp_guest_blk "$(sha256sum "$_rimg-c.img" | cut -d' ' -f1)" || return 1
+	_rn=$(hp_count 'KVMM-HP add ')
+	api add-disk "path=$_rimg-d.img,id=hpr2"
+	_rs=$(hp_status)
+	if [ "$API_RC" = 1 ] && [ "$_rs" = 400 ]; then
+		HP_R_full="PASS 8 disks (6 from vm.create, 2 hot-plugged): the ninth 400 ($(echo "$API_OUT" | sed 's/^kvmm-remote: //' | head -c 120))"
+	else
+		HP_R_full="FAIL want 400 for a ninth disk: exit $API_RC status ${_rs:-none}: $(echo "$API_OUT" | head -c 160)"
+	fi
+
+	# remove-device twice at once: the second while the guest has not ejected yet.
+	hp_remove hpr1 || return 1
+	api remove-device hpr1
+	_rs=$(hp_status)
+	case "$API_RC/$_rs" in
+	1/409) HP_R_pending="PASS remove-device of hpr1 again before the guest ejected it: 409" ;;
+	1/404) HP_R_pending="PASS not provoked: the guest had ejected hpr1 already (404 for the second remove-device)" ;;
+	*) HP_R_pending="FAIL want 409 (pending) or 404 (ejected) for a second remove-device hpr1: exit $API_RC status ${_rs:-none}: $(echo "$API_OUT" | head -c 160)" ;;
+	esac
+	hp_guest_gone "$_rbdf" || return 1
+	hp_release hpr1 "$_rimg-c.img" "" "" || return 1
+	[ "$(hp_count 'KVMM-HP add ')" = "$_rn" ] ||
+		{ API_BAD="the guest found a new PCI function after the refused adds: $(grep -F 'KVMM-HP add ' "$HP_O" | tail -n 1)"; return 1; }
+
+	# The guest and kvmm still work: a disk in the place hpr1 left.
+	hp_add disk hpr3 "path=$_rimg-d.img,id=hpr3" || return 1
+	hp_guest_add blk || return 1
+	hp_guest_blk "$(sha256sum "$_rimg-d.img" | cut -d' ' -f1)" || return 1
+	_rlat=$HP_LAT
+	[ "$(api_state)" = Running ] || { API_BAD="state $(api_state) after the refused requests"; return 1; }
+}
+
+sc_hp_refused() {
+	# shellcheck disable=SC2086 # one name a word
+	hp_ready $HP_REFUSED || return 0
+	_rimg=$LAB_TMP/hp-refused
+	_rdisks=
+	for _rk in 0 1 2 3 4 5; do
+		head -c 65536 /dev/zero >"$_rimg-cold$_rk.img"
+		_rdisks="$_rdisks${_rdisks:+, }{\"path\": \"$_rimg-cold$_rk.img\", \"id\": \"cold$_rk\"}"
+	done
+	for _rk in a b c d; do head -c 1048576 /dev/urandom >"$_rimg-$_rk.img"; done
+	rm -f "$_rimg-nosuch.img"
+	HP_R_dup='' HP_R_unknown='' HP_R_missing='' HP_R_full='' HP_R_pending=''
+	hp_vm_json "$LAB_TMP/hp-refused.json" false "" ",
+ \"disks\": [$_rdisks]"
+	hp_refused_steps
+	hp_end
+	_rbad=$API_BAD
+	_rv=
+	for _rk in dup unknown missing full pending; do
+		eval "_rv=\$HP_R_$_rk"
+		case $_rv in
+		"PASS "*) pass "hp-refused-$_rk" "${_rv#PASS }" ;;
+		"FAIL "*) fail "hp-refused-$_rk" "${_rv#FAIL }" ;;
+		*) fail "hp-refused-$_rk" "not reached: ${_rbad:-?}" ;;
+		esac
+	done
+	if [ -z "$_rbad" ]; then
+		pass hp-refused "after the refused requests the guest read a disk added in the freed place ${_rlat} ms after add-disk; VM Running"
+	else
+		fail hp-refused "$_rbad"
+	fi
+	case "$HP_R_dup$HP_R_unknown$HP_R_missing$HP_R_full$HP_R_pending" in
+	*FAIL*) hp_dump ;;
+	*) [ -z "$_rbad" ] || hp_dump ;;
+	esac
+	rm -f "$_rimg"-*.img
+}
+
+# --- hp-unsupported ---------------------------------------------------------------------------
+
+# hp_refused_400 WHAT: the last request was refused with 400 naming hot-plug; API_BAD otherwise.
+hp_refused_400() {
+	_us=$(hp_status)
+	if [ "$API_RC" != 1 ] || [ "$_us" != 400 ] || ! echo "$API_OUT" | grep -qiE 'hot-?plug'; then
+		API_BAD=${API_BAD:-"$1 on a Running VM: want 400 naming hot-plug: exit $API_RC status ${_us:-none}: $(echo "$API_OUT" | head -c 200)"}
+		return 1
+	fi
+	_uwhy=$(echo "$API_OUT" | sed 's/^kvmm-remote: //' | head -c 140)
+}
+
+hp_unsupported_steps() {
+	hp_boot hp-unsupported "$LAB_TMP/hp-unsupported.json" || return 1
+	_uf=$(hp_fds "$HP_P") _ut=$(hp_threads "$HP_P")
+	_un=$(hp_count 'KVMM-HP add ')
+	api add-disk "path=$1,id=hpu0"
+	hp_refused_400 add-disk
+	_uwhat="add-disk ($_uwhy)"
+	api add-net "tap=$HP_TAP,id=hpu1"
+	hp_refused_400 add-net && _uwhat="$_uwhat, add-net"
+	if [ -n "$2" ]; then
+		api add-fs "tag=hpShare,socket=$2,id=hpu2"
+		hp_refused_400 add-fs && _uwhat="$_uwhat, add-fs"
+	fi
+	[ -z "$API_BAD" ] || return 1
+	[ "$(hp_holds "$HP_P" "$1")" = 0 ] || { API_BAD="kvmm kept an fd on the refused disk's image"; return 1; }
+	hp_settle "$_uf" "$_ut" ||
+		{ API_BAD="fds/threads $HP_FT after the refused adds, $_uf/$_ut before"; return 1; }
+	api info
+	echo "$API_OUT" | grep -q '"hpu[012]"' && { API_BAD="vm.info lists a refused device"; return 1; }
+	# The guest still runs: it ticks (once a second) twice more.
+	_uticks=$(hp_count 'KVMM-HP tick ')
+	hp_wait 'KVMM-HP tick ' $((_uticks + 2)) 10 ||
+		{ API_BAD="the guest stopped ticking after the refused adds ($_uticks ticks)"; return 1; }
+	[ "$(api_state)" = Running ] || { API_BAD="state $(api_state) after the refused adds"; return 1; }
+	[ "$(hp_count 'KVMM-HP add ')" = "$_un" ] || { API_BAD="the guest found a new device: $(grep -F 'KVMM-HP add ' "$HP_O" | tail -n 1)"; return 1; }
+	return 0
+}
+
+sc_hp_unsupported() {
+	hp_ready hp-unsupported || return 0
+	net_tap "$HP_TAP" 102 || { fail hp-unsupported "cannot create TAP $HP_TAP"; return 0; }
+	_uimg=$LAB_TMP/hp-unsupported.img
+	head -c 1048576 /dev/urandom >"$_uimg"
+	_ush='' _us_sock='' FS_VPID=''
+	if [ -x "$FS_VFSD" ]; then
+		_ush=$LAB_TMP/hp-unsupported-share _us_sock=$LAB_TMP/hp-unsupported.sock
+		mkdir -p "$_ush"
+		FS_WHY=
+		fs_vfsd_start hp-unsupported "$_us_sock" "$_ush" || { fail hp-unsupported "$FS_WHY"; rm -rf "$_ush" "$_uimg"; return 0; }
+	fi
+	hp_vm_json "$LAB_TMP/hp-unsupported.json" true " kvmm.hp_tick=1"
+	hp_unsupported_steps "$_uimg" "$_us_sock"
+	hp_end
+	# kvmm never connected to virtiofsd: nothing will end it but this.
+	[ -z "$FS_VPID" ] || kill -KILL "$FS_VPID" 2>/dev/null
+	fs_vfsd_stop
+	if [ -z "$API_BAD" ]; then
+		pass hp-unsupported "$LAB_ARCH transport=$LAB_TRANSPORT: 400 for $_uwhat on a Running VM; nothing opened or listed, the guest saw no device and kept running, vmm.shutdown"
+	else
+		fail hp-unsupported "$API_BAD"
+		hp_dump
+	fi
+	rm -rf "$_uimg" "$_ush"
+}
+
+# --- hp-latency (benchmark) -------------------------------------------------------------------
+
+# hp_bench_kvmm RUNS: RUNS disks hot-plugged into one kvmm boot; their latencies in
+# HP_LAT_KVMM. 1 with HP_WHY when a run could not be measured.
+hp_bench_kvmm() {
+	hp_vm_json "$LAB_TMP/hp-bench.json" false ""
+	if hp_boot hp-bench-kvmm "$LAB_TMP/hp-bench.json"; then
+		info "hp-latency vmm=kvmm boot_to_ready_ms=$HP_BOOT_MS"
+		_bi=0
+		while [ $_bi -lt "$1" ]; do
+			_bi=$((_bi + 1))
+			_bimg=$LAB_TMP/hp-bench-$_bi.img
+			head -c 1048576 /dev/urandom >"$_bimg"
+			if ! { hp_add disk "hpb$_bi" "path=$_bimg,id=hpb$_bi" && hp_guest_add blk &&
+				hp_guest_blk "$(sha256sum "$_bimg" | cut -d' ' -f1)"; }; then
+				break
+			fi
+			info "hp-latency run=$_bi vmm=kvmm lat_ms=$HP_LAT guest_ms=$HP_GMS bdf=$HP_BDF"
+			HP_LAT_KVMM="$HP_LAT_KVMM $HP_LAT"
+		done
+	fi
+	_bbad=$API_BAD
+	hp_end
+	rm -f "$LAB_TMP"/hp-bench-*.img
+	HP_WHY=${_bbad:-$API_BAD}
+	[ -z "$HP_WHY" ] && return 0
+	hp_dump
+	return 1
+}
+
+# hp_qmp JSON...: writes each JSON line to QEMU's QMP pipe (HP_QMP.in); the write is bounded
+# (a FIFO nobody reads would block it). hp_qmp_returns: the "return"s in its answers so far.
+hp_qmp() {
+	printf '%s\n' "$@" >"$HP_QMP.in" &
+	_hq_w=$!
+	_hq_i=0
+	while mem_alive "$_hq_w" && [ $_hq_i -lt 50 ]; do sleep 0.1; _hq_i=$((_hq_i + 1)); done
+	kill "$_hq_w" 2>/dev/null
+	wait "$_hq_w" 2>/dev/null
+}
+hp_qmp_returns() {
+	_hq_c=$(grep -o '"return"' "$HP_QMP.log" 2>/dev/null | wc -l)
+	echo "${_hq_c:-0}"
+}
+# hp_qmp_wait N: up to 10 s for the N-th "return" (1 otherwise).
+hp_qmp_wait() {
+	_hq_i=0
+	while [ "$(hp_qmp_returns)" -lt "$1" ]; do
+		[ $_hq_i -lt 100 ] && mem_alive "$HP_P" || return 1
+		sleep 0.1
+		_hq_i=$((_hq_i + 1))
+	done
+}
+
+# hp_bench_qemu RUNS: QEMU -M q35 with RUNS pcie-root-ports, one disk hot-plugged into each in
+# turn over QMP (blockdev-add, device_add: sent together, the clock started before);
+# latencies in HP_LAT_QEMU. 1 with HP_WHY when a run could not be measured.
+hp_bench_qemu() {
+	_qd=$LAB_TMP/hp-qmp
+	rm -rf "$_qd"
+	mkdir -p "$_qd"
+	HP_QMP=$_qd/qmp
+	mkfifo "$HP_QMP.in" "$HP_QMP.out"
+	cat "$HP_QMP.out" >"$HP_QMP.log" 2>/dev/null &
+	_qcat=$!
+	_qports=
+	_bi=0
+	while [ $_bi -lt "$1" ]; do
+		_bi=$((_bi + 1))
+		_qports="$_qports -device pcie-root-port,id=rp$_bi,chassis=$_bi,slot=$_bi,io-reserve=0"
+	done
+	_qacpi=
+	[ -z "${LAB_HP_QEMU_ACPI:-}" ] ||
+		_qacpi="-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=$LAB_HP_QEMU_ACPI"
+	HP_O=$LAB_TMP/hp-bench-qemu.out
+	now_ms
+	_qt=$NOW_MS
+	# shellcheck disable=SC2086 # the device options are meant to split
+	setsid "$LAB_QEMU" -M q35 ${LAB_BIOS:+-bios "$LAB_BIOS"} $_qacpi -nodefaults -enable-kvm \
+		-cpu host -smp 1 -m 512M -no-reboot -serial stdio -nographic $_qports \
+		-chardev "pipe,id=qmp0,path=$HP_QMP" -mon chardev=qmp0,mode=control \
+		-kernel "$BOOT_KERNEL" -initrd "$INITRAMFS" \
+		-append "$BASE_CMDLINE kvmm.test=hotplug kvmm.hp_hold=$HP_HOLD" </dev/null >"$HP_O" 2>&1 &
+	HP_P=$!
+	HP_WHY=
+	if ! hp_wait KVMM-HP-READY 1 $((LAB_TIMEOUT * 2)); then
+		HP_WHY="no KVMM-HP-READY from the guest"
+	else
+		info "hp-latency vmm=qemu boot_to_ready_ms=$((HP_SEEN - _qt)) qemu_acpi_hotplug=${LAB_HP_QEMU_ACPI:-default}"
+		hp_qmp '{"execute": "qmp_capabilities"}'
+		hp_qmp_wait 1 || HP_WHY="QMP: no answer to qmp_capabilities: $(head -c 200 "$HP_QMP.log")"
+	fi
+	_bi=0
+	while [ -z "$HP_WHY" ] && [ $_bi -lt "$1" ]; do
+		_bi=$((_bi + 1))
+		_bimg=$LAB_TMP/hp-bench-$_bi.img
+		head -c 1048576 /dev/urandom >"$_bimg"
+		HP_NADD=$(hp_count 'KVMM-HP add ')
+		HP_BDF=
+		now_ms
+		HP_T_API=$NOW_MS
+		hp_qmp "{\"execute\": \"blockdev-add\", \"arguments\": {\"driver\": \"raw\", \"node-name\": \"hpd$_bi\", \"file\": {\"driver\": \"file\", \"filename\": \"$_bimg\"}}}" \
+			"{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"virtio-blk-pci\", \"bus\": \"rp$_bi\", \"drive\": \"hpd$_bi\", \"id\": \"hpb$_bi\"}}"
+		API_BAD=
+		if hp_guest_add blk && hp_guest_blk "$(sha256sum "$_bimg" | cut -d' ' -f1)"; then
+			info "hp-latency run=$_bi vmm=qemu lat_ms=$HP_LAT guest_ms=$HP_GMS bdf=$(hp_val bdf)"
+			HP_LAT_QEMU="$HP_LAT_QEMU $HP_LAT"
+		else
+			HP_WHY="run $_bi: $API_BAD; QMP: $(grep -o '"error".*' "$HP_QMP.log" | head -n 1 | head -c 160)"
+		fi
+	done
+	hp_qmp '{"execute": "quit"}'
+	_bi=0
+	while mem_alive "$HP_P" && [ $_bi -lt 100 ]; do sleep 0.1; _bi=$((_bi + 1)); done
+	kill -KILL "$HP_P" 2>/dev/null
+	wait "$HP_P" 2>/dev/null
+	kill "$_qcat" 2>/dev/null
+	wait "$_qcat" 2>/dev/null
+	rm -rf "$_qd"
+	rm -f "$LAB_TMP"/hp-bench-*.img
+	[ -z "$HP_WHY" ] && return 0
+	hp_dump
+	return 1
+}
+
+sc_hp_latency() {
+	_bruns=${LAB_HP_BENCH_RUNS:-5}
+	[ "$_bruns" -le 8 ] || _bruns=8	# kvmm: at most 8 disks
+	HP_LAT_KVMM='' HP_LAT_QEMU=''
+	_bmiss=
+	# Both VMMs boot the benchmarks' kernel and command line.
+	HP_KERNEL=$BOOT_KERNEL HP_CMDLINE=$BASE_CMDLINE
+	if ! have_kvmm || [ ! -x "${LAB_KVMM_REMOTE:-}" ]; then
+		_bmiss=" kvmm(absent)"
+	else
+		hp_bench_kvmm "$_bruns" || _bmiss=" kvmm($HP_WHY)"
+	fi
+	HP_KERNEL='' HP_CMDLINE=''
+	if ! command -v "$LAB_QEMU" >/dev/null 2>&1; then
+		_bmiss="$_bmiss qemu(absent)"
+	else
+		hp_bench_qemu "$_bruns" || _bmiss="$_bmiss qemu($HP_WHY)"
+	fi
+	peer_verdict hp-latency ms "$HP_LAT_KVMM" "$HP_LAT_QEMU" "$_bmiss"
+}
+
+# kvmm hot-plugs on x86_64 with virtio-pci; elsewhere (aarch64, virtio-mmio) it refuses.
+if [ "$LAB_ARCH" = x86_64 ] && [ "$LAB_TRANSPORT" = pci ]; then
+	scenario hp-disk x86_64 sc_hp_disk
+	scenario hp-net x86_64 sc_hp_net
+	scenario hp-fs x86_64 sc_hp_fs
+	scenario hp-loop x86_64 sc_hp_loop
+	scenario hp-refused x86_64 sc_hp_refused
+	bench hp-latency x86_64 sc_hp_latency
+else
+	scenario hp-unsupported any sc_hp_unsupported
+fi
