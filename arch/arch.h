@@ -141,6 +141,17 @@ int arch_power_button(struct vm *vm);
  * vCPU thread.  0, -ENOTSUP (no hot-plug), or the -errno of raising the event.  Called from
  * the API thread while the vCPUs run.
  */
+/*
+ * vCPU hot-plug.  arch_max_vcpus(): how many vCPUs a VM of CFG can have: cfg->max_vcpus
+ * where the platform can add vCPUs at run time (x86_64 with ACPI), else boot_vcpus, with
+ * *WHY saying why not (aarch64: the GIC is set up once every vCPU exists; x86_64: no ACPI
+ * tables).  arch_cpu_hotplug_notify(): tells the guest vCPU CPU was added (PLUG), or asks
+ * it to eject it; once the guest has, the platform calls vm_vcpus_ejected() (vm.h) from a
+ * vCPU thread.  0, -ENOTSUP, or the -errno of raising the event.
+ */
+unsigned int arch_max_vcpus(const struct vmm_config *cfg, const char **why);
+int arch_cpu_hotplug_notify(struct vm *vm, unsigned int cpu, bool plug);
+
 bool arch_pci_hotplug(struct vm *vm, const char **why);
 int arch_pci_hotplug_notify(struct vm *vm, unsigned int seg, unsigned int slot, bool plug);
 

@@ -6,7 +6,8 @@
  * reads the register and Notify()s the device each set bit stands for.
  * Events: the power button (Notify (PWRB, 0x80), which Linux's ACPI button
  * driver turns into KEY_POWER) and PCI hot-plug (the _EVT calls each host
- * bridge's PCNT, which reads devices/pcihp.h's registers).
+ * bridge's PCNT, which reads devices/pcihp.h's registers) and CPU hot-plug
+ * (\_SB.CPUS.CSCN, devices/cpuhp.h).
  *
  * Interrupt contract: level-triggered, active high.  The line is raised when
  * an event is latched and lowered by the read that empties the register,
@@ -30,6 +31,7 @@
 /* Bits of GED_REG_EVENTS. */
 #define GED_EVT_POWER_BUTTON	(1u << 0)
 #define GED_EVT_PCI_HOTPLUG	(1u << 1)
+#define GED_EVT_CPU_HOTPLUG	(1u << 2)
 
 struct ged;
 

@@ -48,6 +48,8 @@ static const char usage_text[] =
 "                           PUT vm.add-net; fd=N sends the inherited fd N with SCM_RIGHTS\n"
 "  add-fs tag=TAG,socket=PATH[,num_queues=N][,queue_size=N][,id=NAME][,pci_segment=N]\n"
 "                           PUT vm.add-fs (virtio-fs served by a vhost-user back-end)\n"
+"  resize [--cpus N] [--memory SIZE] [--balloon SIZE]\n"
+"                           PUT vm.resize (desired_vcpus, desired_ram, desired_balloon)\n"
 "  remove-device ID         PUT vm.remove-device {\"id\": ID} (a running guest is asked to\n"
 "                           eject it; kvmm lets go once it has)\n"
 "  add-vsock cid=N,socket=PATH\n"
@@ -194,6 +196,42 @@ static char *device_body(enum arg_kind kind, const char *arg, int *fd)
 	json_decref(j);
 	config_free(&c);
 	free(copy);
+	if (!s)
+		exit(EXIT_STATUS);
+	return s;
+}
+
+/* vm.resize's body from ch-remote's options: --cpus N, --memory SIZE, --balloon SIZE. */
+static char *resize_body(int argc, char **argv)
+{
+	json_t *j = json_object();
+	uint64_t size;
+	char *s, *end;
+
+	if (!j)
+		exit(EXIT_STATUS);
+	if (argc == 0 || argc % 2)
+		usage_error("resize needs --cpus N, --memory SIZE or --balloon SIZE");
+	for (int i = 0; i < argc; i += 2) {
+		const char *opt = argv[i], *val = argv[i + 1];
+
+		if (!strcmp(opt, "--cpus")) {
+			errno = 0;
+			size = strtoull(val, &end, 10);
+			if (errno || end == val || *end || *val == '-' || size > INT32_MAX)
+				usage_error("invalid --cpus '%s'", val);
+			json_object_set_new(j, "desired_vcpus", json_integer((json_int_t)size));
+		} else if (!strcmp(opt, "--memory") || !strcmp(opt, "--balloon")) {
+			if (parse_size(val, &size) || size > INT64_MAX)
+				usage_error("invalid %s '%s'", opt, val);
+			json_object_set_new(j, opt[2] == 'm' ? "desired_ram" : "desired_balloon",
+					    json_integer((json_int_t)size));
+		} else {
+			usage_error("resize: unknown option '%s'", opt);
+		}
+	}
+	s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
 	if (!s)
 		exit(EXIT_STATUS);
 	return s;
@@ -423,6 +461,12 @@ int main(int argc, char **argv)
 			     : strdup(argv[optind + 2]);
 		ret = request(sock_path, argv[optind], target, body, -1);
 		free(target);
+		free(body);
+		return ret;
+	}
+	if (!strcmp(cmd, "resize")) {
+		body = resize_body(argc - optind, argv + optind);
+		ret = request(sock_path, "PUT", "/api/v1/vm.resize", body, -1);
 		free(body);
 		return ret;
 	}

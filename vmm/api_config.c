@@ -357,15 +357,18 @@ static int map_vm(json_t *vm, struct vmm_config *cfg, struct ctx *x)
 		return bad(x, "payload.initramfs", "empty");
 	if (cpus && !boot)
 		return bad(x, "cpus.boot_vcpus", "missing");
-	/* Kata always sends a max_vcpus (all host CPUs by default) and a memory.hotplug_size:
-	 * both are accepted and ignored (no hot-plug yet: vm.resize answers 501), as long as
-	 * they are consistent. */
+	/* Kata always sends a max_vcpus: all host CPUs by default, which may be more than
+	 * kvmm's KVMM_MAX_VCPUS; vCPU hot-plug then reaches that many (docs/api.md).
+	 * memory.hotplug_size is accepted and ignored (no memory hot-plug yet). */
 	if (max && boot && json_integer_value(max) < json_integer_value(boot))
 		return bad(x, "cpus.max_vcpus", "%" JSON_INTEGER_FORMAT " is below boot_vcpus "
 			   "%" JSON_INTEGER_FORMAT, json_integer_value(max),
 			   json_integer_value(boot));
 	if (boot)
 		cfg->boot_vcpus = (unsigned int)json_integer_value(boot);
+	if (max)
+		cfg->max_vcpus = json_integer_value(max) > KVMM_MAX_VCPUS ? KVMM_MAX_VCPUS
+				 : (unsigned int)json_integer_value(max);
 	if (mem && !get(mem, "size"))
 		return bad(x, "memory.size", "missing");
 	if (mem) {

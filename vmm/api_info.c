@@ -86,7 +86,8 @@ static json_t *vm_info_json(const struct vmm_config *cfg, const char *state)
 			      "payload", "kernel", cfg->kernel, "cmdline", cfg->cmdline,
 			      "initramfs", cfg->initramfs,
 			      "cpus", "boot_vcpus", (int)cfg->boot_vcpus,
-			      "max_vcpus", (int)cfg->boot_vcpus,
+			      "max_vcpus", (int)(cfg->max_vcpus > cfg->boot_vcpus ? cfg->max_vcpus
+								     : cfg->boot_vcpus),
 			      "memory", "size", (json_int_t)cfg->mem_size, "thp", cfg->mem_thp,
 			      "shared", cfg->mem_shared, "hugepages", cfg->mem_hugepages,
 			      "serial", "mode", serial[cfg->serial],

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,10 +254,78 @@ static void lifecycle(struct api_vmm *v, const char *ep, struct api_reply *rep)
 }
 
 
+/*
+ * vm.resize {"desired_vcpus", "desired_ram", "desired_balloon"} on a running VM: vCPUs up
+ * (made and announced; the guest onlines them) or down (the guest is asked to eject them),
+ * 204 at once either way.  Memory resize and the balloon are not built yet (501).
+ */
+static void resize(struct api_vmm *v, struct http_request *req, struct api_reply *rep)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(req->body, req->body_len, 0, &jerr), *cpus, *ram, *balloon;
+	const char *why = "";
+	json_int_t want;
+	int ret;
+
+	cpus = json_object_get(root, "desired_vcpus");
+	ram = json_object_get(root, "desired_ram");
+	balloon = json_object_get(root, "desired_balloon");
+	want = json_integer_value(cpus);
+	if (!json_is_object(root) || (!cpus && !ram && !balloon) ||
+	    (cpus && !json_is_integer(cpus))) {
+		json_decref(root);
+		return api_error(rep, 400, "vm.resize: the body must be {\"desired_vcpus\": N} "
+				 "(or desired_ram, desired_balloon)");
+	}
+	json_decref(root);
+	if (v->state != API_RUNNING && v->state != API_PAUSED)
+		return api_error(rep, v->state == API_NO_VM ? 404 : 405,
+				 "vm.resize: the VM is %s, not running", api_state_names[v->state]);
+	if (ram || balloon)
+		return api_error(rep, 501, "vm.resize: %s is not implemented in kvmm yet (vCPU "
+				 "resize is)", ram ? "desired_ram (memory hot-plug)"
+						   : "desired_balloon");
+	if (want < 1 || want > KVMM_MAX_VCPUS)
+		return api_error(rep, 400, "vm.resize: desired_vcpus %" JSON_INTEGER_FORMAT
+				 " out of range 1-%u", want, KVMM_MAX_VCPUS);
+	pthread_mutex_lock(&v->lock);
+	ret = v->vm ? vm_resize_vcpus(v->vm, (unsigned int)want, &why) : -ESRCH;
+	if (ret == -EINVAL)
+		api_error(rep, 400, "vm.resize: desired_vcpus %" JSON_INTEGER_FORMAT " is above "
+			  "max_vcpus %u", want, v->vm->max_vcpus);
+	pthread_mutex_unlock(&v->lock);
+	switch (ret) {
+	case 0:
+		/* As Cloud Hypervisor does: boot_vcpus is the count now (Kata reads it back
+		 * from vm.info to know how many CPUs its agent is to online). */
+		pthread_mutex_lock(&v->lock);
+		v->cfg.boot_vcpus = (unsigned int)want;
+		pthread_mutex_unlock(&v->lock);
+		rep->status = 204;
+		break;
+	case -EINVAL:
+		break;
+	case -EBUSY:
+		api_error(rep, 429, "vm.resize: the guest has not ejected the vCPUs it was last "
+			  "asked to; try again once it has");
+		break;
+	case -ENOTSUP:
+		api_error(rep, 400, "vm.resize: vCPU hot-plug is not available on this %s VM: %s",
+			  arch_name, why);
+		break;
+	case -ESRCH:
+		api_error(rep, 405, "vm.resize: the VM is shutting down");
+		break;
+	default:
+		api_error(rep, 500, "vm.resize: %s", strerror(-ret));
+	}
+}
+
 struct endpoint {
 	const char *name;
 	enum http_method method;
-	int kind;		/* 0 info, 1 configure, 2 lifecycle, 3 not implemented, 4 removal */
+	int kind;		/* 0 info, 1 configure, 2 lifecycle, 3 not implemented, 4 removal,
+				 * 5 resize */
 };
 
 static const struct endpoint endpoints[] = {
@@ -267,7 +336,7 @@ static const struct endpoint endpoints[] = {
 	{ "vm.counters", HTTP_GET, 0 }, { "vm.power-button", HTTP_PUT, 2 },
 	{ "vm.add-vsock", HTTP_PUT, 1 }, { "vm.add-fs", HTTP_PUT, 1 },
 	{ "vm.add-device", HTTP_PUT, 3 }, { "vm.remove-device", HTTP_PUT, 4 },
-	{ "vm.resize", HTTP_PUT, 3 }, { "vm.snapshot", HTTP_PUT, 3 }, { "vm.restore", HTTP_PUT, 3 },
+	{ "vm.resize", HTTP_PUT, 5 }, { "vm.snapshot", HTTP_PUT, 3 }, { "vm.restore", HTTP_PUT, 3 },
 	{ "vm.resize-disk", HTTP_PUT, 3 }, { "vm.resize-zone", HTTP_PUT, 3 },
 	{ "vm.add-generic-vhost-user", HTTP_PUT, 3 }, { "vm.add-pmem", HTTP_PUT, 3 },
 	{ "vm.add-vdpa", HTTP_PUT, 3 }, { "vm.add-user-device", HTTP_PUT, 3 },
@@ -321,6 +390,8 @@ void api_vmm_handle(struct api_vmm *v, struct http_request *req, struct api_repl
 		return lifecycle(v, ep, rep);
 	case 4:
 		return api_vmm_remove_device(v, req, rep);
+	case 5:
+		return resize(v, req, rep);
 	}
 	api_error(rep, 501, "%s is not implemented in kvmm yet", ep);
 }

@@ -194,8 +194,9 @@ static int opt_cpus(struct vmm_config *cfg, char *arg, const char **bad)
 		return -EINVAL;
 	if (vals[1]) {
 		*bad = vals[1];
-		if (parse_uint(vals[1], &max) || max != boot)
-			return -EINVAL;	/* no vCPU hot-plug yet */
+		if (parse_uint(vals[1], &max) || max < boot)
+			return -EINVAL;
+		cfg->max_vcpus = max;
 	}
 	cfg->boot_vcpus = boot;
 	return 0;
@@ -397,6 +398,12 @@ int config_validate(const struct vmm_config *cfg, char *err,
 	}
 	if (cfg->boot_vcpus < 1 || cfg->boot_vcpus > KVMM_MAX_VCPUS) {
 		snprintf(err, errlen, "cpus: boot=%u out of range 1-%u",
+			 cfg->boot_vcpus, KVMM_MAX_VCPUS);
+		return -EINVAL;
+	}
+	if (cfg->max_vcpus && (cfg->max_vcpus < cfg->boot_vcpus ||
+			       cfg->max_vcpus > KVMM_MAX_VCPUS)) {
+		snprintf(err, errlen, "cpus: max=%u out of range %u-%u", cfg->max_vcpus,
 			 cfg->boot_vcpus, KVMM_MAX_VCPUS);
 		return -EINVAL;
 	}

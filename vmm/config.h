@@ -74,6 +74,7 @@ struct vmm_config {
 	char *initramfs;
 	char *cmdline;
 	unsigned int boot_vcpus;
+	unsigned int max_vcpus;		/* 0: boot_vcpus; more: vCPU hot-plug up to it */
 	uint64_t mem_size;		/* bytes */
 	bool mem_thp;			/* ask for transparent huge pages (default on) */
 	bool mem_shared;		/* memory.shared / --memory shared=on: guest RAM may be

@@ -18,7 +18,7 @@ const char *http_status_reason(int status)
 	} tab[] = {
 		{ 200, "OK" }, { 204, "No Content" }, { 400, "Bad Request" },
 		{ 404, "Not Found" }, { 405, "Method Not Allowed" }, { 409, "Conflict" },
-		{ 413, "Payload Too Large" },
+		{ 413, "Payload Too Large" }, { 429, "Too Many Requests" },
 		{ 431, "Request Header Fields Too Large" }, { 500, "Internal Server Error" },
 		{ 501, "Not Implemented" }, { 503, "Service Unavailable" },
 		{ 505, "HTTP Version Not Supported" },

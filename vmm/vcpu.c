@@ -161,11 +161,11 @@ static void *vcpu_thread(void *arg)
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
-	while (!atomic_load(&vm->stop)) {
+	while (!atomic_load(&vm->stop) && !atomic_load(&vcpu->unplugged)) {
 		enum exit_action act;
 
 		if (atomic_load(&vm->paused)) {
-			vm_vcpu_checkpoint(vm);
+			vm_vcpu_checkpoint(vm, vcpu);
 			continue;
 		}
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {

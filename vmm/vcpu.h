@@ -6,6 +6,7 @@
 #define KVMM_VCPU_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <linux/kvm.h>
@@ -29,6 +30,11 @@ struct vcpu {
 	struct kvm_run *run;		/* mmap of the vCPU fd */
 	pthread_t thread;
 	bool started;
+	/* vCPU hot-plug (vm_cpus.c, under vm->cpus_lock): the guest has this CPU; it was
+	 * asked to eject it; the thread is to end (the guest ejected it). */
+	bool present;
+	bool unplug_pending;
+	_Atomic bool unplugged;
 	struct vcpu_stats stats;
 };
 

@@ -39,12 +39,13 @@ void vm_request_stop(struct vm *vm, enum vm_stop reason)
 	pthread_mutex_unlock(&vm->pause_lock);
 }
 
-void vm_vcpu_checkpoint(struct vm *vm)
+void vm_vcpu_checkpoint(struct vm *vm, struct vcpu *vcpu)
 {
 	pthread_mutex_lock(&vm->pause_lock);
 	vm->nr_parked++;
 	pthread_cond_broadcast(&vm->pause_cond);
-	while (atomic_load(&vm->paused) && !atomic_load(&vm->stop))
+	while (atomic_load(&vm->paused) && !atomic_load(&vm->stop) &&
+	       !atomic_load(&vcpu->unplugged))
 		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
 	vm->nr_parked--;
 	pthread_mutex_unlock(&vm->pause_lock);
@@ -64,8 +65,10 @@ int vm_pause(struct vm *vm)
 
 	if (!atomic_compare_exchange_strong(&vm->paused, &expected, true))
 		return -EALREADY;
+	pthread_mutex_lock(&vm->cpus_lock);	/* no vCPU thread joined meanwhile */
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
+	pthread_mutex_unlock(&vm->cpus_lock);
 	pthread_mutex_lock(&vm->pause_lock);
 	while (vm->nr_parked < vm->nr_live && !atomic_load(&vm->stop))
 		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
@@ -301,6 +304,7 @@ static int vm_setup_loop(struct vm *vm)
 
 static int vm_setup(struct vm *vm)
 {
+	const char *why = "";
 	unsigned int i;
 	int ret;
 
@@ -319,13 +323,17 @@ static int vm_setup(struct vm *vm)
 	}
 	/* vCPUs before devices: an arm64 GIC can only be initialised once
 	 * every vCPU exists, and only then take irqfds. */
-	vm->vcpus = calloc(vm->cfg->boot_vcpus, sizeof(*vm->vcpus));
+	vm->max_vcpus = arch_max_vcpus(vm->cfg, &why);
+	if (vm->max_vcpus < vm->cfg->max_vcpus)
+		pr_warn("vCPUs: %u at most, not %u: %s", vm->max_vcpus, vm->cfg->max_vcpus, why);
+	vm->vcpus = calloc(vm->max_vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
 		return -ENOMEM;
 	for (i = 0; i < vm->cfg->boot_vcpus; i++) {
 		ret = vcpu_create(vm, &vm->vcpus[i], i);
 		if (ret)
 			return ret;
+		vm->vcpus[i].present = true;
 		vm->nr_vcpus++;
 		ret = arch_vcpu_init(vm, &vm->vcpus[i]);
 		if (ret)
@@ -336,6 +344,7 @@ static int vm_setup(struct vm *vm)
 	    (ret = console_init(vm)) ||
 	    (ret = arch_devices_init(vm)) ||
 	    (ret = virtio_devices_init(vm)) ||
+	    (ret = vm_cpus_init(vm)) ||
 	    (ret = arch_load_guest(vm)))
 		return ret;
 	for (i = 0; i < vm->nr_vcpus; i++) {
@@ -355,6 +364,7 @@ static void vm_teardown(struct vm *vm)
 	for (i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
+	vm_cpus_fini(vm);
 	virtio_devices_destroy(vm);
 	irq_routes_free(vm->routes);
 	vm->routes = NULL;
@@ -402,6 +412,8 @@ enum vm_stop vm_run_hooked(const struct vmm_config *cfg, const struct vm_hooks *
 	pthread_cond_init(&vm->pause_cond, NULL);
 	pthread_mutex_init(&vm->coalesced_lock, NULL);
 	pthread_mutex_init(&vm->devs_lock, NULL);
+	pthread_mutex_init(&vm->cpus_lock, NULL);
+	vm->cpu_eject_src.fd = -1;
 
 	/* Block the stop signals before any thread exists, so every thread
 	 * inherits the mask and only the signalfd sees them. */
@@ -441,6 +453,7 @@ out:
 	pthread_mutex_destroy(&vm->pause_lock);
 	pthread_mutex_destroy(&vm->coalesced_lock);
 	pthread_mutex_destroy(&vm->devs_lock);
+	pthread_mutex_destroy(&vm->cpus_lock);
 	free(vm);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return stop;

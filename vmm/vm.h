@@ -55,8 +55,15 @@ struct vm {
 	struct guest_mem mem;
 	struct bus pio;
 	struct bus mmio;
-	unsigned int nr_vcpus;
+	unsigned int max_vcpus;		/* arch_max_vcpus(): the size of vcpus[] */
+	unsigned int nr_vcpus;		/* vcpus[] made so far (present or ejected) */
 	struct vcpu *vcpus;
+	/* vCPU hot-plug (vm_cpus.c): vcpus[] changes and the threads' start and end while the
+	 * VM runs are under cpus_lock; ejects reach the event loop through cpus_ejected and
+	 * cpu_eject_src (an eventfd; -1 without vCPU hot-plug). */
+	pthread_mutex_t cpus_lock;
+	_Atomic uint64_t cpus_ejected;
+	struct ev_source cpu_eject_src;
 	unsigned int nr_platform_devs;
 	struct platform_dev platform_devs[VM_MAX_PLATFORM_DEVS];
 	/* virtio/devices.c's, in creation order; hot-plug adds (API thread) and ejects remove
@@ -120,8 +127,30 @@ enum vm_stop vm_run_hooked(const struct vmm_config *cfg, const struct vm_hooks *
 int vm_pause(struct vm *vm);
 int vm_resume(struct vm *vm);
 
-/* Called by each vCPU thread between runs: parks while the VM is paused. */
-void vm_vcpu_checkpoint(struct vm *vm);
+/* Called by each vCPU thread between runs: parks while the VM is paused (and VCPU is not
+ * being unplugged). */
+void vm_vcpu_checkpoint(struct vm *vm, struct vcpu *vcpu);
+
+/* vm_cpus.c: vCPU resize.  The event-loop side of vCPU hot-plug (after the vCPUs exist,
+ * with the loop; a no-op without hot-pluggable vCPUs) and its teardown. */
+int vm_cpus_init(struct vm *vm);
+void vm_cpus_fini(struct vm *vm);
+
+/* The vCPUs the guest has now. */
+unsigned int vm_vcpus_present(struct vm *vm);
+
+/*
+ * vm.resize's desired_vcpus: adds vCPUs (made, started, announced to the guest, which adds
+ * them offline) or asks the guest to eject the highest ones (their threads end when it
+ * has).  From the API thread.  0; -EINVAL for 0 or more than vm->max_vcpus; -EBUSY while
+ * an eject is pending; -ENOTSUP (with *WHY) where vCPUs cannot be hot-plugged; another
+ * -errno when making a vCPU failed (logged; the VM is as before).
+ */
+int vm_resize_vcpus(struct vm *vm, unsigned int want, const char **why);
+
+/* The platform's word that the guest ejected the vCPUs of mask CPUS.  Any thread; never
+ * blocks (the threads are joined on the event loop). */
+void vm_vcpus_ejected(struct vm *vm, uint64_t cpus);
 /* Called by each vCPU thread as it ends. */
 void vm_vcpu_ended(struct vm *vm);
 

@@ -560,6 +560,21 @@ uint64_t arch_vcpu_pc(struct vcpu *vcpu)
 
 /* Held high until the guest's gpio_keys reads it, then released (pl061.h);
  * -EBUSY if the guest made the line an output. */
+unsigned int arch_max_vcpus(const struct vmm_config *cfg, const char **why)
+{
+	*why = "KVM's arm64 GIC is set up once every vCPU exists, so kvmm creates them all at "
+	       "boot and cannot add one later";
+	return cfg->boot_vcpus;
+}
+
+int arch_cpu_hotplug_notify(struct vm *vm, unsigned int cpu, bool plug)
+{
+	(void)vm;
+	(void)cpu;
+	(void)plug;
+	return -ENOTSUP;
+}
+
 bool arch_pci_hotplug(struct vm *vm, const char **why)
 {
 	(void)vm;

@@ -143,6 +143,7 @@ _Static_assert(sizeof(struct mcfg_alloc) == 16, "MCFG allocation layout");
 #define MADT_IOAPIC		1
 #define MADT_ISO		2
 #define MADT_LAPIC_ENABLED	(1u << 0)
+#define MADT_LAPIC_ONLINE_CAPABLE (1u << 1)
 
 /* The host-side image of X86_ACPI_GPA..X86_ACPI_END. */
 struct acpi_img {
@@ -224,10 +225,10 @@ static void acpi_fill_fadt(struct acpi_fadt *f, uint64_t dsdt_gpa)
 }
 
 static int acpi_build_madt(struct acpi_img *img, unsigned int nr_cpus,
-			   uint64_t *gpa)
+			   unsigned int max_cpus, uint64_t *gpa)
 {
 	size_t len = sizeof(struct acpi_madt) +
-		     nr_cpus * sizeof(struct madt_lapic) +
+		     max_cpus * sizeof(struct madt_lapic) +
 		     sizeof(struct madt_ioapic) + sizeof(struct madt_iso);
 	struct acpi_madt *m = acpi_alloc(img, len, gpa);
 	struct madt_lapic *lapic;
@@ -240,12 +241,14 @@ static int acpi_build_madt(struct acpi_img *img, unsigned int nr_cpus,
 	acpi_hdr_init(&m->hdr, "APIC", len, 5);
 	m->lapic_addr = X86_LAPIC_GPA;
 	lapic = (struct madt_lapic *)(m + 1);
-	for (i = 0; i < nr_cpus; i++, lapic++) {
+	for (i = 0; i < max_cpus; i++, lapic++) {
 		lapic->type = MADT_LAPIC;
 		lapic->length = sizeof(*lapic);
 		lapic->uid = i;
 		lapic->apic_id = i;
-		lapic->flags = MADT_LAPIC_ENABLED;
+		/* Beyond the boot CPUs: hot-pluggable (MADT revision 5 wants the bit, or Linux
+		 * ignores the entry instead of counting it possible). */
+		lapic->flags = i < nr_cpus ? MADT_LAPIC_ENABLED : MADT_LAPIC_ONLINE_CAPABLE;
 	}
 	ioapic = (struct madt_ioapic *)lapic;
 	ioapic->type = MADT_IOAPIC;
@@ -354,7 +357,9 @@ static int acpi_check_config(const struct acpi_config *cfg)
 	uint32_t edge = 0;
 	unsigned int i;
 
-	if (!cfg || cfg->nr_cpus == 0 || cfg->nr_cpus > ACPI_MAX_CPUS)
+	if (!cfg || cfg->nr_cpus == 0 || cfg->nr_cpus > ACPI_MAX_CPUS ||
+	    (acpi_max_cpus(cfg) > cfg->nr_cpus &&
+	     (acpi_max_cpus(cfg) > X86_CPUHP_MAX || !cfg->ged)))
 		return -EINVAL;
 	if (cfg->nr_devs && !cfg->devs)
 		return -EINVAL;
@@ -407,7 +412,7 @@ int acpi_build(struct guest_mem *gm, const struct acpi_config *cfg,
 	ret = -E2BIG;
 	if (!rsdp || !xsdt || !fadt)
 		goto out_free;
-	ret = acpi_build_madt(&img, cfg->nr_cpus, &madt_at);
+	ret = acpi_build_madt(&img, cfg->nr_cpus, acpi_max_cpus(cfg), &madt_at);
 	if (ret)
 		goto out_free;
 	if (cfg->nr_pci) {

@@ -34,6 +34,8 @@ struct acpi_pci_seg {
 
 struct acpi_config {
 	unsigned int nr_cpus;			/* APIC IDs 0..nr_cpus-1 */
+	unsigned int max_cpus;			/* > nr_cpus: CPU hot-plug up to it (needs
+						 * ged); 0 or nr_cpus: none */
 	bool com1;				/* UART at X86_SERIAL_PORT/IRQ */
 	bool ged;				/* GED at X86_GED_PORT/IRQ */
 	bool pci_hotplug;			/* slots and controller (needs ged) */
@@ -81,6 +83,15 @@ struct acpi_config {
  *     S01..S1F (_ADR slot << 16, _SUN index * 32 + slot, _EJ0 writing the
  *     slot's bit to B0EJ); the GED's _EVT calls every PCNT when
  *     GED_EVT_PCI_HOTPLUG is set;
+ *   with MAX_CPUS above NR_CPUS (which needs GED), the MADT lists MAX_CPUS
+ *     local APICs, those past NR_CPUS online-capable but not enabled, and the
+ *     DSDT a processor container \_SB.CPUS ("ACPI0010") holding the CPU
+ *     hot-plug controller's registers (OperationRegion CPST at
+ *     X86_CPUHP_PORT, devices/cpuhp.h), a method CSCN that Notify()s
+ *     processor Cnnn with 1 for each INSERT bit and 3 for each REMOVE bit,
+ *     and processors C000.. ("ACPI0007", _UID n, _STA from PRESENT, _MAT the
+ *     enabled local APIC entry, _EJ0 writing EJECT but on C000); the GED's
+ *     _EVT calls CSCN when GED_EVT_CPU_HOTPLUG is set;
  *   \_SB.MRES, motherboard resources (PNP0C02) listing every segment's ECAM
  *     for buses bus_start..bus_end, which Linux wants reserved before it
  *     uses the MCFG (x86_e820_build() reserves it in the e820 map too).
@@ -107,5 +118,11 @@ struct aml;
 /* For acpi.c (defined in dsdt.c): appends the DSDT's AML, everything after
  * the table header, for a CFG that acpi_build() has checked. */
 void acpi_dsdt_aml(struct aml *a, const struct acpi_config *cfg);
+
+/* The CPUs the tables describe: max_cpus when it is above nr_cpus. */
+static inline unsigned int acpi_max_cpus(const struct acpi_config *cfg)
+{
+	return cfg->max_cpus > cfg->nr_cpus ? cfg->max_cpus : cfg->nr_cpus;
+}
 
 #endif

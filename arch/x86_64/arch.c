@@ -15,6 +15,7 @@
 #include "boot.h"
 #include "console.h"
 #include "cpu.h"
+#include "cpuhp.h"
 #include "devices.h"
 #include "file.h"
 #include "ged.h"
@@ -32,6 +33,8 @@ _Static_assert(X86_PM_SLP_TYP_S5 == PM_SLP_TYP_S5, "ACPI \\_S5 and PM device dis
 _Static_assert(X86_PM_RESET_VALUE == PM_RESET_VALUE, "FADT reset value and PM device disagree");
 _Static_assert(X86_PM_LEN == PM_NR_REGS, "PM register block size");
 _Static_assert(X86_GED_LEN == GED_NR_REGS, "GED register block size");
+_Static_assert(X86_CPUHP_LEN == CPUHP_LEN && X86_CPUHP_MAX == CPUHP_MAX_CPUS,
+	       "CPU hot-plug register block");
 _Static_assert(X86_PCIHP_STRIDE == PCIHP_SEG_STRIDE && X86_PCIHP_LEN == PCIHP_LEN &&
 	       PCIHP_MAX_SEGMENTS == PCI_MAX_SEGMENTS, "PCI hot-plug register block");
 
@@ -117,6 +120,7 @@ struct x86_vm {
 	struct i8042 *i8042;
 	struct ged *ged;		/* NULL without ACPI */
 	struct pcihp *pcihp;		/* NULL without ACPI or PCI */
+	struct cpuhp *cpuhp;		/* NULL unless vCPUs can be hot-plugged */
 };
 
 static struct x86_vm *x86(struct vm *vm)
@@ -203,6 +207,7 @@ void arch_vm_destroy(struct vm *vm)
 	i8042_free(a->i8042);
 	ged_free(a->ged);
 	pcihp_free(a->pcihp);
+	cpuhp_free(a->cpuhp);
 	free(a->cpuid);
 	free(a);
 	vm->arch = NULL;
@@ -224,6 +229,11 @@ static size_t uart_input(void *dev, const uint8_t *buf, size_t n)
 static void uart_set_rx_drained_cb(void *dev, void (*cb)(void *), void *opaque)
 {
 	serial_set_rx_drained_cb(dev, cb, opaque);
+}
+
+static void cpuhp_ejected(void *opaque, uint64_t cpus)
+{
+	vm_vcpus_ejected(opaque, cpus);
 }
 
 static int ged_irq(void *opaque, int level)
@@ -272,6 +282,16 @@ int arch_devices_init(struct vm *vm)
 			return -ENOMEM;
 		ret = bus_register(&vm->pio, X86_GED_PORT, X86_GED_LEN, ged_io,
 				   a->ged, "acpi-ged");
+		if (ret)
+			goto err;
+	}
+	/* vCPUs beyond the boot ones come through the GED and the processor objects. */
+	if (a->ged && vm->max_vcpus > vm->cfg->boot_vcpus) {
+		a->cpuhp = cpuhp_new(vm->max_vcpus, vm->cfg->boot_vcpus, cpuhp_ejected, vm);
+		if (!a->cpuhp)
+			return -ENOMEM;
+		ret = bus_register(&vm->pio, X86_CPUHP_PORT, X86_CPUHP_LEN, cpuhp_io, a->cpuhp,
+				   "acpi-cpuhp");
 		if (ret)
 			goto err;
 	}
@@ -332,6 +352,25 @@ static int pcihp_init(struct vm *vm)
 	return ret;
 }
 
+unsigned int arch_max_vcpus(const struct vmm_config *cfg, const char **why)
+{
+	*why = "the guest has no ACPI tables (--no-acpi) to be told of new vCPUs";
+	if (cfg->max_vcpus <= cfg->boot_vcpus)
+		return cfg->boot_vcpus;
+	return cfg->acpi ? cfg->max_vcpus : cfg->boot_vcpus;
+}
+
+int arch_cpu_hotplug_notify(struct vm *vm, unsigned int cpu, bool plug)
+{
+	struct x86_vm *a = x86(vm);
+	int ret;
+
+	if (!a || !a->cpuhp)
+		return -ENOTSUP;
+	ret = plug ? cpuhp_plug(a->cpuhp, cpu) : cpuhp_unplug(a->cpuhp, cpu);
+	return ret ? ret : ged_event(a->ged, GED_EVT_CPU_HOTPLUG);
+}
+
 bool arch_pci_hotplug(struct vm *vm, const char **why)
 {
 	struct x86_vm *a = x86(vm);
@@ -360,6 +399,7 @@ static int build_acpi(struct vm *vm, uint64_t *rsdp)
 	struct acpi_mmio_dev devs[VM_MAX_PLATFORM_DEVS];
 	struct acpi_config cfg = {
 		.nr_cpus = vm->cfg->boot_vcpus,
+		.max_cpus = x86(vm)->cpuhp ? vm->max_vcpus : 0,
 		.com1 = vm->serial != NULL,
 		.ged = x86(vm)->ged != NULL,
 		.pci_hotplug = x86(vm)->pcihp != NULL,
@@ -492,7 +532,7 @@ int arch_vcpu_init(struct vm *vm, struct vcpu *vcpu)
 	if (!c)
 		return -ENOMEM;
 	memcpy(c, src, size);
-	x86_cpuid_fixup(c->entries, c->nent, vcpu->id, vm->cfg->boot_vcpus);
+	x86_cpuid_fixup(c->entries, c->nent, vcpu->id, vm->max_vcpus);
 	if (ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0) {
 		ret = -errno;
 		pr_err("vcpu%u: KVM_SET_CPUID2: %m", vcpu->id);

@@ -4,7 +4,8 @@
  * device per platform device, one PCI host bridge per segment with the
  * motherboard resources that reserve their ECAM and, with hot-plug, its
  * slots and the methods that read the hot-plug controller, and the Generic
- * Event Device with the power button and the hot-plug event it notifies.  Names and resources follow
+ * Event Device with the power button and the hot-plug event it notifies,
+ * and with CPU hot-plug the processor objects.  Names and resources follow
  * acpi.h's contract.
  */
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "aml.h"
 #include "ged.h"
 #include "layout.h"
+#include "cpuhp.h"
 #include "pcihp.h"
 
 #define ACPI_NOTIFY_BUTTON_PRESSED	0x80	/* ACPI 6.5, 5.6.6 */
@@ -289,6 +291,118 @@ static void dsdt_mres(struct aml *a, const struct acpi_config *cfg)
 	aml_pkg_end(a, dev);
 }
 
+/* The If () of CSCN's Notify for CPU N: bit N % 32 of Local(BASE + N / 32). */
+static void dsdt_cpu_notify(struct aml *a, unsigned int n, unsigned int base, uint64_t value)
+{
+	char name[5];
+	size_t cond;
+
+	snprintf(name, sizeof(name), "C%03X", n & 0xfff);
+	cond = aml_if_begin(a);
+	aml_and(a);
+	aml_local(a, base + n / 32);
+	aml_integer(a, 1u << (n % 32));
+	aml_no_target(a);
+	aml_notify(a, name, value);
+	aml_pkg_end(a, cond);
+}
+
+/*
+ * Device (CPUS) {                           // with CPU hot-plug (acpi.h)
+ *     Name (_HID, "ACPI0010")  Name (_CID, EisaId ("PNP0A05"))
+ *     OperationRegion (CPST, SystemIO, X86_CPUHP_PORT, 0x20)
+ *     Field (CPST, DWordAcc, NoLock, WriteAsZeros) {
+ *         CPR0, 32, CPR1, 32, CIN0, 32, CIN1, 32, CRM0, 32, CRM1, 32, CEJ0, 32, CEJ1, 32 }
+ *     Method (CSCN, 0, Serialized) {
+ *         Local0 = CIN0  Local1 = CIN1  Local2 = CRM0  Local3 = CRM1
+ *         If (Local0 & 0x02) { Notify (C001, 1) } ...   // inserted: device check
+ *         If (Local2 & 0x02) { Notify (C001, 3) } ...   // eject request
+ *     }
+ *     Device (C001) {
+ *         Name (_HID, "ACPI0007")  Name (_UID, 1)
+ *         Method (_STA) { If (CPR0 & 0x02) { Return (0x0F) }  Return (Zero) }
+ *         Name (_MAT, Buffer () { 0, 8, 1, 1, 1, 0, 0, 0 })  // its local APIC, enabled
+ *         Method (_EJ0, 1) { CEJ0 = 0x02 }
+ *     } ...
+ * }
+ *
+ * Linux's ACPI processor driver binds every ACPI0007 device whose _STA says
+ * present: the boot CPUs at boot (C000 has no _EJ0: the boot CPU stays), a
+ * plugged one on its device check, found through _MAT (the MADT's entry is
+ * disabled, which Linux does not map).  It adds the CPU offline; onlining
+ * it is userspace's (Kata's agent).  On an eject request it offlines the
+ * CPU, removes it and runs _EJ0.
+ */
+static void dsdt_cpus(struct aml *a, unsigned int nr)
+{
+	static const char *const regs[] = {
+		"CPR0", "CPR1", "CIN0", "CIN1", "CRM0", "CRM1", "CEJ0", "CEJ1",
+	};
+	char name[5], reg[5];
+	size_t dev, cpu, fld, mth, cond, buf;
+	unsigned int n;
+
+	dev = aml_device_begin(a, "CPUS");
+	aml_name_string(a, "_HID", "ACPI0010");
+	aml_name_eisaid(a, "_CID", "PNP0A05");
+	aml_operation_region(a, "CPST", AML_SPACE_SYSTEM_IO, X86_CPUHP_PORT, X86_CPUHP_LEN);
+	fld = aml_field_begin(a, "CPST", AML_FIELD_DWORD_ACC | AML_FIELD_WRITE_ZEROS);
+	for (n = 0; n < sizeof(regs) / sizeof(regs[0]); n++)
+		aml_field_unit(a, regs[n], 32);
+	aml_pkg_end(a, fld);
+
+	mth = aml_method_begin(a, "CSCN", 0, true);
+	for (n = 0; n < 4; n++) {
+		aml_store(a);
+		aml_namestring(a, regs[2 + n]);
+		aml_local(a, n);
+	}
+	for (n = 1; n < nr; n++)
+		dsdt_cpu_notify(a, n, 0, ACPI_NOTIFY_DEVICE_CHECK);
+	for (n = 1; n < nr; n++)
+		dsdt_cpu_notify(a, n, 2, ACPI_NOTIFY_EJECT_REQUEST);
+	aml_pkg_end(a, mth);
+
+	for (n = 0; n < nr; n++) {
+		const uint8_t mat[8] = { 0, 8, (uint8_t)n, (uint8_t)n, 1, 0, 0, 0 };
+
+		snprintf(name, sizeof(name), "C%03X", n & 0xfff);
+		cpu = aml_device_begin(a, name);
+		aml_name_string(a, "_HID", "ACPI0007");
+		aml_name_integer(a, "_UID", n);
+
+		mth = aml_method_begin(a, "_STA", 0, false);
+		cond = aml_if_begin(a);
+		aml_and(a);
+		snprintf(reg, sizeof(reg), "CPR%u", (n / 32) & 1);
+		aml_namestring(a, reg);
+		aml_integer(a, 1u << (n % 32));
+		aml_no_target(a);
+		aml_return(a);
+		aml_integer(a, 0x0f);
+		aml_pkg_end(a, cond);
+		aml_return(a);
+		aml_integer(a, 0);
+		aml_pkg_end(a, mth);
+
+		aml_name(a, "_MAT");
+		buf = aml_buffer_begin(a);
+		aml_bytes(a, mat, sizeof(mat));
+		aml_buffer_end(a, buf);
+
+		if (n) {
+			mth = aml_method_begin(a, "_EJ0", 1, false);
+			aml_store(a);
+			aml_integer(a, 1u << (n % 32));
+			snprintf(reg, sizeof(reg), "CEJ%u", (n / 32) & 1);
+			aml_namestring(a, reg);
+			aml_pkg_end(a, mth);
+		}
+		aml_pkg_end(a, cpu);
+	}
+	aml_pkg_end(a, dev);
+}
+
 static void dsdt_com1(struct aml *a)
 {
 	size_t dev, crs;
@@ -315,7 +429,8 @@ static void dsdt_com1(struct aml *a)
  *     Method (_EVT, 1, Serialized) {
  *         Local0 = GEVT
  *         If (Local0 & GED_EVT_POWER_BUTTON) { Notify (\_SB.PWRB, 0x80) }
- *         If (Local0 & GED_EVT_PCI_HOTPLUG) { \_SB.PCI0.PCNT () ... }  // with hot-plug
+ *         If (Local0 & GED_EVT_CPU_HOTPLUG) { \_SB.CPUS.CSCN () }       // with CPU hot-plug
+ *         If (Local0 & GED_EVT_PCI_HOTPLUG) { \_SB.PCI0.PCNT () ... }  // with PCI hot-plug
  *     }
  * }
  * Device (PWRB) { Name (_HID, EisaId ("PNP0C0C")) Name (_UID, Zero) }
@@ -356,6 +471,15 @@ static void dsdt_ged(struct aml *a, const struct acpi_config *cfg)
 	aml_no_target(a);
 	aml_notify(a, "\\_SB_.PWRB", ACPI_NOTIFY_BUTTON_PRESSED);
 	aml_pkg_end(a, cond);
+	if (acpi_max_cpus(cfg) > cfg->nr_cpus) {
+		cond = aml_if_begin(a);
+		aml_and(a);
+		aml_local(a, 0);
+		aml_integer(a, GED_EVT_CPU_HOTPLUG);
+		aml_no_target(a);
+		aml_namestring(a, "\\_SB_.CPUS.CSCN");
+		aml_pkg_end(a, cond);
+	}
 	if (cfg->pci_hotplug) {
 		char path[16];
 
@@ -407,5 +531,7 @@ void acpi_dsdt_aml(struct aml *a, const struct acpi_config *cfg)
 		dsdt_mres(a, cfg);
 	if (cfg->ged)
 		dsdt_ged(a, cfg);
+	if (acpi_max_cpus(cfg) > cfg->nr_cpus)
+		dsdt_cpus(a, acpi_max_cpus(cfg));
 	aml_pkg_end(a, scope);
 }

@@ -43,7 +43,8 @@
  * Port I/O: PCI configuration mechanism #1 at 0xcf8-0xcff (segment 0), 16550 UART 0x3f8-0x3ff (IRQ 4), i8042 0x60/0x64 (IRQ 1),
  * ACPI PM registers at X86_PM_PORT (sleep control, sleep status, reset),
  * the ACPI GED event register at X86_GED_PORT (IRQ 23, level), the ACPI PCI
- * hot-plug controller's registers at X86_PCIHP_PORT (devices/pcihp.h).
+ * hot-plug controller's registers at X86_PCIHP_PORT (devices/pcihp.h), the
+ * CPU hot-plug controller's at X86_CPUHP_PORT (devices/cpuhp.h).
  *
  * IOAPIC pins: 0 (PIT, via 2), 1 i8042, 4 UART, 5..22 device lines
  * (virtio-mmio slots, or PCI INTA of a function: one line each, unshared),
@@ -119,5 +120,11 @@
 #define X86_PCIHP_PORT		0x640
 #define X86_PCIHP_STRIDE	16
 #define X86_PCIHP_LEN		(X86_PCIHP_STRIDE * 16)
+
+/* ACPI CPU hot-plug controller (devices/cpuhp.h), read and written by the
+ * DSDT's \_SB.CPUS methods. */
+#define X86_CPUHP_PORT		0x740
+#define X86_CPUHP_LEN		0x20
+#define X86_CPUHP_MAX		64
 
 #endif

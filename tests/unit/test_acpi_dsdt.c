@@ -479,6 +479,69 @@ Test(acpi, iasl_disassembles_pci_hotplug, .timeout = 60)
 	free(p);
 }
 
+/* With CPU hot-plug (2 boot CPUs of 34): the MADT lists all 34, those past
+ * the boot ones online-capable only; the DSDT has the processor container,
+ * its controller fields, CSCN over both register halves and 34 processors,
+ * C000 without _EJ0; the GED calls CSCN.  iasl gives back the same bytes. */
+Test(acpi, iasl_disassembles_cpu_hotplug, .timeout = 60)
+{
+	static const char *const sigs[] = { "APIC", "DSDT" };
+	static const char *const want[] = {
+		"Processor ID : 01\n[037h 0055   1]                Local Apic ID : 01\n"
+		"[038h 0056   4]        Flags (decoded below) : 00000001\n"
+		"                           Processor Enabled : 1\n"
+		"                      Runtime Online Capable : 0",
+		"Processor ID : 02\n[03Fh 0063   1]                Local Apic ID : 02\n"
+		"[040h 0064   4]        Flags (decoded below) : 00000002\n"
+		"                           Processor Enabled : 0\n"
+		"                      Runtime Online Capable : 1",
+		"Processor ID : 21",
+		"        Device (CPUS)\n        {\n"
+		"            Name (_HID, \"ACPI0010\" /* Processor Container Device */)",
+		"OperationRegion (CPST, SystemIO, 0x0740, 0x20)",
+		"CPR0,   32, \n                CPR1,   32, \n                CIN0,   32",
+		"Method (CSCN, 0, Serialized)",
+		"If ((Local1 & 0x02))\n                {\n"
+		"                    Notify (C021, One) // Device Check",
+		"If ((Local2 & 0x02))\n                {\n"
+		"                    Notify (C001, 0x03) // Eject Request",
+		"            Device (C000)\n            {\n"
+		"                Name (_HID, \"ACPI0007\" /* Processor Device */)  // _HID: Hardware ID\n"
+		"                Name (_UID, Zero)  // _UID: Unique ID\n"
+		"                Method (_STA, 0, NotSerialized)  // _STA: Status\n"
+		"                {\n"
+		"                    If ((CPR0 & One))\n",
+		"                Name (_MAT, Buffer (0x08)  // _MAT: Multiple APIC Table Entry\n"
+		"                {\n"
+		"                     0x00, 0x08, 0x21, 0x21, 0x01, 0x00, 0x00, 0x00   // ..!!....\n",
+		"CEJ1 = 0x02",
+		"\\_SB.CPUS.CSCN ()",
+	};
+	static char out[1 << 18];
+	char dir[] = "/tmp/kvmm-acpi-XXXXXX";
+	const uint8_t *r;
+	const char *c0;
+
+	with_max_cpus = 34;
+	cr_assert_eq(try_build(&gm, 2, NULL, 0), -EINVAL, "CPU hot-plug needs the GED");
+	with_max_cpus = 65;
+	with_ged = true;
+	cr_assert_eq(try_build(&gm, 2, NULL, 0), -EINVAL, "64 CPUs at most");
+	with_max_cpus = 34;
+	r = build(2, NULL, 0);
+	disassemble(r, sigs, 2, dir, out, sizeof(out));
+	want_all(out, want, sizeof(want) / sizeof(want[0]));
+	cr_assert_null(strstr(out, "Device (C022)"));
+	c0 = strstr(out, "Device (C000)");
+	cr_assert(c0 && strstr(c0, "Device (C001)") &&
+		  !memmem(c0, (size_t)(strstr(c0, "Device (C001)") - c0), "_EJ0", 4),
+		  "the boot CPU has no _EJ0");
+	recompile(r, dir);
+	cr_assert_eq(run(out, sizeof(out), "rm -rf -- %s", dir), 0);
+	with_max_cpus = 0;
+	with_ged = false;
+}
+
 /*
  * Runs \_SB.PCIn._OSC (UUID, 1, 3, Buffer { CDW1, CDW2, CDW3 }) in ACPICA's
  * own interpreter (acpiexec, from acpica-tools like iasl) over the DSDT in

@@ -104,15 +104,16 @@ Test(config, defaults)
 	config_free(&c);
 }
 
-Test(config, cpus_max_must_match_boot)
+Test(config, cpus_max)
 {
 	struct vmm_config c;
 
 	cr_assert_eq(parse(&c, ARGV("--kernel", "/k", "--cpus", "boot=2,max=2")),
 		     CLI_RUN);
 	config_free(&c);
-	cr_assert_eq(parse(&c, ARGV("--kernel", "/k", "--cpus", "boot=2,max=4")),
-		     CLI_USAGE);
+	cr_assert_eq(parse(&c, ARGV("--kernel", "/k", "--cpus", "boot=2,max=4")), CLI_RUN);
+	cr_assert_eq(c.boot_vcpus, 2);
+	cr_assert_eq(c.max_vcpus, 4);
 	config_free(&c);
 }
 
@@ -122,6 +123,8 @@ Test(config, bad_arguments, .init = cr_redirect_stderr)
 		ARGV("--kernel", "/k", "--cpus", "boot=abc"),
 		ARGV("--kernel", "/k", "--cpus", "boot=0"),
 		ARGV("--kernel", "/k", "--cpus", "boot=65"),
+		ARGV("--kernel", "/k", "--cpus", "boot=2,max=1"),
+		ARGV("--kernel", "/k", "--cpus", "boot=2,max=65"),
 		ARGV("--kernel", "/k", "--cpus", "2"),
 		ARGV("--kernel", "/k", "--cpus", "boot=1,boot=2"),
 		ARGV("--kernel", "/k", "--cpus", "boot=1,foo=2"),

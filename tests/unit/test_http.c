@@ -634,6 +634,7 @@ Test(http, response_204_405)
 	cr_assert_eq(http_response_format(&rsp, buf, sizeof(buf)), -EINVAL);
 	rsp = (struct http_response){ .status = 418 };
 	cr_assert_eq(http_response_format(&rsp, buf, sizeof(buf)), -EINVAL);
+	cr_assert_str_eq(http_status_reason(429), "Too Many Requests");
 	cr_assert_str_eq(http_status_reason(431), "Request Header Fields Too Large");
 	cr_assert_str_eq(http_status_reason(505), "HTTP Version Not Supported");
 	cr_assert_null(http_status_reason(302));

@@ -27,6 +27,25 @@
 #               (/proc/PID/fd) and threads (/proc/PID/task) after the last round must equal
 #               those before the first; each round's latency from the API call to the guest's
 #               line saying it read the disk is an INFO line, with the median in the PASS
+#   hp-cpu      vCPU resize (vm.resize desired_vcpus; ACPI processor hot-plug, no PCI needed):
+#               a VM of boot_vcpus 1, max_vcpus 4 (vm.info says so; the guest's READY line:
+#               possible 0-3, present and online 0; kvmm has one thread vcpu0); resize to 4:
+#               the guest reports cpu1-3 added and onlined ("KVMM-HP cpu-add n=N online=0")
+#               and online/present 0-3, kvmm has threads vcpu0..vcpu3; resize to 2: the guest
+#               reports cpu2, cpu3 gone and online/present 0-1, then kvmm's vcpu2 and vcpu3
+#               threads end; resize to 3: cpu2 back, online/present 0-2, thread vcpu2 again.
+#               Each step's ms from the request to the guest's line, and to kvmm's threads,
+#               is an INFO line (with vm.info's boot_vcpus after it, for the record)
+#   hp-cpu-refused  one boot of boot_vcpus 1, max_vcpus 4: hp-cpu-refused-zero
+#               (desired_vcpus 0: 400), hp-cpu-refused-max (5, above max_vcpus: 400),
+#               hp-cpu-refused-empty ({}: 400), hp-cpu-refused-ram (desired_ram, memory
+#               resize, not there yet: 400 or 501); after them the guest saw no CPU come or go
+#               and kvmm has vcpu0 alone; hp-cpu-refused-pending (resize to 4, then to 1 and
+#               at once to 1 again: 429 while the guest has not ejected the three; 204 when it
+#               had already, "not provoked" in the PASS line); hp-cpu-refused: after all that
+#               the removal completes (online/present 0, vcpu0 alone) and a resize to 2 works;
+#               hp-cpu-refused-noacpi (kvmm --no-acpi --cpus boot=1,max=2 --api-socket, the
+#               command line's VM: vm.resize to 2 answers 400 naming hot-plug, no vcpu1)
 #   hp-refused  one boot with six disks from vm.create: a seventh hot-plugged (hpr0), then
 #               hp-refused-dup (its id again: 409, the other image not kept open),
 #               hp-refused-unknown (remove-device of an unknown id: 404), hp-refused-missing
@@ -41,7 +60,12 @@
 #               there) add-fs answer 400 with an error that names hot-plug; kvmm opened
 #               nothing for them (no image fd, fds and threads as before), lists nothing, the
 #               VM is Running, the guest saw no new device and still runs (its once-a-second
-#               "KVMM-HP tick" lines go on), and kvmm stops on vmm.shutdown with exit 0
+#               "KVMM-HP tick" lines go on), and kvmm stops on vmm.shutdown with exit 0.
+#               The VM has max_vcpus 2: on aarch64 vm.resize to 2 vCPUs is refused the same
+#               way (400 naming hot-plug; no vcpu1 thread, the guest saw no CPU come). On
+#               x86_64 virtio-mmio vCPU resize works (ACPI, no PCI needed): there, once the
+#               adds were refused, hp-cpu-mmio resizes the same VM to 2 (the guest onlines
+#               cpu1, kvmm has vcpu1) and back to 1 (cpu1 gone, vcpu1 ended)
 # Benchmark (LAB_MODE=bench, x86_64):
 #   hp-latency  from the hot-plug request to the guest having read the whole new disk (its
 #               "KVMM-HP add" line), LAB_HP_BENCH_RUNS (5) disks one after another in one boot:
@@ -55,6 +79,10 @@
 #   LAB_HP_ROUNDS      hp-loop rounds (20)
 #   LAB_HP_LOOP_SECS   hp-loop's time for all its rounds (150); past it, it fails
 #   LAB_HP_WAIT        seconds allowed for each guest line after a request (30)
+#   LAB_HP_CPU_SECS    hp-cpu, hp-cpu-refused: time for all of a boot's resizes (120); each
+#                      wait after a resize is cut to what is left of it
+#   LAB_HP_CPU_THREADS seconds allowed, after the guest's line, for kvmm's vCPU threads to
+#                      match a resize (20)
 #   LAB_HP_NET_KB      hp-net: KiB each way over TCP (2048)
 #   LAB_HP_BENCH_RUNS  hp-latency: disks per VMM (5, at most 8)
 #   LAB_HP_QEMU_ACPI   hp-latency: on or off sets QEMU's
@@ -64,6 +92,8 @@
 HP_ROUNDS=${LAB_HP_ROUNDS:-20}
 HP_LOOP_SECS=${LAB_HP_LOOP_SECS:-150}
 HP_WAIT=${LAB_HP_WAIT:-30}
+HP_CPU_SECS=${LAB_HP_CPU_SECS:-120}
+HP_CPU_THREADS=${LAB_HP_CPU_THREADS:-20}
 HP_NET_KB=${LAB_HP_NET_KB:-2048}
 # The guest test's own end: later than any scenario takes, so the host always ends the VM.
 HP_HOLD=290
@@ -84,38 +114,61 @@ hp_ready() {
 }
 
 # hp_vm_json FILE SHARED CMDLINE_EXTRA [JSON_MEMBERS]: a VmConfig for the hotplug guest, one
-# vCPU, 512 MiB (memory.shared SHARED), the kernel HP_KERNEL (default KERNEL) with HP_CMDLINE
-# (default CMDLINE) plus kvmm.test=hotplug and CMDLINE_EXTRA; JSON_MEMBERS (", ...") added.
+# vCPU (max_vcpus HP_MAX_VCPUS, default 1), 512 MiB (memory.shared SHARED), the kernel
+# HP_KERNEL (default KERNEL) with HP_CMDLINE (default CMDLINE) plus kvmm.test=hotplug and
+# CMDLINE_EXTRA; JSON_MEMBERS (", ...") added.
 hp_vm_json() {
 	cat >"$1" <<EOF
 {"payload": {"kernel": "${HP_KERNEL:-$KERNEL}", "initramfs": "$INITRAMFS",
   "cmdline": "${HP_CMDLINE:-$CMDLINE} kvmm.test=hotplug kvmm.hp_hold=$HP_HOLD$3"},
- "cpus": {"boot_vcpus": 1, "max_vcpus": 1},
+ "cpus": {"boot_vcpus": 1, "max_vcpus": ${HP_MAX_VCPUS:-1}},
  "memory": {"size": 536870912, "shared": $2},
  "serial": {"mode": "Tty"}, "console": {"mode": "Off"}${4:-}}
 EOF
 }
 
 # hp_count TEXT: how many lines of the VM's output (HP_O) hold TEXT.
+# hp_whole: HP_O's whole lines (NULs and CRs out): a last line the guest is still writing
+# may end in the middle of a field, so it does not count until its newline is there.
+hp_whole() {
+	if [ "$(tail -c 1 "$HP_O" 2>/dev/null | od -An -c | tr -d ' ')" = '\n' ]; then
+		tr -d '\000\r' <"$HP_O"
+	else
+		tr -d '\000\r' <"$HP_O" | sed '$d'
+	fi
+}
+
 hp_count() {
-	_hp_c=$(grep -c -F -e "$1" "$HP_O" 2>/dev/null) || true
+	_hp_c=$(hp_whole | grep -c -F -e "$1") || true
 	echo "${_hp_c:-0}"
 }
 
 # hp_wait TEXT N SECS: waits up to SECS for the N-th line of HP_O holding TEXT (while HP_P
 # runs); HP_LINE is that line from "KVMM-HP" on, HP_SEEN the uptime (ms) it was seen at.
+# HP_WAIT_WHY says why it returned 1 (for the FAIL line).
 hp_wait() {
 	now_ms
+	_hp_t0=$NOW_MS
 	_hp_end=$((NOW_MS + $3 * 1000))
+	HP_WAIT_WHY=
 	while [ "$(hp_count "$1")" -lt "$2" ]; do
 		now_ms
-		[ "$NOW_MS" -lt "$_hp_end" ] && mem_alive "$HP_P" || return 1
+		if [ "$NOW_MS" -ge "$_hp_end" ]; then
+			HP_WAIT_WHY="timed out after $((NOW_MS - _hp_t0)) ms with $(hp_count "$1") such lines"
+			return 1
+		fi
+		if ! mem_alive "$HP_P"; then
+			HP_WAIT_WHY="kvmm ($HP_P) gone after $((NOW_MS - _hp_t0)) ms"
+			return 1
+		fi
 		sleep 0.05
 	done
 	now_ms
 	HP_SEEN=$NOW_MS
 	# (NULs out first: GNU grep would call a console with one "binary" and print no lines.)
-	HP_LINE=$(tr -d '\000\r' <"$HP_O" | grep -F -e "$1" | sed -n "$2p" | grep -o 'KVMM-HP.*')
+	HP_LINE=$(hp_whole | grep -F -e "$1" | sed -n "$2p" | grep -o 'KVMM-HP.*') && return 0
+	HP_WAIT_WHY="$(hp_count "$1") lines hold '$1' but line $2 of them is not there: $(hp_whole | grep -F -e "$1" | tail -n 3 | tr '\n' '|' | cut -c1-300)"
+	return 1
 }
 
 # hp_val NAME: the value NAME=V in HP_LINE.
@@ -146,12 +199,15 @@ hp_settle() {
 	done
 }
 
-# hp_boot TAG JSON: kvmm --api-socket (output in HP_O = LAB_TMP/TAG.out, pid HP_P), vm.create,
-# vm.boot, and the guest's KVMM-HP-READY within LAB_TIMEOUT. 1 with API_BAD otherwise.
+# hp_boot TAG JSON: kvmm --api-socket (the guest's console in HP_O = LAB_TMP/TAG.out, kvmm's
+# log in HP_E = LAB_TMP/TAG.err, so that its lines cannot split the guest's; pid HP_P),
+# vm.create, vm.boot, and the guest's KVMM-HP-READY within LAB_TIMEOUT. 1 with API_BAD
+# otherwise.
 hp_boot() {
-	HP_O=$LAB_TMP/$1.out
+	HP_O=$LAB_TMP/$1.out HP_E=$LAB_TMP/$1.err
 	API_BAD=
-	api_start "$HP_O"
+	: >"$HP_E"
+	api_start "$HP_O" "$HP_E"
 	HP_P=$API_PID
 	api_expect create 0 create "$2"
 	[ -z "$API_BAD" ] || return 1
@@ -178,10 +234,11 @@ hp_end() {
 	[ "$_hp_rc" = 0 ] || API_BAD=${API_BAD:-"kvmm exited $_hp_rc after vmm.shutdown"}
 }
 
-# hp_dump: the guest's KVMM-HP lines and the tail of kvmm's output, into the log.
+# hp_dump: the guest's KVMM-HP lines and the tails of kvmm's output and log, into the log.
 hp_dump() {
 	tr -d '\r' <"$HP_O" 2>/dev/null | grep 'KVMM-HP' | tail -n 30 | sed 's/^/  | guest: /'
 	tail -n 25 "$HP_O" 2>/dev/null | sed 's/^/  | out: /'
+	[ -z "${HP_E:-}" ] || tail -n 25 "$HP_E" 2>/dev/null | sed 's/^/  | err: /'
 }
 
 # hp_add KIND ID ARG: vm.add-KIND (kvmm-remote add-KIND ARG; KIND net-fd: add-net with the
@@ -219,7 +276,7 @@ hp_add() {
 # HP_GMS the guest's own ms from the function appearing to the line. 1 with API_BAD otherwise.
 hp_guest_add() {
 	if ! hp_wait 'KVMM-HP add ' $((HP_NADD + 1)) "$HP_WAIT"; then
-		API_BAD="the guest reported no new PCI function within $HP_WAIT s of the add ($HP_BDF; $(mem_alive "$HP_P" && echo "kvmm running" || echo "kvmm gone"))"
+		API_BAD="the guest reported no new PCI function within $HP_WAIT s of the add ($HP_BDF; $(mem_alive "$HP_P" && echo "kvmm running" || echo "kvmm gone"); $HP_WAIT_WHY)"
 		return 1
 	fi
 	HP_LAT=$((HP_SEEN - HP_T_API))
@@ -319,6 +376,150 @@ hp_listed() {
 	API_BAD="vm.counters without $1: $(echo "$API_OUT" | head -c 300)"
 	return 1
 }
+
+# --- vCPU resize helpers ----------------------------------------------------------------------
+
+# hp_alive: "kvmm running" or "kvmm gone" (HP_P), for messages.
+hp_alive() { if mem_alive "$HP_P"; then echo "kvmm running"; else echo "kvmm gone"; fi; }
+
+# hp_left SECS: SECS, or less: what is left until HP_DEADLINE (uptime ms), at least 1.
+hp_left() {
+	now_ms
+	_hl=$(((HP_DEADLINE - NOW_MS) / 1000))
+	[ "$_hl" -ge 1 ] || _hl=1
+	[ "$_hl" -le "$1" ] || _hl=$1
+	echo "$_hl"
+}
+
+# hp_seq A B: "A A+1 ... B-1"; hp_cpulist N: CPUs 0..N-1 as the kernel lists them ("0", "0-3").
+hp_seq() {
+	_hs=$1 _hq=
+	while [ "$_hs" -lt "$2" ]; do _hq="$_hq${_hq:+ }$_hs"; _hs=$((_hs + 1)); done
+	echo "$_hq"
+}
+hp_cpulist() { if [ "$1" = 1 ]; then echo 0; else echo "0-$(($1 - 1))"; fi; }
+
+# hp_resize N: PUT vm.resize {"desired_vcpus": N} (kvmm-remote raw); HP_T_RZ: uptime ms just
+# before it; API_RC, API_OUT as api's.
+hp_resize() {
+	now_ms
+	HP_T_RZ=$NOW_MS
+	api raw PUT vm.resize "{\"desired_vcpus\": $1}"
+}
+
+# hp_vcpus: the numbers of kvmm's (HP_P) threads named vcpu<N>, in order ("0 1 2 3").
+hp_vcpus() {
+	cat "/proc/$HP_P/task/"*/comm 2>/dev/null | sed -n 's/^vcpu\([0-9][0-9]*\)$/\1/p' |
+		sort -n | tr '\n' ' ' | sed 's/ $//'
+}
+
+# hp_vcpus_wait WANT SECS: within SECS kvmm's vCPU threads are WANT (as hp_vcpus prints them);
+# HP_VC: the last seen; HP_VC_MS: ms from HP_T_RZ to seeing WANT.
+hp_vcpus_wait() {
+	now_ms
+	_hv_end=$((NOW_MS + $2 * 1000))
+	while :; do
+		HP_VC=$(hp_vcpus)
+		now_ms
+		[ "$HP_VC" != "$1" ] || break
+		[ "$NOW_MS" -lt "$_hv_end" ] && mem_alive "$HP_P" || return 1
+		sleep 0.1
+	done
+	HP_VC_MS=$((NOW_MS - HP_T_RZ))
+}
+
+# hp_after TEXT N: the VM's lines holding TEXT after the first N of them (from KVMM-HP on);
+# hp_ns TEXT N: their n= values, in order ("2 3").
+hp_after() { tr -d '\000\r' <"$HP_O" | grep -F -e "$1" | sed -n "$(($2 + 1)),\$p" | grep -o 'KVMM-HP.*'; }
+hp_ns() { hp_after "$1" "$2" | sed -n 's/.* n=\([0-9]*\) .*/\1/p' | sort -n | tr '\n' ' ' | sed 's/ $//'; }
+
+# hp_info_cpus: vm.info's config.cpus boot_vcpus/max_vcpus ("1/4"; "?" for one not found).
+hp_info_cpus() {
+	api info
+	_hi_b=$(echo "$API_OUT" | sed -n 's/.*"boot_vcpus": *\([0-9]*\).*/\1/p' | head -n 1)
+	_hi_m=$(echo "$API_OUT" | sed -n 's/.*"max_vcpus": *\([0-9]*\).*/\1/p' | head -n 1)
+	echo "${_hi_b:-?}/${_hi_m:-?}"
+}
+
+# hp_cpu_mark N: before a resize from HP_NCPU vCPUs to N: what hp_cpu_check counts from.
+hp_cpu_mark() {
+	_hc_l=$(hp_cpulist "$1")
+	_hc_txt="KVMM-HP cpus online=$_hc_l present=$_hc_l "
+	_hc_n0=$(hp_count "$_hc_txt")
+	_hc_na=$(hp_count 'KVMM-HP cpu-add ')
+	_hc_ng=$(hp_count 'KVMM-HP cpu-gone ')
+}
+
+# hp_cpu_check N: after hp_cpu_mark N and the resize (HP_T_RZ): within HP_WAIT (cut to
+# HP_DEADLINE) the guest's next "KVMM-HP cpus" line with online and present 0..N-1, after it
+# reported each CPU added and onlined (cpu-add online=0) or removed (cpu-gone), and no other;
+# then, within HP_CPU_THREADS s, kvmm's vCPU threads are vcpu0..vcpuN-1 exactly. HP_CPU_LAT,
+# HP_VC_MS: ms from the request to the guest's line, to kvmm's threads; HP_CPU_INFO: vm.info's
+# "boot_vcpus/max_vcpus" then; HP_NCPU becomes N. 1 with API_BAD otherwise.
+hp_cpu_check() {
+	_hc_s=$(hp_left "$HP_WAIT")
+	_hc_cut=0
+	[ "$_hc_s" -ge "$HP_WAIT" ] || _hc_cut=1
+	if ! hp_wait "$_hc_txt" $((_hc_n0 + 1)) "$_hc_s"; then
+		_hc_s="$_hc_s s"
+		[ "$_hc_cut" = 0 ] || _hc_s="$_hc_s (what was left of LAB_HP_CPU_SECS=$HP_CPU_SECS)"
+		_hc_last=$(hp_after 'KVMM-HP cpus ' 0 | tail -n 1)
+		_hc_bad=$(hp_after 'KVMM-HP cpu-add ' "$_hc_na" | grep -v ' online=0 ' | head -n 1)
+		API_BAD="vm.resize $HP_NCPU -> $1: the guest did not report online=$_hc_l present=$_hc_l within $_hc_s (${_hc_bad:+it could not online a CPU: $_hc_bad; }its last such line: ${_hc_last:-none}; kvmm's vCPU threads: $(hp_vcpus); $(hp_alive))"
+		return 1
+	fi
+	HP_CPU_LAT=$((HP_SEEN - HP_T_RZ))
+	# The guest reports each CPU before the lists that show it, but allow it a tick or two.
+	if [ "$1" -gt "$HP_NCPU" ]; then
+		hp_wait 'KVMM-HP cpu-add ' $((_hc_na + $1 - HP_NCPU)) 2 || true
+	elif [ "$1" -lt "$HP_NCPU" ]; then
+		hp_wait 'KVMM-HP cpu-gone ' $((_hc_ng + HP_NCPU - $1)) 2 || true
+	fi
+	if [ "$1" -ge "$HP_NCPU" ]; then
+		_hc_want=$(hp_seq "$HP_NCPU" "$1") _hc_got=$(hp_ns 'KVMM-HP cpu-add ' "$_hc_na")
+		_hc_bad=$(hp_after 'KVMM-HP cpu-add ' "$_hc_na" | grep -v ' online=0 ' | head -n 1)
+		_hc_other=$(hp_after 'KVMM-HP cpu-gone ' "$_hc_ng" | head -n 1)
+		_hc_what=added
+	else
+		_hc_want=$(hp_seq "$1" "$HP_NCPU") _hc_got=$(hp_ns 'KVMM-HP cpu-gone ' "$_hc_ng")
+		_hc_bad=
+		_hc_other=$(hp_after 'KVMM-HP cpu-add ' "$_hc_na" | head -n 1)
+		_hc_what=removed
+	fi
+	if [ "$_hc_got" != "$_hc_want" ] || [ -n "$_hc_other" ]; then
+		API_BAD="vm.resize $HP_NCPU -> $1: the guest reported CPUs ${_hc_what}: '$_hc_got', want '$_hc_want'${_hc_other:+; and: $_hc_other}"
+		return 1
+	fi
+	if [ -n "$_hc_bad" ]; then
+		API_BAD="vm.resize $HP_NCPU -> $1: the guest could not online a CPU added: $_hc_bad"
+		return 1
+	fi
+	_hc_vw=$(hp_seq 0 "$1")
+	_hc_s=$(hp_left "$HP_CPU_THREADS")
+	if ! hp_vcpus_wait "$_hc_vw" "$_hc_s"; then
+		API_BAD="vm.resize $HP_NCPU -> $1: $_hc_s s after the guest's line kvmm's threads named vcpu<N> are N='$HP_VC', want '$_hc_vw' ($(hp_alive))"
+		return 1
+	fi
+	HP_CPU_INFO=$(hp_info_cpus)
+	HP_NCPU=$1
+}
+
+# hp_cpu_step N: resize from HP_NCPU to N vCPUs, which must answer 204 (exit 0), and
+# hp_cpu_check N. 1 with API_BAD otherwise.
+hp_cpu_step() {
+	hp_cpu_mark "$1"
+	hp_resize "$1"
+	if [ "$API_RC" != 0 ]; then
+		API_BAD="vm.resize $HP_NCPU -> $1 vCPUs: kvmm-remote exited $API_RC, want 0 (204): $(echo "$API_OUT" | head -c 200)"
+		return 1
+	fi
+	hp_cpu_check "$1"
+}
+
+# hp_cpu_save: HP_CPU_THR, kvmm's thread names now (before hp_end), for hp_cpu_dump to put
+# into the log.
+hp_cpu_save() { HP_CPU_THR=$(cat "/proc/$HP_P/task/"*/comm 2>/dev/null | tr '\n' ' '); }
+hp_cpu_dump() { echo "  | kvmm's threads before vmm.shutdown: ${HP_CPU_THR:-none}"; }
 
 # --- hp-disk ----------------------------------------------------------------------------------
 
@@ -683,6 +884,206 @@ sc_hp_refused() {
 	rm -f "$_rimg"-*.img
 }
 
+# --- hp-cpu -----------------------------------------------------------------------------------
+
+# hp_cpu_start TAG: hp_boot TAG (LAB_TMP/TAG.json); the guest starts with CPUs possible 0-3,
+# present and online 0; vm.info says boot_vcpus 1, max_vcpus 4; kvmm has vcpu0 alone.
+# HP_NCPU=1, HP_DEADLINE: LAB_HP_CPU_SECS from now. 1 with API_BAD otherwise.
+hp_cpu_start() {
+	hp_boot "$1" "$LAB_TMP/$1.json" || return 1
+	now_ms
+	HP_DEADLINE=$((NOW_MS + HP_CPU_SECS * 1000))
+	HP_NCPU=1
+	if [ "$(hp_val cpus_possible)/$(hp_val cpus_present)/$(hp_val cpus_online)" != 0-3/0/0 ]; then
+		API_BAD="boot_vcpus 1, max_vcpus 4: want the guest's CPUs possible 0-3, present 0, online 0: $HP_LINE"
+		return 1
+	fi
+	_cic=$(hp_info_cpus)
+	[ "$_cic" = 1/4 ] ||
+		{ API_BAD="vm.info's config.cpus boot_vcpus/max_vcpus: $_cic, want 1/4"; return 1; }
+	_cvc=$(hp_vcpus)
+	[ "$_cvc" = 0 ] ||
+		{ API_BAD="kvmm's threads named vcpu<N> after boot: N='$_cvc', want '0'"; return 1; }
+}
+
+hp_cpu_steps() {
+	hp_cpu_start hp-cpu || return 1
+	_cready=$(echo "$HP_LINE" | grep -o 'cpus_online=.*')
+	hp_cpu_step 4 || return 1
+	info "hp-cpu step=1-to-4 guest_ms=$HP_CPU_LAT threads_ms=$HP_VC_MS info_cpus=$HP_CPU_INFO"
+	_c4="$HP_CPU_LAT/$HP_VC_MS" _cinfo=$HP_CPU_INFO
+	hp_cpu_step 2 || return 1
+	info "hp-cpu step=4-to-2 guest_ms=$HP_CPU_LAT threads_ms=$HP_VC_MS info_cpus=$HP_CPU_INFO"
+	_c2="$HP_CPU_LAT/$HP_VC_MS" _cinfo="$_cinfo $HP_CPU_INFO"
+	hp_cpu_step 3 || return 1
+	info "hp-cpu step=2-to-3 guest_ms=$HP_CPU_LAT threads_ms=$HP_VC_MS info_cpus=$HP_CPU_INFO"
+	_c3="$HP_CPU_LAT/$HP_VC_MS" _cinfo="$_cinfo $HP_CPU_INFO"
+	[ "$(api_state)" = Running ] || { API_BAD="state $(api_state) after the resizes"; return 1; }
+}
+
+sc_hp_cpu() {
+	hp_ready hp-cpu || return 0
+	_c4='' _c2='' _c3='' _cinfo='' HP_CPU_THR=''
+	HP_MAX_VCPUS=4
+	hp_vm_json "$LAB_TMP/hp-cpu.json" false ""
+	HP_MAX_VCPUS=
+	hp_cpu_steps
+	hp_cpu_save
+	hp_end
+	if [ -z "$API_BAD" ]; then
+		pass hp-cpu "boot_vcpus 1 max_vcpus 4 (guest: $_cready); ms from vm.resize to the guest's line / to kvmm's vcpu threads: 1->4 (cpu1-3 onlined, vcpu0-3) $_c4, 4->2 (cpu2-3 ejected, vcpu2-3 ended) $_c2, 2->3 (cpu2 back, vcpu2) $_c3; vm.info boot/max after each: $_cinfo"
+	else
+		fail hp-cpu "$API_BAD"
+		hp_dump
+		hp_cpu_dump
+	fi
+}
+
+# --- hp-cpu-refused ---------------------------------------------------------------------------
+
+# hp_cpu_refuse NAME "STATUS..." BODY: PUT vm.resize BODY must be refused with one of the
+# STATUSes; HP_C_<NAME>: "PASS detail" or "FAIL why". 1 with API_BAD when kvmm did not answer
+# (kvmm-remote's 30 s ran out): the rest would only wait as long again.
+hp_cpu_refuse() {
+	api raw PUT vm.resize "$3"
+	if [ "$API_RC" = 124 ]; then
+		API_BAD="no answer to vm.resize $3 within 30 s ($(hp_alive))"
+		return 1
+	fi
+	_crs=$(hp_status)
+	_crw=$(echo "$API_OUT" | sed 's/^kvmm-remote: //' | head -c 120)
+	_crv="FAIL vm.resize $3: want $(echo "$2" | sed 's/ / or /g'), got exit $API_RC status ${_crs:-none}: $_crw"
+	if [ "$API_RC" = 1 ]; then
+		for _crk in $2; do
+			[ "$_crs" != "$_crk" ] || _crv="PASS vm.resize $3: $_crs ($_crw)"
+		done
+	fi
+	eval "HP_C_$1=\$_crv"
+}
+
+hp_cpu_refused_steps() {
+	hp_cpu_start hp-cpu-refused || return 1
+	_cn=$(hp_count 'KVMM-HP cpu')
+	hp_cpu_refuse zero 400 '{"desired_vcpus": 0}' || return 1
+	hp_cpu_refuse max 400 '{"desired_vcpus": 5}' || return 1
+	hp_cpu_refuse empty 400 '{}' || return 1
+	hp_cpu_refuse ram '400 501' '{"desired_ram": 1073741824}' || return 1
+	# Nothing came of them: a second for the guest to notice anything, then no CPU line.
+	sleep 1
+	_cvc=$(hp_vcpus)
+	[ "$_cvc" = 0 ] ||
+		{ API_BAD="after the refused resizes kvmm's threads named vcpu<N> are N='$_cvc', want '0'"; return 1; }
+	[ "$(hp_count 'KVMM-HP cpu')" = "$_cn" ] ||
+		{ API_BAD="the guest saw CPUs change after the refused resizes: $(hp_after 'KVMM-HP cpu' "$_cn" | head -n 1)"; return 1; }
+
+	# Down from 4 to 1, and at once again, before the guest ejected the three.
+	hp_cpu_step 4 || return 1
+	hp_cpu_mark 1
+	hp_resize 1
+	[ "$API_RC" = 0 ] ||
+		{ API_BAD="vm.resize 4 -> 1: kvmm-remote exited $API_RC, want 0 (204): $(echo "$API_OUT" | head -c 200)"; return 1; }
+	_ct=$HP_T_RZ
+	hp_resize 1
+	_crs=$(hp_status)
+	_cafter=$((HP_T_RZ - _ct))
+	_cgone=$(($(hp_count 'KVMM-HP cpu-gone ') - _hc_ng)) _cvc=$(hp_vcpus)
+	HP_T_RZ=$_ct
+	case "$API_RC/$_crs" in
+	1/429) HP_C_pending="PASS vm.resize to 1 again ${_cafter} ms after 4 -> 1, before the guest ejected: 429 ($(echo "$API_OUT" | sed 's/^kvmm-remote: //' | head -c 120))" ;;
+	0/) HP_C_pending="PASS not provoked: vm.resize to 1 again ${_cafter} ms after 4 -> 1 answered 204 (by then the guest had reported $_cgone of 3 CPUs gone, kvmm's vcpu threads: $_cvc)" ;;
+	*) HP_C_pending="FAIL vm.resize to 1 again ${_cafter} ms after 4 -> 1: want 429 (removal pending) or 204 (ejected already): exit $API_RC status ${_crs:-none}: $(echo "$API_OUT" | head -c 160)" ;;
+	esac
+	# The removal completes all the same; then a resize works.
+	hp_cpu_check 1 || return 1
+	_cdown=$HP_CPU_LAT/$HP_VC_MS
+	hp_cpu_step 2 || return 1
+	_cup=$HP_CPU_LAT/$HP_VC_MS
+	[ "$(api_state)" = Running ] || { API_BAD="state $(api_state) after the refused resizes"; return 1; }
+}
+
+# hp_cpu_noacpi: kvmm --no-acpi --cpus boot=1,max=2 with --api-socket (the command line's VM,
+# booted at once): vm.resize to 2 answers 400 naming hot-plug, and there is no vcpu1; then
+# vmm.shutdown. HP_C_noacpi: "PASS detail" or "FAIL why".
+hp_cpu_noacpi() {
+	HP_O=$LAB_TMP/hp-cpu-noacpi.out HP_E=$LAB_TMP/hp-cpu-noacpi.err
+	rm -f "$API_SOCK"
+	setsid "$KVMM" --api-socket "$API_SOCK" --kernel "$KERNEL" --initramfs "$INITRAMFS" \
+		--cmdline "$CMDLINE pci=off kvmm.test=hang" --cpus boot=1,max=2 --memory size=256M \
+		--no-acpi -v </dev/null >"$HP_O" 2>"$HP_E" &
+	HP_P=$!
+	_ci=0
+	while ! api ping && mem_alive "$HP_P" && [ $_ci -lt 50 ]; do sleep 0.1; _ci=$((_ci + 1)); done
+	if ! mem_alive "$HP_P"; then
+		_crc=0
+		wait "$HP_P" || _crc=$?
+		HP_C_noacpi="FAIL kvmm --no-acpi --cpus boot=1,max=2 --api-socket ... exited $_crc at once: $(cat "$HP_E" "$HP_O" | tr '\n' ' ' | head -c 200)"
+		return 0
+	fi
+	_cst=$(api_state)
+	hp_resize 2
+	_crs=$(hp_status)
+	_crw=$(echo "$API_OUT" | sed 's/^kvmm-remote: //' | head -c 120)
+	_cvc=$(hp_vcpus)
+	if [ "$_cst" != Running ]; then
+		HP_C_noacpi="FAIL kvmm --no-acpi --cpus boot=1,max=2 with --api-socket: state '$_cst', want Running (the command line's VM boots at once)"
+	elif [ "$API_RC" != 1 ] || [ "$_crs" != 400 ] || ! echo "$API_OUT" | grep -qiE 'hot-?plug'; then
+		HP_C_noacpi="FAIL --no-acpi: vm.resize to 2: want 400 naming hot-plug: exit $API_RC status ${_crs:-none}: $_crw"
+	elif [ "$_cvc" != 0 ]; then
+		HP_C_noacpi="FAIL --no-acpi: after the refused vm.resize kvmm's threads named vcpu<N> are N='$_cvc', want '0'"
+	else
+		HP_C_noacpi="PASS kvmm --no-acpi --cpus boot=1,max=2: vm.resize to 2 on the Running VM: 400 ($_crw), vcpu0 alone"
+	fi
+	API_BAD=
+	hp_end
+	[ -z "$API_BAD" ] || case $HP_C_noacpi in
+		"PASS "*) HP_C_noacpi="FAIL --no-acpi: $API_BAD" ;;
+		esac
+	API_BAD=
+}
+
+HP_CPU_REFUSED="hp-cpu-refused-zero hp-cpu-refused-max hp-cpu-refused-empty hp-cpu-refused-ram hp-cpu-refused-pending hp-cpu-refused hp-cpu-refused-noacpi"
+
+sc_hp_cpu_refused() {
+	# shellcheck disable=SC2086 # one name a word
+	hp_ready $HP_CPU_REFUSED || return 0
+	HP_C_zero='' HP_C_max='' HP_C_empty='' HP_C_ram='' HP_C_pending='' HP_C_noacpi='' HP_CPU_THR=''
+	_cdown='' _cup=''
+	HP_MAX_VCPUS=4
+	hp_vm_json "$LAB_TMP/hp-cpu-refused.json" false ""
+	HP_MAX_VCPUS=
+	hp_cpu_refused_steps
+	hp_cpu_save
+	hp_end
+	_cbad=$API_BAD
+	_cv=
+	for _ck in zero max empty ram pending; do
+		eval "_cv=\$HP_C_$_ck"
+		case $_cv in
+		"PASS "*) pass "hp-cpu-refused-$_ck" "${_cv#PASS }" ;;
+		"FAIL "*) fail "hp-cpu-refused-$_ck" "${_cv#FAIL }" ;;
+		*) fail "hp-cpu-refused-$_ck" "not reached: ${_cbad:-?}" ;;
+		esac
+	done
+	if [ -z "$_cbad" ]; then
+		pass hp-cpu-refused "after the refused resizes the removal of cpu1-3 completed (ms to the guest's line / to kvmm's threads: $_cdown) and a resize to 2 worked ($_cup); VM Running"
+	else
+		fail hp-cpu-refused "$_cbad"
+	fi
+	case "$HP_C_zero$HP_C_max$HP_C_empty$HP_C_ram$HP_C_pending" in
+	*FAIL*) hp_dump; hp_cpu_dump ;;
+	*) [ -z "$_cbad" ] || { hp_dump; hp_cpu_dump; } ;;
+	esac
+	API_BAD=
+	hp_cpu_noacpi
+	case $HP_C_noacpi in
+	"PASS "*) pass hp-cpu-refused-noacpi "${HP_C_noacpi#PASS }" ;;
+	*)
+		fail hp-cpu-refused-noacpi "${HP_C_noacpi#FAIL }"
+		hp_dump
+		;;
+	esac
+}
+
 # --- hp-unsupported ---------------------------------------------------------------------------
 
 # hp_refused_400 WHAT: the last request was refused with 400 naming hot-plug; API_BAD otherwise.
@@ -697,6 +1098,7 @@ hp_refused_400() {
 
 hp_unsupported_steps() {
 	hp_boot hp-unsupported "$LAB_TMP/hp-unsupported.json" || return 1
+	_uready=$HP_LINE
 	_uf=$(hp_fds "$HP_P") _ut=$(hp_threads "$HP_P")
 	_un=$(hp_count 'KVMM-HP add ')
 	api add-disk "path=$1,id=hpu0"
@@ -707,6 +1109,12 @@ hp_unsupported_steps() {
 	if [ -n "$2" ]; then
 		api add-fs "tag=hpShare,socket=$2,id=hpu2"
 		hp_refused_400 add-fs && _uwhat="$_uwhat, add-fs"
+	fi
+	# No vCPU hot-plug on aarch64 either (on x86_64 it works on virtio-mmio: hp-cpu-mmio).
+	_ucn=$(hp_count 'KVMM-HP cpu')
+	if [ "$LAB_ARCH" = aarch64 ]; then
+		hp_resize 2
+		hp_refused_400 "vm.resize to 2 vCPUs (max_vcpus 2)" && _uwhat="$_uwhat, vm.resize ($_uwhy)"
 	fi
 	[ -z "$API_BAD" ] || return 1
 	[ "$(hp_holds "$HP_P" "$1")" = 0 ] || { API_BAD="kvmm kept an fd on the refused disk's image"; return 1; }
@@ -720,7 +1128,37 @@ hp_unsupported_steps() {
 		{ API_BAD="the guest stopped ticking after the refused adds ($_uticks ticks)"; return 1; }
 	[ "$(api_state)" = Running ] || { API_BAD="state $(api_state) after the refused adds"; return 1; }
 	[ "$(hp_count 'KVMM-HP add ')" = "$_un" ] || { API_BAD="the guest found a new device: $(grep -F 'KVMM-HP add ' "$HP_O" | tail -n 1)"; return 1; }
+	if [ "$LAB_ARCH" = aarch64 ]; then
+		_uvc=$(hp_vcpus)
+		[ "$_uvc" = 0 ] || { API_BAD="after the refused vm.resize kvmm's threads named vcpu<N> are N='$_uvc', want '0'"; return 1; }
+		[ "$(hp_count 'KVMM-HP cpu')" = "$_ucn" ] ||
+			{ API_BAD="the guest saw CPUs change after the refused vm.resize: $(hp_after 'KVMM-HP cpu' "$_ucn" | head -n 1)"; return 1; }
+	fi
 	return 0
+}
+
+# hp_mmio_cpu: x86_64 virtio-mmio, the VM of hp-unsupported (max_vcpus 2, the guest's READY
+# line in _uready): vCPU resize works without PCI: to 2 and back to 1. HP_U_CPU: "PASS detail"
+# or "FAIL why".
+hp_mmio_cpu() {
+	API_BAD=
+	now_ms
+	HP_DEADLINE=$((NOW_MS + 60000))
+	HP_NCPU=1
+	HP_LINE=$_uready
+	if [ "$(hp_val cpus_possible)/$(hp_val cpus_online)" != 0-1/0 ]; then
+		HP_U_CPU="FAIL boot_vcpus 1, max_vcpus 2: want the guest's CPUs possible 0-1, online 0: $_uready"
+		return 0
+	fi
+	if hp_cpu_step 2; then
+		_um2=$HP_CPU_LAT/$HP_VC_MS
+		if hp_cpu_step 1; then
+			HP_U_CPU="PASS $LAB_ARCH transport=$LAB_TRANSPORT: vm.resize 1->2 (cpu1 onlined, vcpu1) and 2->1 (cpu1 ejected, vcpu1 ended), ms to the guest's line / to kvmm's threads: $_um2, $HP_CPU_LAT/$HP_VC_MS"
+			return 0
+		fi
+	fi
+	HP_U_CPU="FAIL $API_BAD"
+	API_BAD=
 }
 
 sc_hp_unsupported() {
@@ -735,8 +1173,12 @@ sc_hp_unsupported() {
 		FS_WHY=
 		fs_vfsd_start hp-unsupported "$_us_sock" "$_ush" || { fail hp-unsupported "$FS_WHY"; rm -rf "$_ush" "$_uimg"; return 0; }
 	fi
+	HP_MAX_VCPUS=2
 	hp_vm_json "$LAB_TMP/hp-unsupported.json" true " kvmm.hp_tick=1"
+	HP_MAX_VCPUS=
+	HP_U_CPU='' _uready=''
 	hp_unsupported_steps "$_uimg" "$_us_sock"
+	[ -n "$API_BAD" ] || [ "$LAB_ARCH" != x86_64 ] || hp_mmio_cpu
 	hp_end
 	# kvmm never connected to virtiofsd: nothing will end it but this.
 	[ -z "$FS_VPID" ] || kill -KILL "$FS_VPID" 2>/dev/null
@@ -746,6 +1188,16 @@ sc_hp_unsupported() {
 	else
 		fail hp-unsupported "$API_BAD"
 		hp_dump
+	fi
+	if [ "$LAB_ARCH" = x86_64 ]; then
+		case $HP_U_CPU in
+		"PASS "*) pass hp-cpu-mmio "${HP_U_CPU#PASS }" ;;
+		"FAIL "*)
+			fail hp-cpu-mmio "${HP_U_CPU#FAIL }"
+			hp_dump
+			;;
+		*) fail hp-cpu-mmio "not reached: ${API_BAD:-?}" ;;
+		esac
 	fi
 	rm -rf "$_uimg" "$_ush"
 }
@@ -824,7 +1276,7 @@ hp_bench_qemu() {
 	_qacpi=
 	[ -z "${LAB_HP_QEMU_ACPI:-}" ] ||
 		_qacpi="-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=$LAB_HP_QEMU_ACPI"
-	HP_O=$LAB_TMP/hp-bench-qemu.out
+	HP_O=$LAB_TMP/hp-bench-qemu.out HP_E=
 	now_ms
 	_qt=$NOW_MS
 	# shellcheck disable=SC2086 # the device options are meant to split
@@ -896,13 +1348,16 @@ sc_hp_latency() {
 	peer_verdict hp-latency ms "$HP_LAT_KVMM" "$HP_LAT_QEMU" "$_bmiss"
 }
 
-# kvmm hot-plugs on x86_64 with virtio-pci; elsewhere (aarch64, virtio-mmio) it refuses.
+# kvmm hot-plugs devices on x86_64 with virtio-pci; elsewhere (aarch64, virtio-mmio) it
+# refuses. vCPU resize needs ACPI, not PCI: on x86_64 virtio-mmio hp-unsupported checks it too.
 if [ "$LAB_ARCH" = x86_64 ] && [ "$LAB_TRANSPORT" = pci ]; then
 	scenario hp-disk x86_64 sc_hp_disk
 	scenario hp-net x86_64 sc_hp_net
 	scenario hp-fs x86_64 sc_hp_fs
 	scenario hp-loop x86_64 sc_hp_loop
 	scenario hp-refused x86_64 sc_hp_refused
+	scenario hp-cpu x86_64 sc_hp_cpu
+	scenario hp-cpu-refused x86_64 sc_hp_cpu_refused
 	bench hp-latency x86_64 sc_hp_latency
 else
 	scenario hp-unsupported any sc_hp_unsupported
