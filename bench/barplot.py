@@ -17,6 +17,30 @@ def lab_arch(path):
     return "x86_64"
 
 
+def runs_by_vmm(path, line_re):
+    """{vmm: [value, ...]} in log order, from the lines of PATH LINE_RE matches: its group
+    2 names the VMM, group 3 is the (integer) value."""
+    runs = {}
+    with open(path, errors="replace") as f:
+        for line in f:
+            m = line_re.search(line)
+            if m:
+                runs.setdefault(m.group(2), []).append(int(m.group(3)))
+    return runs
+
+
+def print_medians(runs, unit="ms"):
+    """The markdown table of each VMM's runs and median, and the kvmm/qemu ratio of the
+    medians; returns that ratio."""
+    print(f"| vmm | runs ({unit}) | median ({unit}) |")
+    print("| --- | --- | --- |")
+    for name in sorted(runs):
+        print(f"| {name} | {', '.join(map(str, runs[name]))} | {statistics.median(runs[name]):.0f} |")
+    ratio = statistics.median(runs["kvmm"]) / statistics.median(runs["qemu"])
+    print(f"\nratio kvmm/qemu (medians): {ratio:.2f}")
+    return ratio
+
+
 def save(svg_text, argv, stem, arch, always_suffix=False):
     """Writes SVG_TEXT to argv[2] when given, else to docs/STEM-ARCH.svg, or docs/STEM.svg
     for x86_64 unless ALWAYS_SUFFIX (the names docs/*.md link to); returns the path."""

@@ -21,32 +21,17 @@ import barplot
 LINE = re.compile(r"LAB: INFO hp-latency run=(\d+) vmm=([\w-]+) lat_ms=(\d+)")
 
 
-def read_runs(path):
-    """The latencies (ms) per VMM."""
-    runs = {}
-    with open(path, errors="replace") as f:
-        for line in f:
-            m = LINE.search(line)
-            if m:
-                runs.setdefault(m.group(2), []).append(int(m.group(3)))
-    return runs
-
-
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    runs, arch = read_runs(sys.argv[1]), barplot.lab_arch(sys.argv[1])
+    runs, arch = barplot.runs_by_vmm(sys.argv[1], LINE), barplot.lab_arch(sys.argv[1])
     if "kvmm" not in runs or "qemu" not in runs:
         sys.exit("hp-plot: no kvmm and qemu hot-plug runs in " + sys.argv[1])
     k, q = statistics.median(runs["kvmm"]), statistics.median(runs["qemu"])
     title = f"{arch}: disk hot-plug, request to guest has read it (kvmm/QEMU = {k / q:.2f})"
     svg = barplot.bars(runs, title, "seconds", 1000, lambda m: f"{m / 1000:.2f} s")
     barplot.save(svg, sys.argv, "hotplug-latency", arch)
-    print("| vmm | runs (ms) | median (ms) |")
-    print("| --- | --- | --- |")
-    for name in sorted(runs):
-        print(f"| {name} | {', '.join(map(str, runs[name]))} | {statistics.median(runs[name]):.0f} |")
-    print(f"\nratio kvmm/qemu (medians): {k / q:.2f}")
+    barplot.print_medians(runs)
 
 
 if __name__ == "__main__":

@@ -87,10 +87,11 @@ static bool want_pci(struct vm *vm)
 	return false;
 }
 
-/* Puts a device that its constructor just made on the VM (on PCI segment SEG), or frees it. */
-static int add(struct vm *vm, struct virtio_dev *d, unsigned int seg)
+/* Puts a device that its constructor just made on the VM (on PCI segment SEG), or frees it.
+ * A HOT-plugged PCI function goes without INTx: the guest's _PRT was written at boot. */
+static int add(struct vm *vm, struct virtio_dev *d, unsigned int seg, bool hot)
 {
-	int ret = vm->pci ? virtio_pci_add(vm, d, seg, true) : virtio_mmio_add(vm, d);
+	int ret = vm->pci ? virtio_pci_add(vm, d, seg, !hot) : virtio_mmio_add(vm, d);
 
 	if (ret)
 		d->ops->destroy(d);
@@ -277,13 +278,10 @@ int virtio_device_hotplug(struct vm *vm, enum virtio_kind kind, unsigned int ind
 	if (!arch_pci_hotplug(vm, why))
 		return -ENOTSUP;
 	ret = make(vm, kind, index, &d, &seg);
+	if (!ret)
+		ret = add(vm, d, seg, true);
 	if (ret)
 		return ret;
-	ret = virtio_pci_add(vm, d, seg, false);
-	if (ret) {
-		d->ops->destroy(d);
-		return ret;
-	}
 	t = d->t;
 	pthread_mutex_lock(&vm->devs_lock);
 	ret = t->ops->pci_slot(t, &seg, &slot);
@@ -348,18 +346,17 @@ int virtio_devices_init(struct vm *vm)
 		return ret;
 	if (vm->pci && (ret = hotplug_setup(vm)))
 		return ret;
-	for (unsigned int k = 0; k < 3; k++) {
-		static const enum virtio_kind order[] = {
-			VIRTIO_KIND_DISK, VIRTIO_KIND_NET, VIRTIO_KIND_FS,
-		};
-		unsigned int n = k == 0 ? cfg->nr_disks : k == 1 ? cfg->nr_nets : cfg->nr_fs;
-
-		for (unsigned int i = 0; i < n; i++) {
+	const struct { enum virtio_kind kind; unsigned int n; } kinds[] = {
+		{ VIRTIO_KIND_DISK, cfg->nr_disks }, { VIRTIO_KIND_NET, cfg->nr_nets },
+		{ VIRTIO_KIND_FS, cfg->nr_fs },
+	};
+	for (unsigned int k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		for (unsigned int i = 0; i < kinds[k].n; i++) {
 			unsigned int seg;
 
-			ret = make(vm, order[k], i, &d, &seg);
+			ret = make(vm, kinds[k].kind, i, &d, &seg);
 			if (!ret)
-				ret = add(vm, d, seg);
+				ret = add(vm, d, seg, false);
 			if (ret)
 				return ret;
 		}
@@ -371,14 +368,14 @@ int virtio_devices_init(struct vm *vm)
 		vc.id = id;
 		ret = virtio_vsock_new(&vc, &d);
 		if (!ret)
-			ret = add(vm, d, 0);
+			ret = add(vm, d, 0, false);
 		if (ret)
 			return ret;
 	}
 	if (cfg->rng_src) {
 		ret = virtio_rng_new(cfg->rng_src, &d);
 		if (!ret)
-			ret = add(vm, d, 0);
+			ret = add(vm, d, 0, false);
 		if (ret)
 			return ret;
 	}

@@ -92,9 +92,10 @@ int vm_resize_vcpus(struct vm *vm, unsigned int want, const char **why)
 
 	/* The eject eventfd exists exactly when vCPUs can be hot-plugged (vm_cpus_init). */
 	if (vm->cpu_eject_src.fd < 0) {
-		arch_max_vcpus(vm->cfg, why);
-		if (vm->max_vcpus == vm->nr_vcpus && vm->cfg->max_vcpus <= vm->nr_vcpus)
+		if (vm->cfg->max_vcpus <= vm->cfg->boot_vcpus)
 			*why = "cpus.max_vcpus is not above boot_vcpus";
+		else
+			arch_max_vcpus(vm->cfg, why);
 		return want == vm_vcpus_present(vm) ? 0 : -ENOTSUP;
 	}
 	if (want == 0 || want > vm->max_vcpus)

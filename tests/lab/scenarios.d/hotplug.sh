@@ -128,6 +128,21 @@ EOF
 }
 
 # hp_count TEXT: how many lines of the VM's output (HP_O) hold TEXT.
+# hp_report_parts NAME VAR BAD KEY...: one report per KEY, NAME-KEY, from $VAR_KEY ("PASS
+# detail" or "FAIL detail"); a KEY whose step was never reached fails with BAD.
+hp_report_parts() {
+	_hp_n=$1 _hp_var=$2 _hp_bad=$3
+	shift 3
+	for _hp_k in "$@"; do
+		eval "_hp_v=\$${_hp_var}_$_hp_k"
+		case $_hp_v in
+		"PASS "*) pass "$_hp_n-$_hp_k" "${_hp_v#PASS }" ;;
+		"FAIL "*) fail "$_hp_n-$_hp_k" "${_hp_v#FAIL }" ;;
+		*) fail "$_hp_n-$_hp_k" "not reached: ${_hp_bad:-?}" ;;
+		esac
+	done
+}
+
 # hp_whole: HP_O's whole lines (NULs and CRs out): a last line the guest is still writing
 # may end in the middle of a field, so it does not count until its newline is there.
 hp_whole() {
@@ -863,15 +878,7 @@ sc_hp_refused() {
 	hp_refused_steps
 	hp_end
 	_rbad=$API_BAD
-	_rv=
-	for _rk in dup unknown missing full pending; do
-		eval "_rv=\$HP_R_$_rk"
-		case $_rv in
-		"PASS "*) pass "hp-refused-$_rk" "${_rv#PASS }" ;;
-		"FAIL "*) fail "hp-refused-$_rk" "${_rv#FAIL }" ;;
-		*) fail "hp-refused-$_rk" "not reached: ${_rbad:-?}" ;;
-		esac
-	done
+	hp_report_parts hp-refused HP_R "$_rbad" dup unknown missing full pending
 	if [ -z "$_rbad" ]; then
 		pass hp-refused "after the refused requests the guest read a disk added in the freed place ${_rlat} ms after add-disk; VM Running"
 	else
@@ -1055,15 +1062,7 @@ sc_hp_cpu_refused() {
 	hp_cpu_save
 	hp_end
 	_cbad=$API_BAD
-	_cv=
-	for _ck in zero max empty ram pending; do
-		eval "_cv=\$HP_C_$_ck"
-		case $_cv in
-		"PASS "*) pass "hp-cpu-refused-$_ck" "${_cv#PASS }" ;;
-		"FAIL "*) fail "hp-cpu-refused-$_ck" "${_cv#FAIL }" ;;
-		*) fail "hp-cpu-refused-$_ck" "not reached: ${_cbad:-?}" ;;
-		esac
-	done
+	hp_report_parts hp-cpu-refused HP_C "$_cbad" zero max empty ram pending
 	if [ -z "$_cbad" ]; then
 		pass hp-cpu-refused "after the refused resizes the removal of cpu1-3 completed (ms to the guest's line / to kvmm's threads: $_cdown) and a resize to 2 worked ($_cup); VM Running"
 	else
