@@ -20,6 +20,7 @@ lab=true
 
 passed=0
 failed=0
+lab_repeats=0
 digest=$(mktemp)
 trap 'rm -f "$digest"' EXIT
 
@@ -64,13 +65,20 @@ run_lab() {
 	# A wedged L1 (the TCG-emulated host of the nested KVM) is an accident
 	# of the lab, not a verdict on kvmm: run-lab.sh says "L1 stalled" or
 	# "L1 timed out" for it, "L1 kernel crashed" when L1's own kernel
-	# oopses.  Such a run is repeated once, in the open; a
-	# scenario that fails is never repeated.
+	# oopses, "L1 triple-faulted" or "L1 reset itself" when L1 reset
+	# without a word before its init was done.  Such a run is repeated
+	# once, in the open, its first try's lab logs kept beside; a scenario
+	# that fails is never repeated.
 	if grep -q '"result": "\(FAIL\|TIMEOUT\|ERROR\)"' "$labjson" &&
-	   grep -qE 'L1 (stalled|timed out|kernel crashed)' "$labjson"; then
+	   grep -qE 'L1 (stalled|timed out|kernel crashed|triple-faulted|reset itself)' "$labjson"; then
 		echo "test-all: the lab's L1 wedged ($dir); running that lab once more"
+		lab_repeats=$((lab_repeats + 1))
 		{ echo "(the first try of the lab in $dir, repeated since L1 wedged:)"
 		  python3 "$top/scripts/test-digest.py" "$labjson"; } >>"$digest" || true
+		rm -rf "$dir/tests/first-try"
+		mkdir -p "$dir/tests/first-try"
+		cp -r "$dir"/tests/lab-out* "$labjson" "$dir/tests/first-try/" 2>/dev/null || true
+		echo "test-all: the first try's lab logs are in $dir/tests/first-try"
 		meson test -C "$dir" --suite lab --print-errorlogs || true
 	fi
 	count "$labjson"
@@ -92,6 +100,9 @@ fi
 if [ -s "$digest" ]; then
 	echo "test-all: what failed:"
 	cat "$digest"
+fi
+if [ "$lab_repeats" -gt 0 ]; then
+	echo "test-all: $lab_repeats lab run(s) repeated because L1 wedged (see above)"
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -15,7 +15,8 @@ import re
 import sys
 
 BAD = ("FAIL", "TIMEOUT", "ERROR", "UNEXPECTEDPASS")
-WHY = re.compile(r"LAB: FAIL|L1 (stalled|timed out|kernel crashed)|l1-(health|dmesg)|"
+WHY = re.compile(r"LAB: FAIL|L1 (stalled|timed out|kernel crashed|triple-faulted|reset itself)|"
+                 r"l1-(health|dmesg|crash|reset|console)|"
                  r"Kernel panic|BUG:|Oops|"
                  r"\[----\]|Assertion|ERROR: AddressSanitizer|runtime error|"
                  r"==ERROR|deadly signal|error:|timed out")

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Talks to the lab L1 QEMU's human monitor (a unix socket) for run-lab.sh's stall watchdog.
+"""Talks to the lab L1 QEMU's human monitor (a unix socket) for run-lab.sh's watchdog.
 
-Usage: l1-monitor.py dump SOCKET           prints `info registers -a` of every vCPU
+Usage: l1-monitor.py status SOCKET         prints `info status` ("VM status: running", ...)
+       l1-monitor.py dump SOCKET           prints `info registers -a` of every vCPU
        l1-monitor.py quit SOCKET           ends QEMU
        l1-monitor.py symbolize DUMP MAP    one line per vCPU: RIP and the nearest text symbol
                                            of MAP (System.map or kallsyms format; L1 runs
@@ -14,7 +15,8 @@ import sys
 import time
 
 
-def command(path, line, wait=2.0):
+def command(path, line, wait=2.0, until=None):
+    """Sends one monitor command; returns what came back within WAIT s (or up to UNTIL)."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(wait)
     s.connect(path)
@@ -33,6 +35,8 @@ def command(path, line, wait=2.0):
         if not chunk:
             break
         out += chunk
+        if until is not None and re.search(until, out):
+            break
     s.close()
     return out.decode(errors="replace").replace("\r", "")
 
@@ -76,6 +80,10 @@ def main():
         sys.exit(__doc__)
     if sys.argv[1] == "quit":
         command(sys.argv[2], "quit", wait=1.0)
+    elif sys.argv[1] == "status":
+        for ln in command(sys.argv[2], "info status", wait=2.0, until=rb"VM status[^\n]*\n").splitlines():
+            if ln.startswith("VM status"):
+                print(ln)
     elif sys.argv[1] == "dump":
         for ln in command(sys.argv[2], "info registers -a", wait=3.0).splitlines():
             if not (ln.startswith("QEMU ") or ln.startswith("(qemu)")):

@@ -228,16 +228,38 @@ if [ $demo = 1 ]; then mode=demo; else mode=scenarios; fi
 echo "run-lab: booting L1 (timeout ${l1_timeout}s, mode $mode, $lab_mode); console in $log"
 mon=$outdir/l1-monitor.sock
 stall_file=$outdir/l1-stall.txt
-rm -f "$mon" "$stall_file"
+reset_file=$outdir/l1-reset.txt
+qemu_log=$outdir/l1-qemu.log
+rm -f "$mon" "$stall_file" "$reset_file" "$qemu_log"
 : >"$log"
-# A watchdog: when the L1 console stays silent for LAB_L1_STALL seconds (L1 wedged: seen a
-# few times with both L1 vCPUs spinning), dump L1's registers (symbolized; L1 runs with
-# nokaslr) through QEMU's monitor into the log and end QEMU instead of waiting out the timeout.
+# A watchdog over the L1 QEMU's monitor, polled every 2 s:
+# - L1 runs with -action shutdown=pause (and -no-reboot), so its power-off and any reset it
+#   did not ask for (a triple fault) pause it instead of ending QEMU. Paused after its init's
+#   last lines, L1 ended normally and QEMU is told to quit; paused before them, L1 reset
+#   itself mid-run: its registers at that moment (the faulting state, symbolized below) are
+#   kept in l1-reset.txt first. Without this such an L1 just vanished ("QEMU exit 0").
+# - When the L1 console stays silent for LAB_L1_STALL seconds (L1 wedged: seen a few times
+#   with both L1 vCPUs spinning), it dumps L1's registers the same way and ends QEMU instead
+#   of waiting out the timeout.
+l1_ended_normally() {
+	grep -q -E 'LAB: (DONE|DEMO exit=)|LAB: INFO (l1-health|scenarios.sh exit)' "$log"
+}
 l1_watchdog() {
-	local stall=${LAB_L1_STALL:-300} last=-1 since size
+	local stall=${LAB_L1_STALL:-300} last=-1 since size st
 	since=$(date +%s)
-	while sleep 10; do
+	while sleep 2; do
 		[ -S "$mon" ] || continue
+		st=$(timeout 10 python3 "$here/l1-monitor.py" status "$mon" 2>/dev/null || true)
+		case $st in
+		*"paused (shutdown)"*)
+			sleep 1	# the console's last bytes, still in the pipe
+			if ! l1_ended_normally; then
+				timeout 30 python3 "$here/l1-monitor.py" dump "$mon" >"$reset_file" 2>&1 || true
+			fi
+			timeout 10 python3 "$here/l1-monitor.py" quit "$mon" >/dev/null 2>&1 || true
+			return
+			;;
+		esac
 		size=$(wc -c <"$log")
 		if [ "$size" != "$last" ]; then
 			last=$size
@@ -260,8 +282,8 @@ l1_watchdog &
 watchdog=$!
 set +e
 timeout "$l1_timeout" "${l1_qemu[@]}" \
-	-nographic -no-reboot -nodefaults -serial stdio -nic none \
-	-monitor "unix:$mon,server=on,wait=off" \
+	-nographic -no-reboot -action shutdown=pause -d cpu_reset -D "$qemu_log" \
+	-nodefaults -serial stdio -nic none -monitor "unix:$mon,server=on,wait=off" \
 	-kernel "$guest/$l1_kernel" -initrd "$outdir/l1-initrd.img" \
 	-append "console=$console panic=-1 quiet nokaslr kvmm.lab=$mode" </dev/null 2>&1 |
 	sed -u 's/\r//g' | tee "$log" |
@@ -271,22 +293,14 @@ set -e
 kill "$watchdog" 2>/dev/null || true
 wait "$watchdog" 2>/dev/null || true
 rm -f "$mon"
-if [ "$rc" = 124 ]; then why="L1 timed out after ${l1_timeout}s"; else why="L1 QEMU exit $rc"; fi
-# L1's own kernel failing (seen once: "BUG: scheduling while atomic" in NMI context on a vCPU
-# thread, under QEMU's emulation of SVM) ends L1 through panic=-1 before the scenarios do.
-crash=$(grep -a -m 1 -E '^\[ *[0-9]+\.[0-9]+\] (BUG:|Oops|Kernel panic|general protection fault)' "$log" || true)
-if [ -n "$crash" ] && ! grep -q 'LAB: DONE' "$log"; then
-	why="L1 kernel crashed: $crash"
-	echo "LAB: INFO l1-crash $crash"
-fi
-if [ -s "$stall_file" ]; then
-	why="L1 stalled: no console output for ${LAB_L1_STALL:-300}s"
-	sed 's/^/  | l1: /' "$stall_file" >>"$log"
-	# Name the functions the L1 vCPUs were in: L1's text symbols, taken once per kernel from
-	# an L1 boot in kallsyms mode (the same with nokaslr) and cached.
+# L1's text symbols, to name the functions its vCPUs were in when it wedged or reset: taken
+# once per kernel from an L1 boot in kallsyms mode (the same with nokaslr) and cached. Prints
+# the file's path.
+l1_kallsyms() {
+	local syms
 	syms=$l1/kallsyms-$(cat "$guest/kernel-release")
 	if [ ! -s "$syms" ]; then
-		echo "run-lab: booting L1 once more to read its kallsyms"
+		echo "run-lab: booting L1 once more to read its kallsyms" >&2
 		timeout 180 "${l1_qemu[@]}" \
 			-nographic -no-reboot -nodefaults -serial stdio -nic none \
 			-kernel "$guest/$l1_kernel" -initrd "$outdir/l1-initrd.img" \
@@ -295,7 +309,34 @@ if [ -s "$stall_file" ]; then
 			base64 -d 2>/dev/null | gzip -dc >"$syms.tmp" 2>/dev/null || true
 		if [ -s "$syms.tmp" ]; then mv "$syms.tmp" "$syms"; else rm -f "$syms.tmp"; fi
 	fi
-	python3 "$here/l1-monitor.py" symbolize "$stall_file" "$syms" 2>&1 |
+	echo "$syms"
+}
+if [ "$rc" = 124 ]; then why="L1 timed out after ${l1_timeout}s"; else why="L1 QEMU exit $rc"; fi
+# L1's own kernel failing (seen once: "BUG: scheduling while atomic" in NMI context on a vCPU
+# thread, under QEMU's emulation of SVM) ends L1 through panic=-1 before the scenarios do.
+crash=$(grep -a -m 1 -E '^\[ *[0-9]+\.[0-9]+\] (BUG:|Oops|Kernel panic|general protection fault)' "$log" || true)
+if [ -n "$crash" ] && ! grep -q 'LAB: DONE' "$log"; then
+	why="L1 kernel crashed: $crash"
+	echo "LAB: INFO l1-crash $crash"
+elif [ -s "$reset_file" ]; then
+	# L1 reset itself before its init was done: x86_64 QEMU logs the triple fault.
+	if grep -q 'Triple fault' "$qemu_log" 2>/dev/null; then
+		why="L1 triple-faulted (QEMU logged it; no panic or oops on L1's console first)"
+	else
+		why="L1 reset itself mid-run (no panic or oops on L1's console first)"
+	fi
+	echo "LAB: INFO l1-crash $why; its registers then are in $reset_file"
+	python3 "$here/l1-monitor.py" symbolize "$reset_file" "$(l1_kallsyms)" 2>&1 |
+		sed 's/^/LAB: INFO l1-reset /' | tee -a "$log"
+fi
+if ! l1_ended_normally; then
+	# What L1's kernel said last (errors and up: it runs with quiet), the scenarios' lines aside.
+	grep -a -v 'LAB: ' "$log" | grep -a -E '^\[ *[0-9]+\.[0-9]+\]' | tail -n 20 | sed 's/^/LAB: INFO l1-console /'
+fi
+if [ -s "$stall_file" ]; then
+	why="L1 stalled: no console output for ${LAB_L1_STALL:-300}s"
+	sed 's/^/  | l1: /' "$stall_file" >>"$log"
+	python3 "$here/l1-monitor.py" symbolize "$stall_file" "$(l1_kallsyms)" 2>&1 |
 		sed 's/^/LAB: INFO l1-stall /' | tee -a "$log"
 fi
 
