@@ -152,6 +152,24 @@ int arch_power_button(struct vm *vm);
 unsigned int arch_max_vcpus(const struct vmm_config *cfg, const char **why);
 int arch_cpu_hotplug_notify(struct vm *vm, unsigned int cpu, bool plug);
 
+/*
+ * Memory hot-plug.  arch_ram_hotplug_region(): where RAM hot-plugged into a VM of CFG goes:
+ * guest-physical *GPA on, *SIZE bytes (cfg->mem_hotplug_size rounded down to *BLOCK, the
+ * unit in which RAM is plugged: x86_64's 128 MiB memory block, or the huge page when
+ * larger); the 64-bit PCI windows lie above it.  0 (*SIZE 0 when CFG asks for none), or
+ * -ENOTSUP with *WHY saying why the platform cannot (aarch64: no firmware to tell a
+ * device-tree guest; x86_64: no ACPI tables).
+ * arch_mem_hotplug_check(): whether one more range can be plugged into VM now: 0, or
+ * -ENOTSUP / -ENOSPC (all slots used) with *WHY.
+ * arch_mem_hotplug_notify(): tells the guest that [GPA, GPA + SIZE), already guest RAM
+ * (a KVM slot, and known to vhost-user back-ends), is there for it to add.  0, -ENOSPC,
+ * -ENOTSUP, or the -errno of raising the event.  Called from the API thread.
+ */
+int arch_ram_hotplug_region(const struct vmm_config *cfg, uint64_t *gpa, uint64_t *size,
+			    uint64_t *block, const char **why);
+int arch_mem_hotplug_check(struct vm *vm, const char **why);
+int arch_mem_hotplug_notify(struct vm *vm, uint64_t gpa, uint64_t size);
+
 bool arch_pci_hotplug(struct vm *vm, const char **why);
 int arch_pci_hotplug_notify(struct vm *vm, unsigned int seg, unsigned int slot, bool plug);
 

@@ -32,6 +32,7 @@
 #define GED_EVT_POWER_BUTTON	(1u << 0)
 #define GED_EVT_PCI_HOTPLUG	(1u << 1)
 #define GED_EVT_CPU_HOTPLUG	(1u << 2)
+#define GED_EVT_MEM_HOTPLUG	(1u << 3)
 
 struct ged;
 

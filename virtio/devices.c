@@ -394,6 +394,26 @@ int virtio_attach(struct vm *vm, struct virtio_transport *t)
 	return ret;
 }
 
+int virtio_devices_mem_changed(struct vm *vm)
+{
+	int ret = 0, r;
+
+	pthread_mutex_lock(&vm->devs_lock);
+	for (unsigned int i = 0; i < vm->nr_virtio; i++) {
+		struct virtio_dev *d = vm->virtio[i]->d;
+
+		if (!d->ops->mem_changed)
+			continue;
+		pthread_mutex_lock(&d->lock);
+		r = d->ops->mem_changed(d);
+		pthread_mutex_unlock(&d->lock);
+		if (r && !ret)
+			ret = r;
+	}
+	pthread_mutex_unlock(&vm->devs_lock);
+	return ret;
+}
+
 struct virtio_dev *virtio_dev_at(struct vm *vm, unsigned int index)
 {
 	return index < vm->nr_virtio ? vm->virtio[index]->d : NULL;

@@ -55,6 +55,10 @@ int virtio_device_hotplug(struct vm *vm, enum virtio_kind kind, unsigned int ind
  */
 int virtio_device_unplug(struct vm *vm, const char *id);
 
+/* Guest RAM grew: every device with a mem_changed op is told (virtio.h), before the guest
+ * is.  From the API thread.  0, or the first device's -errno (the others are still told). */
+int virtio_devices_mem_changed(struct vm *vm);
+
 /* The platform's word that the guest ejected SLOTS (bit N: slot N) of PCI segment SEG.
  * Any thread; never blocks (the release runs on the VM's event loop). */
 void virtio_devices_ejected(struct vm *vm, unsigned int seg, uint32_t slots);

@@ -73,6 +73,13 @@ static unsigned int fs_counters(struct virtio_dev *d, struct virtio_counter *out
 	return vhost_user_dev_counters(&fs->vu, out);
 }
 
+static int fs_mem_changed(struct virtio_dev *d)
+{
+	struct fs *fs = d->priv;
+
+	return vhost_user_dev_mem_changed(&fs->vu);
+}
+
 static const struct virtio_dev_ops fs_ops = {
 	.config_read = fs_config_read,
 	.activate = fs_activate,
@@ -80,6 +87,7 @@ static const struct virtio_dev_ops fs_ops = {
 	.reset = fs_reset,
 	.destroy = fs_destroy,
 	.counters = fs_counters,
+	.mem_changed = fs_mem_changed,
 };
 
 int virtio_fs_new(const struct fs_config *fc, struct virtio_dev **out)

@@ -217,7 +217,7 @@ struct vhost_user_dev {
 	bool watching;			/* hang-up and relay watches are on the worker */
 	uint64_t relayed;		/* interrupts kvmm relayed (INTx, virtio-mmio) */
 	uint64_t direct;		/* queues whose interrupts went straight to KVM */
-	uint64_t activations, resets, backend_lost;
+	uint64_t activations, resets, backend_lost, mem_updates;
 };
 
 /*
@@ -231,6 +231,11 @@ int vhost_user_dev_init(struct vhost_user_dev *v, struct virtio_dev *d, const ch
 /* For virtio_dev_ops.activate: memory table, features, every ready queue handed over and
  * enabled, interrupts wired. 0, or -errno (the device then needs a reset). */
 int vhost_user_dev_activate(struct vhost_user_dev *v);
+
+/* For virtio_dev_ops.mem_changed: a back-end that holds the rings (activated, not
+ * broken) gets the memory table again; one that does not gets it at its next activation.
+ * 0 or -errno. */
+int vhost_user_dev_mem_changed(struct vhost_user_dev *v);
 
 /* For virtio_dev_ops.reset: takes the rings back (the back-end stops touching them). */
 void vhost_user_dev_reset(struct vhost_user_dev *v);

@@ -178,6 +178,23 @@ int vhost_user_dev_activate(struct vhost_user_dev *v)
 	return ret;
 }
 
+int vhost_user_dev_mem_changed(struct vhost_user_dev *v)
+{
+	bool started = false;
+	int ret;
+
+	for (unsigned int q = 0; q < v->d->nr_queues; q++)
+		started |= v->started[q];
+	if (!started || v->vu.broken)
+		return 0;
+	ret = vhost_user_set_mem_table(&v->vu, v->d->mem);
+	if (ret)
+		pr_err("%s: giving the vhost-user back-end the grown guest RAM: %s", v->d->name,
+		       v->vu.error[0] ? v->vu.error : strerror(-ret));
+	v->mem_updates++;
+	return ret;
+}
+
 void vhost_user_dev_reset(struct vhost_user_dev *v)
 {
 	struct virtio_dev *d = v->d;
@@ -215,5 +232,6 @@ unsigned int vhost_user_dev_counters(struct vhost_user_dev *v, struct virtio_cou
 	out[3] = (struct virtio_counter){ "activations", v->activations };
 	out[4] = (struct virtio_counter){ "irqs_relayed", v->relayed };
 	out[5] = (struct virtio_counter){ "queues_irqfd", v->direct };
-	return 6;
+	out[6] = (struct virtio_counter){ "mem_table_updates", v->mem_updates };
+	return 7;
 }

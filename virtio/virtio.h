@@ -84,6 +84,12 @@ struct virtio_dev_ops {
 	 * only grow, read whole.
 	 */
 	unsigned int (*counters)(struct virtio_dev *d, struct virtio_counter *out);
+	/*
+	 * Guest RAM grew (memory hot-plug), before the guest is told: a device that handed
+	 * RAM to another process (vhost-user) gives it the new table. Device lock held (API
+	 * thread). 0, or -errno: the guest is then not given the memory. May be NULL.
+	 */
+	int (*mem_changed)(struct virtio_dev *d);
 };
 
 /* Called on the worker thread when an fd a device added with virtio_watch_fd() is ready. */

@@ -79,7 +79,7 @@ SCHEMA(cpus_s, NUM("boot_vcpus", R_MAP, 1, KVMM_MAX_VCPUS), NUM("max_vcpus", R_M
        NUM("max_phys_bits", R_IGNORE, 0, 0), IGN("nested", T_BOOL),
        EMPTY("affinity", "vCPU pinning " NOT_YET), OBJ("features", R_IGNORE, cpu_features_s),
        IGN("core_scheduling", T_STR));
-SCHEMA(memory_s, NUM("size", R_MAP, 0, 0), NUM("hotplug_size", R_IGNORE, 0, 0),
+SCHEMA(memory_s, NUM("size", R_MAP, 0, 0), NUM("hotplug_size", R_MAP, 0, 0),
        DEF("hotplugged_size", T_UINT, 0, NO_HOTPLUG), DEF("mergeable", T_BOOL, 0, NOT_YET),
        IGN("hotplug_method", T_STR), MAP("shared", T_BOOL), MAP("hugepages", T_BOOL),
        NUM("hugepage_size", R_MAP, 0, 0), DEF("prefault", T_BOOL, 0, NOT_YET),
@@ -358,8 +358,7 @@ static int map_vm(json_t *vm, struct vmm_config *cfg, struct ctx *x)
 	if (cpus && !boot)
 		return bad(x, "cpus.boot_vcpus", "missing");
 	/* Kata always sends a max_vcpus: all host CPUs by default, which may be more than
-	 * kvmm's KVMM_MAX_VCPUS; vCPU hot-plug then reaches that many (docs/api.md).
-	 * memory.hotplug_size is accepted and ignored (no memory hot-plug yet). */
+	 * kvmm's KVMM_MAX_VCPUS; vCPU hot-plug then reaches that many (docs/api.md). */
 	if (max && boot && json_integer_value(max) < json_integer_value(boot))
 		return bad(x, "cpus.max_vcpus", "%" JSON_INTEGER_FORMAT " is below boot_vcpus "
 			   "%" JSON_INTEGER_FORMAT, json_integer_value(max),
@@ -376,6 +375,7 @@ static int map_vm(json_t *vm, struct vmm_config *cfg, struct ctx *x)
 		cfg->mem_thp = !json_is_false(get(mem, "thp"));
 		cfg->mem_shared = json_is_true(get(mem, "shared"));
 		cfg->mem_hugepages = json_is_true(get(mem, "hugepages"));
+		cfg->mem_hotplug_size = (uint64_t)json_integer_value(get(mem, "hotplug_size"));
 		if (get(mem, "hugepage_size"))
 			cfg->mem_hugepage_size =
 				(uint64_t)json_integer_value(get(mem, "hugepage_size"));

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -254,40 +255,92 @@ static void lifecycle(struct api_vmm *v, const char *ep, struct api_reply *rep)
 }
 
 
+/* vm.resize's desired_ram: RAM up by plugging into the hot-plug region; the error answer
+ * in REP.  0 when it is done (or nothing to do). */
+static int resize_ram(struct api_vmm *v, uint64_t want, struct api_reply *rep)
+{
+	const char *why = "";
+	int ret;
+
+	pthread_mutex_lock(&v->lock);
+	ret = v->vm ? vm_resize_memory(v->vm, want, &why) : -ESRCH;
+	if (!ret)
+		/* As Cloud Hypervisor does with ACPI hot-plug: memory.size is the RAM now
+		 * (Kata's ResizeMemory reads it back from vm.info). */
+		v->cfg.mem_size = want;
+	pthread_mutex_unlock(&v->lock);
+	switch (ret) {
+	case 0:
+		break;
+	case -EINVAL:
+	case -ENOSPC:
+		api_error(rep, 400, "vm.resize: desired_ram %" PRIu64 ": %s", want, why);
+		break;
+	case -ENOTSUP:
+		api_error(rep, 400, "vm.resize: memory hot-plug is not available on this %s VM: %s",
+			  arch_name, why);
+		break;
+	case -ESRCH:
+		api_error(rep, 405, "vm.resize: the VM is shutting down");
+		break;
+	default:
+		api_error(rep, 500, "vm.resize: desired_ram %" PRIu64 ": %s (%s)", want, why,
+			  strerror(-ret));
+	}
+	return ret;
+}
+
 /*
  * vm.resize {"desired_vcpus", "desired_ram", "desired_balloon"} on a running VM: vCPUs up
  * (made and announced; the guest onlines them) or down (the guest is asked to eject them),
- * 204 at once either way.  Memory resize and the balloon are not built yet (501).
+ * RAM up (plugged and announced; the guest onlines it), 204 at once.  With both, the
+ * vCPU count is checked against max_vcpus first, then RAM is added, then vCPUs.  The
+ * balloon is not built (501).
  */
 static void resize(struct api_vmm *v, struct http_request *req, struct api_reply *rep)
 {
 	json_error_t jerr;
 	json_t *root = json_loadb(req->body, req->body_len, 0, &jerr), *cpus, *ram, *balloon;
 	const char *why = "";
-	json_int_t want;
+	json_int_t want = 0, want_ram = 0;
 	int ret;
 
 	cpus = json_object_get(root, "desired_vcpus");
 	ram = json_object_get(root, "desired_ram");
 	balloon = json_object_get(root, "desired_balloon");
 	want = json_integer_value(cpus);
+	want_ram = json_integer_value(ram);
 	if (!json_is_object(root) || (!cpus && !ram && !balloon) ||
-	    (cpus && !json_is_integer(cpus))) {
+	    (cpus && !json_is_integer(cpus)) || (ram && !json_is_integer(ram))) {
 		json_decref(root);
 		return api_error(rep, 400, "vm.resize: the body must be {\"desired_vcpus\": N} "
-				 "(or desired_ram, desired_balloon)");
+				 "and/or {\"desired_ram\": BYTES} (or desired_balloon)");
 	}
 	json_decref(root);
 	if (v->state != API_RUNNING && v->state != API_PAUSED)
 		return api_error(rep, v->state == API_NO_VM ? 404 : 405,
 				 "vm.resize: the VM is %s, not running", api_state_names[v->state]);
-	if (ram || balloon)
-		return api_error(rep, 501, "vm.resize: %s is not implemented in kvmm yet (vCPU "
-				 "resize is)", ram ? "desired_ram (memory hot-plug)"
-						   : "desired_balloon");
-	if (want < 1 || want > KVMM_MAX_VCPUS)
+	if (balloon)
+		return api_error(rep, 501, "vm.resize: desired_balloon is not implemented in kvmm "
+				 "yet (no virtio-balloon)");
+	if (cpus && (want < 1 || want > KVMM_MAX_VCPUS))
 		return api_error(rep, 400, "vm.resize: desired_vcpus %" JSON_INTEGER_FORMAT
 				 " out of range 1-%u", want, KVMM_MAX_VCPUS);
+	if (ram && want_ram < 1)
+		return api_error(rep, 400, "vm.resize: desired_ram %" JSON_INTEGER_FORMAT
+				 " is not a size", want_ram);
+	pthread_mutex_lock(&v->lock);
+	ret = cpus && v->vm && (unsigned int)want > v->vm->max_vcpus ? -EINVAL : 0;
+	if (ret)
+		api_error(rep, 400, "vm.resize: desired_vcpus %" JSON_INTEGER_FORMAT " is above "
+			  "max_vcpus %u", want, v->vm->max_vcpus);
+	pthread_mutex_unlock(&v->lock);
+	if (ret || (ram && resize_ram(v, (uint64_t)want_ram, rep)))
+		return;
+	if (!cpus) {
+		rep->status = 204;
+		return;
+	}
 	pthread_mutex_lock(&v->lock);
 	ret = v->vm ? vm_resize_vcpus(v->vm, (unsigned int)want, &why) : -ESRCH;
 	if (ret == -EINVAL)

@@ -28,6 +28,7 @@ static const char usage_text[] =
 "  --cmdline STR          kernel command line\n"
 "  --cpus boot=N          number of vCPUs (1-" "64" ", default 1)\n"
 "  --memory size=SIZE[,thp=on|off][,shared=on|off][,hugepages=on[,hugepage_size=2M|1G]]\n"
+"                         [,hotplug_size=SIZE] (room for vm.resize desired_ram, x86_64)\n"
 "                         guest RAM, e.g. 512M, 2G (default 512M, min 16M); thp: ask\n"
 "                         for transparent huge pages (default on); shared: other processes\n"
 "                         (vhost-user back-ends) may map it, as --fs needs (default off);\n"
@@ -205,10 +206,13 @@ static int opt_cpus(struct vmm_config *cfg, char *arg, const char **bad)
 static int opt_memory(struct vmm_config *cfg, char *arg, const char **bad)
 {
 	static const char *const keys[] = { "size", "thp", "hugepages", "hugepage_size",
-					    "shared" };
-	char *vals[5] = { 0 };
+					    "shared", "hotplug_size" };
+	char *vals[6] = { 0 };
 
-	if (parse_kv(arg, keys, vals, 5, bad) || !vals[0])
+	if (parse_kv(arg, keys, vals, 6, bad) || !vals[0])
+		return -EINVAL;
+	*bad = vals[5];
+	if (vals[5] && parse_size(vals[5], &cfg->mem_hotplug_size))
 		return -EINVAL;
 	*bad = vals[1];
 	if (vals[1] && parse_bool(vals[1], &cfg->mem_thp))
@@ -416,6 +420,11 @@ int config_validate(const struct vmm_config *cfg, char *err,
 	if (cfg->mem_size > (1ULL << 40)) {
 		snprintf(err, errlen, "memory: size=%" PRIu64 " above 1T",
 			 cfg->mem_size);
+		return -EINVAL;
+	}
+	if (cfg->mem_hotplug_size > (1ULL << 40)) {
+		snprintf(err, errlen, "memory: hotplug_size=%" PRIu64 " above 1T",
+			 cfg->mem_hotplug_size);
 		return -EINVAL;
 	}
 	if (cfg->pci_segments < 1 || cfg->pci_segments > KVMM_MAX_PCI_SEGMENTS) {

@@ -76,6 +76,8 @@ struct vmm_config {
 	unsigned int boot_vcpus;
 	unsigned int max_vcpus;		/* 0: boot_vcpus; more: vCPU hot-plug up to it */
 	uint64_t mem_size;		/* bytes */
+	uint64_t mem_hotplug_size;	/* bytes of guest-physical space above RAM for memory
+					 * hot-plug (vm.resize desired_ram); 0: none */
 	bool mem_thp;			/* ask for transparent huge pages (default on) */
 	bool mem_shared;		/* memory.shared / --memory shared=on: guest RAM may be
 					 * mapped by other processes (vhost-user back-ends);

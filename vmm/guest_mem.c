@@ -1,7 +1,7 @@
 /*
  * Guest RAM allocation (one memfd, one shared mapping, transparent huge pages
- * on request) and the bounds-checked accessor every other file uses to reach
- * guest memory.
+ * on request, a hot-plug region that grows in place) and the bounds-checked
+ * accessor every other file uses to reach guest memory.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,17 +28,44 @@ static int read_sysfs_line(const char *path, char *line, int len)
 	return ret;
 }
 
-/* gm_create() with pages of PAGE bytes: the system's, or hugetlbfs pages (flags MFD_HUGETLB). */
-static int gm_create_pages(struct guest_mem *gm, const struct gm_region *layout,
-			   unsigned int nr, uint64_t page, unsigned int flags)
+/* The memfd flags for pages of PAGE_SIZE bytes (0: the system's), or -1 for a bad size. */
+static int page_flags(uint64_t page_size)
 {
+	if (page_size == 0)
+		return 0;
+	if (page_size != GM_HUGE_2M && page_size != GM_HUGE_1G)
+		return -1;
+	/* The page size goes into the flags as log2 << MFD_HUGE_SHIFT (linux/memfd.h, which
+	 * clashes with glibc's sys/mman.h); the shift is MAP_HUGE_SHIFT's, 26. */
+	return (int)(MFD_HUGETLB | ((unsigned int)__builtin_ctzll(page_size) << MAP_HUGE_SHIFT));
+}
+
+/* Maps LEN bytes of the memfd from OFFSET at AT (MAP_FIXED), or anywhere when AT is NULL. */
+static uint8_t *map_ram(struct guest_mem *gm, uint8_t *at, uint64_t offset, uint64_t len)
+{
+	uint8_t *p = mmap(at, len, PROT_READ | PROT_WRITE, MAP_SHARED | (at ? MAP_FIXED : 0),
+			  gm->fd, (off_t)offset);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	/* Guest RAM is never worth a core dump and must not leak into a fork. */
+	madvise(p, len, MADV_DONTDUMP);
+	madvise(p, len, MADV_DONTFORK);
+	return p;
+}
+
+int gm_create_ex(struct guest_mem *gm, const struct gm_region *layout, unsigned int nr,
+		 uint64_t page_size, uint64_t hp_gpa, uint64_t hp_max)
+{
+	int flags = page_flags(page_size);
+	uint64_t page = page_size ? page_size : (uint64_t)sysconf(_SC_PAGESIZE);
 	uint64_t total = 0, prev_end = 0;
 	unsigned int i;
 	int ret;
 
 	memset(gm, 0, sizeof(*gm));
 	gm->fd = -1;
-	if (nr == 0 || nr > GM_MAX_REGIONS)
+	if (flags < 0 || nr == 0 || nr > GM_MAX_REGIONS - (hp_max ? 1 : 0))
 		return -EINVAL;
 	for (i = 0; i < nr; i++) {
 		const struct gm_region *r = &layout[i];
@@ -52,27 +79,43 @@ static int gm_create_pages(struct guest_mem *gm, const struct gm_region *layout,
 		prev_end = r->gpa + r->size;
 		total += r->size;
 	}
+	if (hp_max && (hp_gpa % page || hp_max % page || hp_gpa < prev_end ||
+		       hp_gpa + hp_max < hp_gpa || total + hp_max < total))
+		return -EINVAL;
 
-	gm->fd = memfd_create("kvmm-ram", MFD_CLOEXEC | flags);
+	gm->fd = memfd_create("kvmm-ram", MFD_CLOEXEC | (unsigned int)flags);
 	if (gm->fd < 0)
 		return -errno;
 	if (ftruncate(gm->fd, (off_t)total) < 0) {
 		ret = -errno;
 		goto err_close;
 	}
-	gm->base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED,
-			gm->fd, 0);
-	if (gm->base == MAP_FAILED) {
-		ret = -errno;
-		gm->base = NULL;
-		goto err_close;
+	if (hp_max) {
+		/* Address space for boot RAM and all the hot-plug region, aligned to the
+		 * page size (MAP_FIXED of hugetlbfs pages needs it); nothing backs it yet. */
+		gm->resv_len = total + hp_max + page;
+		gm->resv = mmap(NULL, gm->resv_len, PROT_NONE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (gm->resv == MAP_FAILED) {
+			ret = -errno;
+			gm->resv = NULL;
+			goto err_close;
+		}
+		gm->base = (uint8_t *)(((uintptr_t)gm->resv + page - 1) & ~(uintptr_t)(page - 1));
+		gm->base = map_ram(gm, gm->base, 0, total);
+	} else {
+		gm->base = map_ram(gm, NULL, 0, total);
 	}
-	/* Guest RAM is never worth a core dump and must not leak into a fork. */
-	madvise(gm->base, total, MADV_DONTDUMP);
-	madvise(gm->base, total, MADV_DONTFORK);
+	if (!gm->base) {
+		ret = -errno;
+		goto err_unmap;
+	}
 
 	gm->total = total;
-	gm->nr_regions = nr;
+	gm->page = page;
+	gm->nr_regions = gm->nr_boot = nr;
+	gm->hp_gpa = hp_gpa;
+	gm->hp_max = hp_max;
 	total = 0;
 	for (i = 0; i < nr; i++) {
 		gm->regions[i] = layout[i];
@@ -82,6 +125,10 @@ static int gm_create_pages(struct guest_mem *gm, const struct gm_region *layout,
 	}
 	return 0;
 
+err_unmap:
+	if (gm->resv)
+		munmap(gm->resv, gm->resv_len);
+	gm->resv = NULL;
 err_close:
 	close(gm->fd);
 	gm->fd = -1;
@@ -91,26 +138,67 @@ err_close:
 int gm_create(struct guest_mem *gm, const struct gm_region *layout,
 	      unsigned int nr)
 {
-	return gm_create_pages(gm, layout, nr, (uint64_t)sysconf(_SC_PAGESIZE), 0);
+	return gm_create_ex(gm, layout, nr, 0, 0, 0);
 }
 
 int gm_create_huge(struct guest_mem *gm, const struct gm_region *layout,
 		   unsigned int nr, uint64_t page_size)
 {
-	unsigned int shift;
+	return gm_create_ex(gm, layout, nr, page_size, 0, 0);
+}
 
-	if (page_size == 0)
-		return gm_create(gm, layout, nr);
-	if (page_size != GM_HUGE_2M && page_size != GM_HUGE_1G) {
-		memset(gm, 0, sizeof(*gm));
-		gm->fd = -1;
+int gm_hotplug_add(struct guest_mem *gm, uint64_t size, struct gm_region *added)
+{
+	struct gm_region *r = &gm->regions[gm->nr_boot];
+	uint64_t off = gm->total + gm->hp_size;
+	int ret;
+
+	if (!gm->hp_max || !size || size % gm->page)
 		return -EINVAL;
+	if (size > gm->hp_max - gm->hp_size)
+		return -ENOSPC;
+	/* Growing the file never shrinks it below a range an earlier, undone add mapped. */
+	if (ftruncate(gm->fd, (off_t)(off + size)) < 0)
+		return -errno;
+	if (!map_ram(gm, gm->base + off, off, size)) {
+		ret = -errno;
+		goto err_truncate;
 	}
-	/* The page size goes into the flags as log2 << MFD_HUGE_SHIFT (linux/memfd.h, which
-	 * clashes with glibc's sys/mman.h); the shift is MAP_HUGE_SHIFT's, 26. */
-	shift = (unsigned int)__builtin_ctzll(page_size);
-	return gm_create_pages(gm, layout, nr, page_size,
-			       MFD_HUGETLB | (shift << MAP_HUGE_SHIFT));
+	if (gm->thp)
+		madvise(gm->base + off, size, MADV_HUGEPAGE);
+	*added = (struct gm_region){
+		.gpa = gm->hp_gpa + gm->hp_size, .size = size, .host = gm->base + off,
+		.fd_offset = off,
+	};
+	if (gm->hp_size == 0) {
+		*r = (struct gm_region){ .gpa = gm->hp_gpa, .host = gm->base + gm->total,
+					 .fd_offset = gm->total };
+		__atomic_store_n(&r->size, size, __ATOMIC_RELEASE);
+		__atomic_store_n(&gm->nr_regions, gm->nr_boot + 1, __ATOMIC_RELEASE);
+	} else {
+		__atomic_store_n(&r->size, gm->hp_size + size, __ATOMIC_RELEASE);
+	}
+	gm->hp_size += size;
+	return 0;
+
+err_truncate:
+	/* The bytes were never mapped: back to the old size (and PROT_NONE reservation). */
+	mmap(gm->base + off, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+	     MAP_FIXED, -1, 0);
+	if (ftruncate(gm->fd, (off_t)off) < 0)
+		pr_warn("memory: shrinking the RAM file back: %s", strerror(errno));
+	return ret;
+}
+
+void gm_hotplug_undo(struct guest_mem *gm, uint64_t size)
+{
+	if (!size || size > gm->hp_size)
+		return;
+	gm->hp_size -= size;
+	if (gm->hp_size == 0)
+		__atomic_store_n(&gm->nr_regions, gm->nr_boot, __ATOMIC_RELEASE);
+	else
+		__atomic_store_n(&gm->regions[gm->nr_boot].size, gm->hp_size, __ATOMIC_RELEASE);
 }
 
 long gm_free_huge_pages(uint64_t page_size)
@@ -128,7 +216,9 @@ long gm_free_huge_pages(uint64_t page_size)
 
 void gm_destroy(struct guest_mem *gm)
 {
-	if (gm->base)
+	if (gm->resv)
+		munmap(gm->resv, gm->resv_len);
+	else if (gm->base)
 		munmap(gm->base, gm->total);
 	if (gm->fd >= 0)
 		close(gm->fd);
@@ -138,18 +228,19 @@ void gm_destroy(struct guest_mem *gm)
 
 void *gm_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
 {
-	unsigned int i;
+	unsigned int i, nr = __atomic_load_n(&gm->nr_regions, __ATOMIC_ACQUIRE);
 
-	for (i = 0; i < gm->nr_regions; i++) {
+	for (i = 0; i < nr; i++) {
 		const struct gm_region *r = &gm->regions[i];
+		uint64_t size = __atomic_load_n(&r->size, __ATOMIC_ACQUIRE);
 
 		/* Written so that no expression can wrap: offset < size is
 		 * known before size - offset is formed. */
 		if (gpa < r->gpa)
 			continue;
-		if (gpa - r->gpa > r->size)
+		if (gpa - r->gpa > size)
 			continue;
-		if (len > r->size - (gpa - r->gpa))
+		if (len > size - (gpa - r->gpa))
 			return NULL;
 		return r->host + (gpa - r->gpa);
 	}
@@ -179,7 +270,7 @@ int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src,
 
 uint64_t gm_ram_size(const struct guest_mem *gm)
 {
-	return gm->total;
+	return gm->total + gm->hp_size;
 }
 
 int gm_advise_huge(struct guest_mem *gm)
@@ -195,6 +286,7 @@ int gm_advise_huge(struct guest_mem *gm)
 			strerror(-ret));
 		return ret;
 	}
+	gm->thp = true;
 	if (gm_host_shmem_thp(mode, sizeof(mode)) == 0 &&
 	    (!strcmp(mode, "never") || !strcmp(mode, "deny")))
 		pr_info("memory: guest RAM on 4 KiB pages: the host's transparent_hugepage/"

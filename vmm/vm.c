@@ -196,58 +196,6 @@ static int vm_open(struct vm *vm)
 	return 0;
 }
 
-static int vm_setup_ram(struct vm *vm)
-{
-	struct gm_region layout[ARCH_MAX_RAM_REGIONS];
-	unsigned int i;
-	int n, ret;
-
-	n = arch_ram_layout(vm->cfg->mem_size, layout, ARCH_MAX_RAM_REGIONS);
-	if (n < 0) {
-		pr_err("memory: cannot place %llu bytes of RAM",
-		       (unsigned long long)vm->cfg->mem_size);
-		return n;
-	}
-	if (vm->cfg->mem_hugepages) {
-		uint64_t page = config_hugepage_size(vm->cfg);
-
-		ret = gm_create_huge(&vm->mem, layout, n, page);
-		if (ret) {
-			pr_err("memory: %llu MiB on %llu KiB huge pages: %s (the host has %ld of "
-			       "them free; see /proc/sys/vm/nr_hugepages)",
-			       (unsigned long long)(vm->cfg->mem_size >> 20),
-			       (unsigned long long)(page >> 10), strerror(-ret),
-			       gm_free_huge_pages(page));
-			return ret;
-		}
-	} else {
-		ret = gm_create(&vm->mem, layout, n);
-		if (ret) {
-			pr_err("memory: allocating %llu bytes: %s",
-			       (unsigned long long)vm->cfg->mem_size, strerror(-ret));
-			return ret;
-		}
-		if (vm->cfg->mem_thp)
-			gm_advise_huge(&vm->mem);
-	}
-	for (i = 0; i < vm->mem.nr_regions; i++) {
-		const struct gm_region *r = &vm->mem.regions[i];
-		struct kvm_userspace_memory_region kr = {
-			.slot = i,
-			.guest_phys_addr = r->gpa,
-			.memory_size = r->size,
-			.userspace_addr = (uintptr_t)r->host,
-		};
-
-		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0) {
-			pr_err("KVM_SET_USER_MEMORY_REGION slot %u: %s", i,
-			       strerror(errno));
-			return -errno;
-		}
-	}
-	return 0;
-}
-
 static void vm_on_signal(void *opaque, uint32_t events)
 {
 	struct vm *vm = opaque;
@@ -310,7 +258,7 @@ static int vm_setup(struct vm *vm)
 
 	if ((ret = vm_open(vm)) ||
 	    (ret = arch_vm_init(vm)) ||
-	    (ret = vm_setup_ram(vm)))
+	    (ret = vm_ram_init(vm)))
 		return ret;
 	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_efd < 0) {

@@ -53,6 +53,7 @@ struct vm {
 	int vm_fd;
 	int run_size;			/* KVM_GET_VCPU_MMAP_SIZE */
 	struct guest_mem mem;
+	unsigned int mem_slots;		/* KVM memory slots used (vm_memory.c) */
 	struct bus pio;
 	struct bus mmio;
 	unsigned int max_vcpus;		/* arch_max_vcpus(): the size of vcpus[] */
@@ -130,6 +131,20 @@ int vm_resume(struct vm *vm);
 /* Called by each vCPU thread between runs: parks while the VM is paused (and VCPU is not
  * being unplugged). */
 void vm_vcpu_checkpoint(struct vm *vm, struct vcpu *vcpu);
+
+/* vm_memory.c: guest RAM from the config (boot RAM, the hot-plug region reserved) in KVM's
+ * memory slots.  0/-errno (logged). */
+int vm_ram_init(struct vm *vm);
+
+/*
+ * vm.resize's desired_ram: plugs DESIRED minus the current RAM into the hot-plug region
+ * (mapped, a KVM slot, told to vhost-user back-ends, then announced to the guest, which
+ * adds it offline).  From the API thread, one call at a time.  0, also when DESIRED is the
+ * current size; with *WHY: -EINVAL for less than now, beyond the hot-plug region, or not a
+ * whole number of blocks (arch_ram_hotplug_region); -ENOTSUP / -ENOSPC from the platform;
+ * -ENOMEM and other -errno when the memory could not be added (the VM is as before).
+ */
+int vm_resize_memory(struct vm *vm, uint64_t desired, const char **why);
 
 /* vm_cpus.c: vCPU resize.  The event-loop side of vCPU hot-plug (after the vCPUs exist,
  * with the loop; a no-op without hot-pluggable vCPUs) and its teardown. */

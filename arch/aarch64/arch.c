@@ -560,6 +560,35 @@ uint64_t arch_vcpu_pc(struct vcpu *vcpu)
 
 /* Held high until the guest's gpio_keys reads it, then released (pl061.h);
  * -EBUSY if the guest made the line an output. */
+int arch_ram_hotplug_region(const struct vmm_config *cfg, uint64_t *gpa, uint64_t *size,
+			    uint64_t *block, const char **why)
+{
+	*gpa = *size = 0;
+	*block = 1;
+	if (!cfg->mem_hotplug_size)
+		return 0;
+	*why = "the guest boots from a device tree without firmware, so nothing can tell it of "
+	       "new memory at run time (no ACPI memory devices, no virtio-mem yet)";
+	return -ENOTSUP;
+}
+
+int arch_mem_hotplug_check(struct vm *vm, const char **why)
+{
+	uint64_t gpa, size, block;
+
+	if (arch_ram_hotplug_region(vm->cfg, &gpa, &size, &block, why) == 0)
+		*why = "the VM has no room for more RAM (memory.hotplug_size is 0)";
+	return -ENOTSUP;
+}
+
+int arch_mem_hotplug_notify(struct vm *vm, uint64_t gpa, uint64_t size)
+{
+	(void)vm;
+	(void)gpa;
+	(void)size;
+	return -ENOTSUP;
+}
+
 unsigned int arch_max_vcpus(const struct vmm_config *cfg, const char **why)
 {
 	*why = "KVM's arm64 GIC is set up once every vCPU exists, so kvmm creates them all at "

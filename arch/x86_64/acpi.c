@@ -359,7 +359,8 @@ static int acpi_check_config(const struct acpi_config *cfg)
 
 	if (!cfg || cfg->nr_cpus == 0 || cfg->nr_cpus > ACPI_MAX_CPUS ||
 	    (acpi_max_cpus(cfg) > cfg->nr_cpus &&
-	     (acpi_max_cpus(cfg) > X86_CPUHP_MAX || !cfg->ged)))
+	     (acpi_max_cpus(cfg) > X86_CPUHP_MAX || !cfg->ged)) ||
+	    (cfg->mem_hotplug && !cfg->ged))
 		return -EINVAL;
 	if (cfg->nr_devs && !cfg->devs)
 		return -EINVAL;

@@ -39,6 +39,7 @@ struct acpi_config {
 	bool com1;				/* UART at X86_SERIAL_PORT/IRQ */
 	bool ged;				/* GED at X86_GED_PORT/IRQ */
 	bool pci_hotplug;			/* slots and controller (needs ged) */
+	bool mem_hotplug;			/* memory devices and controller (needs ged) */
 	const struct acpi_mmio_dev *devs;
 	unsigned int nr_devs;
 	const struct acpi_pci_seg *pci;		/* host bridges; nr_pci 0: no PCI */

@@ -177,21 +177,26 @@ size_t aml_else_begin(struct aml *a);
  * Operators.  AML is prefix notation, so these write the opcode only and the
  * caller appends the operands in order:
  *   aml_store():   source, then target          Store (src, dst)
- *   aml_and(), aml_or(): two operands, then a target (a name, a local, or
- *                  aml_no_target() to use the result as an expression)
- *                                               And (x, y, dst), Or (...)
+ *   aml_and(), aml_or(), aml_add(), aml_subtract(): two operands, then a
+ *                  target (a name, a local, or aml_no_target() to use the
+ *                  result as an expression)     And (x, y, dst), Or (...),
+ *                                               Add (x, y, dst), Subtract (...)
  *   aml_lequal():  two operands                 x == y
  *   aml_return():  the value                    Return (x)
  *   aml_create_dword_field(): the buffer, the byte offset, then the new
  *                  field's name (aml_namestring)
  *                                    CreateDWordField (buf, offset, name)
+ *   aml_create_qword_field(): the same, 64 bits   CreateQWordField (...)
  */
 void aml_store(struct aml *a);
 void aml_and(struct aml *a);
+void aml_add(struct aml *a);
+void aml_subtract(struct aml *a);
 void aml_or(struct aml *a);
 void aml_lequal(struct aml *a);
 void aml_return(struct aml *a);
 void aml_create_dword_field(struct aml *a);
+void aml_create_qword_field(struct aml *a);
 void aml_no_target(struct aml *a);
 /* Local0..Local7; -EINVAL for N > 7. */
 void aml_local(struct aml *a, unsigned int n);

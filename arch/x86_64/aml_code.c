@@ -19,10 +19,13 @@
 #define AML_LOCAL0_OP		0x60
 #define AML_ARG0_OP		0x68
 #define AML_STORE_OP		0x70
+#define AML_ADD_OP		0x72
+#define AML_SUBTRACT_OP		0x74
 #define AML_AND_OP		0x7b
 #define AML_OR_OP		0x7d
 #define AML_NOTIFY_OP		0x86
 #define AML_CREATE_DWORD_FIELD_OP 0x8a
+#define AML_CREATE_QWORD_FIELD_OP 0x8f
 #define AML_LEQUAL_OP		0x93
 #define AML_IF_OP		0xa0
 #define AML_ELSE_OP		0xa1
@@ -109,6 +112,16 @@ void aml_store(struct aml *a)
 	aml_byte(a, AML_STORE_OP);
 }
 
+void aml_add(struct aml *a)
+{
+	aml_byte(a, AML_ADD_OP);
+}
+
+void aml_subtract(struct aml *a)
+{
+	aml_byte(a, AML_SUBTRACT_OP);
+}
+
 void aml_and(struct aml *a)
 {
 	aml_byte(a, AML_AND_OP);
@@ -132,6 +145,11 @@ void aml_return(struct aml *a)
 void aml_create_dword_field(struct aml *a)
 {
 	aml_byte(a, AML_CREATE_DWORD_FIELD_OP);
+}
+
+void aml_create_qword_field(struct aml *a)
+{
+	aml_byte(a, AML_CREATE_QWORD_FIELD_OP);
 }
 
 void aml_no_target(struct aml *a)

@@ -16,6 +16,7 @@
 #include "console.h"
 #include "cpu.h"
 #include "cpuhp.h"
+#include "memhp.h"
 #include "devices.h"
 #include "file.h"
 #include "ged.h"
@@ -35,6 +36,8 @@ _Static_assert(X86_PM_LEN == PM_NR_REGS, "PM register block size");
 _Static_assert(X86_GED_LEN == GED_NR_REGS, "GED register block size");
 _Static_assert(X86_CPUHP_LEN == CPUHP_LEN && X86_CPUHP_MAX == CPUHP_MAX_CPUS,
 	       "CPU hot-plug register block");
+_Static_assert(X86_MEMHP_LEN == MEMHP_LEN && X86_MEMHP_SLOTS == MEMHP_SLOTS,
+	       "memory hot-plug register block");
 _Static_assert(X86_PCIHP_STRIDE == PCIHP_SEG_STRIDE && X86_PCIHP_LEN == PCIHP_LEN &&
 	       PCIHP_MAX_SEGMENTS == PCI_MAX_SEGMENTS, "PCI hot-plug register block");
 
@@ -50,11 +53,44 @@ int arch_virtio_slot(unsigned int index, uint64_t *base, uint64_t *size, uint32_
 	return 0;
 }
 
-int arch_pci_windows(const struct vmm_config *cfg, unsigned int seg, struct pci_windows *w)
+/* Where guest-physical RAM ends: at or above 4 GiB (low RAM stops at the MMIO hole). */
+static uint64_t ram_end(const struct vmm_config *cfg)
 {
 	uint64_t low = cfg->mem_size < X86_MMIO_HOLE_GPA ? cfg->mem_size : X86_MMIO_HOLE_GPA;
-	uint64_t ram_end = X86_HIGH_RAM_GPA + (cfg->mem_size - low);
-	uint64_t mem64 = (ram_end + X86_PCI_MEM64_ALIGN - 1) & ~(X86_PCI_MEM64_ALIGN - 1);
+
+	return X86_HIGH_RAM_GPA + (cfg->mem_size - low);
+}
+
+int arch_ram_hotplug_region(const struct vmm_config *cfg, uint64_t *gpa, uint64_t *size,
+			    uint64_t *block, const char **why)
+{
+	uint64_t unit = X86_MEMHP_BLOCK;
+
+	/* 1 GiB huge pages make the unit 1 GiB: every plugged range is whole pages. */
+	if (cfg->mem_hugepages && config_hugepage_size(cfg) > unit)
+		unit = config_hugepage_size(cfg);
+	*gpa = (ram_end(cfg) + X86_MEMHP_BLOCK - 1) & ~(X86_MEMHP_BLOCK - 1);
+	*gpa = (*gpa + unit - 1) & ~(unit - 1);
+	*size = cfg->mem_hotplug_size / unit * unit;
+	*block = unit;
+	if (cfg->mem_hotplug_size && !cfg->acpi) {
+		*why = "the guest has no ACPI tables (--no-acpi) to be told of new memory";
+		*size = 0;
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+int arch_pci_windows(const struct vmm_config *cfg, unsigned int seg, struct pci_windows *w)
+{
+	uint64_t hp_gpa, hp_size, block, mem64;
+	const char *why;
+
+	/* Above RAM and above the room kept for hot-plugging more of it. */
+	mem64 = ram_end(cfg);
+	if (!arch_ram_hotplug_region(cfg, &hp_gpa, &hp_size, &block, &why) && hp_size)
+		mem64 = hp_gpa + hp_size;
+	mem64 = (mem64 + X86_PCI_MEM64_ALIGN - 1) & ~(X86_PCI_MEM64_ALIGN - 1);
 
 	if (seg >= X86_PCI_MAX_SEGMENTS)
 		return -ENOSPC;
@@ -121,6 +157,7 @@ struct x86_vm {
 	struct ged *ged;		/* NULL without ACPI */
 	struct pcihp *pcihp;		/* NULL without ACPI or PCI */
 	struct cpuhp *cpuhp;		/* NULL unless vCPUs can be hot-plugged */
+	struct memhp *memhp;		/* NULL unless RAM can be hot-plugged */
 };
 
 static struct x86_vm *x86(struct vm *vm)
@@ -208,6 +245,7 @@ void arch_vm_destroy(struct vm *vm)
 	ged_free(a->ged);
 	pcihp_free(a->pcihp);
 	cpuhp_free(a->cpuhp);
+	memhp_free(a->memhp);
 	free(a->cpuid);
 	free(a);
 	vm->arch = NULL;
@@ -295,6 +333,16 @@ int arch_devices_init(struct vm *vm)
 		if (ret)
 			goto err;
 	}
+	/* RAM beyond the boot RAM comes through the GED and the memory devices. */
+	if (a->ged && vm->mem.hp_max) {
+		a->memhp = memhp_new();
+		if (!a->memhp)
+			return -ENOMEM;
+		ret = bus_register(&vm->pio, X86_MEMHP_PORT, X86_MEMHP_LEN, memhp_io, a->memhp,
+				   "acpi-memhp");
+		if (ret)
+			goto err;
+	}
 	return 0;
 err:
 	pr_err("registering legacy devices: %s", strerror(-ret));
@@ -371,6 +419,35 @@ int arch_cpu_hotplug_notify(struct vm *vm, unsigned int cpu, bool plug)
 	return ret ? ret : ged_event(a->ged, GED_EVT_CPU_HOTPLUG);
 }
 
+int arch_mem_hotplug_check(struct vm *vm, const char **why)
+{
+	struct x86_vm *a = x86(vm);
+
+	if (!a || !a->memhp) {
+		*why = vm->cfg->acpi ? "the VM has no room for more RAM (memory.hotplug_size is 0)"
+				     : "the guest has no ACPI tables (--no-acpi) to be told of new "
+				       "memory";
+		return -ENOTSUP;
+	}
+	if (!memhp_free_slots(a->memhp)) {
+		*why = "all 16 memory hot-plug slots are in use (one per resize up) until the VM "
+		       "reboots";
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+int arch_mem_hotplug_notify(struct vm *vm, uint64_t gpa, uint64_t size)
+{
+	struct x86_vm *a = x86(vm);
+	int ret;
+
+	if (!a || !a->memhp)
+		return -ENOTSUP;
+	ret = memhp_plug(a->memhp, gpa, size);
+	return ret < 0 ? ret : ged_event(a->ged, GED_EVT_MEM_HOTPLUG);
+}
+
 bool arch_pci_hotplug(struct vm *vm, const char **why)
 {
 	struct x86_vm *a = x86(vm);
@@ -403,6 +480,7 @@ static int build_acpi(struct vm *vm, uint64_t *rsdp)
 		.com1 = vm->serial != NULL,
 		.ged = x86(vm)->ged != NULL,
 		.pci_hotplug = x86(vm)->pcihp != NULL,
+		.mem_hotplug = x86(vm)->memhp != NULL,
 		.devs = devs,
 		.nr_devs = vm->nr_platform_devs,
 		.pci = pci,

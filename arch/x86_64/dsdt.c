@@ -403,6 +403,135 @@ static void dsdt_cpus(struct aml *a, unsigned int nr)
 	aml_pkg_end(a, dev);
 }
 
+/* Offsets of _MIN, _MAX and _LEN in a QWord address space descriptor (ACPI 6.5, 6.4.3.5.1). */
+#define QWORD_MIN_OFF	14
+#define QWORD_MAX_OFF	22
+#define QWORD_LEN_OFF	38
+
+/* CreateQWordField (MR64, OFF, NAME) */
+static void create_qword(struct aml *a, unsigned int off, const char *name)
+{
+	aml_create_qword_field(a);
+	aml_namestring(a, "MR64");
+	aml_integer(a, off);
+	aml_namestring(a, name);
+}
+
+/*
+ * Device (MHPC) {                           // with memory hot-plug (acpi.h)
+ *     Name (_HID, EisaId ("PNP0A06"))  Name (_UID, "MHPC")
+ *     OperationRegion (MHPR, SystemIO, X86_MEMHP_PORT, X86_MEMHP_LEN)
+ *     Field (MHPR, DWordAcc, NoLock, WriteAsZeros) {
+ *         MINS, 32, MRSV, 32, MB00, 64, ML00, 64, MB01, 64, ML01, 64, ... }
+ *     Method (MSCN, 0, Serialized) {
+ *         Local0 = MINS
+ *         If (Local0 & 0x01) { Notify (M000, 1) } ...    // filled: device check
+ *     }
+ *     Device (M000) {
+ *         Name (_HID, EisaId ("PNP0C80"))  Name (_UID, 0)
+ *         Method (_STA) { If (ML00) { Return (0x0F) }  Return (Zero) }
+ *         Method (_CRS, 0, Serialized) {
+ *             Name (MR64, ResourceTemplate () { QWordMemory (ResourceConsumer, PosDecode,
+ *                 MinFixed, MaxFixed, Cacheable, ReadWrite, 0, 0, 0, 0, 1) })
+ *             CreateQWordField (MR64, 14, MINL)  CreateQWordField (MR64, 22, MAXL)
+ *             CreateQWordField (MR64, 38, LENL)
+ *             MINL = MB00  LENL = ML00  MAXL = MINL + LENL  MAXL -= 1
+ *             Return (MR64)
+ *         }
+ *     } ...
+ * }
+ *
+ * Linux's ACPI memory driver binds each PNP0C80 device whose _STA says
+ * present, reads the range from its _CRS and adds it as memory blocks, which
+ * stay offline until userspace onlines them.  Slots are filled in order and
+ * never emptied at run time, so there is no _EJ0.
+ */
+static void dsdt_memhp(struct aml *a)
+{
+	char name[5], base[5], len[5];
+	size_t dev, mem, fld, mth, cond, tmpl;
+	unsigned int n;
+
+	dev = aml_device_begin(a, "MHPC");
+	aml_name_eisaid(a, "_HID", "PNP0A06");
+	aml_name_string(a, "_UID", "MHPC");
+	aml_operation_region(a, "MHPR", AML_SPACE_SYSTEM_IO, X86_MEMHP_PORT, X86_MEMHP_LEN);
+	fld = aml_field_begin(a, "MHPR", AML_FIELD_DWORD_ACC | AML_FIELD_WRITE_ZEROS);
+	aml_field_unit(a, "MINS", 32);
+	aml_field_unit(a, "MRSV", 32);
+	for (n = 0; n < X86_MEMHP_SLOTS; n++) {
+		snprintf(base, sizeof(base), "MB%02X", n);
+		snprintf(len, sizeof(len), "ML%02X", n);
+		aml_field_unit(a, base, 64);
+		aml_field_unit(a, len, 64);
+	}
+	aml_pkg_end(a, fld);
+
+	mth = aml_method_begin(a, "MSCN", 0, true);
+	aml_store(a);
+	aml_namestring(a, "MINS");
+	aml_local(a, 0);
+	for (n = 0; n < X86_MEMHP_SLOTS; n++) {
+		snprintf(name, sizeof(name), "M%03X", n);
+		cond = aml_if_begin(a);
+		aml_and(a);
+		aml_local(a, 0);
+		aml_integer(a, 1u << n);
+		aml_no_target(a);
+		aml_notify(a, name, ACPI_NOTIFY_DEVICE_CHECK);
+		aml_pkg_end(a, cond);
+	}
+	aml_pkg_end(a, mth);
+
+	for (n = 0; n < X86_MEMHP_SLOTS; n++) {
+		snprintf(name, sizeof(name), "M%03X", n);
+		snprintf(base, sizeof(base), "MB%02X", n);
+		snprintf(len, sizeof(len), "ML%02X", n);
+		mem = aml_device_begin(a, name);
+		aml_name_eisaid(a, "_HID", "PNP0C80");
+		aml_name_integer(a, "_UID", n);
+
+		mth = aml_method_begin(a, "_STA", 0, false);
+		cond = aml_if_begin(a);
+		aml_namestring(a, len);
+		aml_return(a);
+		aml_integer(a, 0x0f);
+		aml_pkg_end(a, cond);
+		aml_return(a);
+		aml_integer(a, 0);
+		aml_pkg_end(a, mth);
+
+		mth = aml_method_begin(a, "_CRS", 0, true);
+		aml_name(a, "MR64");
+		tmpl = aml_restemplate_begin(a);
+		/* Placeholders: the method fills in the slot's range. */
+		aml_qword_memory(a, AML_ADDR_RW | AML_ADDR_CACHEABLE, 0, 1);
+		aml_restemplate_end(a, tmpl);
+		create_qword(a, QWORD_MIN_OFF, "MINL");
+		create_qword(a, QWORD_MAX_OFF, "MAXL");
+		create_qword(a, QWORD_LEN_OFF, "LENL");
+		aml_store(a);
+		aml_namestring(a, base);
+		aml_namestring(a, "MINL");
+		aml_store(a);
+		aml_namestring(a, len);
+		aml_namestring(a, "LENL");
+		aml_add(a);
+		aml_namestring(a, "MINL");
+		aml_namestring(a, "LENL");
+		aml_namestring(a, "MAXL");
+		aml_subtract(a);
+		aml_namestring(a, "MAXL");
+		aml_integer(a, 1);
+		aml_namestring(a, "MAXL");
+		aml_return(a);
+		aml_namestring(a, "MR64");
+		aml_pkg_end(a, mth);
+		aml_pkg_end(a, mem);
+	}
+	aml_pkg_end(a, dev);
+}
+
 static void dsdt_com1(struct aml *a)
 {
 	size_t dev, crs;
@@ -431,6 +560,7 @@ static void dsdt_com1(struct aml *a)
  *         If (Local0 & GED_EVT_POWER_BUTTON) { Notify (\_SB.PWRB, 0x80) }
  *         If (Local0 & GED_EVT_CPU_HOTPLUG) { \_SB.CPUS.CSCN () }       // with CPU hot-plug
  *         If (Local0 & GED_EVT_PCI_HOTPLUG) { \_SB.PCI0.PCNT () ... }  // with PCI hot-plug
+ *         If (Local0 & GED_EVT_MEM_HOTPLUG) { \_SB.MHPC.MSCN () }  // with memory hot-plug
  *     }
  * }
  * Device (PWRB) { Name (_HID, EisaId ("PNP0C0C")) Name (_UID, Zero) }
@@ -494,6 +624,15 @@ static void dsdt_ged(struct aml *a, const struct acpi_config *cfg)
 		}
 		aml_pkg_end(a, cond);
 	}
+	if (cfg->mem_hotplug) {
+		cond = aml_if_begin(a);
+		aml_and(a);
+		aml_local(a, 0);
+		aml_integer(a, GED_EVT_MEM_HOTPLUG);
+		aml_no_target(a);
+		aml_namestring(a, "\\_SB_.MHPC.MSCN");
+		aml_pkg_end(a, cond);
+	}
 	aml_pkg_end(a, mth);
 	aml_pkg_end(a, dev);
 
@@ -533,5 +672,7 @@ void acpi_dsdt_aml(struct aml *a, const struct acpi_config *cfg)
 		dsdt_ged(a, cfg);
 	if (acpi_max_cpus(cfg) > cfg->nr_cpus)
 		dsdt_cpus(a, acpi_max_cpus(cfg));
+	if (cfg->mem_hotplug)
+		dsdt_memhp(a);
 	aml_pkg_end(a, scope);
 }

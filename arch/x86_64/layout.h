@@ -35,7 +35,11 @@
  *   0xfffb_c000  | KVM identity map + TSS (4 pg) |
  *   0x1_0000_0000+-------------------------------+ RAM above 4 GiB
  *                | rest of RAM, if any           |
- *                +-------------------------------+ RAM end (>= 4 GiB), up to 1 GiB
+ *                +-------------------------------+ RAM end (>= 4 GiB), up to 128 MiB
+ *                | memory hot-plug region        |
+ *                | (memory.hotplug_size, rounded |
+ *                | down to 128 MiB), if any      |
+ *                +-------------------------------+ its end, up to 1 GiB
  *                | PCI 64-bit BAR windows, 4 GiB |
  *                | per segment                   |
  *                +-------------------------------+
@@ -44,7 +48,8 @@
  * ACPI PM registers at X86_PM_PORT (sleep control, sleep status, reset),
  * the ACPI GED event register at X86_GED_PORT (IRQ 23, level), the ACPI PCI
  * hot-plug controller's registers at X86_PCIHP_PORT (devices/pcihp.h), the
- * CPU hot-plug controller's at X86_CPUHP_PORT (devices/cpuhp.h).
+ * CPU hot-plug controller's at X86_CPUHP_PORT (devices/cpuhp.h), the memory
+ * hot-plug controller's at X86_MEMHP_PORT (devices/memhp.h).
  *
  * IOAPIC pins: 0 (PIT, via 2), 1 i8042, 4 UART, 5..22 device lines
  * (virtio-mmio slots, or PCI INTA of a function: one line each, unshared),
@@ -126,5 +131,14 @@
 #define X86_CPUHP_PORT		0x740
 #define X86_CPUHP_LEN		0x20
 #define X86_CPUHP_MAX		64
+
+/* ACPI memory hot-plug controller (devices/memhp.h), read by the DSDT's
+ * \_SB.MHPC methods, and the unit of hot-plugged RAM: Linux's x86_64 memory
+ * block (and sparsemem section) is 128 MiB, the granule in which it adds
+ * memory; the region starts on one. */
+#define X86_MEMHP_PORT		0x760
+#define X86_MEMHP_LEN		0x108
+#define X86_MEMHP_SLOTS		16
+#define X86_MEMHP_BLOCK		0x8000000ULL
 
 #endif
