@@ -1858,7 +1858,8 @@ Test(vhost_user, dev_counters)
 	v.activations = 3;
 	v.relayed = 40;
 	v.direct = 5;
-	cr_assert_eq(vhost_user_dev_counters(&v, c), 6);
+	v.mem_updates = 2;
+	cr_assert_eq(vhost_user_dev_counters(&v, c), 7);
 	cr_assert_str_eq(c[0].name, "backend_requests");
 	cr_assert_eq(c[0].value, 11);
 	cr_assert_str_eq(c[1].name, "backend_failures");
@@ -1871,4 +1872,6 @@ Test(vhost_user, dev_counters)
 	cr_assert_eq(c[4].value, 40);
 	cr_assert_str_eq(c[5].name, "queues_irqfd");
 	cr_assert_eq(c[5].value, 5);
+	cr_assert_str_eq(c[6].name, "mem_table_updates");
+	cr_assert_eq(c[6].value, 2);
 }
