@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "arch.h"
+#include "config_check.h"
 #include "console.h"
 #include "devices.h"
 #include "evloop.h"
@@ -346,6 +347,10 @@ enum vm_stop vm_run_hooked(const struct vmm_config *cfg, const struct vm_hooks *
 	sigset_t set, old;
 	unsigned int i;
 
+	/* What the config names on the host first: a typo is named even where /dev/kvm is
+	 * missing, and before a VM is half made. */
+	if (config_check_host(cfg))
+		return VM_STOP_ERROR;
 	vm = calloc(1, sizeof(*vm));
 	if (!vm) {
 		pr_err("out of memory");
