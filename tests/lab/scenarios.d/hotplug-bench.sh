@@ -1,0 +1,294 @@
+# Lab benchmarks of hot-plug latency beside QEMU (sourced by scenarios.sh; POSIX sh; uses the
+# hp_* helpers of hotplug.sh, api.sh's, virtio-net.sh's net_tap and memory.sh's mem_alive).
+# Each times one kind of hot-plug from the request to the guest test's line
+# (guest-images/tests/hotplug) saying that what came is usable, LAB_HP_BENCH_RUNS times in one
+# boot of each VMM, kvmm (API) beside QEMU -M q35 (QMP on a pipe chardev) in the same L1 boot,
+# same kernel, initramfs and command line; medians and their ratio (peer_verdict):
+#   hp-latency-net  a NIC on a TAP (kvmmtap2): kvmm vm.add-net with the TAP's fd over
+#                   SCM_RIGHTS, QEMU netdev_add tap + device_add virtio-net-pci on a
+#                   pcie-root-port of its own per run; to the guest's "KVMM-HP add kind=net"
+#                   line, written once it brought the NIC up and pinged the host through it.
+#                   Each NIC is removed (and gone in the guest) before the next: the guest
+#                   gives every NIC the same address
+#   hp-latency-cpu  one vCPU: kvmm vm.resize 1 -> 2, QEMU device_add host-x86_64-cpu; to the
+#                   guest's "KVMM-HP cpu-add n=1 online=0" line (added by its ACPI processor
+#                   driver and onlined); taken out again before the next run (vm.resize to 1,
+#                   device_del), to the guest's "KVMM-HP cpu-gone n=1"
+# (hotplug.sh's hp-latency does the same for a disk.)  A run that fails ends its VMM's series
+# and the benchmark FAILs naming it; nothing is repeated.
+
+# hpb_qemu_start TAG ARGS...: QEMU -M q35 with the hot-plug guest (output in HP_O =
+# LAB_TMP/TAG.out, pid HP_P) and ARGS, QMP on a pipe (HP_QMP, its answers in HP_QMP.log);
+# waits for the guest's KVMM-HP-READY and the answer to qmp_capabilities. HP_BOOT_MS: from
+# the start to READY. 1 with HP_WHY otherwise.
+hpb_qemu_start() {
+	_hq_tag=$1
+	shift
+	HPB_QD=$LAB_TMP/$_hq_tag-qmp
+	rm -rf "$HPB_QD"
+	mkdir -p "$HPB_QD"
+	HP_QMP=$HPB_QD/qmp
+	mkfifo "$HP_QMP.in" "$HP_QMP.out"
+	cat "$HP_QMP.out" >"$HP_QMP.log" 2>/dev/null &
+	HPB_QCAT=$!
+	HP_O=$LAB_TMP/$_hq_tag.out HP_E=
+	now_ms
+	_hq_t=$NOW_MS
+	setsid "$LAB_QEMU" -M q35 ${LAB_BIOS:+-bios "$LAB_BIOS"} -nodefaults -enable-kvm \
+		-cpu host -no-reboot -serial stdio -nographic "$@" \
+		-chardev "pipe,id=qmp0,path=$HP_QMP" -mon chardev=qmp0,mode=control \
+		-kernel "$BOOT_KERNEL" -initrd "$INITRAMFS" \
+		-append "$BASE_CMDLINE kvmm.test=hotplug kvmm.hp_hold=$HP_HOLD$HPB_CMDLINE" \
+		</dev/null >"$HP_O" 2>&1 &
+	HP_P=$!
+	HP_WHY=
+	if ! hp_wait KVMM-HP-READY 1 $((LAB_TIMEOUT * 2)); then
+		HP_WHY="no KVMM-HP-READY from the guest ($HP_WAIT_WHY)"
+		return 1
+	fi
+	HP_BOOT_MS=$((HP_SEEN - _hq_t))
+	hp_qmp '{"execute": "qmp_capabilities"}'
+	hp_qmp_wait 1 && return 0
+	HP_WHY="QMP: no answer to qmp_capabilities: $(head -c 200 "$HP_QMP.log")"
+	return 1
+}
+
+# hpb_qemu_stop: quit over QMP, then (10 s later) SIGKILL; the QMP reader and files go.
+hpb_qemu_stop() {
+	hp_qmp '{"execute": "quit"}'
+	_hq_i=0
+	while mem_alive "$HP_P" && [ $_hq_i -lt 100 ]; do sleep 0.1; _hq_i=$((_hq_i + 1)); done
+	kill -KILL "$HP_P" 2>/dev/null
+	wait "$HP_P" 2>/dev/null
+	kill "$HPB_QCAT" 2>/dev/null
+	wait "$HPB_QCAT" 2>/dev/null
+	rm -rf "$HPB_QD"
+}
+
+# hpb_deleted N: up to 10 s for QEMU's N-th DEVICE_DELETED event (the guest's eject reached
+# it and the device's id is free again). 1 otherwise.
+hpb_deleted() {
+	_hq_i=0
+	while [ "$(grep -o '"DEVICE_DELETED"' "$HP_QMP.log" 2>/dev/null | wc -l)" -lt "$1" ]; do
+		[ $_hq_i -lt 100 ] && mem_alive "$HP_P" || return 1
+		sleep 0.1
+		_hq_i=$((_hq_i + 1))
+	done
+}
+
+# hpb_qmp_error: QMP's first error answer so far, for messages.
+hpb_qmp_error() { grep -o '"error".*' "$HP_QMP.log" 2>/dev/null | head -n 1 | head -c 160; }
+
+# hpb_net_usable: HP_LINE (a "KVMM-HP add kind=net" line) says the NIC came up with HP_MAC and
+# pinged the host. 1 with API_BAD otherwise.
+hpb_net_usable() {
+	[ "$(hp_val mac)/$(hp_val up)/$(hp_val ping)" = "$HP_MAC/0/0" ] && return 0
+	API_BAD="want mac=$HP_MAC up=0 ping=0: $HP_LINE"
+	return 1
+}
+
+# --- hp-latency-net ---------------------------------------------------------------------------
+
+# hpb_net_kvmm RUNS: latencies in HPB_KVMM. 1 with HP_WHY when a run could not be measured.
+hpb_net_kvmm() {
+	hp_vm_json "$LAB_TMP/hpb-net.json" false "$HPB_CMDLINE"
+	if hp_boot hpb-net-kvmm "$LAB_TMP/hpb-net.json"; then
+		info "hp-latency-net vmm=kvmm boot_to_ready_ms=$HP_BOOT_MS"
+		_bi=0
+		while [ $_bi -lt "$1" ]; do
+			_bi=$((_bi + 1))
+			hp_add net-fd "hpbn$_bi" "fd=9,id=hpbn$_bi,mac=$HP_MAC" && hp_guest_add net &&
+				hpb_net_usable || break
+			info "hp-latency-net run=$_bi vmm=kvmm lat_ms=$HP_LAT guest_ms=$HP_GMS bdf=$HP_BDF"
+			HPB_KVMM="$HPB_KVMM $HP_LAT"
+			hp_remove "hpbn$_bi" && hp_guest_gone "$HP_BDF" &&
+				hp_release "hpbn$_bi" "" "" "" || break
+		done
+	fi
+	_bbad=$API_BAD
+	hp_end
+	HP_WHY=${_bbad:-$API_BAD}
+	[ -z "$HP_WHY" ] && return 0
+	hp_dump
+	return 1
+}
+
+# hpb_net_qemu RUNS: latencies in HPB_QEMU. 1 with HP_WHY when a run could not be measured.
+hpb_net_qemu() {
+	_qports=
+	_bi=0
+	while [ $_bi -lt "$1" ]; do
+		_bi=$((_bi + 1))
+		_qports="$_qports -device pcie-root-port,id=rp$_bi,chassis=$_bi,slot=$_bi,io-reserve=0"
+	done
+	# shellcheck disable=SC2086 # the device options are meant to split
+	if hpb_qemu_start hpb-net-qemu -smp 1 -m 512M $_qports; then
+		info "hp-latency-net vmm=qemu boot_to_ready_ms=$HP_BOOT_MS"
+	fi
+	_bi=0 _bq=1
+	while [ -z "$HP_WHY" ] && [ $_bi -lt "$1" ]; do
+		_bi=$((_bi + 1))
+		HP_NADD=$(hp_count 'KVMM-HP add ')
+		HP_BDF=
+		API_BAD=
+		now_ms
+		HP_T_API=$NOW_MS
+		hp_qmp "{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"tap\", \"id\": \"n$_bi\", \"ifname\": \"$HP_TAP\", \"script\": \"no\", \"downscript\": \"no\"}}" \
+			"{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"virtio-net-pci\", \"bus\": \"rp$_bi\", \"netdev\": \"n$_bi\", \"mac\": \"$HP_MAC\", \"romfile\": \"\", \"id\": \"nic$_bi\"}}"
+		_bq=$((_bq + 2))
+		if ! { hp_guest_add net && hpb_net_usable; }; then
+			HP_WHY="run $_bi: $API_BAD; QMP: $(hpb_qmp_error)"
+			break
+		fi
+		info "hp-latency-net run=$_bi vmm=qemu lat_ms=$HP_LAT guest_ms=$HP_GMS bdf=$(hp_val bdf)"
+		HPB_QEMU="$HPB_QEMU $HP_LAT"
+		_bbdf=$(hp_val bdf)
+		HP_NGONE=$(hp_count 'KVMM-HP gone ')
+		now_ms
+		HP_T_RM=$NOW_MS
+		hp_qmp "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"nic$_bi\"}}"
+		_bq=$((_bq + 1))
+		if ! hp_guest_gone "$_bbdf"; then
+			HP_WHY="run $_bi: $API_BAD; QMP: $(hpb_qmp_error)"
+			break
+		fi
+		hpb_deleted "$_bi" || { HP_WHY="run $_bi: no DEVICE_DELETED from QEMU: $(hpb_qmp_error)"; break; }
+		hp_qmp "{\"execute\": \"netdev_del\", \"arguments\": {\"id\": \"n$_bi\"}}"
+		_bq=$((_bq + 1))
+		hp_qmp_wait "$_bq" || { HP_WHY="run $_bi: QMP: netdev_del unanswered: $(hpb_qmp_error)"; break; }
+	done
+	hpb_qemu_stop
+	[ -z "$HP_WHY" ] && return 0
+	hp_dump
+	return 1
+}
+
+sc_hp_latency_net() {
+	_bruns=${LAB_HP_BENCH_RUNS:-5}
+	HPB_KVMM='' HPB_QEMU='' _bmiss=''
+	HP_KERNEL=$BOOT_KERNEL HP_CMDLINE=$BASE_CMDLINE
+	HPB_CMDLINE=" kvmm.hp_ip=$HP_IP/24 kvmm.hp_peer=$HP_PEER"
+	if ! net_tap "$HP_TAP" 102; then
+		_bmiss=" tap($HP_TAP)"
+	elif ! have_kvmm || [ ! -x "${LAB_KVMM_REMOTE:-}" ] || [ ! -x "${LAB_TAP_EXEC:-}" ]; then
+		_bmiss=" kvmm(absent)"
+	else
+		hpb_net_kvmm "$_bruns" || _bmiss=" kvmm($HP_WHY)"
+	fi
+	HP_KERNEL='' HP_CMDLINE=''
+	if [ "$_bmiss" = " tap($HP_TAP)" ]; then
+		:	# neither VMM can have a NIC
+	elif ! command -v "$LAB_QEMU" >/dev/null 2>&1; then
+		_bmiss="$_bmiss qemu(absent)"
+	else
+		hpb_net_qemu "$_bruns" || _bmiss="$_bmiss qemu($HP_WHY)"
+	fi
+	peer_verdict hp-latency-net ms "$HPB_KVMM" "$HPB_QEMU" "$_bmiss"
+}
+
+# --- hp-latency-cpu ---------------------------------------------------------------------------
+
+# hpb_cpu_wait WHAT N T0: the guest's N-th line holding WHAT within HP_WAIT; HP_LAT: ms from
+# T0 (uptime ms). 1 with API_BAD otherwise.
+hpb_cpu_wait() {
+	if hp_wait "$1" "$2" "$HP_WAIT"; then
+		HP_LAT=$((HP_SEEN - $3))
+		return 0
+	fi
+	API_BAD="no '$1' line number $2 within $HP_WAIT s ($HP_WAIT_WHY)"
+	return 1
+}
+
+# hpb_cpu_added: HP_LINE is "cpu-add n=1" with the CPU onlined. 1 with API_BAD otherwise.
+hpb_cpu_added() {
+	[ "$(hp_val n)/$(hp_val online)" = 1/0 ] && return 0
+	API_BAD="want cpu 1 added and onlined (n=1 online=0): $HP_LINE"
+	return 1
+}
+
+# hpb_cpu_kvmm RUNS: latencies in HPB_KVMM. 1 with HP_WHY when a run could not be measured.
+hpb_cpu_kvmm() {
+	HP_MAX_VCPUS=2
+	hp_vm_json "$LAB_TMP/hpb-cpu.json" false ""
+	HP_MAX_VCPUS=
+	if hp_boot hpb-cpu-kvmm "$LAB_TMP/hpb-cpu.json"; then
+		info "hp-latency-cpu vmm=kvmm boot_to_ready_ms=$HP_BOOT_MS"
+		_bi=0
+		while [ $_bi -lt "$1" ]; do
+			_bi=$((_bi + 1))
+			_bna=$(hp_count 'KVMM-HP cpu-add ') _bng=$(hp_count 'KVMM-HP cpu-gone ')
+			hp_resize 2
+			[ "$API_RC" = 0 ] || { API_BAD="run $_bi: vm.resize to 2: $API_OUT"; break; }
+			hpb_cpu_wait 'KVMM-HP cpu-add ' $((_bna + 1)) "$HP_T_RZ" && hpb_cpu_added || break
+			info "hp-latency-cpu run=$_bi vmm=kvmm lat_ms=$HP_LAT"
+			HPB_KVMM="$HPB_KVMM $HP_LAT"
+			hp_resize 1
+			[ "$API_RC" = 0 ] || { API_BAD="run $_bi: vm.resize to 1: $API_OUT"; break; }
+			hpb_cpu_wait 'KVMM-HP cpu-gone ' $((_bng + 1)) "$HP_T_RZ" || break
+			# The eject is done when kvmm's thread vcpu1 has ended (a resize before is 429).
+			hp_vcpus_wait 0 "$HP_WAIT" || { API_BAD="run $_bi: vcpu threads '$HP_VC' after the eject"; break; }
+		done
+	fi
+	_bbad=$API_BAD
+	hp_end
+	HP_WHY=${_bbad:-$API_BAD}
+	[ -z "$HP_WHY" ] && return 0
+	hp_dump
+	return 1
+}
+
+# hpb_cpu_qemu RUNS: latencies in HPB_QEMU. 1 with HP_WHY when a run could not be measured.
+hpb_cpu_qemu() {
+	hpb_qemu_start hpb-cpu-qemu -smp 1,sockets=2,cores=1,threads=1,maxcpus=2 -m 512M &&
+		info "hp-latency-cpu vmm=qemu boot_to_ready_ms=$HP_BOOT_MS"
+	_bi=0
+	while [ -z "$HP_WHY" ] && [ $_bi -lt "$1" ]; do
+		_bi=$((_bi + 1))
+		API_BAD=
+		_bna=$(hp_count 'KVMM-HP cpu-add ') _bng=$(hp_count 'KVMM-HP cpu-gone ')
+		now_ms
+		_bt=$NOW_MS
+		hp_qmp "{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"host-x86_64-cpu\", \"id\": \"cpu1\", \"socket-id\": 1, \"core-id\": 0, \"thread-id\": 0}}"
+		if ! { hpb_cpu_wait 'KVMM-HP cpu-add ' $((_bna + 1)) "$_bt" && hpb_cpu_added; }; then
+			HP_WHY="run $_bi: $API_BAD; QMP: $(hpb_qmp_error)"
+			break
+		fi
+		info "hp-latency-cpu run=$_bi vmm=qemu lat_ms=$HP_LAT"
+		HPB_QEMU="$HPB_QEMU $HP_LAT"
+		now_ms
+		_bt=$NOW_MS
+		hp_qmp '{"execute": "device_del", "arguments": {"id": "cpu1"}}'
+		if ! hpb_cpu_wait 'KVMM-HP cpu-gone ' $((_bng + 1)) "$_bt"; then
+			HP_WHY="run $_bi: $API_BAD; QMP: $(hpb_qmp_error)"
+			break
+		fi
+		hpb_deleted "$_bi" || { HP_WHY="run $_bi: no DEVICE_DELETED from QEMU: $(hpb_qmp_error)"; break; }
+	done
+	hpb_qemu_stop
+	[ -z "$HP_WHY" ] && return 0
+	hp_dump
+	return 1
+}
+
+sc_hp_latency_cpu() {
+	_bruns=${LAB_HP_BENCH_RUNS:-5}
+	HPB_KVMM='' HPB_QEMU='' _bmiss='' HPB_CMDLINE=''
+	HP_KERNEL=$BOOT_KERNEL HP_CMDLINE=$BASE_CMDLINE
+	if ! have_kvmm || [ ! -x "${LAB_KVMM_REMOTE:-}" ]; then
+		_bmiss=" kvmm(absent)"
+	else
+		hpb_cpu_kvmm "$_bruns" || _bmiss=" kvmm($HP_WHY)"
+	fi
+	HP_KERNEL='' HP_CMDLINE=''
+	if ! command -v "$LAB_QEMU" >/dev/null 2>&1; then
+		_bmiss="$_bmiss qemu(absent)"
+	else
+		hpb_cpu_qemu "$_bruns" || _bmiss="$_bmiss qemu($HP_WHY)"
+	fi
+	peer_verdict hp-latency-cpu ms "$HPB_KVMM" "$HPB_QEMU" "$_bmiss"
+}
+
+if [ "$LAB_ARCH" = x86_64 ] && [ "$LAB_TRANSPORT" = pci ]; then
+	bench hp-latency-net x86_64 sc_hp_latency_net
+	bench hp-latency-cpu x86_64 sc_hp_latency_cpu
+fi
