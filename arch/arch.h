@@ -73,6 +73,11 @@ uint32_t arch_irq_line_id(uint32_t irq);
 /* The guest program counter of a stopped vCPU, for error reports. */
 uint64_t arch_vcpu_pc(struct vcpu *vcpu);
 
+/* Logs (warn) the state of a stopped vCPU that the guest lost (an x86 triple fault, a
+ * failed entry): x86_64 its registers, segment and control registers and pending events,
+ * aarch64 its PC and PSTATE; a line per group, each prefixed "vcpuN:". */
+void arch_vcpu_dump(struct vcpu *vcpu);
+
 /*
  * The MMIO window and interrupt line of virtio-mmio slot INDEX (0, 1, ...), from the arch's
  * memory map (layout.h). 0, or -ENOSPC when the arch has no more slots.

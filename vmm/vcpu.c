@@ -191,10 +191,11 @@ static void *vcpu_thread(void *arg)
 		case EXIT_REBOOT:
 			/* Linux resets through the FADT or the i8042 first; a triple
 			 * fault is how a guest dies early in boot. */
-			if (vcpu->run->exit_reason == KVM_EXIT_SHUTDOWN)
+			if (vcpu->run->exit_reason == KVM_EXIT_SHUTDOWN) {
 				pr_warn("vcpu%u: guest triple fault: the machine resets "
-					"(exit 3)", vcpu->id);
-			else
+					"(exit 3); its state then:", vcpu->id);
+				arch_vcpu_dump(vcpu);
+			} else
 				pr_info("vcpu%u: guest reset (%s)", vcpu->id,
 					exit_reason_name(vcpu->run->exit_reason));
 			vm_request_stop(vm, VM_STOP_REBOOT);
@@ -202,6 +203,7 @@ static void *vcpu_thread(void *arg)
 		case EXIT_ERROR:
 		case EXIT_UNKNOWN:
 			vcpu_report(vcpu, act);
+			arch_vcpu_dump(vcpu);
 			vm_request_stop(vm, VM_STOP_ERROR);
 			break;
 		}

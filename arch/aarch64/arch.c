@@ -547,6 +547,18 @@ int arch_vcpu_reset(struct vm *vm, struct vcpu *vcpu)
 	return ret;
 }
 
+void arch_vcpu_dump(struct vcpu *vcpu)
+{
+	uint64_t pstate = ~0ULL;
+	struct kvm_one_reg r = { .id = CORE_REG(regs.pstate),
+				 .addr = (uint64_t)(uintptr_t)&pstate };
+
+	if (ioctl(vcpu->fd, KVM_GET_ONE_REG, &r) < 0)
+		pstate = ~0ULL;
+	pr_warn("vcpu%u:   pc 0x%llx pstate 0x%llx", vcpu->id,
+		(unsigned long long)arch_vcpu_pc(vcpu), (unsigned long long)pstate);
+}
+
 uint64_t arch_vcpu_pc(struct vcpu *vcpu)
 {
 	uint64_t pc = ~0ULL;
@@ -558,8 +570,6 @@ uint64_t arch_vcpu_pc(struct vcpu *vcpu)
 	return pc;
 }
 
-/* Held high until the guest's gpio_keys reads it, then released (pl061.h);
- * -EBUSY if the guest made the line an output. */
 int arch_ram_hotplug_region(const struct vmm_config *cfg, uint64_t *gpa, uint64_t *size,
 			    uint64_t *block, const char **why)
 {
@@ -622,6 +632,8 @@ int arch_pci_hotplug_notify(struct vm *vm, unsigned int seg, unsigned int slot, 
 	return -ENOTSUP;
 }
 
+/* Held high until the guest's gpio_keys reads it, then released (pl061.h);
+ * -EBUSY if the guest made the line an output. */
 int arch_power_button(struct vm *vm)
 {
 	struct a64_vm *a = a64(vm);

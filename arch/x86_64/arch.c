@@ -645,6 +645,49 @@ int arch_power_button(struct vm *vm)
 	return ged_power_button(a->ged);
 }
 
+static void dump_seg(unsigned int id, const char *name, const struct kvm_segment *s)
+{
+	pr_warn("vcpu%u:   %s sel 0x%04x base 0x%llx limit 0x%x type %u s %u dpl %u p %u l %u "
+		"db %u g %u unusable %u", id, name, s->selector, (unsigned long long)s->base,
+		s->limit, s->type, s->s, s->dpl, s->present, s->l, s->db, s->g, s->unusable);
+}
+
+void arch_vcpu_dump(struct vcpu *vcpu)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	struct kvm_vcpu_events e;
+	unsigned int id = vcpu->id;
+
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) == 0) {
+		pr_warn("vcpu%u:   rip 0x%llx rsp 0x%llx rflags 0x%llx rax 0x%llx rbx 0x%llx "
+			"rcx 0x%llx rdx 0x%llx", id, r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx,
+			r.rdx);
+		pr_warn("vcpu%u:   rsi 0x%llx rdi 0x%llx rbp 0x%llx r8 0x%llx r9 0x%llx r10 0x%llx "
+			"r11 0x%llx r12 0x%llx r13 0x%llx r14 0x%llx r15 0x%llx", id, r.rsi, r.rdi,
+			r.rbp, r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15);
+	}
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &s) == 0) {
+		pr_warn("vcpu%u:   cr0 0x%llx cr2 0x%llx cr3 0x%llx cr4 0x%llx cr8 0x%llx efer 0x%llx "
+			"apic_base 0x%llx", id, s.cr0, s.cr2, s.cr3, s.cr4, s.cr8, s.efer,
+			s.apic_base);
+		pr_warn("vcpu%u:   gdt 0x%llx/0x%x idt 0x%llx/0x%x", id, s.gdt.base, s.gdt.limit,
+			s.idt.base, s.idt.limit);
+		dump_seg(id, "cs", &s.cs);
+		dump_seg(id, "ss", &s.ss);
+		dump_seg(id, "ds", &s.ds);
+		dump_seg(id, "tr", &s.tr);
+	}
+	if (ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, &e) == 0)
+		pr_warn("vcpu%u:   events: exception %u nr %u has_error %u error 0x%x pending %u; "
+			"interrupt injected %u nr %u soft %u shadow %u; nmi injected %u pending %u "
+			"masked %u; sipi 0x%x flags 0x%x", id, e.exception.injected,
+			e.exception.nr, e.exception.has_error_code, e.exception.error_code,
+			e.exception.pending, e.interrupt.injected, e.interrupt.nr, e.interrupt.soft,
+			e.interrupt.shadow, e.nmi.injected, e.nmi.pending, e.nmi.masked,
+			e.sipi_vector, e.flags);
+}
+
 uint64_t arch_vcpu_pc(struct vcpu *vcpu)
 {
 	struct kvm_regs regs;
