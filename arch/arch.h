@@ -167,8 +167,10 @@ int arch_cpu_hotplug_notify(struct vm *vm, unsigned int cpu, bool plug);
  * arch_mem_hotplug_check(): whether one more range can be plugged into VM now: 0, or
  * -ENOTSUP / -ENOSPC (all slots used) with *WHY.
  * arch_mem_hotplug_notify(): tells the guest that [GPA, GPA + SIZE), already guest RAM
- * (a KVM slot, and known to vhost-user back-ends), is there for it to add.  0, -ENOSPC,
- * -ENOTSUP, or the -errno of raising the event.  Called from the API thread.
+ * (a KVM slot, and known to vhost-user back-ends), is there for it to add.  0 once the
+ * range is the guest's (also when the event could not be raised: logged, and the guest
+ * finds it at the next one), or -ENOSPC / -ENOTSUP with nothing changed.  Called from the
+ * API thread.
  */
 int arch_ram_hotplug_region(const struct vmm_config *cfg, uint64_t *gpa, uint64_t *size,
 			    uint64_t *block, const char **why);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "guest_mem.h"
@@ -150,7 +151,8 @@ int gm_create_huge(struct guest_mem *gm, const struct gm_region *layout,
 int gm_hotplug_add(struct guest_mem *gm, uint64_t size, struct gm_region *added)
 {
 	struct gm_region *r = &gm->regions[gm->nr_boot];
-	uint64_t off = gm->total + gm->hp_size;
+	uint64_t off = gm->total + gm->hp_size, mapped;
+	struct stat st;
 	int ret;
 
 	if (!gm->hp_max || !size || size % gm->page)
@@ -158,7 +160,9 @@ int gm_hotplug_add(struct guest_mem *gm, uint64_t size, struct gm_region *added)
 	if (size > gm->hp_max - gm->hp_size)
 		return -ENOSPC;
 	/* Growing the file never shrinks it below a range an earlier, undone add mapped. */
-	if (ftruncate(gm->fd, (off_t)(off + size)) < 0)
+	if (fstat(gm->fd, &st) < 0)
+		return -errno;
+	if ((uint64_t)st.st_size < off + size && ftruncate(gm->fd, (off_t)(off + size)) < 0)
 		return -errno;
 	if (!map_ram(gm, gm->base + off, off, size)) {
 		ret = -errno;
@@ -182,10 +186,18 @@ int gm_hotplug_add(struct guest_mem *gm, uint64_t size, struct gm_region *added)
 	return 0;
 
 err_truncate:
-	/* The bytes were never mapped: back to the old size (and PROT_NONE reservation). */
-	mmap(gm->base + off, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
-	     MAP_FIXED, -1, 0);
-	if (ftruncate(gm->fd, (off_t)off) < 0)
+	/* Back as it was (a failed MAP_FIXED may have unmapped the range): the file again
+	 * where an earlier, undone add had mapped it (a thread may still hold a pointer
+	 * there), the reservation beyond, and the file's old size. */
+	mapped = (uint64_t)st.st_size > off ? (uint64_t)st.st_size - off : 0;
+	if (mapped > size)
+		mapped = size;
+	if (mapped)
+		map_ram(gm, gm->base + off, off, mapped);
+	if (size > mapped)
+		mmap(gm->base + off + mapped, size - mapped, PROT_NONE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+	if ((uint64_t)st.st_size < off + size && ftruncate(gm->fd, st.st_size) < 0)
 		pr_warn("memory: shrinking the RAM file back: %s", strerror(errno));
 	return ret;
 }
@@ -235,10 +247,12 @@ void *gm_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
 		uint64_t size = __atomic_load_n(&r->size, __ATOMIC_ACQUIRE);
 
 		/* Written so that no expression can wrap: offset < size is
-		 * known before size - offset is formed. */
+		 * known before size - offset is formed.  A non-empty range that
+		 * starts where this region ends belongs to the next one (the
+		 * hot-plug region may start right there). */
 		if (gpa < r->gpa)
 			continue;
-		if (gpa - r->gpa > size)
+		if (gpa - r->gpa > size || (gpa - r->gpa == size && len))
 			continue;
 		if (len > size - (gpa - r->gpa))
 			return NULL;

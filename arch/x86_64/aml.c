@@ -357,6 +357,13 @@ void aml_buffer_end(struct aml *a, size_t mark)
 	aml_pkg_end(a, mark);
 }
 
+void aml_restemplate_end_unsummed(struct aml *a, size_t mark)
+{
+	aml_byte(a, AML_RES_END_TAG);
+	aml_byte(a, 0);
+	aml_buffer_end(a, mark);
+}
+
 void aml_restemplate_end(struct aml *a, size_t mark)
 {
 	uint8_t sum = AML_RES_END_TAG;

@@ -104,6 +104,9 @@ static inline size_t aml_restemplate_begin(struct aml *a)
 	return aml_buffer_begin(a);
 }
 void aml_restemplate_end(struct aml *a, size_t mark);
+/* The same with the end tag's checksum 0 ("treat as valid", ACPI 6.5, 6.4.2.9), for a
+ * template a method patches at run time, which a checksum taken now would not match. */
+void aml_restemplate_end_unsummed(struct aml *a, size_t mark);
 
 /* Descriptors, to be placed between aml_restemplate_begin() and _end(). */
 void aml_memory32_fixed(struct aml *a, bool rw, uint32_t base, uint32_t size);

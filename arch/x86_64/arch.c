@@ -326,8 +326,9 @@ int arch_devices_init(struct vm *vm)
 	/* vCPUs beyond the boot ones come through the GED and the processor objects. */
 	if (a->ged && vm->max_vcpus > vm->cfg->boot_vcpus) {
 		a->cpuhp = cpuhp_new(vm->max_vcpus, vm->cfg->boot_vcpus, cpuhp_ejected, vm);
-		if (!a->cpuhp)
-			return -ENOMEM;
+		ret = a->cpuhp ? 0 : -ENOMEM;
+		if (ret)
+			goto err;
 		ret = bus_register(&vm->pio, X86_CPUHP_PORT, X86_CPUHP_LEN, cpuhp_io, a->cpuhp,
 				   "acpi-cpuhp");
 		if (ret)
@@ -336,8 +337,9 @@ int arch_devices_init(struct vm *vm)
 	/* RAM beyond the boot RAM comes through the GED and the memory devices. */
 	if (a->ged && vm->mem.hp_max) {
 		a->memhp = memhp_new();
-		if (!a->memhp)
-			return -ENOMEM;
+		ret = a->memhp ? 0 : -ENOMEM;
+		if (ret)
+			goto err;
 		ret = bus_register(&vm->pio, X86_MEMHP_PORT, X86_MEMHP_LEN, memhp_io, a->memhp,
 				   "acpi-memhp");
 		if (ret)
@@ -445,7 +447,14 @@ int arch_mem_hotplug_notify(struct vm *vm, uint64_t gpa, uint64_t size)
 	if (!a || !a->memhp)
 		return -ENOTSUP;
 	ret = memhp_plug(a->memhp, gpa, size);
-	return ret < 0 ? ret : ged_event(a->ged, GED_EVT_MEM_HOTPLUG);
+	if (ret < 0)
+		return ret;
+	/* The slot is filled now and stays so: a guest that missed the event finds it at its
+	 * next hot-plug event, whose MSCN reads every latched slot. */
+	ret = ged_event(a->ged, GED_EVT_MEM_HOTPLUG);
+	if (ret)
+		pr_warn("memory: raising the hot-plug event: %s", strerror(-ret));
+	return 0;
 }
 
 bool arch_pci_hotplug(struct vm *vm, const char **why)

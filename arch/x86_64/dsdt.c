@@ -506,7 +506,7 @@ static void dsdt_memhp(struct aml *a)
 		tmpl = aml_restemplate_begin(a);
 		/* Placeholders: the method fills in the slot's range. */
 		aml_qword_memory(a, AML_ADDR_RW | AML_ADDR_CACHEABLE, 0, 1);
-		aml_restemplate_end(a, tmpl);
+		aml_restemplate_end_unsummed(a, tmpl);
 		create_qword(a, QWORD_MIN_OFF, "MINL");
 		create_qword(a, QWORD_MAX_OFF, "MAXL");
 		create_qword(a, QWORD_LEN_OFF, "LENL");

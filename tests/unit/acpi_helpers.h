@@ -90,7 +90,7 @@ static inline struct acpi_pci_seg *make_pci(unsigned int n)
 	return p;
 }
 
-static bool with_com1, with_ged, with_pcihp;
+static bool with_com1, with_ged, with_pcihp, with_memhp;
 static unsigned int with_max_cpus;		/* CPU hot-plug up to this many */
 static const struct acpi_pci_seg *with_pci;	/* segments for the next builds */
 static unsigned int nr_with_pci;
@@ -100,7 +100,8 @@ static inline int try_build(struct guest_mem *m, unsigned int cpus,
 {
 	struct acpi_config cfg = { .nr_cpus = cpus, .devs = d, .nr_devs = nr,
 				   .com1 = with_com1, .ged = with_ged,
-				   .pci_hotplug = with_pcihp, .max_cpus = with_max_cpus,
+				   .pci_hotplug = with_pcihp, .mem_hotplug = with_memhp,
+				   .max_cpus = with_max_cpus,
 				   .pci = with_pci, .nr_pci = nr_with_pci };
 
 	rsdp_gpa = 0;

@@ -1,9 +1,11 @@
 /*
  * Tests for the x86_64 DSDT: its virtio devices and \_S5_, its Generic Event
- * Device with the power button, its PCI host bridges, a round trip of the
- * FADT, MADT, MCFG and DSDT through iasl, and the host bridges' _OSC run in
- * acpiexec.  Both tools (acpica-tools) must be installed: a missing one fails
- * the test rather than skipping it.
+ * Device with the power button, its PCI host bridges, its PCI, CPU and memory
+ * hot-plug controllers, a round trip of the FADT, MADT, MCFG and DSDT through
+ * iasl, and the host bridges' _OSC and the memory devices' _STA, _CRS and
+ * notifications (over devices/memhp.c's registers) run in acpiexec.  Both
+ * tools (acpica-tools) must be installed: a missing one fails the test rather
+ * than skipping it.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -16,6 +18,7 @@
 #include "acpi_helpers.h"
 #include "ged.h"
 #include "layout.h"
+#include "memhp.h"
 
 TestSuite(acpi, .init = setup, .fini = teardown);
 
@@ -617,4 +620,303 @@ Test(acpi, acpiexec_runs_osc, .timeout = 120)
 		  "other UUID: %#x %#x %#x", c[0], c[1], c[2]);
 	cr_assert_eq(run(out, sizeof(out), "rm -rf -- %s", dir), 0);
 	free(p);
+}
+
+/* The memory devices' _CRS patches the template's QWordMemory at these offsets: _MIN, _MAX
+ * and _LEN of a QWord address space descriptor (ACPI 6.5, 6.4.3.5.1). */
+static const uint8_t crs_fields[3][11] = {
+	{ 0x8f, 'M', 'R', '6', '4', 0x0a, 14, 'M', 'I', 'N', 'L' },
+	{ 0x8f, 'M', 'R', '6', '4', 0x0a, 22, 'M', 'A', 'X', 'L' },
+	{ 0x8f, 'M', 'R', '6', '4', 0x0a, 38, 'L', 'E', 'N', 'L' },
+};
+
+static unsigned int count_in(const uint8_t *t, const void *want, size_t n)
+{
+	const uint8_t *p = t, *end = t + rd(t + 4, 4);
+	unsigned int c = 0;
+
+	while ((p = memmem(p, (size_t)(end - p), want, n))) {
+		c++;
+		p++;
+	}
+	return c;
+}
+
+/* With memory hot-plug: the controller's fields, MSCN over the 16 slots, 16 memory
+ * devices whose _CRS fills a QWordMemory at _MIN/_MAX/_LEN, and the GED calling MSCN;
+ * iasl gives back the same bytes.  Memory hot-plug without the GED is refused. */
+Test(acpi, iasl_disassembles_mem_hotplug, .timeout = 60)
+{
+	static const char *const sigs[] = { "DSDT" };
+	static const char *const want[] = {
+		"        Device (MHPC)\n        {\n"
+		"            Name (_HID, EisaId (\"PNP0A06\") /* Generic Container Device */)",
+		"Name (_UID, \"MHPC\")",
+		"OperationRegion (MHPR, SystemIO, 0x0760, 0x0108)",
+		"            Field (MHPR, DWordAcc, NoLock, WriteAsZeros)\n            {\n"
+		"                MINS,   32, \n                MRSV,   32, \n"
+		"                MB00,   64, \n                ML00,   64, \n"
+		"                MB01,   64, \n",
+		"                MB0F,   64, \n                ML0F,   64\n            }",
+		"            Method (MSCN, 0, Serialized)\n            {\n"
+		"                Local0 = MINS /* \\_SB_.MHPC.MINS */\n"
+		"                If ((Local0 & One))\n                {\n"
+		"                    Notify (M000, One) // Device Check\n",
+		"                If ((Local0 & 0x8000))\n                {\n"
+		"                    Notify (M00F, One) // Device Check\n",
+		"            Device (M000)\n            {\n"
+		"                Name (_HID, EisaId (\"PNP0C80\") /* Memory Device */)  // _HID: Hardware ID\n"
+		"                Name (_UID, Zero)  // _UID: Unique ID\n"
+		"                Method (_STA, 0, NotSerialized)  // _STA: Status\n"
+		"                {\n"
+		"                    If (ML00)\n"
+		"                    {\n"
+		"                        Return (0x0F)\n"
+		"                    }\n\n"
+		"                    Return (Zero)\n"
+		"                }\n\n"
+		"                Method (_CRS, 0, Serialized)  // _CRS: Current Resource Settings\n"
+		"                {\n"
+		"                    Name (MR64, ResourceTemplate ()\n"
+		"                    {\n"
+		"                        QWordMemory (ResourceConsumer, PosDecode, MinFixed, MaxFixed,"
+		" Cacheable, ReadWrite,\n"
+		"                            0x0000000000000000, // Granularity\n"
+		"                            0x0000000000000000, // Range Minimum\n"
+		"                            0x0000000000000000, // Range Maximum\n"
+		"                            0x0000000000000000, // Translation Offset\n"
+		"                            0x0000000000000001, // Length\n"
+		"                            ,, _Y00, AddressRangeMemory, TypeStatic)\n"
+		"                    })\n"
+		/* iasl names the offsets by the descriptor's fields: 14, 22 and 38 are
+		 * _MIN, _MAX and _LEN. */
+		"                    CreateQWordField (MR64, \\_SB.MHPC.M000._CRS._Y00._MIN, MINL)"
+		"  // _MIN: Minimum Base Address\n"
+		"                    CreateQWordField (MR64, \\_SB.MHPC.M000._CRS._Y00._MAX, MAXL)"
+		"  // _MAX: Maximum Base Address\n"
+		"                    CreateQWordField (MR64, \\_SB.MHPC.M000._CRS._Y00._LEN, LENL)"
+		"  // _LEN: Length\n"
+		"                    MINL = MB00 /* \\_SB_.MHPC.MB00 */\n"
+		"                    LENL = ML00 /* \\_SB_.MHPC.ML00 */\n"
+		"                    MAXL = (MINL + LENL) /* \\_SB_.MHPC.M000._CRS.LENL */\n"
+		"                    MAXL -= One\n"
+		"                    Return (MR64) /* \\_SB_.MHPC.M000._CRS.MR64 */\n"
+		"                }\n"
+		"            }",
+		"            Device (M00F)\n            {\n"
+		"                Name (_HID, EisaId (\"PNP0C80\") /* Memory Device */)  // _HID: Hardware ID\n"
+		"                Name (_UID, 0x0F)  // _UID: Unique ID\n",
+		"If (ML0F)",
+		"CreateQWordField (MR64, \\_SB.MHPC.M00F._CRS._Y0F._LEN, LENL)",
+		"MINL = MB0F /* \\_SB_.MHPC.MB0F */",
+		"                If ((Local0 & 0x08))\n                {\n"
+		"                    \\_SB.MHPC.MSCN ()\n                }",
+	};
+	static char out[1 << 18];
+	char dir[] = "/tmp/kvmm-acpi-XXXXXX", name[32];
+	const uint8_t *r, *t;
+	const char *q;
+	unsigned int i, n = 0;
+
+	with_memhp = true;
+	cr_assert_eq(try_build(&gm, 1, NULL, 0), -EINVAL, "memory hot-plug needs the GED");
+	with_ged = true;
+	r = build(1, NULL, 0);
+	t = find(r, "DSDT");
+	for (i = 0; i < 3; i++)
+		cr_assert_eq(count_in(t, crs_fields[i], sizeof(crs_fields[i])), X86_MEMHP_SLOTS,
+			     "CreateQWordField at offset %u in every _CRS", crs_fields[i][6]);
+	disassemble(r, sigs, 1, dir, out, sizeof(out));
+	want_all(out, want, sizeof(want) / sizeof(want[0]));
+	for (q = out; (q = strstr(q, "Name (_HID, EisaId (\"PNP0C80\") /* Memory Device */)")); q++)
+		n++;
+	cr_assert_eq(n, X86_MEMHP_SLOTS, "%u memory devices", n);
+	for (i = 0; i < X86_MEMHP_SLOTS; i++) {
+		snprintf(name, sizeof(name), "Device (M%03X)", i);
+		cr_assert_not_null(strstr(out, name), "%s", name);
+	}
+	cr_assert_null(strstr(out, "Device (M010)"));
+	cr_assert_null(strstr(out, "_EJ0"), "memory is never ejected");
+	recompile(r, dir);
+	cr_assert_eq(run(out, sizeof(out), "rm -rf -- %s", dir), 0);
+
+	/* Without it: no controller, and the GED does not call MSCN. */
+	with_memhp = false;
+	t = find(build(1, NULL, 0), "DSDT");
+	cr_assert(!in_dsdt(t, "MHPC", 4) && !in_dsdt(t, "PNP0C80", 7) &&
+		  !in_dsdt(t, "\x0c\x41\xd0\x0c\x80", 5) && !in_dsdt(t, "MSCN", 4));
+	with_ged = false;
+}
+
+/* Every hot-plug at once: the GED's _EVT calls each controller under its own bit. */
+Test(acpi, dsdt_all_hotplug_in_ged)
+{
+	/* If (Local0 & GED_EVT_MEM_HOTPLUG) { \_SB.MHPC.MSCN () } */
+	static const uint8_t mem[] = { 0xa0, 0x15, 0x7b, 0x60, 0x0a, GED_EVT_MEM_HOTPLUG, 0x00,
+		'\\', 0x2f, 3, '_', 'S', 'B', '_', 'M', 'H', 'P', 'C', 'M', 'S', 'C', 'N' };
+	struct acpi_pci_seg *p = make_pci(1);
+	const uint8_t *t;
+	unsigned int i;
+
+	with_pci = p;
+	nr_with_pci = 1;
+	with_ged = with_pcihp = with_memhp = true;
+	with_max_cpus = 4;
+	t = find(build(2, NULL, 0), "DSDT");
+	cr_assert(in_dsdt(t, mem, sizeof(mem)), "_EVT calls MSCN");
+	cr_assert(in_dsdt(t, "CSCN", 4) && in_dsdt(t, "PCNT", 4) && in_dsdt(t, "MHPC", 4));
+	for (i = 0; i < 3; i++)
+		cr_assert_eq(count_in(t, crs_fields[i], sizeof(crs_fields[i])), X86_MEMHP_SLOTS);
+	with_ged = with_pcihp = with_memhp = false;
+	with_max_cpus = 0;
+	with_pci = NULL;
+	nr_with_pci = 0;
+	free(p);
+}
+
+/*
+ * acpiexec over the DSDT and a stub SSDT that fills the controller's registers (SystemIO
+ * 0x760, which acpiexec backs with memory) with what devices/memhp.c answers after PLUGs,
+ * dword by dword, and GEVT with the GED's memory bit: the slots' _STA and _CRS, and the
+ * GED's _EVT notifying the plugged slots' devices.
+ */
+static void memhp_stub(const char *dir, const struct memhp *h)
+{
+	static char out[4096];
+	char path[80];
+	uint8_t b[4];
+	uint32_t v, off;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/stub.asl", dir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "DefinitionBlock (\"\", \"SSDT\", 2, \"KVMM\", \"STUB\", 1)\n{\n"
+		"    OperationRegion (STUB, SystemIO, 0x%x, 0x%x)\n"
+		"    Field (STUB, DWordAcc, NoLock, Preserve)\n    {\n",
+		X86_MEMHP_PORT, X86_MEMHP_LEN);
+	for (off = 0; off < MEMHP_LEN; off += 4)
+		fprintf(f, "        W%03X, 32,\n", off / 4);
+	fprintf(f, "    }\n    OperationRegion (GSTB, SystemIO, 0x%x, 1)\n"
+		"    Field (GSTB, ByteAcc, NoLock, Preserve) { GSTV, 8 }\n"
+		"    Method (FILL, 0, Serialized)\n    {\n        GSTV = 0x%x\n",
+		X86_GED_PORT, GED_EVT_MEM_HOTPLUG);
+	for (off = 0; off < MEMHP_LEN; off += 4) {
+		memhp_io((void *)h, off, b, 4, false);
+		memcpy(&v, b, 4);
+		fprintf(f, "        W%03X = 0x%08x\n", off / 4, v);
+	}
+	fprintf(f, "    }\n}\n");
+	fclose(f);
+	cr_assert_eq(run(out, sizeof(out), "cd %s && iasl stub.asl 2>&1", dir), 0, "%s", out);
+}
+
+/* The 48 bytes of the buffer that acpiexec's output RES shows for evaluating METHOD. */
+static void crs_of(const char *res, const char *method, uint8_t crs[48])
+{
+	char mark[80];
+	const char *p;
+	unsigned int i, j, x;
+	int n;
+
+	snprintf(mark, sizeof(mark), "Evaluating %s\n", method);
+	p = strstr(res, mark);
+	cr_assert_not_null(p, "%s", res);
+	p = strstr(p, "[Buffer] Length 30 = \n");
+	cr_assert_not_null(p, "%s: %s", method, res);
+	for (i = 0; i < 3; i++) {
+		p = strchr(p, '\n');
+		cr_assert(p && sscanf(p, " %x: %n", &x, &n) == 1 && x == 16 * i, "%s", res);
+		p += n;
+		for (j = 0; j < 16; j++) {
+			cr_assert_eq(sscanf(p, "%x%n", &x, &n), 1, "%s", res);
+			crs[16 * i + j] = (uint8_t)x;
+			p += n;
+		}
+	}
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+	return rd(p, 8);
+}
+
+Test(acpi, acpiexec_runs_memory_devices, .timeout = 120)
+{
+	static char out[4096], res[1 << 16];
+	char dir[] = "/tmp/kvmm-acpi-XXXXXX", path[64];
+	struct memhp *h = memhp_new();
+	const uint64_t base0 = 0x120000000ULL, len0 = 896ULL << 20;
+	const uint64_t base1 = 0x123456789000ULL, len1 = (4ULL << 30) + (128ULL << 20);
+	uint8_t crs[48];
+	const uint8_t *t;
+	FILE *f;
+
+	cr_assert_eq(run(out, sizeof(out), "command -v %s", "acpiexec"), 0,
+		     "acpiexec not found: install acpica-tools");
+	cr_assert_not_null(h);
+	cr_assert_eq(memhp_plug(h, base0, len0), 0);
+	cr_assert_eq(memhp_plug(h, base1, len1), 1);
+	with_ged = with_memhp = true;
+	t = find(build(1, NULL, 0), "DSDT");
+	with_ged = with_memhp = false;
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/DSDT.dat", dir);
+	f = fopen(path, "wb");
+	cr_assert(f && fwrite(t, 1, rd(t + 4, 4), f) == rd(t + 4, 4));
+	fclose(f);
+	memhp_stub(dir, h);
+
+	cr_assert_eq(run(res, sizeof(res), "cd %s && timeout 30 acpiexec -b '"
+			 "Execute \\FILL; Execute \\_SB.MHPC.M000._STA; "
+			 "Execute \\_SB.MHPC.M001._STA; Execute \\_SB.MHPC.M002._STA; "
+			 "Execute \\_SB.MHPC.M00F._STA; Execute \\_SB.MHPC.M000._CRS; "
+			 "Execute \\_SB.MHPC.M001._CRS; Execute \\_SB.GED._EVT 0x17' "
+			 "DSDT.dat stub.aml 2>&1", dir), 0, "%s", res);
+	cr_assert_null(strcasestr(res, "exception"), "%s", res);
+	cr_assert_null(strcasestr(res, "error"), "%s", res);
+	cr_assert_not_null(strstr(res, "Evaluating \\_SB.MHPC.M000._STA\nEvaluation of "
+				  "\\_SB.MHPC.M000._STA returned object"), "%s", res);
+	/* Plugged slots are present (0x0F), empty ones absent. */
+	cr_assert(strstr(res, "Evaluating \\_SB.MHPC.M000._STA\n") &&
+		  strstr(strstr(res, "Evaluating \\_SB.MHPC.M000._STA\n"),
+			 "[Integer] = 000000000000000F"), "%s", res);
+	{
+		const char *s1 = strstr(res, "Evaluating \\_SB.MHPC.M001._STA\n");
+		const char *s2 = strstr(res, "Evaluating \\_SB.MHPC.M002._STA\n");
+		const char *s3 = strstr(res, "Evaluating \\_SB.MHPC.M00F._STA\n");
+		const char *s4 = strstr(res, "Evaluating \\_SB.MHPC.M000._CRS\n");
+
+		cr_assert(s1 && s2 && s3 && s4, "%s", res);
+		cr_assert(memmem(s1, (size_t)(s2 - s1), "[Integer] = 000000000000000F", 28),
+			  "M001 present: %s", res);
+		cr_assert(memmem(s2, (size_t)(s3 - s2), "[Integer] = 0000000000000000", 28),
+			  "M002 absent: %s", res);
+		cr_assert(memmem(s3, (size_t)(s4 - s3), "[Integer] = 0000000000000000", 28),
+			  "M00F absent: %s", res);
+	}
+
+	/* QWordMemory: consumer, cacheable read-write memory [base, base + len - 1]. */
+	crs_of(res, "\\_SB.MHPC.M000._CRS", crs);
+	cr_assert(crs[0] == 0x8a && crs[1] == 43 && crs[2] == 0 && crs[3] == 0,
+		  "QWord address space descriptor of memory");
+	cr_assert_eq(le64(crs + 6), 0, "granularity");
+	cr_assert_eq(le64(crs + 14), base0, "_MIN %#llx", (unsigned long long)le64(crs + 14));
+	cr_assert_eq(le64(crs + 22), base0 + len0 - 1, "_MAX");
+	cr_assert_eq(le64(crs + 30), 0, "translation");
+	cr_assert_eq(le64(crs + 38), len0, "_LEN");
+	cr_assert_eq(crs[46], 0x79, "EndTag");
+	crs_of(res, "\\_SB.MHPC.M001._CRS", crs);
+	cr_assert_eq(le64(crs + 14), base1, "_MIN %#llx", (unsigned long long)le64(crs + 14));
+	cr_assert_eq(le64(crs + 22), base1 + len1 - 1, "_MAX %#llx",
+		     (unsigned long long)le64(crs + 22));
+	cr_assert_eq(le64(crs + 38), len1, "_LEN %#llx", (unsigned long long)le64(crs + 38));
+
+	/* The GED's event: the controller's INSERT (slots 0 and 1) notifies those two. */
+	cr_assert_not_null(strstr(res, "Received a System Notify on [M000]"), "%s", res);
+	cr_assert_not_null(strstr(res, "Received a System Notify on [M001]"), "%s", res);
+	cr_assert_null(strstr(res, "Received a System Notify on [M002]"), "%s", res);
+	cr_assert_null(strstr(res, "Value 0x03"), "no eject requests: %s", res);
+	cr_assert_eq(run(out, sizeof(out), "rm -rf -- %s", dir), 0);
+	memhp_free(h);
 }

@@ -1,7 +1,7 @@
 /*
  * Tests for the x86_64 AML byte-code builder (arch/x86_64/aml.c, aml_code.c): the encoders
  * of integers, strings, names, UUIDs, address space descriptors and the control-method
- * constructs byte for byte, their errors, the PkgLength at its size boundaries, and the
+ * constructs (arithmetic and buffer fields too) byte for byte, their errors, the PkgLength at its size boundaries, and the
  * sticky error of a full buffer.  The tables
  * built with it are tested in test_acpi.c and test_acpi_dsdt.c.
  */
@@ -212,6 +212,24 @@ Test(aml, osc_constructs)
 		   0x7d, 0x69, 0x6a, 0x67);
 	AML_EXPECT(aml_arg(a, 6), 0x6e);
 	AML_EXPECT_ERR(aml_arg(a, 7), -EINVAL);
+	/* The memory devices' _CRS (dsdt.c): CreateQWordField (MR64, 0x0E, MINL),
+	 * MAXL = MINL + LENL, MAXL -= 1, i.e. Add (MINL, LENL, MAXL),
+	 * Subtract (MAXL, One, MAXL). */
+	AML_EXPECT((aml_create_qword_field(a), aml_namestring(a, "MR64"),
+		    aml_integer(a, 14), aml_namestring(a, "MINL")),
+		   0x8f, 'M', 'R', '6', '4', 0x0a, 0x0e, 'M', 'I', 'N', 'L');
+	AML_EXPECT((aml_add(a), aml_namestring(a, "MINL"), aml_namestring(a, "LENL"),
+		    aml_namestring(a, "MAXL")),
+		   0x72, 'M', 'I', 'N', 'L', 'L', 'E', 'N', 'L', 'M', 'A', 'X', 'L');
+	AML_EXPECT((aml_subtract(a), aml_namestring(a, "MAXL"), aml_integer(a, 1),
+		    aml_namestring(a, "MAXL")),
+		   0x74, 'M', 'A', 'X', 'L', 0x01, 'M', 'A', 'X', 'L');
+	/* As expressions: Local0 = (Arg0 + Arg1) - 0x10 */
+	AML_EXPECT((aml_store(a), aml_subtract(a), aml_add(a), aml_arg(a, 0), aml_arg(a, 1),
+		    aml_no_target(a), aml_integer(a, 0x10), aml_no_target(a), aml_local(a, 0)),
+		   0x70, 0x74, 0x72, 0x68, 0x69, 0x00, 0x0a, 0x10, 0x00, 0x60);
+	AML_EXPECT_ERR((aml_create_qword_field(a), aml_namestring(a, "MR64"),
+			aml_integer(a, 14), aml_namestring(a, "1MIN")), -EINVAL);
 	AML_EXPECT_ERR((aml_create_dword_field(a), aml_arg(a, 3),
 			aml_integer(a, 0), aml_namestring(a, "1CDW")), -EINVAL);
 }
