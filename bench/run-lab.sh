@@ -2,8 +2,8 @@
 # The side-by-side benchmarks: kvmm beside QEMU in one lab boot per architecture (boot time,
 # memory of the VMM process, TCP through a TAP, on x86_64 also TCP beside QEMU's microvm on
 # the same virtio-mmio transport, reads through virtio-fs from the same virtiofsd and the VMM's
-# memory with virtio-fs, and on x86_64 disk hot-plug latency; tests/lab/scenarios.d/ with
-# LAB_MODE=bench),
+# memory with virtio-fs, and on x86_64 hot-plug latency of a disk, a NIC, a vCPU and memory;
+# tests/lab/scenarios.d/ with LAB_MODE=bench),
 # then the charts into docs/ and the tables on stdout. Not part of the tests: the numbers are
 # recorded in docs/boot-time.md, docs/memory.md, docs/net-throughput.md, docs/virtio-fs.md and
 # docs/hotplug.md
@@ -52,7 +52,7 @@ bench_arch() {
 	python3 bench/fs-plot.py "$log" "docs/fs-read$suffix.svg" "docs/fs-mem-$arch.svg" || rc=1
 	echo
 	if [ "$arch" = x86_64 ]; then
-		echo "## disk hot-plug latency, $arch (request to the guest having read the disk)"
+		echo "## hot-plug latency, $arch (request to the guest using the disk, NIC, vCPU, memory)"
 		python3 bench/hp-plot.py "$log" "docs/hotplug-latency$suffix.svg" || rc=1
 		echo
 	fi

@@ -14,6 +14,12 @@
 #                   guest's "KVMM-HP cpu-add n=1 online=0" line (added by its ACPI processor
 #                   driver and onlined); taken out again before the next run (vm.resize to 1,
 #                   device_del), to the guest's "KVMM-HP cpu-gone n=1"
+#   hp-latency-mem  128 MiB of RAM each run, kept: kvmm vm.resize desired_ram (the VM has a
+#                   hotplug_size for all runs), QEMU object_add memory-backend-ram +
+#                   device_add pc-dimm (-m 512M,slots=RUNS,maxmem=...); to the guest's
+#                   "KVMM-HP mem-add" line, written once its blocks are added and onlined
+#                   (the guest waits 300 ms without a new block before it counts a batch
+#                   done, in both)
 # (hotplug.sh's hp-latency does the same for a disk.)  A run that fails ends its VMM's series
 # and the benchmark FAILs naming it; nothing is repeated.
 
@@ -288,7 +294,100 @@ sc_hp_latency_cpu() {
 	peer_verdict hp-latency-cpu ms "$HPB_KVMM" "$HPB_QEMU" "$_bmiss"
 }
 
+# --- hp-latency-mem ---------------------------------------------------------------------------
+
+HPB_MEM_MIB=128
+
+# hpb_mem_added N: the guest's N-th "KVMM-HP mem-add" line within HP_WAIT, its blocks all
+# onlined; HP_LAT from HP_T_API. 1 with API_BAD otherwise.
+hpb_mem_added() {
+	if ! hp_wait 'KVMM-HP mem-add ' "$1" "$HP_WAIT"; then
+		API_BAD="no 'KVMM-HP mem-add' line number $1 within $HP_WAIT s ($HP_WAIT_WHY)"
+		return 1
+	fi
+	HP_LAT=$((HP_SEEN - HP_T_API))
+	_hm_b=$(hp_val blocks)
+	if [ "$(hp_val online_rc)" != 0 ] || [ "$(hp_val online)" != "$_hm_b" ] ||
+		[ "${_hm_b:-0}" -lt 1 ]; then
+		API_BAD="want the new blocks all onlined: $HP_LINE"
+		return 1
+	fi
+}
+
+# hpb_mem_kvmm RUNS: latencies in HPB_KVMM. 1 with HP_WHY when a run could not be measured.
+hpb_mem_kvmm() {
+	HP_MEM_EXTRA=", \"hotplug_size\": $(($1 * HPB_MEM_MIB * 1048576))"
+	hp_vm_json "$LAB_TMP/hpb-mem.json" false ""
+	HP_MEM_EXTRA=
+	if hp_boot hpb-mem-kvmm "$LAB_TMP/hpb-mem.json"; then
+		info "hp-latency-mem vmm=kvmm boot_to_ready_ms=$HP_BOOT_MS"
+		_bi=0
+		while [ $_bi -lt "$1" ]; do
+			_bi=$((_bi + 1))
+			now_ms
+			HP_T_API=$NOW_MS
+			api raw PUT vm.resize "{\"desired_ram\": $(((512 + _bi * HPB_MEM_MIB) * 1048576))}"
+			[ "$API_RC" = 0 ] || { API_BAD="run $_bi: vm.resize desired_ram: $API_OUT"; break; }
+			hpb_mem_added "$_bi" || break
+			info "hp-latency-mem run=$_bi vmm=kvmm lat_ms=$HP_LAT memtotal_kb=$(hp_val memtotal_kb)"
+			HPB_KVMM="$HPB_KVMM $HP_LAT"
+		done
+	fi
+	_bbad=$API_BAD
+	hp_end
+	HP_WHY=${_bbad:-$API_BAD}
+	[ -z "$HP_WHY" ] && return 0
+	hp_dump
+	return 1
+}
+
+# hpb_mem_qemu RUNS: latencies in HPB_QEMU. 1 with HP_WHY when a run could not be measured.
+hpb_mem_qemu() {
+	hpb_qemu_start hpb-mem-qemu -smp 1 \
+		-m "512M,slots=$1,maxmem=$((512 + $1 * HPB_MEM_MIB))M" &&
+		info "hp-latency-mem vmm=qemu boot_to_ready_ms=$HP_BOOT_MS"
+	_bi=0
+	while [ -z "$HP_WHY" ] && [ $_bi -lt "$1" ]; do
+		_bi=$((_bi + 1))
+		API_BAD=
+		now_ms
+		HP_T_API=$NOW_MS
+		hp_qmp "{\"execute\": \"object-add\", \"arguments\": {\"qom-type\": \"memory-backend-ram\", \"id\": \"mem$_bi\", \"size\": $((HPB_MEM_MIB * 1048576))}}" \
+			"{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"pc-dimm\", \"id\": \"dimm$_bi\", \"memdev\": \"mem$_bi\"}}"
+		if ! hpb_mem_added "$_bi"; then
+			HP_WHY="run $_bi: $API_BAD; QMP: $(hpb_qmp_error)"
+			break
+		fi
+		info "hp-latency-mem run=$_bi vmm=qemu lat_ms=$HP_LAT memtotal_kb=$(hp_val memtotal_kb)"
+		HPB_QEMU="$HPB_QEMU $HP_LAT"
+	done
+	hpb_qemu_stop
+	[ -z "$HP_WHY" ] && return 0
+	hp_dump
+	return 1
+}
+
+sc_hp_latency_mem() {
+	_bruns=${LAB_HP_BENCH_RUNS:-5}
+	[ "$_bruns" -le 16 ] || _bruns=16	# kvmm: 16 memory slots
+	HPB_KVMM='' HPB_QEMU='' _bmiss='' HPB_CMDLINE=''
+	HP_KERNEL=$BOOT_KERNEL HP_CMDLINE=$BASE_CMDLINE
+	if ! have_kvmm || [ ! -x "${LAB_KVMM_REMOTE:-}" ]; then
+		_bmiss=" kvmm(absent)"
+	else
+		hpb_mem_kvmm "$_bruns" || _bmiss=" kvmm($HP_WHY)"
+	fi
+	HP_KERNEL='' HP_CMDLINE=''
+	if ! command -v "$LAB_QEMU" >/dev/null 2>&1; then
+		_bmiss="$_bmiss qemu(absent)"
+	else
+		hpb_mem_qemu "$_bruns" || _bmiss="$_bmiss qemu($HP_WHY)"
+	fi
+	peer_verdict hp-latency-mem ms "$HPB_KVMM" "$HPB_QEMU" "$_bmiss"
+}
+
 if [ "$LAB_ARCH" = x86_64 ] && [ "$LAB_TRANSPORT" = pci ]; then
 	bench hp-latency-net x86_64 sc_hp_latency_net
 	bench hp-latency-cpu x86_64 sc_hp_latency_cpu
+	bench hp-latency-mem x86_64 sc_hp_latency_mem
 fi
