@@ -202,6 +202,37 @@ static int get_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out)
 	}
 }
 
+/*
+ * Everything kvmm places above 4 GiB (RAM, the memory hot-plug region, the 64-bit PCI
+ * windows) must lie below the guest's physical address width (CPUID 0x80000008 EAX[7:0],
+ * as KVM passes it on), or the guest cannot reach it: a large memory.hotplug_size on a host
+ * with few address bits would put the PCI BARs out of reach.  0, or -EINVAL (logged).
+ */
+static int check_phys_bits(struct vm *vm)
+{
+	const struct kvm_cpuid2 *c = x86(vm)->cpuid;
+	unsigned int bits = 36;		/* what a CPU without the leaf has */
+	uint64_t top, gpa, size, block;
+	struct pci_windows w;
+	const char *why;
+
+	for (unsigned int i = 0; i < c->nent; i++)
+		if (c->entries[i].function == 0x80000008 && (c->entries[i].eax & 0xff))
+			bits = c->entries[i].eax & 0xff;
+	top = ram_end(vm->cfg);
+	if (!arch_ram_hotplug_region(vm->cfg, &gpa, &size, &block, &why) && size)
+		top = gpa + size;
+	if (vm->cfg->transport != VIRTIO_TRANSPORT_MMIO && vm->cfg->pci_segments &&
+	    !arch_pci_windows(vm->cfg, vm->cfg->pci_segments - 1, &w))
+		top = w.mem64_base + w.mem64_size;
+	if (bits >= 64 || top <= 1ULL << bits)
+		return 0;
+	pr_err("memory: guest-physical addresses up to 0x%llx (RAM, memory.hotplug_size, the "
+	       "64-bit PCI windows) do not fit the CPU's %u address bits: lower "
+	       "memory.hotplug_size or memory.size", (unsigned long long)top, bits);
+	return -EINVAL;
+}
+
 int arch_vm_init(struct vm *vm)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
@@ -228,9 +259,11 @@ int arch_vm_init(struct vm *vm)
 		return -errno;
 	}
 	ret = get_supported_cpuid(vm->kvm_fd, &x86(vm)->cpuid);
-	if (ret)
+	if (ret) {
 		pr_err("KVM_GET_SUPPORTED_CPUID: %s", strerror(-ret));
-	return ret;
+		return ret;
+	}
+	return check_phys_bits(vm);
 }
 
 void arch_vm_destroy(struct vm *vm)
