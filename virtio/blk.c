@@ -1,7 +1,15 @@
 /*
  * virtio-blk (virtio 1.x, 5.2) on a raw image file or block device: opening and locking the
- * image, the feature set and config space, and the queue handler. Parsing and executing
- * requests is blk_req.c.
+ * image, the feature set and config space, the queue handler, and rate limiting. Parsing and
+ * executing requests is blk_req.c.
+ *
+ * Rate limiting (a disk's own limiter, or a rate_limit_group's shared one; the token buckets
+ * are vmm/ratelimit.c): each request costs one op and, for reads and writes, its data bytes,
+ * taken after the request is parsed and before it runs. When the limiter says wait, the
+ * chain goes back to the ring (vq_unpop(): nothing taken is dropped), the queue stops being
+ * served (kicks are ignored) and a timerfd on the worker's epoll set wakes it when the
+ * tokens are there. Only this disk's worker waits: other disks and devices run on. A reset
+ * clears the throttle and disarms the timer.
  */
 #define _GNU_SOURCE
 #include <endian.h>
@@ -11,14 +19,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "blk_req.h"
 #include "devices.h"
 #include "log.h"
+#include "ratelimit.h"
+#include "transport.h"
 
 #define VIRTIO_BLK_F_SIZE_MAX		1
 #define VIRTIO_BLK_F_SEG_MAX		2
@@ -67,6 +79,14 @@ struct blk {
 	uint64_t malformed;		/* chains that were not even requests */
 	/* vm.counters, by request type (whatever their status). */
 	uint64_t read_ops, read_bytes, write_ops, write_bytes, flush_ops, discard_ops, errors;
+	uint64_t throttled;		/* times the queue stopped for the rate limiter */
+	/* Rate limiting: the disk's own limiter, or its group's (limited says either). */
+	bool limited;
+	struct ratelimit rl;
+	struct rl_group *group;
+	int timer_fd;			/* wakes a throttled queue; -1 when not limited */
+	bool timer_watched;		/* on the worker's epoll set (from the first activation) */
+	bool paused;			/* waiting for tokens: the queue is not served */
 	struct vq_chain chain;		/* worker scratch */
 	struct blk_req req;
 };
@@ -78,28 +98,70 @@ static void blk_config_read(struct virtio_dev *d, uint32_t off, void *data, uint
 	memcpy(data, (uint8_t *)&blk->config + off, len);
 }
 
+static void blk_timer_event(struct virtio_dev *d, void *opaque, uint32_t events);
+
 static int blk_activate(struct virtio_dev *d)
 {
 	struct blk *blk = d->priv;
+	int ret;
 
 	blk->b.discard = virtio_has(d, VIRTIO_BLK_F_DISCARD);
 	blk->b.write_zeroes = virtio_has(d, VIRTIO_BLK_F_WRITE_ZEROES);
+	if (blk->limited && !blk->timer_watched) {
+		ret = virtio_watch_fd(d, blk->timer_fd, EPOLLIN, blk_timer_event, blk);
+		if (ret) {
+			pr_err("%s: watching the rate limiter's timer: %s", blk->name,
+			       strerror(-ret));
+			return ret;
+		}
+		blk->timer_watched = true;
+	}
 	return 0;
 }
 
-static uint32_t blk_chain(struct virtio_dev *d, struct vq_chain *c)
+/* Arms (NS > 0) or disarms (0) the throttle timer. */
+static void blk_timer_set(struct blk *blk, uint64_t ns)
 {
-	struct blk *blk = d->priv;
-	uint32_t used;
-	uint8_t status = VIRTIO_BLK_S_IOERR;
+	struct itimerspec its = { .it_value = { .tv_sec = (time_t)(ns / 1000000000U),
+						.tv_nsec = (long)(ns % 1000000000U) } };
 
-	blk->req.type = UINT32_MAX;	/* stays so when the chain was not a request */
-	used = blk_handle(d->mem, &blk->b, c, &blk->req);
-	if (used && gm_read(d->mem, blk->req.status_gpa, &status, 1))
-		status = VIRTIO_BLK_S_IOERR;
+	if (timerfd_settime(blk->timer_fd, 0, &its, NULL))
+		pr_warn("%s: rate limiter timer: %s", blk->name, strerror(errno));
+}
+
+/* The tokens request R costs, taken now: 0, or the ns to wait (nothing taken). */
+static uint64_t blk_take_tokens(struct blk *blk, const struct blk_req *r)
+{
+	uint64_t bytes = r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_OUT ?
+			 r->data_len : 0;
+
+	if (blk->group)
+		return rl_group_consume(blk->group, rl_now(), bytes, 1);
+	return rl_consume(&blk->rl, rl_now(), bytes, 1);
+}
+
+/*
+ * Completes the chain blk_parse() turned into blk->req with result PARSED: executes it
+ * (PARSED 0), writes the status, counts it. Returns the used length (0: no status byte).
+ */
+static uint32_t blk_complete(struct blk *blk, int parsed)
+{
+	const struct guest_mem *gm = blk->vdev.mem;
+	uint32_t written = 0;
+	uint8_t status;
+
+	if (parsed < 0) {
+		blk->errors++;
+		return 0;
+	}
+	status = parsed ? (uint8_t)parsed : blk_execute(gm, &blk->b, &blk->req, &written);
+	if (gm_write(gm, blk->req.status_gpa, &status, 1)) {
+		blk->errors++;
+		return 0;	/* cannot happen: blk_parse() checked the byte */
+	}
 	if (status != VIRTIO_BLK_S_OK) {
 		blk->errors++;
-		return used;
+		return written + 1;
 	}
 	switch (blk->req.type) {
 	case VIRTIO_BLK_T_IN:
@@ -118,7 +180,83 @@ static uint32_t blk_chain(struct virtio_dev *d, struct vq_chain *c)
 		blk->discard_ops++;
 		break;
 	}
-	return used;
+	return written + 1;
+}
+
+static uint32_t blk_chain(struct virtio_dev *d, struct vq_chain *c)
+{
+	struct blk *blk = d->priv;
+
+	blk->req.type = UINT32_MAX;	/* stays so when the chain was not a request */
+	return blk_complete(blk, blk_parse(d->mem, &blk->b, c, &blk->req));
+}
+
+/*
+ * virtio_process_queue() with the rate limiter between parsing and executing: a request
+ * without tokens goes back to the ring and the queue pauses until the timer says the
+ * tokens are there.
+ */
+static void blk_process_limited(struct blk *blk)
+{
+	struct virtio_dev *d = &blk->vdev;
+	struct vq *vq = &d->vqs[0];
+	struct vq_chain *c = &blk->chain;
+	unsigned int pushed = 0;
+	uint64_t wait;
+	uint32_t len;
+	int ret;
+
+	for (;;) {
+		ret = vq_pop(vq, d->mem, c);
+		if (ret == 0) {
+			if (!vq_enable_notify(vq, d->mem))
+				break;
+			continue;
+		}
+		if (ret == -EIO) {
+			virtio_needs_reset(d, "broken available ring");
+			return;
+		}
+		len = 0;
+		if (ret == -EINVAL) {
+			blk->malformed++;
+		} else {
+			blk->req.type = UINT32_MAX;
+			ret = blk_parse(d->mem, &blk->b, c, &blk->req);
+			/* Refused requests cost nothing: they do no I/O. */
+			if (ret == 0 && (wait = blk_take_tokens(blk, &blk->req))) {
+				vq_unpop(vq, 1);
+				blk->paused = true;
+				blk->throttled++;
+				blk_timer_set(blk, wait);
+				break;
+			}
+			len = blk_complete(blk, ret);
+		}
+		if (vq_push(vq, d->mem, c->head, len)) {
+			virtio_needs_reset(d, "used ring not writable");
+			return;
+		}
+		pushed++;
+	}
+	if (pushed)
+		virtio_notify_used(d, 0);
+}
+
+/* The throttle timer expired (worker, lock held): serve the queue again. */
+static void blk_timer_event(struct virtio_dev *d, void *opaque, uint32_t events)
+{
+	struct blk *blk = opaque;
+	uint64_t ticks;
+
+	(void)events;
+	if (read(blk->timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		pr_warn("%s: rate limiter timer: %s", blk->name, strerror(errno));
+	if (!blk->paused)
+		return;		/* disarmed by a reset after it fired */
+	blk->paused = false;
+	if (virtio_live(d->t) && d->vqs[0].ready)
+		blk_process_limited(blk);
 }
 
 static unsigned int blk_counters(struct virtio_dev *d, struct virtio_counter *out)
@@ -129,6 +267,7 @@ static unsigned int blk_counters(struct virtio_dev *d, struct virtio_counter *ou
 		{ "write_ops", blk->write_ops }, { "write_bytes", blk->write_bytes },
 		{ "flush_ops", blk->flush_ops }, { "discard_ops", blk->discard_ops },
 		{ "errors", blk->errors }, { "malformed_chains", blk->malformed },
+		{ "throttled", blk->throttled },
 	};
 
 	memcpy(out, c, sizeof(c));
@@ -139,7 +278,20 @@ static void blk_queue_notify(struct virtio_dev *d, unsigned int q)
 {
 	struct blk *blk = d->priv;
 
-	virtio_process_queue(d, q, &blk->chain, blk_chain, &blk->malformed);
+	if (!blk->limited)
+		virtio_process_queue(d, q, &blk->chain, blk_chain, &blk->malformed);
+	else if (!blk->paused)		/* paused: the timer resumes it */
+		blk_process_limited(blk);
+}
+
+static void blk_reset(struct virtio_dev *d)
+{
+	struct blk *blk = d->priv;
+
+	if (blk->paused) {
+		blk->paused = false;
+		blk_timer_set(blk, 0);
+	}
 }
 
 static void blk_destroy(struct virtio_dev *d)
@@ -149,7 +301,13 @@ static void blk_destroy(struct virtio_dev *d)
 	if (blk->malformed)
 		pr_info("%s: %llu malformed chains", blk->name,
 			(unsigned long long)blk->malformed);
+	if (blk->throttled)
+		pr_info("%s: the rate limiter paused the queue %llu times", blk->name,
+			(unsigned long long)blk->throttled);
 	close(blk->b.fd);
+	if (blk->timer_fd >= 0)
+		close(blk->timer_fd);
+	rl_group_put(blk->group);
 	free(blk);
 }
 
@@ -157,6 +315,7 @@ static const struct virtio_dev_ops blk_ops = {
 	.config_read = blk_config_read,
 	.activate = blk_activate,
 	.queue_notify = blk_queue_notify,
+	.reset = blk_reset,
 	.destroy = blk_destroy,
 	.counters = blk_counters,
 };
@@ -219,6 +378,44 @@ static void blk_fill_config(struct blk *blk)
 	c->write_zeroes_may_unmap = 1;
 }
 
+/* The disk's limiter, its group's, or none; with one, the throttle timer. 0/-errno. */
+static int blk_limiter_new(struct blk *blk, const struct disk_config *dc)
+{
+	uint64_t now = rl_now();
+
+	if (*dc->rate_limit_group) {
+		blk->group = rl_group_get(dc->rate_limit_group, &dc->group_limits, now);
+		if (!blk->group)
+			return -ENOMEM;
+		blk->limited = true;
+	} else if (rl_config_enabled(&dc->rate_limit)) {
+		rl_init(&blk->rl, &dc->rate_limit, now);
+		blk->limited = true;
+	}
+	if (!blk->limited)
+		return 0;
+	blk->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (blk->timer_fd < 0) {
+		pr_err("%s: rate limiter timer: %s", blk->name, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static void blk_log_limits(const struct blk *blk, const struct disk_config *dc)
+{
+	const struct rl_config *c = blk->group ? &dc->group_limits : &dc->rate_limit;
+
+	if (!blk->limited)
+		return;
+	pr_info("%s: rate limit%s%s: %llu bytes/%llu ms (burst %llu), %llu ops/%llu ms "
+		"(burst %llu)", blk->name, blk->group ? " group " : "",
+		blk->group ? dc->rate_limit_group : "", (unsigned long long)c->bw.size,
+		(unsigned long long)c->bw.refill_time, (unsigned long long)c->bw.one_time_burst,
+		(unsigned long long)c->ops.size, (unsigned long long)c->ops.refill_time,
+		(unsigned long long)c->ops.one_time_burst);
+}
+
 int virtio_blk_new(const struct disk_config *dc, unsigned int index, struct virtio_dev **out)
 {
 	struct blk *blk = calloc(1, sizeof(*blk));
@@ -226,15 +423,21 @@ int virtio_blk_new(const struct disk_config *dc, unsigned int index, struct virt
 
 	if (!blk)
 		return -ENOMEM;
+	blk->timer_fd = -1;
 	if (dc->id)
 		snprintf(blk->id, sizeof(blk->id), "%s", dc->id);
 	else
 		snprintf(blk->id, sizeof(blk->id), "disk%u", index);
 	snprintf(blk->name, sizeof(blk->name), "virtio-blk %s", blk->id);
 	ret = blk_open(blk, dc);
+	if (!ret)
+		ret = blk_limiter_new(blk, dc);
 	if (ret) {
 		if (blk->b.fd >= 0)
 			close(blk->b.fd);
+		if (blk->timer_fd >= 0)
+			close(blk->timer_fd);
+		rl_group_put(blk->group);
 		free(blk);
 		return ret;
 	}
@@ -265,6 +468,7 @@ int virtio_blk_new(const struct disk_config *dc, unsigned int index, struct virt
 	pr_info("%s: %s, %llu sectors%s%s", blk->name, dc->path,
 		(unsigned long long)blk->b.sectors, dc->readonly ? ", read-only" : "",
 		dc->direct ? ", O_DIRECT" : "");
+	blk_log_limits(blk, dc);
 	*out = &blk->vdev;
 	return 0;
 }

@@ -13,6 +13,16 @@
  *   EPOLLOUT while a frame waits because the TAP refused it with EAGAIN: that chain goes
  *            back to the ring (vq_unpop()) and transmit resumes when the TAP is writable.
  * Interrupts are raised once per batch (virtio_notify_used() honours EVENT_IDX).
+ *
+ * Rate limiting (--net bw_* and ops_*, NetConfig.rate_limiter_config; vmm/ratelimit.c): as in
+ * Cloud Hypervisor, receive and transmit each get a limiter of the configured limits. A
+ * frame costs one op and its bytes (without the virtio-net header). Transmit takes the
+ * tokens before writing a frame; without them the chain goes back to the ring and transmit
+ * pauses. Receive cannot know a frame's size before reading it: it reads only while the
+ * limiter has tokens, then takes the frame's (the limiter may go into debt, paid back before
+ * the next read); without tokens it stops asking for EPOLLIN, so frames wait in the TAP's
+ * queue. Each direction has a timerfd that resumes it when its tokens are back; the other
+ * direction runs on. A reset clears both pauses and disarms the timers.
  */
 #define _GNU_SOURCE
 #include <endian.h>
@@ -21,11 +31,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "devices.h"
 #include "log.h"
 #include "net_io.h"
+#include "ratelimit.h"
 #include "tap.h"
 
 #define NET_QUEUE_SIZE	256
@@ -56,6 +69,13 @@ struct net {
 	bool tx_wait;			/* a frame waits for the TAP to become writable */
 	bool tx_err_logged;
 	uint32_t events;		/* what the watch asks for now */
+	/* Rate limiting, one limiter per direction ([NET_RXQ], [NET_TXQ]). */
+	bool limited;
+	bool timers_watched;		/* the timerfds are on the worker's epoll set */
+	struct ratelimit rl[2];
+	int timer_fd[2];		/* -1 when not limited */
+	bool paused[2];			/* waiting for tokens */
+	uint64_t throttled[2];		/* times each direction paused */
 	struct vq_chain chain;		/* worker scratch */
 	struct net_tx tx;
 	struct net_rx rx;
@@ -68,7 +88,7 @@ static void net_watch(struct net *n)
 	int ret;
 
 	if (n->active && !n->tap_dead) {
-		if (n->vdev.vqs[NET_RXQ].ready && !n->rx_wait)
+		if (n->vdev.vqs[NET_RXQ].ready && !n->rx_wait && !n->paused[NET_RXQ])
 			ev |= EPOLLIN;
 		if (n->tx_wait)
 			ev |= EPOLLOUT;
@@ -96,17 +116,42 @@ static void net_tap_failed(struct net *n, const char *why)
 	net_watch(n);
 }
 
+/* Arms (NS > 0) or disarms (0) direction Q's throttle timer. */
+static void net_timer_set(struct net *n, unsigned int q, uint64_t ns)
+{
+	struct itimerspec its = { .it_value = { .tv_sec = (time_t)(ns / 1000000000U),
+						.tv_nsec = (long)(ns % 1000000000U) } };
+
+	if (timerfd_settime(n->timer_fd[q], 0, &its, NULL))
+		pr_warn("%s: rate limiter timer: %s", n->name, strerror(errno));
+}
+
+/* Direction Q stops for NS ns (its limiter is out of tokens). */
+static void net_pause(struct net *n, unsigned int q, uint64_t ns)
+{
+	n->paused[q] = true;
+	n->throttled[q]++;
+	net_timer_set(n, q, ns);
+	net_watch(n);
+}
+
 /* Moves frames from the TAP into the receive queue until either runs dry (or the budget). */
 static void net_rx(struct net *n)
 {
 	struct virtio_dev *d = &n->vdev;
 	struct vq *vq = &d->vqs[NET_RXQ];
+	uint64_t wait;
 	ssize_t len;
 	int ret;
 
-	if (!vq->ready)
+	if (!vq->ready || n->paused[NET_RXQ])
 		return;
 	for (unsigned int i = 0; i < NET_RX_BUDGET; i++) {
+		/* Any token at all lets the next frame in; it pays after it is read. */
+		if (n->limited && (wait = rl_wait(&n->rl[NET_RXQ], rl_now(), 1, 1))) {
+			net_pause(n, NET_RXQ, wait);
+			break;
+		}
 		ret = net_rx_fill(vq, d->mem, &n->chain, &n->rx, &n->cnt);
 		if (ret == 0) {
 			/* Notifications are on again: the driver kicks when it adds buffers. */
@@ -125,6 +170,9 @@ static void net_rx(struct net *n)
 			net_tap_failed(n, strerror(-len));
 			break;
 		}
+		if (n->limited)
+			rl_force(&n->rl[NET_RXQ], rl_now(),
+				 len > NET_HDR_LEN ? (uint64_t)len - NET_HDR_LEN : 0, 1);
 		if (net_rx_complete(vq, d->mem, &n->rx, len, &n->cnt) < 0) {
 			net_broken(n, "receive used ring not writable");
 			break;
@@ -153,10 +201,11 @@ static void net_tx(struct net *n)
 	struct virtio_dev *d = &n->vdev;
 	struct vq *vq = &d->vqs[NET_TXQ];
 	unsigned int pushed = 0;
+	uint64_t wait;
 	ssize_t w;
 	int ret;
 
-	if (!vq->ready)
+	if (!vq->ready || n->paused[NET_TXQ])
 		return;
 	for (;;) {
 		ret = vq_pop(vq, d->mem, &n->chain);
@@ -171,8 +220,16 @@ static void net_tx(struct net *n)
 		}
 		if (ret < 0 || net_tx_build(d->mem, d->acked, &n->chain, &n->tx)) {
 			n->cnt.tx_malformed++;
+		} else if (n->limited &&
+			   (wait = rl_consume(&n->rl[NET_TXQ], rl_now(), n->tx.len, 1))) {
+			/* Out of tokens: this chain goes again when they are back. */
+			vq_unpop(vq, 1);
+			net_pause(n, NET_TXQ, wait);
+			break;
 		} else if ((w = net_tx_write(n)) == -EAGAIN) {
 			/* The TAP's queue is full: retry this chain when it is writable. */
+			if (n->limited)
+				rl_give(&n->rl[NET_TXQ], n->tx.len, 1);
 			vq_unpop(vq, 1);
 			n->tx_wait = true;
 			net_watch(n);
@@ -235,8 +292,51 @@ static void net_queue_notify(struct virtio_dev *d, unsigned int q)
 		net_watch(n);
 		net_rx(n);
 	} else if (q == NET_TXQ && !n->tx_wait) {
-		net_tx(n);
+		net_tx(n);	/* nothing while paused: the timer resumes it */
 	}
+}
+
+/* A throttle timer expired (worker, lock held); OPAQUE is the direction's timer_fd slot. */
+static void net_timer_event(struct virtio_dev *d, void *opaque, uint32_t events)
+{
+	struct net *n = d->priv;
+	unsigned int q = (unsigned int)(opaque == &n->timer_fd[NET_TXQ]);
+	uint64_t ticks;
+
+	(void)events;
+	if (read(n->timer_fd[q], &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		pr_warn("%s: rate limiter timer: %s", n->name, strerror(errno));
+	if (!n->paused[q])
+		return;		/* disarmed by a reset after it fired */
+	n->paused[q] = false;
+	net_watch(n);
+	if (!n->active || n->tap_dead)
+		return;
+	if (q == NET_RXQ && !n->rx_wait)
+		net_rx(n);
+	else if (q == NET_TXQ && !n->tx_wait)
+		net_tx(n);
+}
+
+/* The throttle timers join the worker's epoll set at the first activation. */
+static int net_watch_timers(struct net *n)
+{
+	int ret;
+
+	if (!n->limited || n->timers_watched)
+		return 0;
+	for (unsigned int q = 0; q < 2; q++) {
+		ret = virtio_watch_fd(&n->vdev, n->timer_fd[q], EPOLLIN, net_timer_event,
+				      &n->timer_fd[q]);
+		if (ret) {
+			if (q)
+				virtio_unwatch_fd(&n->vdev, n->timer_fd[0]);
+			pr_err("%s: watching a rate limiter timer: %s", n->name, strerror(-ret));
+			return ret;
+		}
+	}
+	n->timers_watched = true;
+	return 0;
 }
 
 static int net_activate(struct virtio_dev *d)
@@ -245,6 +345,10 @@ static int net_activate(struct virtio_dev *d)
 	unsigned int mtu = 0;
 	int ret;
 
+	/* First: with a failed TAP, transmit still runs (and may wait for tokens). */
+	ret = net_watch_timers(n);
+	if (ret)
+		return ret;
 	if (n->tap_dead) {
 		pr_warn("%s: TAP %s failed earlier; the device passes no traffic", n->name,
 			n->tap.name);
@@ -279,6 +383,11 @@ static void net_reset(struct virtio_dev *d)
 
 	n->active = false;
 	n->rx_wait = n->tx_wait = false;
+	for (unsigned int q = 0; q < 2; q++) {
+		if (n->paused[q])
+			net_timer_set(n, q, 0);
+		n->paused[q] = false;
+	}
 	net_watch(n);
 	net_rx_init(&n->rx, 0, 0);	/* held chains belonged to the old ring */
 }
@@ -301,18 +410,28 @@ static void net_destroy(struct virtio_dev *d)
 		(unsigned long long)c->rx_drops, (unsigned long long)c->rx_malformed,
 		(unsigned long long)c->tx_packets, (unsigned long long)c->tx_bytes,
 		(unsigned long long)c->tx_drops, (unsigned long long)c->tx_malformed);
+	if (n->throttled[NET_RXQ] || n->throttled[NET_TXQ])
+		pr_info("%s: the rate limiters paused receive %llu times, transmit %llu times",
+			n->name, (unsigned long long)n->throttled[NET_RXQ],
+			(unsigned long long)n->throttled[NET_TXQ]);
 	tap_close(&n->tap);
+	for (unsigned int q = 0; q < 2; q++)
+		if (n->timer_fd[q] >= 0)
+			close(n->timer_fd[q]);
 	free(n);
 }
 
 static unsigned int net_counters(struct virtio_dev *d, struct virtio_counter *out)
 {
-	const struct net_counters *c = &((struct net *)d->priv)->cnt;
+	const struct net *n = d->priv;
+	const struct net_counters *c = &n->cnt;
 	const struct virtio_counter v[] = {
 		{ "rx_packets", c->rx_packets }, { "rx_bytes", c->rx_bytes },
 		{ "rx_drops", c->rx_drops }, { "rx_malformed", c->rx_malformed },
 		{ "tx_packets", c->tx_packets }, { "tx_bytes", c->tx_bytes },
 		{ "tx_drops", c->tx_drops }, { "tx_malformed", c->tx_malformed },
+		{ "rx_throttled", n->throttled[NET_RXQ] },
+		{ "tx_throttled", n->throttled[NET_TXQ] },
 	};
 
 	memcpy(out, v, sizeof(v));
@@ -347,16 +466,28 @@ int virtio_net_new(const struct net_config *nc, unsigned int index, struct virti
 
 	if (!n)
 		return -ENOMEM;
+	n->timer_fd[0] = n->timer_fd[1] = -1;
 	if (nc->id)
 		snprintf(n->id, sizeof(n->id), "%s", nc->id);
 	else
 		snprintf(n->id, sizeof(n->id), "net%u", index);
 	snprintf(n->name, sizeof(n->name), "virtio-net %s", n->id);
-	ret = nc->tap ? tap_open(&n->tap, nc->tap) : tap_adopt(&n->tap, nc->fd);
-	if (ret) {
-		free(n);
-		return ret;
+	if (rl_config_enabled(&nc->rate_limit)) {
+		n->limited = true;
+		for (unsigned int q = 0; q < 2; q++) {
+			rl_init(&n->rl[q], &nc->rate_limit, rl_now());
+			n->timer_fd[q] = timerfd_create(CLOCK_MONOTONIC,
+							TFD_NONBLOCK | TFD_CLOEXEC);
+			if (n->timer_fd[q] < 0) {
+				ret = -errno;
+				pr_err("%s: rate limiter timer: %s", n->name, strerror(errno));
+				goto err_timers;
+			}
+		}
 	}
+	ret = nc->tap ? tap_open(&n->tap, nc->tap) : tap_adopt(&n->tap, nc->fd);
+	if (ret)
+		goto err_timers;
 	mac = n->config.mac;
 	if (nc->has_mac) {
 		memcpy(mac, nc->mac, 6);
@@ -384,6 +515,22 @@ int virtio_net_new(const struct net_config *nc, unsigned int index, struct virti
 	};
 	pr_info("%s: TAP %s, MAC %02x:%02x:%02x:%02x:%02x:%02x%s", n->name, n->tap.name,
 		mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], nc->has_mac ? "" : " (derived)");
+	if (n->limited)
+		pr_info("%s: rate limit each way: %llu bytes/%llu ms (burst %llu), %llu "
+			"frames/%llu ms (burst %llu)", n->name,
+			(unsigned long long)nc->rate_limit.bw.size,
+			(unsigned long long)nc->rate_limit.bw.refill_time,
+			(unsigned long long)nc->rate_limit.bw.one_time_burst,
+			(unsigned long long)nc->rate_limit.ops.size,
+			(unsigned long long)nc->rate_limit.ops.refill_time,
+			(unsigned long long)nc->rate_limit.ops.one_time_burst);
 	*out = &n->vdev;
 	return 0;
+
+err_timers:
+	for (unsigned int q = 0; q < 2; q++)
+		if (n->timer_fd[q] >= 0)
+			close(n->timer_fd[q]);
+	free(n);
+	return ret;
 }

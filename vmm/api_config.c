@@ -41,17 +41,18 @@
 #define PCI_SEG		NUM("pci_segment", R_MAP, 0, KVMM_MAX_PCI_SEGMENTS - 1), \
 			NUM("pci_device_id", R_IGNORE, 0, 0)
 
-SCHEMA(bucket_s, NUM("size", R_IGNORE, 0, 0), NUM("one_time_burst", R_IGNORE, 0, 0),
-       NUM("refill_time", R_IGNORE, 0, 0));
-SCHEMA(limiter_s, OBJ("bandwidth", R_IGNORE, bucket_s), OBJ("ops", R_IGNORE, bucket_s));
-SCHEMA(limit_group_s, IGN("id", T_STR), OBJ("rate_limiter_config", R_IGNORE, limiter_s));
+/* RateLimiterConfig: token buckets of int64 values (map_limits()). */
+SCHEMA(bucket_s, NUM("size", R_MAP, 0, 0), NUM("one_time_burst", R_MAP, 0, 0),
+       NUM("refill_time", R_MAP, 0, 0));
+SCHEMA(limiter_s, OBJ("bandwidth", R_MAP, bucket_s), OBJ("ops", R_MAP, bucket_s));
+SCHEMA(limit_group_s, MAP("id", T_STR), OBJ("rate_limiter_config", R_MAP, limiter_s));
 SCHEMA(qaffinity_s, NUM("queue_index", R_IGNORE, 0, 0),
        ARR("host_cpus", R_IGNORE, T_UINT, NULL));
 SCHEMA(disk_s, MAP("path", T_STR), MAP("readonly", T_BOOL), MAP("direct", T_BOOL),
        DEF("iommu", T_BOOL, 0, NO_IOMMU), NUM("num_queues", R_IGNORE, 1, 1024),
        NUM("queue_size", R_IGNORE, 1, 32768), DEF("vhost_user", T_BOOL, 0, NO_VHOST),
-       NO("vhost_socket", NO_VHOST), OBJ("rate_limiter_config", R_IGNORE, limiter_s), PCI_SEG,
-       MAP("id", T_STR), MAP("serial", T_STR), IGN("rate_limit_group", T_STR),
+       NO("vhost_socket", NO_VHOST), OBJ("rate_limiter_config", R_MAP, limiter_s), PCI_SEG,
+       MAP("id", T_STR), MAP("serial", T_STR), MAP("rate_limit_group", T_STR),
        ARR("queue_affinity", R_IGNORE, T_OBJ, &qaffinity_s), IGN("backing_files", T_BOOL),
        IGN("sparse", T_BOOL), MAP("image_type", T_STR), IGN("lock_granularity", T_STR));
 SCHEMA(net_s, MAP("tap", T_STR), IGN("ip", T_STR), IGN("mask", T_STR), MAP("mac", T_STR),
@@ -60,7 +61,7 @@ SCHEMA(net_s, MAP("tap", T_STR), IGN("ip", T_STR), IGN("mask", T_STR), MAP("mac"
        DEF("num_queues", T_UINT, 2, "only one queue pair (num_queues 2) is supported"),
        NUM("queue_size", R_IGNORE, 1, 32768), DEF("vhost_user", T_BOOL, 0, NO_VHOST),
        NO("vhost_socket", NO_VHOST), IGN("vhost_mode", T_STR), MAP("id", T_STR), PCI_SEG,
-       OBJ("rate_limiter_config", R_IGNORE, limiter_s), DEF("offload_tso", T_BOOL, 1, OFFLOAD),
+       OBJ("rate_limiter_config", R_MAP, limiter_s), DEF("offload_tso", T_BOOL, 1, OFFLOAD),
        DEF("offload_ufo", T_BOOL, 1, OFFLOAD), DEF("offload_csum", T_BOOL, 1, OFFLOAD),
        NO("fd", FD_WHY), NO("fds", FD_WHY));
 /* virtio-fs on a vhost-user back-end. num_queues and queue_size default as in Cloud
@@ -108,7 +109,7 @@ SCHEMA(platform_s, NUM("num_pci_segments", R_MAP, 1, KVMM_MAX_PCI_SEGMENTS), EMP
        IGN("vfio_p2p_dma", T_BOOL));
 SCHEMA(vm_s, OBJ("cpus", R_MAP, cpus_s), OBJ("memory", R_MAP, memory_s),
        OBJ("payload", R_MAP, payload_s),
-       ARR("rate_limit_groups", R_IGNORE, T_OBJ, &limit_group_s),
+       ARR("rate_limit_groups", R_MAP, T_OBJ, &limit_group_s),
        ARR("disks", R_MAP, T_OBJ, &disk_s), ARR("net", R_MAP, T_OBJ, &net_s),
        OBJ("rng", R_MAP, rng_s), NO("balloon", "virtio-balloon " NOT_YET),
        ARR("fs", R_MAP, T_OBJ, &fs_s), EMPTY("generic_vhost_user", NO_VHOST),
@@ -162,10 +163,48 @@ void api_net_config_free(struct net_config *n)
 	n->fd = -1;
 }
 
+/* A TokenBucket: size and refill_time required (Cloud Hypervisor's), ranges checked by
+ * config_validate() with the rest (refill_time 0 with a size). */
+static int map_bucket(json_t *o, const char *key, struct rl_bucket_config *b, struct ctx *x)
+{
+	json_t *t = get(o, key);
+	size_t old;
+	int ret = 0;
+
+	if (!t)
+		return 0;
+	old = schema_push(x, key, 0);
+	if (!get(t, "size"))
+		ret = bad(x, "size", "missing");
+	else if (!get(t, "refill_time"))
+		ret = bad(x, "refill_time", "missing");
+	schema_pop(x, old);
+	b->size = (uint64_t)json_integer_value(get(t, "size"));
+	b->one_time_burst = (uint64_t)json_integer_value(get(t, "one_time_burst"));
+	b->refill_time = (uint64_t)json_integer_value(get(t, "refill_time"));
+	return ret;
+}
+
+/* O's rate_limiter_config (a RateLimiterConfig) into C; absent: all 0. */
+static int map_limits(json_t *o, struct rl_config *c, struct ctx *x)
+{
+	json_t *l = get(o, "rate_limiter_config");
+	size_t old;
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	if (!l)
+		return 0;
+	old = schema_push(x, "rate_limiter_config", 0);
+	ret = map_bucket(l, "bandwidth", &c->bw, x) ?: map_bucket(l, "ops", &c->ops, x);
+	schema_pop(x, old);
+	return ret;
+}
+
 static int map_disk(json_t *o, struct disk_config *d, struct ctx *x)
 {
 	const char *path = STR(o, "path"), *id = STR(o, "id"), *serial = STR(o, "serial");
-	const char *type = STR(o, "image_type");
+	const char *type = STR(o, "image_type"), *group = STR(o, "rate_limit_group");
 
 	memset(d, 0, sizeof(*d));
 	if (!path || !*path)
@@ -176,6 +215,13 @@ static int map_disk(json_t *o, struct disk_config *d, struct ctx *x)
 		return bad(x, "id", "empty");
 	if (serial && strlen(serial) > KVMM_SERIAL_MAX)
 		return bad(x, "serial", "longer than %u bytes", KVMM_SERIAL_MAX);
+	if (group && (!*group || strlen(group) > KVMM_RL_GROUP_ID_MAX))
+		return bad(x, "rate_limit_group", "'%s' is not a group id (1-%u bytes)", group,
+			   KVMM_RL_GROUP_ID_MAX);
+	if (map_limits(o, &d->rate_limit, x))
+		return -EINVAL;
+	if (group)
+		strcpy(d->rate_limit_group, group);
 	d->readonly = json_is_true(get(o, "readonly"));
 	d->direct = json_is_true(get(o, "direct"));
 	d->pci_segment = (unsigned int)json_integer_value(get(o, "pci_segment"));
@@ -202,6 +248,8 @@ static int map_net(json_t *o, struct net_config *n, bool need_tap, struct ctx *x
 		return bad(x, "mac", "'%s' is a multicast address", mac);
 	if (id && !*id)
 		return bad(x, "id", "empty");
+	if (map_limits(o, &n->rate_limit, x))
+		return -EINVAL;
 	n->has_mac = mac != NULL;
 	n->pci_segment = (unsigned int)json_integer_value(get(o, "pci_segment"));
 	if (set_str(&n->tap, tap) || set_str(&n->id, id)) {
@@ -287,6 +335,39 @@ static int map_devices(json_t *vm, struct vmm_config *cfg, struct ctx *x)
 			return ret;
 		cfg->nr_fs++;
 	}
+	return 0;
+}
+
+/* rate_limit_groups[]: {id, rate_limiter_config}; the disks naming one get its limits. */
+static int map_rl_groups(json_t *vm, struct vmm_config *cfg, struct ctx *x)
+{
+	json_t *groups = get(vm, "rate_limit_groups"), *item;
+	size_t i, old;
+	int ret = 0;
+
+	if (json_array_size(groups) > KVMM_MAX_RL_GROUPS)
+		return bad(x, "rate_limit_groups", "at most %u groups", KVMM_MAX_RL_GROUPS);
+	json_array_foreach(groups, i, item) {
+		struct rl_group_config *g = &cfg->rl_groups[cfg->nr_rl_groups];
+		const char *id = STR(item, "id");
+
+		old = schema_push(x, "rate_limit_groups", 0);
+		schema_push(x, NULL, i);
+		memset(g, 0, sizeof(*g));
+		if (!id || !*id || strlen(id) > KVMM_RL_GROUP_ID_MAX)
+			ret = bad(x, "id", id ? "'%s' is not a group id (1-%u bytes)" :
+				  "missing%s (1-%u bytes)", id ? id : "", KVMM_RL_GROUP_ID_MAX);
+		else if (!get(item, "rate_limiter_config"))
+			ret = bad(x, "rate_limiter_config", "missing");
+		else
+			ret = map_limits(item, &g->limits, x);
+		schema_pop(x, old);
+		if (ret)
+			return ret;
+		strcpy(g->id, id);
+		cfg->nr_rl_groups++;
+	}
+	config_link_rl_groups(cfg);
 	return 0;
 }
 
@@ -387,7 +468,7 @@ static int map_vm(json_t *vm, struct vmm_config *cfg, struct ctx *x)
 	if (get(get(vm, "platform"), "num_pci_segments"))
 		cfg->pci_segments = (unsigned int)json_integer_value(
 			get(get(vm, "platform"), "num_pci_segments"));
-	if (map_chardevs(vm, cfg, x) || map_devices(vm, cfg, x))
+	if (map_chardevs(vm, cfg, x) || map_devices(vm, cfg, x) || map_rl_groups(vm, cfg, x))
 		return -EINVAL;
 	return map_vsock(get(vm, "vsock"), cfg, x);
 }

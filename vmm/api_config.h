@@ -5,8 +5,8 @@
  * api_info.c out).  The command line and the API fill the same structure and both are
  * checked by config_validate().  Pure: no I/O, no global state (jansson inside).
  *
- * Every field of the schema is either mapped, accepted and ignored (harmless: rate limiters,
- * PCI segments, ...), accepted only with its default value, or refused; a field the schema
+ * Every field of the schema is either mapped, accepted and ignored (harmless: queue sizes,
+ * PCI device ids, ...), accepted only with its default value, or refused; a field the schema
  * does not know is refused ("unknown field 'cpus.foo'").  docs/api.md has the table.  Numbers
  * must be JSON integers (no floats, no negatives) within the field's range.  Errors name the
  * field path, e.g. "disks[1].path: missing"; JSON null counts as absent.

@@ -25,6 +25,57 @@ static char *dump(json_t *root)
 	return s;
 }
 
+/* A RateLimiterConfig: the buckets that limit (size > 0); {} when none does. */
+static json_t *limits_json(const struct rl_config *c)
+{
+	json_t *o = json_object();
+	const struct rl_bucket_config *b[2] = { &c->bw, &c->ops };
+	static const char *const name[2] = { "bandwidth", "ops" };
+
+	for (unsigned int i = 0; o && i < 2; i++) {
+		if (b[i]->size && json_object_set_new(o, name[i], json_pack("{s:I, s:I, s:I}",
+				"size", (json_int_t)b[i]->size,
+				"one_time_burst", (json_int_t)b[i]->one_time_burst,
+				"refill_time", (json_int_t)b[i]->refill_time))) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+/* Adds ITEM's rate_limiter_config (when C limits) and rate_limit_group (GROUP non-empty). */
+static int add_limits(json_t *item, const struct rl_config *c, const char *group)
+{
+	if (!item)
+		return -1;
+	if (rl_config_enabled(c) &&
+	    json_object_set_new(item, "rate_limiter_config", limits_json(c)))
+		return -1;
+	if (group && *group &&
+	    json_object_set_new(item, "rate_limit_group", json_string(group)))
+		return -1;
+	return 0;
+}
+
+/* VmConfig.rate_limit_groups[]. */
+static json_t *rl_groups_json(const struct vmm_config *cfg)
+{
+	json_t *a = json_array();
+
+	for (unsigned int i = 0; a && i < cfg->nr_rl_groups; i++) {
+		const struct rl_group_config *g = &cfg->rl_groups[i];
+
+		if (json_array_append_new(a, json_pack("{s:s, s:o}", "id", g->id,
+						       "rate_limiter_config",
+						       limits_json(&g->limits)))) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
 static json_t *devices_json(const struct vmm_config *cfg, bool nets)
 {
 	json_t *a = json_array();
@@ -35,18 +86,26 @@ static json_t *devices_json(const struct vmm_config *cfg, bool nets)
 		const struct disk_config *d = &cfg->disks[i];
 		const struct net_config *t = &cfg->nets[i];
 		const uint8_t *m = t->mac;
+		json_t *item;
 
 		config_device_id(cfg, nets ? cfg->nr_disks + i : i, id, sizeof(id));
 		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
 			 m[3], m[4], m[5]);
-		if (json_array_append_new(a, nets ?
+		item = nets ?
 		    json_pack("{s:s*, s:s*, s:s, s:i, s:i}", "tap", t->tap,
 			      "mac", t->has_mac ? mac : NULL, "id", id,
 			      "num_queues", 2, "pci_segment", (int)t->pci_segment) :
 		    json_pack("{s:s?, s:b, s:b, s:s, s:s*, s:s, s:i}", "path", d->path,
 			      "readonly", d->readonly, "direct", d->direct,
 			      "id", id, "serial", d->serial,
-			      "image_type", "Raw", "pci_segment", (int)d->pci_segment))) {
+			      "image_type", "Raw", "pci_segment", (int)d->pci_segment);
+		if (add_limits(item, nets ? &t->rate_limit : &d->rate_limit,
+			       nets ? NULL : d->rate_limit_group)) {
+			json_decref(item);
+			json_decref(a);
+			return NULL;
+		}
+		if (json_array_append_new(a, item)) {	/* takes ITEM, even on failure */
 			json_decref(a);
 			return NULL;
 		}
@@ -104,6 +163,8 @@ static json_t *vm_info_json(const struct vmm_config *cfg, const char *state)
 	if (!c || json_object_set_new(c, "disks", devices_json(cfg, false)) ||
 	    json_object_set_new(c, "net", devices_json(cfg, true)) ||
 	    json_object_set_new(c, "fs", fs_json(cfg)) ||
+	    (cfg->nr_rl_groups &&
+	     json_object_set_new(c, "rate_limit_groups", rl_groups_json(cfg))) ||
 	    (cfg->rng_src && json_object_set_new(c, "rng", json_pack("{s:s}", "src",
 								      cfg->rng_src))) ||
 	    (cfg->vsock.cid && json_object_set_new(c, "vsock", json_pack("{s:I, s:s}", "cid",

@@ -188,6 +188,7 @@ static void add_device(struct api_vmm *v, const char *ep, struct http_request *r
 		if (ret)
 			return api_error(rep, 400, "vm.add-disk: %s", err);
 		v->cfg.disks[v->cfg.nr_disks++] = d;
+		config_link_rl_groups(&v->cfg);	/* its rate_limit_group's limits */
 	} else if (!strcmp(ep, "vm.add-fs")) {
 		struct fs_config f;
 

@@ -35,11 +35,19 @@ static const char usage_text[] =
 "                         hugepages: on hugetlbfs pages reserved by the host (nr_hugepages)\n"
 "  --serial MODE          tty (stdout, default) | file=PATH | off\n"
 "  --console off          virtio console (only 'off' for now)\n"
-"  --disk path=FILE[,readonly=on][,id=NAME][,serial=STR][,direct=on]\n"
+"  --disk path=FILE[,readonly=on][,id=NAME][,serial=STR][,direct=on][,LIMITS]\n"
+"       [,rate_limit_group=ID]\n"
 "                         a virtio-blk disk on a raw image (repeatable, up to 8)\n"
-"  --net tap=NAME|fd=N[,mac=AA:BB:CC:DD:EE:FF][,id=NAME]\n"
+"  --net tap=NAME|fd=N[,mac=AA:BB:CC:DD:EE:FF][,id=NAME][,LIMITS]\n"
 "                         a virtio-net device on a TAP interface, opened by name or\n"
-"                         inherited as an open fd (repeatable, up to 8)\n"
+"                         inherited as an open fd (repeatable, up to 8); LIMITS apply to\n"
+"                         receive and transmit each\n"
+"  --rate-limit-group id=ID,LIMITS\n"
+"                         a rate limiter the disks naming ID share (up to 8)\n"
+"      LIMITS: bw_size=BYTES,bw_refill_time=MS[,bw_one_time_burst=BYTES]\n"
+"              ops_size=N,ops_refill_time=MS[,ops_one_time_burst=N]\n"
+"                         token buckets of SIZE refilled in REFILL_TIME ms (from empty)\n"
+"                         plus a one-time burst; size 0 or absent: no limit\n"
 "  --fs tag=TAG,socket=PATH[,num_queues=N][,queue_size=N][,id=NAME][,pci_segment=N]\n"
 "                         virtio-fs served by the vhost-user back-end (e.g. virtiofsd)\n"
 "                         listening on PATH; the guest mounts it by TAG (1-36 bytes);\n"
@@ -264,7 +272,8 @@ static int opt_api_socket(struct vmm_config *cfg, const char *arg)
 
 enum { OPT_KERNEL = 256, OPT_INITRAMFS, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY,
        OPT_SERIAL, OPT_CONSOLE, OPT_NO_ACPI, OPT_LOG_FILE, OPT_DISK, OPT_RNG, OPT_NET,
-       OPT_API_SOCKET, OPT_SECCOMP, OPT_VSOCK, OPT_TRANSPORT, OPT_PCI_SEGMENTS, OPT_FS };
+       OPT_API_SOCKET, OPT_SECCOMP, OPT_VSOCK, OPT_TRANSPORT, OPT_PCI_SEGMENTS, OPT_FS,
+       OPT_RL_GROUP };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -284,6 +293,7 @@ static const struct option long_opts[] = {
 	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "vsock", required_argument, NULL, OPT_VSOCK },
 	{ "fs", required_argument, NULL, OPT_FS },
+	{ "rate-limit-group", required_argument, NULL, OPT_RL_GROUP },
 	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -323,6 +333,7 @@ enum cli_result config_parse_args(struct vmm_config *cfg, int argc,
 		case OPT_NET:
 		case OPT_VSOCK:
 		case OPT_FS:
+		case OPT_RL_GROUP:
 			/* The parsers cut the string; report from a copy. */
 			copy = strdup(optarg);
 			if (!copy)
@@ -333,6 +344,7 @@ enum cli_result config_parse_args(struct vmm_config *cfg, int argc,
 			    : c == OPT_NET ? config_opt_net(cfg, copy, &bad)
 			    : c == OPT_VSOCK ? config_opt_vsock(cfg, copy, &bad)
 			    : c == OPT_FS ? config_opt_fs(cfg, copy, &bad)
+			    : c == OPT_RL_GROUP ? config_opt_rl_group(cfg, copy, &bad)
 			    : config_opt_rng(cfg, copy, &bad);
 			if (ret) {
 				fprintf(stderr, "kvmm: invalid value '%s' in --%s %s\n",
@@ -386,6 +398,7 @@ enum cli_result config_parse_args(struct vmm_config *cfg, int argc,
 		fprintf(stderr, "kvmm: unexpected argument '%s'\n", argv[optind]);
 		return CLI_USAGE;
 	}
+	config_link_rl_groups(cfg);
 	if (config_validate(cfg, err, sizeof(err))) {
 		fprintf(stderr, "kvmm: %s\n", err);
 		return CLI_USAGE;

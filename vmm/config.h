@@ -8,11 +8,22 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ratelimit.h"
+
 #define KVMM_MAX_VCPUS 64
 #define KVMM_MIN_MEM (16ULL << 20)
 
 #define KVMM_MAX_DISKS 8
 #define KVMM_SERIAL_MAX 20		/* virtio-blk ID bytes */
+#define KVMM_MAX_RL_GROUPS 8
+#define KVMM_RL_GROUP_ID_MAX 63		/* bytes of a rate_limit_group id */
+
+/* One --rate-limit-group (VmConfig.rate_limit_groups[]): a limiter disks share by id.
+ * Plain arrays, no heap: the config is copied around whole. */
+struct rl_group_config {
+	char id[KVMM_RL_GROUP_ID_MAX + 1];
+	struct rl_config limits;
+};
 
 /* One --disk (and later vm.add-disk / VmConfig.disks[]). */
 struct disk_config {
@@ -22,6 +33,11 @@ struct disk_config {
 	bool readonly;
 	bool direct;			/* O_DIRECT */
 	unsigned int pci_segment;	/* below pci_segments; ignored on virtio-mmio */
+	struct rl_config rate_limit;	/* the disk's own limiter (bw_*, ops_*); all 0: none */
+	/* rate_limit_group=: the shared limiter's id ("" none) and its limits, copied from
+	 * the group's entry by config_link_rl_groups() */
+	char rate_limit_group[KVMM_RL_GROUP_ID_MAX + 1];
+	struct rl_config group_limits;
 };
 
 #define KVMM_MAX_NETS 8
@@ -34,6 +50,9 @@ struct net_config {
 	uint8_t mac[6];
 	bool has_mac;			/* false: derive a stable locally administered MAC */
 	unsigned int pci_segment;	/* below pci_segments; ignored on virtio-mmio */
+	/* bw_*, ops_*: one limiter of these limits for each direction (receive and transmit
+	 * are throttled independently, as in Cloud Hypervisor); all 0: none */
+	struct rl_config rate_limit;
 };
 
 /* --vsock (and VmConfig.vsock / vm.add-vsock): virtio-vsock with the hybrid Unix-socket
@@ -96,6 +115,8 @@ struct vmm_config {
 	unsigned int nr_nets;
 	struct fs_config fs[KVMM_MAX_FS];
 	unsigned int nr_fs;
+	struct rl_group_config rl_groups[KVMM_MAX_RL_GROUPS];
+	unsigned int nr_rl_groups;
 	struct vsock_config vsock;
 	char *rng_src;			/* entropy source for virtio-rng; NULL: no device */
 	char *api_socket;		/* --api-socket path, or NULL */
@@ -133,6 +154,14 @@ int config_opt_net(struct vmm_config *cfg, char *arg, const char **bad);
 int config_opt_rng(struct vmm_config *cfg, char *arg, const char **bad);
 int config_opt_vsock(struct vmm_config *cfg, char *arg, const char **bad);
 int config_opt_fs(struct vmm_config *cfg, char *arg, const char **bad);
+int config_opt_rl_group(struct vmm_config *cfg, char *arg, const char **bad);
+
+/*
+ * Copies each rate_limit_group's limits into the disks that name it (disk_config's
+ * group_limits), for the disks' constructor, which sees only its own disk_config. Call after
+ * groups or disks change, before config_validate() (which refuses a name no group has).
+ */
+void config_link_rl_groups(struct vmm_config *cfg);
 /*
  * The id device I goes by: I counts disks, then NICs, then virtio-fs devices, then
  * (I == nr_disks + nr_nets + nr_fs) the vsock device, the order in which Cloud Hypervisor

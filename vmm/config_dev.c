@@ -1,6 +1,7 @@
 /*
- * The device part of the VM configuration: parsing --disk, --net, --fs, --vsock and --rng
- * values (Cloud Hypervisor's key=value style), the devices' ids, and checking them. Shared by
+ * The device part of the VM configuration: parsing --disk, --net, --fs, --vsock, --rng and
+ * --rate-limit-group values (Cloud Hypervisor's key=value style, its bw_* and ops_* rate
+ * limiter keys), the devices' ids, and checking them. Shared by
  * the command line and the API's vm.create and vm.add-*, so both refuse the same things with
  * the same messages.
  */
@@ -66,14 +67,49 @@ static int parse_segment(const char *s, unsigned int *out)
 	return parse_dec(s, KVMM_MAX_PCI_SEGMENTS - 1, out);
 }
 
+/* Cloud Hypervisor's rate limiter keys, in struct rl_config order. */
+#define RL_KEYS	"bw_size", "bw_one_time_burst", "bw_refill_time", "ops_size", \
+		"ops_one_time_burst", "ops_refill_time"
+#define RL_NKEYS 6
+
+/* A token count or a time in ms: decimal, at most INT64_MAX (the API's int64). */
+static int parse_u63(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end || errno || v > INT64_MAX)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* The six rate limiter values V (RL_KEYS order, NULL when absent) into C. */
+static int parse_limits(char *const *v, struct rl_config *c, const char **bad)
+{
+	uint64_t *dst[RL_NKEYS] = { &c->bw.size, &c->bw.one_time_burst, &c->bw.refill_time,
+				    &c->ops.size, &c->ops.one_time_burst, &c->ops.refill_time };
+
+	for (unsigned int i = 0; i < RL_NKEYS; i++) {
+		*bad = v[i];
+		if (v[i] && parse_u63(v[i], dst[i]))
+			return -EINVAL;
+	}
+	return 0;
+}
+
 int config_opt_disk(struct vmm_config *cfg, char *arg, const char **bad)
 {
 	static const char *const keys[] = { "path", "readonly", "id", "serial", "direct",
-					    "pci_segment" };
-	char *v[6] = { 0 };
+					    "pci_segment", "rate_limit_group", RL_KEYS };
+	char *v[7 + RL_NKEYS] = { 0 };
 	struct disk_config d = { 0 };
 
-	if (parse_kv(arg, keys, v, 6, bad))
+	if (parse_kv(arg, keys, v, 7 + RL_NKEYS, bad))
 		return -EINVAL;
 	*bad = "path";
 	if (!v[0] || !*v[0])
@@ -87,6 +123,13 @@ int config_opt_disk(struct vmm_config *cfg, char *arg, const char **bad)
 	*bad = v[5];
 	if (v[5] && parse_segment(v[5], &d.pci_segment))
 		return -EINVAL;
+	*bad = v[6];
+	if (v[6] && (!*v[6] || strlen(v[6]) > KVMM_RL_GROUP_ID_MAX))
+		return -EINVAL;
+	if (v[6])
+		strcpy(d.rate_limit_group, v[6]);
+	if (parse_limits(v + 7, &d.rate_limit, bad))
+		return -EINVAL;
 	*bad = "too many disks";
 	if (cfg->nr_disks == KVMM_MAX_DISKS)
 		return -EINVAL;
@@ -97,6 +140,43 @@ int config_opt_disk(struct vmm_config *cfg, char *arg, const char **bad)
 	}
 	cfg->disks[cfg->nr_disks++] = d;
 	return 0;
+}
+
+/* --rate-limit-group id=NAME[,bw_*=N][,ops_*=N]: a limiter disks share. */
+int config_opt_rl_group(struct vmm_config *cfg, char *arg, const char **bad)
+{
+	static const char *const keys[] = { "id", RL_KEYS };
+	char *v[1 + RL_NKEYS] = { 0 };
+	struct rl_group_config g = { 0 };
+
+	if (parse_kv(arg, keys, v, 1 + RL_NKEYS, bad))
+		return -EINVAL;
+	*bad = "id= is required";
+	if (!v[0] || !*v[0])
+		return -EINVAL;
+	*bad = v[0];
+	if (strlen(v[0]) > KVMM_RL_GROUP_ID_MAX)
+		return -EINVAL;
+	strcpy(g.id, v[0]);
+	if (parse_limits(v + 1, &g.limits, bad))
+		return -EINVAL;
+	*bad = "too many rate limit groups";
+	if (cfg->nr_rl_groups == KVMM_MAX_RL_GROUPS)
+		return -EINVAL;
+	cfg->rl_groups[cfg->nr_rl_groups++] = g;
+	return 0;
+}
+
+void config_link_rl_groups(struct vmm_config *cfg)
+{
+	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+		struct disk_config *d = &cfg->disks[i];
+
+		memset(&d->group_limits, 0, sizeof(d->group_limits));
+		for (unsigned int g = 0; *d->rate_limit_group && g < cfg->nr_rl_groups; g++)
+			if (!strcmp(cfg->rl_groups[g].id, d->rate_limit_group))
+				d->group_limits = cfg->rl_groups[g].limits;
+	}
 }
 
 int parse_mac(const char *s, uint8_t mac[6])
@@ -117,13 +197,15 @@ int parse_mac(const char *s, uint8_t mac[6])
 
 int config_opt_net(struct vmm_config *cfg, char *arg, const char **bad)
 {
-	static const char *const keys[] = { "tap", "fd", "mac", "id", "pci_segment" };
-	char *v[5] = { 0 };
+	static const char *const keys[] = { "tap", "fd", "mac", "id", "pci_segment", RL_KEYS };
+	char *v[5 + RL_NKEYS] = { 0 };
 	struct net_config n = { .fd = -1 };
 	unsigned int fd;
 	char *end;
 
-	if (parse_kv(arg, keys, v, 5, bad))
+	if (parse_kv(arg, keys, v, 5 + RL_NKEYS, bad))
+		return -EINVAL;
+	if (parse_limits(v + 5, &n.rate_limit, bad))
 		return -EINVAL;
 	*bad = "tap= or fd=";
 	if (!v[0] == !v[1] || (v[0] && !*v[0]))
@@ -404,6 +486,77 @@ int config_validate_hugepages(const struct vmm_config *cfg, char *err, unsigned 
 	return 0;
 }
 
+/* One limiter's limits: a bucket with a size needs a refill time. WHO names the device
+ * ("disks[0]"), the message both the CLI key and the API field. */
+static int validate_limits(const struct rl_config *c, const char *who, char *err,
+			   unsigned long errlen)
+{
+	if (c->bw.size && !c->bw.refill_time) {
+		snprintf(err, errlen, "%s: bw_refill_time (rate_limiter_config.bandwidth."
+			 "refill_time) must be above 0 when bw_size is set", who);
+		return -EINVAL;
+	}
+	if (c->ops.size && !c->ops.refill_time) {
+		snprintf(err, errlen, "%s: ops_refill_time (rate_limiter_config.ops.refill_time) "
+			 "must be above 0 when ops_size is set", who);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Rate limit groups, and the disks' and NICs' limiters. */
+static int validate_rate_limits(const struct vmm_config *cfg, char *err, unsigned long errlen)
+{
+	char who[48];
+
+	for (unsigned int i = 0; i < cfg->nr_rl_groups; i++) {
+		const struct rl_group_config *g = &cfg->rl_groups[i];
+
+		snprintf(who, sizeof(who), "rate_limit_groups[%u]", i);
+		if (!*g->id) {
+			snprintf(err, errlen, "%s: id is required", who);
+			return -EINVAL;
+		}
+		for (unsigned int j = 0; j < i; j++) {
+			if (!strcmp(cfg->rl_groups[j].id, g->id)) {
+				snprintf(err, errlen, "%s: id '%s' used twice", who, g->id);
+				return -EINVAL;
+			}
+		}
+		if (validate_limits(&g->limits, who, err, errlen))
+			return -EINVAL;
+	}
+	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+		const struct disk_config *d = &cfg->disks[i];
+		bool found = false;
+
+		snprintf(who, sizeof(who), "disks[%u]", i);
+		if (validate_limits(&d->rate_limit, who, err, errlen))
+			return -EINVAL;
+		if (!*d->rate_limit_group)
+			continue;
+		if (rl_config_enabled(&d->rate_limit)) {
+			snprintf(err, errlen, "%s: rate_limit_group and a rate limiter of its own "
+				 "(rate_limiter_config, bw_*/ops_*) exclude each other", who);
+			return -EINVAL;
+		}
+		for (unsigned int g = 0; g < cfg->nr_rl_groups; g++)
+			found |= !strcmp(cfg->rl_groups[g].id, d->rate_limit_group);
+		if (!found) {
+			snprintf(err, errlen, "%s: rate_limit_group '%s' is not defined "
+				 "(rate_limit_groups[], --rate-limit-group id=%s,...)", who,
+				 d->rate_limit_group, d->rate_limit_group);
+			return -EINVAL;
+		}
+	}
+	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
+		snprintf(who, sizeof(who), "net[%u]", i);
+		if (validate_limits(&cfg->nets[i].rate_limit, who, err, errlen))
+			return -EINVAL;
+	}
+	return 0;
+}
+
 /* The virtio-fs devices (--fs, VmConfig.fs[], vm.add-fs). */
 static int validate_fs(const struct vmm_config *cfg, char *err, unsigned long errlen)
 {
@@ -509,7 +662,7 @@ int config_validate_devices(const struct vmm_config *cfg, char *err, unsigned lo
 			return -EINVAL;
 		}
 	}
-	if (validate_fs(cfg, err, errlen))
+	if (validate_fs(cfg, err, errlen) || validate_rate_limits(cfg, err, errlen))
 		return -EINVAL;
 	if (id_clash(cfg, err, errlen))
 		return -EEXIST;

@@ -502,8 +502,7 @@ Test(api_config, body_is_length_delimited)
 Test(api_config, harmless_fields_are_ignored)
 {
 	cr_assert_eq(create_with(
-		", \"rate_limit_groups\": [{\"id\": \"g\", \"rate_limiter_config\": {}}],"
-		" \"pci_segments\": [{\"pci_segment\": 1}],"
+		", \"pci_segments\": [{\"pci_segment\": 1}],"
 		" \"pvpanic\": true, \"landlock_rules\": [],"
 		" \"platform\": {\"num_pci_segments\": 2,"
 		" \"uuid\": \"u\", \"oem_strings\": [\"a\"]},"
@@ -513,12 +512,10 @@ Test(api_config, harmless_fields_are_ignored)
 		"  \"max_phys_bits\": 46, \"topology\": {\"threads_per_core\": 1,"
 		"  \"cores_per_die\": 3, \"dies_per_package\": 1, \"packages\": 1}},"
 		" \"disks\": [{\"path\": \"/a\", \"num_queues\": 4, \"queue_size\": 1024,"
-		"  \"pci_segment\": 1, \"rate_limit_group\": \"g\","
+		"  \"pci_segment\": 1,"
 		" \"lock_granularity\": \"Full\"}],"
 		" \"net\": [{\"tap\": \"t0\", \"mtu\": 1400, \"queue_size\": 1024,"
-		"  \"vhost_mode\": \"Client\","
-		" \"rate_limiter_config\": {\"bandwidth\": {\"size\": 1,"
-		"  \"refill_time\": 1}}, \"offload_csum\": true}],"
+		"  \"vhost_mode\": \"Client\", \"offload_csum\": true}],"
 		" \"console\": {\"mode\": \"Off\", \"file\": \"/x\"},"
 		" \"debug_console\": {\"mode\": \"Off\"}"),
 		0, "%s", err);
@@ -1084,4 +1081,171 @@ Test(api_config, resolve_ids)
 	cr_assert_eq(config_remove_device(&c, "_disk1"), 0);
 	cr_assert_eq(c.nr_nets, 0);
 	config_free(&c);
+}
+
+/* Rate limiters: disks' and NICs' rate_limiter_config, and rate_limit_groups shared by the
+ * disks that name them (linked whatever the order in the body). */
+Test(api_config, rate_limits_mapped)
+{
+	cr_assert_eq(create_with(
+		", \"disks\": [{\"path\": \"/a\", \"rate_limiter_config\": {"
+		"   \"bandwidth\": {\"size\": 1048576, \"one_time_burst\": 2097152,"
+		"    \"refill_time\": 250}, \"ops\": {\"size\": 100, \"refill_time\": 1000}}},"
+		"  {\"path\": \"/b\", \"rate_limit_group\": \"g0\"},"
+		"  {\"path\": \"/c\", \"rate_limit_group\": \"g0\"}, {\"path\": \"/d\"}],"
+		" \"rate_limit_groups\": [{\"id\": \"g0\", \"rate_limiter_config\": {"
+		"   \"ops\": {\"size\": 10, \"one_time_burst\": 0, \"refill_time\": 100}}},"
+		"  {\"id\": \"unused\", \"rate_limiter_config\": {}}],"
+		" \"net\": [{\"tap\": \"t0\", \"rate_limiter_config\": {\"bandwidth\": "
+		"   {\"size\": 9223372036854775807, \"refill_time\": 9223372036854775807}}}]"),
+		0, "%s", err);
+	cr_assert_eq(cfg.disks[0].rate_limit.bw.size, 1048576);
+	cr_assert_eq(cfg.disks[0].rate_limit.bw.one_time_burst, 2097152);
+	cr_assert_eq(cfg.disks[0].rate_limit.bw.refill_time, 250);
+	cr_assert_eq(cfg.disks[0].rate_limit.ops.size, 100);
+	cr_assert_eq(cfg.disks[0].rate_limit.ops.refill_time, 1000);
+	cr_assert_eq(cfg.nr_rl_groups, 2);
+	cr_assert_str_eq(cfg.rl_groups[0].id, "g0");
+	cr_assert_str_eq(cfg.rl_groups[1].id, "unused");
+	for (unsigned int i = 1; i < 3; i++) {
+		cr_assert_str_eq(cfg.disks[i].rate_limit_group, "g0");
+		cr_assert_eq(cfg.disks[i].group_limits.ops.size, 10);
+		cr_assert_eq(cfg.disks[i].group_limits.ops.refill_time, 100);
+		cr_assert(!rl_config_enabled(&cfg.disks[i].rate_limit));
+	}
+	cr_assert(!rl_config_enabled(&cfg.disks[3].rate_limit));
+	cr_assert_str_eq(cfg.disks[3].rate_limit_group, "");
+	cr_assert_eq(cfg.nets[0].rate_limit.bw.size, INT64_MAX);
+	cr_assert_eq(cfg.nets[0].rate_limit.bw.refill_time, INT64_MAX);
+	cr_assert_eq(cfg.nets[0].rate_limit.ops.size, 0);
+}
+
+Test(api_config, rate_limit_refusals)
+{
+	EXPECT_REFUSALS(
+	{ ", \"disks\": [{\"path\": \"/a\", \"rate_limiter_config\": {\"bandwidth\":"
+	  " {\"size\": 1}}}]",
+	  "disks[0].rate_limiter_config.bandwidth.refill_time: missing" },
+	{ ", \"net\": [{\"tap\": \"t\", \"rate_limiter_config\": {\"ops\":"
+	  " {\"refill_time\": 1}}}]",
+	  "net[0].rate_limiter_config.ops.size: missing" },
+	{ ", \"disks\": [{\"path\": \"/a\", \"rate_limiter_config\": {\"bandwidth\":"
+	  " {\"size\": 1, \"refill_time\": 0}}}]",
+	  "disks[0]: bw_refill_time (rate_limiter_config.bandwidth.refill_time) must be above 0 "
+	  "when bw_size is set" },
+	{ ", \"net\": [{\"tap\": \"t\", \"rate_limiter_config\": {\"ops\":"
+	  " {\"size\": 5, \"refill_time\": 0}}}]",
+	  "net[0]: ops_refill_time (rate_limiter_config.ops.refill_time) must be above 0 when "
+	  "ops_size is set" },
+	{ ", \"disks\": [{\"path\": \"/a\", \"rate_limiter_config\": {\"ops\":"
+	  " {\"size\": -1, \"refill_time\": 1}}}]",
+	  "disks[0].rate_limiter_config.ops.size: expected a non-negative integer" },
+	{ ", \"disks\": [{\"path\": \"/a\", \"rate_limiter_config\": {\"ops\":"
+	  " {\"size\": 1.5, \"refill_time\": 1}}}]",
+	  "disks[0].rate_limiter_config.ops.size: expected a non-negative integer" },
+	{ ", \"disks\": [{\"path\": \"/a\", \"rate_limit_group\": \"g\"}]",
+	  "disks[0]: rate_limit_group 'g' is not defined (rate_limit_groups[], "
+	  "--rate-limit-group id=g,...)" },
+	{ ", \"disks\": [{\"path\": \"/a\", \"rate_limit_group\": \"\"}]",
+	  "disks[0].rate_limit_group: '' is not a group id (1-63 bytes)" },
+	{ ", \"disks\": [{\"path\": \"/a\", \"rate_limit_group\": \"g\","
+	  " \"rate_limiter_config\": {\"ops\": {\"size\": 1, \"refill_time\": 1}}}],"
+	  " \"rate_limit_groups\": [{\"id\": \"g\", \"rate_limiter_config\": {}}]",
+	  "disks[0]: rate_limit_group and a rate limiter of its own (rate_limiter_config, "
+	  "bw_*/ops_*) exclude each other" },
+	{ ", \"rate_limit_groups\": [{\"rate_limiter_config\": {}}]",
+	  "rate_limit_groups[0].id: missing (1-63 bytes)" },
+	{ ", \"rate_limit_groups\": [{\"id\": \"g\"}]",
+	  "rate_limit_groups[0].rate_limiter_config: missing" },
+	{ ", \"rate_limit_groups\": [{\"id\": \"g\", \"rate_limiter_config\": {}},"
+	  " {\"id\": \"g\", \"rate_limiter_config\": {}}]",
+	  "rate_limit_groups[1]: id 'g' used twice" },
+	{ ", \"rate_limit_groups\": [{\"id\": \"g\", \"rate_limiter_config\": {\"bandwidth\":"
+	  " {\"size\": 2, \"refill_time\": 0}}}]",
+	  "rate_limit_groups[0]: bw_refill_time (rate_limiter_config.bandwidth.refill_time) "
+	  "must be above 0 when bw_size is set" },
+	{ ", \"rate_limit_groups\": [{\"id\": \"g\", \"rate_limiter_config\": {}, \"x\": 1}]",
+	  "unknown field 'rate_limit_groups[0].x'" });
+}
+
+/* vm.add-disk: its own limits, or a group vm.create defined; refusals leave no trace. */
+Test(api_config, vm_add_disk_rate_limits)
+{
+	struct disk_config d;
+	struct api_vmm *v;
+	char *body;
+	int wake;
+
+	cr_assert_eq(add_disk("{\"path\": \"/a\", \"rate_limiter_config\": {\"bandwidth\":"
+			      " {\"size\": 4096, \"refill_time\": 1}}}", &d), 0, "%s", err);
+	cr_assert_eq(d.rate_limit.bw.size, 4096);
+	api_disk_config_free(&d);
+	cr_assert_eq(add_disk("{\"path\": \"/a\", \"rate_limiter_config\": {\"ops\":"
+			      " {\"size\": 1}}}", &d), -EINVAL);
+	cr_assert_str_eq(err, "rate_limiter_config.ops.refill_time: missing");
+
+	v = api_vmm_new(&wake);
+	cr_assert_not_null(v);
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.create", "{\"payload\": {\"kernel\": \"/k\"},"
+			    " \"rate_limit_groups\": [{\"id\": \"g\", \"rate_limiter_config\":"
+			    " {\"bandwidth\": {\"size\": 8192, \"refill_time\": 2}}}]}", NULL), 204);
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.add-disk", "{\"path\": \"/a\", \"id\": \"a\","
+			    " \"rate_limit_group\": \"g\"}", NULL), 204);
+	cr_assert_eq(v->cfg.nr_disks, 1);
+	cr_assert_eq(v->cfg.disks[0].group_limits.bw.size, 8192);
+	cr_assert_eq(v->cfg.disks[0].group_limits.bw.refill_time, 2);
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.add-disk", "{\"path\": \"/b\","
+			    " \"rate_limit_group\": \"h\"}", &body), 400);
+	cr_assert(strstr(body, "vm.add-disk: disks[1]: rate_limit_group 'h' is not defined"),
+		  "%s", body);
+	free(body);
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.add-disk", "{\"path\": \"/b\", \"rate_limiter_config\":"
+			    " {\"ops\": {\"size\": 3, \"refill_time\": 0}}}", &body), 400);
+	cr_assert(strstr(body, "vm.add-disk: disks[1]: ops_refill_time"), "%s", body);
+	free(body);
+	cr_assert_eq(v->cfg.nr_disks, 1);
+	api_vmm_free(v);
+}
+
+/* vm.info echoes the limiters and groups, and that echo creates the same limits again. */
+Test(api_config, rate_limits_in_vm_info_round_trip)
+{
+	struct vmm_config again;
+	json_t *info, *d0;
+	char *s, *c;
+
+	cr_assert_eq(create_with(
+		", \"disks\": [{\"path\": \"/a\", \"rate_limiter_config\": {"
+		"   \"bandwidth\": {\"size\": 4096, \"one_time_burst\": 7, \"refill_time\": 9},"
+		"   \"ops\": {\"size\": 0, \"refill_time\": 0}}},"
+		"  {\"path\": \"/b\", \"rate_limit_group\": \"g\"}],"
+		" \"rate_limit_groups\": [{\"id\": \"g\", \"rate_limiter_config\": {"
+		"   \"ops\": {\"size\": 10, \"refill_time\": 100}}}],"
+		" \"net\": [{\"tap\": \"t0\", \"rate_limiter_config\": {\"ops\":"
+		"   {\"size\": 5, \"one_time_burst\": 1, \"refill_time\": 2}}}]"), 0, "%s", err);
+	s = api_vm_info(&cfg, "Created");
+	cr_assert_not_null(s);
+	info = json_loads(s, 0, NULL);
+	cr_assert_not_null(info, "%s", s);
+	d0 = json_array_get(json_object_get(json_object_get(info, "config"), "disks"), 0);
+	cr_assert_null(json_object_get(json_object_get(d0, "rate_limiter_config"), "ops"),
+		       "a bucket of size 0 is no limit: %s", s);
+	cr_assert_null(json_object_get(d0, "rate_limit_group"));
+	c = json_dumps(json_object_get(info, "config"), JSON_COMPACT);
+	config_init(&again);
+	cr_assert_eq(api_vm_config(c, strlen(c), &again, err, sizeof(err)), 0, "%s: %s", c, err);
+	cr_assert_eq(again.disks[0].rate_limit.bw.size, 4096);
+	cr_assert_eq(again.disks[0].rate_limit.bw.one_time_burst, 7);
+	cr_assert_eq(again.disks[0].rate_limit.bw.refill_time, 9);
+	cr_assert_eq(again.disks[0].rate_limit.ops.size, 0);
+	cr_assert_str_eq(again.disks[1].rate_limit_group, "g");
+	cr_assert_eq(again.disks[1].group_limits.ops.size, 10);
+	cr_assert_eq(again.nr_rl_groups, 1);
+	cr_assert_eq(again.nets[0].rate_limit.ops.size, 5);
+	cr_assert_eq(again.nets[0].rate_limit.ops.one_time_burst, 1);
+	cr_assert_eq(again.nets[0].rate_limit.ops.refill_time, 2);
+	config_free(&again);
+	free(c);
+	json_decref(info);
+	free(s);
 }

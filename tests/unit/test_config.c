@@ -542,3 +542,133 @@ Test(config, virtio_device_total)
 	cr_assert_eq(config_validate(&c, err, sizeof(err)), 0, "%s", err);
 	config_free(&c);
 }
+
+/* Rate limiters: Cloud Hypervisor's bw_* and ops_* keys on --disk and --net, and
+ * --rate-limit-group with rate_limit_group= on --disk. */
+Test(config, rate_limit_options)
+{
+	struct vmm_config c;
+
+	cr_assert_eq(parse(&c, ARGV("--kernel", "/k",
+		"--disk", "path=/a,bw_size=1048576,bw_one_time_burst=2097152,bw_refill_time=250,"
+			  "ops_size=100,ops_one_time_burst=5,ops_refill_time=1000",
+		"--disk", "path=/b,rate_limit_group=g0",
+		"--disk", "path=/c,rate_limit_group=g0",
+		"--disk", "path=/d",
+		"--rate-limit-group", "id=g0,bw_size=1000,bw_refill_time=10",
+		"--net", "tap=t0,bw_size=9223372036854775807,bw_refill_time=1,ops_size=0")),
+		CLI_RUN);
+	cr_assert_eq(c.disks[0].rate_limit.bw.size, 1048576);
+	cr_assert_eq(c.disks[0].rate_limit.bw.one_time_burst, 2097152);
+	cr_assert_eq(c.disks[0].rate_limit.bw.refill_time, 250);
+	cr_assert_eq(c.disks[0].rate_limit.ops.size, 100);
+	cr_assert_eq(c.disks[0].rate_limit.ops.one_time_burst, 5);
+	cr_assert_eq(c.disks[0].rate_limit.ops.refill_time, 1000);
+	cr_assert_str_eq(c.disks[0].rate_limit_group, "");
+	cr_assert(!rl_config_enabled(&c.disks[0].group_limits));
+	/* The group is defined after the disks naming it: linked all the same. */
+	cr_assert_eq(c.nr_rl_groups, 1);
+	cr_assert_str_eq(c.rl_groups[0].id, "g0");
+	for (unsigned int i = 1; i < 3; i++) {
+		cr_assert_str_eq(c.disks[i].rate_limit_group, "g0");
+		cr_assert(!rl_config_enabled(&c.disks[i].rate_limit));
+		cr_assert_eq(c.disks[i].group_limits.bw.size, 1000);
+		cr_assert_eq(c.disks[i].group_limits.bw.refill_time, 10);
+	}
+	cr_assert(!rl_config_enabled(&c.disks[3].rate_limit));
+	cr_assert_eq(c.nets[0].rate_limit.bw.size, INT64_MAX);
+	cr_assert_eq(c.nets[0].rate_limit.ops.size, 0);
+	config_free(&c);
+}
+
+Test(config, bad_rate_limits, .init = cr_redirect_stderr)
+{
+	char **bad[] = {
+		ARGV("--kernel", "/k", "--disk", "path=/a,bw_size=-1,bw_refill_time=1"),
+		ARGV("--kernel", "/k", "--disk", "path=/a,bw_size=9223372036854775808,"
+			"bw_refill_time=1"),
+		ARGV("--kernel", "/k", "--disk", "path=/a,bw_size=1k,bw_refill_time=1"),
+		ARGV("--kernel", "/k", "--disk", "path=/a,ops_size=,ops_refill_time=1"),
+		ARGV("--kernel", "/k", "--disk", "path=/a,bw_rate=1"),
+		ARGV("--kernel", "/k", "--disk", "path=/a,bw_size=1"),
+		ARGV("--kernel", "/k", "--disk", "path=/a,ops_size=1,ops_refill_time=0"),
+		ARGV("--kernel", "/k", "--net", "tap=t0,bw_size=10"),
+		ARGV("--kernel", "/k", "--disk", "path=/a,rate_limit_group=nope"),
+		ARGV("--kernel", "/k", "--disk", "path=/a,rate_limit_group="),
+		ARGV("--kernel", "/k", "--disk", "path=/a,rate_limit_group=g,bw_size=1,"
+			"bw_refill_time=1", "--rate-limit-group", "id=g"),
+		ARGV("--kernel", "/k", "--rate-limit-group", "bw_size=1,bw_refill_time=1"),
+		ARGV("--kernel", "/k", "--rate-limit-group", "id=g,bw_size=1"),
+		ARGV("--kernel", "/k", "--rate-limit-group", "id=g", "--rate-limit-group",
+			"id=g"),
+		ARGV("--kernel", "/k", "--rate-limit-group", "id=g,path=/a"),
+		ARGV("--kernel", "/k", "--rate-limit-group",
+			"id=0123456789012345678901234567890123456789012345678901234567890123"),
+	};
+
+	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct vmm_config c;
+
+		cr_expect_eq(parse(&c, bad[i]), CLI_USAGE, "case %u", i);
+		config_free(&c);
+	}
+}
+
+Test(config, rate_limit_messages_name_the_field)
+{
+	static const struct {
+		const char *disk, *group, *msg;
+	} cases[] = {
+		{ "path=/a,bw_size=1", NULL,
+		  "disks[0]: bw_refill_time (rate_limiter_config.bandwidth.refill_time) must be "
+		  "above 0 when bw_size is set" },
+		{ "path=/a,ops_size=1,ops_refill_time=0", NULL,
+		  "disks[0]: ops_refill_time (rate_limiter_config.ops.refill_time) must be above 0 "
+		  "when ops_size is set" },
+		{ "path=/a,rate_limit_group=g1", "id=g0",
+		  "disks[0]: rate_limit_group 'g1' is not defined (rate_limit_groups[], "
+		  "--rate-limit-group id=g1,...)" },
+		{ "path=/a,rate_limit_group=g0,ops_size=1,ops_refill_time=1", "id=g0",
+		  "disks[0]: rate_limit_group and a rate limiter of its own (rate_limiter_config, "
+		  "bw_*/ops_*) exclude each other" },
+		{ "path=/a", "id=g0,bw_size=5",
+		  "rate_limit_groups[0]: bw_refill_time (rate_limiter_config.bandwidth.refill_time) "
+		  "must be above 0 when bw_size is set" },
+	};
+
+	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct vmm_config c;
+		char disk[128], group[64], err[256] = "";
+		const char *bad;
+
+		config_init(&c);
+		c.kernel = strdup("/k");
+		snprintf(disk, sizeof(disk), "%s", cases[i].disk);
+		cr_assert_eq(config_opt_disk(&c, disk, &bad), 0, "case %u", i);
+		if (cases[i].group) {
+			snprintf(group, sizeof(group), "%s", cases[i].group);
+			cr_assert_eq(config_opt_rl_group(&c, group, &bad), 0, "case %u", i);
+		}
+		config_link_rl_groups(&c);
+		cr_expect_eq(config_validate(&c, err, sizeof(err)), -EINVAL, "case %u", i);
+		cr_expect_str_eq(err, cases[i].msg, "case %u", i);
+		config_free(&c);
+	}
+}
+
+/* size 0 is no limit, whatever the refill time; a removed disk leaves its group behind. */
+Test(config, rate_limit_size_zero_and_removal)
+{
+	struct vmm_config c;
+
+	cr_assert_eq(parse(&c, ARGV("--kernel", "/k",
+		"--disk", "path=/a,id=a,bw_size=0,bw_refill_time=0,ops_size=0",
+		"--disk", "path=/b,id=b,rate_limit_group=g",
+		"--rate-limit-group", "id=g,ops_size=10,ops_refill_time=100")), CLI_RUN);
+	cr_assert(!rl_config_enabled(&c.disks[0].rate_limit));
+	cr_assert_eq(config_remove_device(&c, "a"), 0);
+	cr_assert_str_eq(c.disks[0].rate_limit_group, "g");
+	cr_assert_eq(c.disks[0].group_limits.ops.size, 10);
+	cr_assert_eq(c.nr_rl_groups, 1);
+	config_free(&c);
+}

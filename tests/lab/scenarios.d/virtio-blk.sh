@@ -180,8 +180,73 @@ sc_blk_refused() {
 	rm -f "$_l"
 }
 
+# within_pct GOT WANT PCT: GOT is within PCT percent of WANT.
+within_pct() {
+	[ -n "$1" ] && [ "$1" -ge $(($2 * (100 - $3) / 100)) ] && [ "$1" -le $(($2 * (100 + $3) / 100)) ]
+}
+
+# blk-rate: rate limiters (guest-images/tests/blk-rate reads all four disks at once).
+# vda: 4 MiB/s (bw_size 1 MiB refilled in 250 ms) with a one-time burst of 1 MiB: 16 MiB take
+#      (16 - 1 full bucket - 1 burst) / 4 = 3.5 s.
+# vdb: no limit: not slowed by its throttled neighbours (well under half of that).
+# vdc, vdd: one rate_limit_group of 4 MiB/s, 8 MiB each: together 16 MiB, so the later one
+#      ends at (16 - 1) / 4 = 3.75 s (each alone would take 1.75 s: the group is shared).
+# Then a limiter without a refill time is refused, naming the field.
+sc_blk_rate() {
+	_a=$LAB_TMP/rate-a.img _b=$LAB_TMP/rate-b.img _c=$LAB_TMP/rate-c.img _d=$LAB_TMP/rate-d.img
+	blk_image "$_a" 16
+	blk_image "$_b" 16
+	blk_image "$_c" 8
+	blk_image "$_d" 8
+	kvmm_boot blk-rate --kernel "$KERNEL" --initramfs "$INITRAMFS" --memory size=512M -v \
+		--disk "path=$_a,readonly=on,bw_size=1048576,bw_refill_time=250,bw_one_time_burst=1048576" \
+		--disk "path=$_b,readonly=on" \
+		--disk "path=$_c,readonly=on,rate_limit_group=g0" \
+		--disk "path=$_d,readonly=on,rate_limit_group=g0" \
+		--rate-limit-group "id=g0,bw_size=1048576,bw_refill_time=250" \
+		--cmdline "$CMDLINE kvmm.test=blk-rate" || true
+	if [ "$RC" != 0 ] || ! grep -q '^KVMM-BLK-RATE-DONE' "$OUT"; then
+		for _n in blk-rate blk-rate-unlimited blk-rate-group; do
+			fail "$_n" "guest test did not run: $(last_run)"
+		done
+		dump_last
+	else
+		_ta=$(blk_field "KVMM-BLK-RATE dev=vda" ms) _tb=$(blk_field "KVMM-BLK-RATE dev=vdb" ms)
+		_tc=$(blk_field "KVMM-BLK-RATE dev=vdc" ms) _td=$(blk_field "KVMM-BLK-RATE dev=vdd" ms)
+		_rcs=$(grep '^KVMM-BLK-RATE dev' "$OUT" | tr -d '\r' | sed -n 's/.* rc=//p' | sort -u | tr '\n' ' ')
+		_paused=$(sed -n 's/.*virtio-blk \([^:]*\): the rate limiter paused the queue \([0-9]*\) times.*/\1=\2/p' "$ERR" | tr '\n' ' ')
+		_how="($(grep -m 1 '^KVMM-BLK-RATE-DONE' "$OUT" | tr -d '\r' | sed 's/.*DONE //'); paused: $_paused)"
+		if [ "$_rcs" = "0 " ] && within_pct "$_ta" 3500 15; then
+			pass blk-rate "16 MiB at 4 MiB/s + 2 MiB burst: ${_ta} ms, want 3500 +-15% $_how"
+		else
+			fail blk-rate "16 MiB at 4 MiB/s + 2 MiB burst: ${_ta} ms, want 3500 +-15%; dd rc $_rcs $_how"
+		fi
+		if [ -n "$_tb" ] && [ "$_tb" -lt 1750 ]; then
+			pass blk-rate-unlimited "16 MiB from the unlimited disk alongside: ${_tb} ms"
+		else
+			fail blk-rate-unlimited "16 MiB from the unlimited disk alongside: ${_tb} ms, want < 1750"
+		fi
+		_tmax=$_tc
+		[ -n "$_td" ] && [ -n "$_tc" ] && [ "$_td" -gt "$_tc" ] && _tmax=$_td
+		if [ -n "$_tmax" ] && within_pct "$_tmax" 3750 15; then
+			pass blk-rate-group "2 x 8 MiB through one 4 MiB/s group: ${_tc} and ${_td} ms, want the later at 3750 +-15%"
+		else
+			fail blk-rate-group "2 x 8 MiB through one 4 MiB/s group: ${_tc} and ${_td} ms, want the later at 3750 +-15%"
+		fi
+	fi
+	rm -f "$_a" "$_b" "$_c" "$_d"
+	if kvmm_boot blk-rate-refused --kernel "$KERNEL" --initramfs "$INITRAMFS" \
+		--disk "path=$LAB_TMP/x.img,bw_size=1048576" --cmdline "$CMDLINE" &&
+		[ "$RC" = 2 ] && grep -q 'bw_refill_time' "$ERR"; then
+		pass blk-rate-refused "exit=$RC: $(grep -v '^$' "$ERR" | head -n 1 | cut -c1-140)"
+	else
+		fail blk-rate-refused "want exit 2 naming bw_refill_time: $(last_run)"
+	fi
+}
+
 scenario blk-info any sc_blk_info
 scenario blk-write any sc_blk_write
 scenario blk-discard any sc_blk_discard
 scenario blk-crash any sc_blk_crash
 scenario blk-refused any sc_blk_refused
+scenario blk-rate any sc_blk_rate
