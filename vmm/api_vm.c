@@ -329,8 +329,11 @@ static void resize(struct api_vmm *v, struct http_request *req, struct api_reply
 	if (ram && want_ram < 1)
 		return api_error(rep, 400, "vm.resize: desired_ram %" JSON_INTEGER_FORMAT
 				 " is not a size", want_ram);
+	/* Where vCPUs cannot be hot-plugged max_vcpus is the boot count: vm_resize_vcpus()
+	 * then says why, which "above max_vcpus" would hide. */
 	pthread_mutex_lock(&v->lock);
-	ret = cpus && v->vm && (unsigned int)want > v->vm->max_vcpus ? -EINVAL : 0;
+	ret = cpus && v->vm && v->vm->cpu_eject_src.fd >= 0 &&
+	      (unsigned int)want > v->vm->max_vcpus ? -EINVAL : 0;
 	if (ret)
 		api_error(rep, 400, "vm.resize: desired_vcpus %" JSON_INTEGER_FORMAT " is above "
 			  "max_vcpus %u", want, v->vm->max_vcpus);

@@ -38,14 +38,44 @@
 #               is an INFO line (with vm.info's boot_vcpus after it, for the record)
 #   hp-cpu-refused  one boot of boot_vcpus 1, max_vcpus 4: hp-cpu-refused-zero
 #               (desired_vcpus 0: 400), hp-cpu-refused-max (5, above max_vcpus: 400),
-#               hp-cpu-refused-empty ({}: 400), hp-cpu-refused-ram (desired_ram, memory
-#               resize, not there yet: 400 or 501); after them the guest saw no CPU come or go
+#               hp-cpu-refused-empty ({}: 400), hp-cpu-refused-ram (desired_ram on this VM
+#               without memory.hotplug_size: 400); after them the guest saw no CPU come or go
 #               and kvmm has vcpu0 alone; hp-cpu-refused-pending (resize to 4, then to 1 and
 #               at once to 1 again: 429 while the guest has not ejected the three; 204 when it
 #               had already, "not provoked" in the PASS line); hp-cpu-refused: after all that
 #               the removal completes (online/present 0, vcpu0 alone) and a resize to 2 works;
 #               hp-cpu-refused-noacpi (kvmm --no-acpi --cpus boot=1,max=2 --api-socket, the
 #               command line's VM: vm.resize to 2 answers 400 naming hot-plug, no vcpu1)
+#   hp-mem      memory hot-plug (vm.resize desired_ram, kvmm-remote resize --memory; ACPI
+#               memory devices, no PCI needed): 512 MiB with memory.hotplug_size 1 GiB (the
+#               guest's READY line: 128 MiB memory blocks, its MemTotal; vm.info 512 MiB;
+#               kvmm's log names the room); +256 MiB then +128 MiB: each time the guest reports
+#               the new memory blocks ("KVMM-HP mem-add"), all onlined, MemTotal grown by
+#               exactly that, then allocates LAB_HP_MEM_PCT (75) % of all the memory added so
+#               far and writes and checks every page, at least half of them in the memory added
+#               and some in the range just added ("KVMM-HP mem-touch");
+#               vm.info's memory.size is the new size, kvmm's log says "memory: N MiB plugged
+#               at ...: M MiB in all", kvmm has the fds and threads it had after boot (so in
+#               every hp-mem* step). ms from the request to the guest's line: INFO lines
+#   hp-mem-refused  one boot of 512 MiB with hotplug_size 17 x 128 MiB (the guest ticks):
+#               vm.resize desired_ram must be 400 with its reason for hp-mem-refused-shrink
+#               (256 MiB), -above (above size + hotplug_size), -block (+64 MiB, not whole
+#               128 MiB blocks), -zero (0); a resize to the size it has is 204; then the guest
+#               ticks on with MemTotal unchanged and no new block, vm.info still 512 MiB, kvmm
+#               plugged nothing; hp-mem-refused-slots: 16 resizes of +128 MiB, each followed by
+#               the guest (its blocks onlined, MemTotal), then the 17th (which fits the room)
+#               is 400 naming the 16 slots; hp-mem-refused: after all that the guest ticks
+#               with MemTotal +2 GiB, vm.info says so, Running. Then two command line VMs
+#               (kvmm --api-socket, the guest hangs), where a resize to 384 MiB is 400 with
+#               the reason and plugs nothing: hp-mem-refused-nohp (--memory size=256M: no
+#               hotplug_size), hp-mem-refused-noacpi (hotplug_size=256M with --no-acpi)
+#   hp-mem-fs   a virtio-fs share from vm.create (shared memory, a virtiofsd of its own),
+#               512 MiB with hotplug_size 512 MiB: vm.counters' mem_table_updates of the fs
+#               device is 0; +256 MiB as in hp-mem (onlined, LAB_HP_MEM_FS_PCT touched), then the guest mounts
+#               the share, reads a 4 MiB file with the host's sha256 and copies it on the share
+#               ("KVMM-HP mem-fs"; the page cache now comes from the new memory, which
+#               virtiofsd must reach), the host reads the copy with the same sha256, and
+#               mem_table_updates is 1 (kvmm sent SET_MEM_TABLE again)
 #   hp-refused  one boot with six disks from vm.create: a seventh hot-plugged (hpr0), then
 #               hp-refused-dup (its id again: 409, the other image not kept open),
 #               hp-refused-unknown (remove-device of an unknown id: 404), hp-refused-missing
@@ -62,10 +92,15 @@
 #               VM is Running, the guest saw no new device and still runs (its once-a-second
 #               "KVMM-HP tick" lines go on), and kvmm stops on vmm.shutdown with exit 0.
 #               The VM has max_vcpus 2: on aarch64 vm.resize to 2 vCPUs is refused the same
-#               way (400 naming hot-plug; no vcpu1 thread, the guest saw no CPU come). On
+#               way (400 naming hot-plug; no vcpu1 thread, the guest saw no CPU come), and so
+#               is desired_ram (+256 MiB; the VM has memory.hotplug_size 256 MiB there) with a
+#               reason that names aarch64 (the guest's MemTotal in its ticks unchanged). On
 #               x86_64 virtio-mmio vCPU resize works (ACPI, no PCI needed): there, once the
 #               adds were refused, hp-cpu-mmio resizes the same VM to 2 (the guest onlines
 #               cpu1, kvmm has vcpu1) and back to 1 (cpu1 gone, vcpu1 ended)
+#   hp-mem-mmio x86_64 virtio-mmio with ACPI: memory hot-plug needs no PCI: a VM of 512 MiB
+#               with hotplug_size 512 MiB takes +128 MiB as in hp-mem (onlined, MemTotal,
+#               touched, vm.info 640 MiB)
 # Benchmark (LAB_MODE=bench, x86_64):
 #   hp-latency  from the hot-plug request to the guest having read the whole new disk (its
 #               "KVMM-HP add" line), LAB_HP_BENCH_RUNS (5) disks one after another in one boot:
@@ -84,6 +119,11 @@
 #   LAB_HP_CPU_THREADS seconds allowed, after the guest's line, for kvmm's vCPU threads to
 #                      match a resize (20)
 #   LAB_HP_NET_KB      hp-net: KiB each way over TCP (2048)
+#   LAB_HP_MEM_SECS    hp-mem*: time for all of a boot's resizes (180); each wait after a
+#                      resize is cut to what is left of it
+#   LAB_HP_MEM_PCT     hp-mem, hp-mem-mmio: % of the memory added so far that the guest
+#                      allocates and touches after each resize (75)
+#   LAB_HP_MEM_FS_PCT  the same for hp-mem-fs (25)
 #   LAB_HP_BENCH_RUNS  hp-latency: disks per VMM (5, at most 8)
 #   LAB_HP_QEMU_ACPI   hp-latency: on or off sets QEMU's
 #                      ICH9-LPC.acpi-pci-hotplug-with-bridge-support (ACPI hot-plug, as kvmm
@@ -95,6 +135,12 @@ HP_WAIT=${LAB_HP_WAIT:-30}
 HP_CPU_SECS=${LAB_HP_CPU_SECS:-120}
 HP_CPU_THREADS=${LAB_HP_CPU_THREADS:-20}
 HP_NET_KB=${LAB_HP_NET_KB:-2048}
+HP_MEM_SECS=${LAB_HP_MEM_SECS:-180}
+HP_MEM_PCT=${LAB_HP_MEM_PCT:-75}
+# hp-mem-fs touches less: the first touch of new memory is slow in the lab's nested guest, and
+# slower there (192 MiB took 65 s in hp-mem-fs, 25 s in hp-mem, 2026-12-03).
+HP_MEM_FS_PCT=${LAB_HP_MEM_FS_PCT:-25}
+HP_MEM_TOUCH=0
 # The guest test's own end: later than any scenario takes, so the host always ends the VM.
 HP_HOLD=290
 HP_TAP=kvmmtap2
@@ -114,7 +160,8 @@ hp_ready() {
 }
 
 # hp_vm_json FILE SHARED CMDLINE_EXTRA [JSON_MEMBERS]: a VmConfig for the hotplug guest, one
-# vCPU (max_vcpus HP_MAX_VCPUS, default 1), 512 MiB (memory.shared SHARED), the kernel
+# vCPU (max_vcpus HP_MAX_VCPUS, default 1), 512 MiB (memory.shared SHARED, plus the members
+# HP_MEM_EXTRA, ", ...", e.g. a hotplug_size), the kernel
 # HP_KERNEL (default KERNEL) with HP_CMDLINE (default CMDLINE) plus kvmm.test=hotplug and
 # CMDLINE_EXTRA; JSON_MEMBERS (", ...") added.
 hp_vm_json() {
@@ -122,7 +169,7 @@ hp_vm_json() {
 {"payload": {"kernel": "${HP_KERNEL:-$KERNEL}", "initramfs": "$INITRAMFS",
   "cmdline": "${HP_CMDLINE:-$CMDLINE} kvmm.test=hotplug kvmm.hp_hold=$HP_HOLD$3"},
  "cpus": {"boot_vcpus": 1, "max_vcpus": ${HP_MAX_VCPUS:-1}},
- "memory": {"size": 536870912, "shared": $2},
+ "memory": {"size": 536870912, "shared": $2${HP_MEM_EXTRA:-}},
  "serial": {"mode": "Tty"}, "console": {"mode": "Off"}${4:-}}
 EOF
 }
@@ -974,7 +1021,7 @@ hp_cpu_refused_steps() {
 	hp_cpu_refuse zero 400 '{"desired_vcpus": 0}' || return 1
 	hp_cpu_refuse max 400 '{"desired_vcpus": 5}' || return 1
 	hp_cpu_refuse empty 400 '{}' || return 1
-	hp_cpu_refuse ram '400 501' '{"desired_ram": 1073741824}' || return 1
+	hp_cpu_refuse ram 400 '{"desired_ram": 1073741824}' || return 1
 	# Nothing came of them: a second for the guest to notice anything, then no CPU line.
 	sleep 1
 	_cvc=$(hp_vcpus)
@@ -1114,6 +1161,16 @@ hp_unsupported_steps() {
 	if [ "$LAB_ARCH" = aarch64 ]; then
 		hp_resize 2
 		hp_refused_400 "vm.resize to 2 vCPUs (max_vcpus 2)" && _uwhat="$_uwhat, vm.resize ($_uwhy)"
+		# Nor memory hot-plug, though the VM has a hotplug_size: the reason names aarch64.
+		api raw PUT vm.resize "{\"desired_ram\": $((768 * 1048576))}"
+		info "hp-unsupported desired_ram: exit $API_RC: $(echo "$API_OUT" | sed 's/^kvmm-remote: //' | head -c 300)"
+		if hp_refused_400 "vm.resize desired_ram +256 MiB (hotplug_size 256 MiB)"; then
+			if echo "$API_OUT" | grep -q aarch64; then
+				_uwhat="$_uwhat, desired_ram ($_uwhy)"
+			else
+				API_BAD="vm.resize desired_ram on aarch64: the 400 does not say why (no 'aarch64' in it): $(echo "$API_OUT" | head -c 200)"
+			fi
+		fi
 	fi
 	[ -z "$API_BAD" ] || return 1
 	[ "$(hp_holds "$HP_P" "$1")" = 0 ] || { API_BAD="kvmm kept an fd on the refused disk's image"; return 1; }
@@ -1132,6 +1189,12 @@ hp_unsupported_steps() {
 		[ "$_uvc" = 0 ] || { API_BAD="after the refused vm.resize kvmm's threads named vcpu<N> are N='$_uvc', want '0'"; return 1; }
 		[ "$(hp_count 'KVMM-HP cpu')" = "$_ucn" ] ||
 			{ API_BAD="the guest saw CPUs change after the refused vm.resize: $(hp_after 'KVMM-HP cpu' "$_ucn" | head -n 1)"; return 1; }
+		# The last tick (after the refusals) has the MemTotal of the READY line.
+		_umt=$(echo " $_uready " | sed -n 's/.* memtotal_kb=\([^ ]*\) .*/\1/p')
+		[ "$(hp_val memtotal_kb)" = "$_umt" ] ||
+			{ API_BAD="the guest's MemTotal changed after the refused desired_ram: $_umt kB at READY, now $HP_LINE"; return 1; }
+		[ "$(hp_count 'KVMM-HP mem-add ')" = 0 ] ||
+			{ API_BAD="the guest saw memory come after the refused desired_ram: $(hp_after 'KVMM-HP mem-add ' 0 | head -n 1)"; return 1; }
 	fi
 	return 0
 }
@@ -1173,8 +1236,9 @@ sc_hp_unsupported() {
 		fs_vfsd_start hp-unsupported "$_us_sock" "$_ush" || { fail hp-unsupported "$FS_WHY"; rm -rf "$_ush" "$_uimg"; return 0; }
 	fi
 	HP_MAX_VCPUS=2
+	[ "$LAB_ARCH" != aarch64 ] || HP_MEM_EXTRA=", \"hotplug_size\": 268435456"
 	hp_vm_json "$LAB_TMP/hp-unsupported.json" true " kvmm.hp_tick=1"
-	HP_MAX_VCPUS=
+	HP_MAX_VCPUS='' HP_MEM_EXTRA=''
 	HP_U_CPU='' _uready=''
 	hp_unsupported_steps "$_uimg" "$_us_sock"
 	[ -n "$API_BAD" ] || [ "$LAB_ARCH" != x86_64 ] || hp_mmio_cpu
@@ -1199,6 +1263,392 @@ sc_hp_unsupported() {
 		esac
 	fi
 	rm -rf "$_uimg" "$_ush"
+}
+
+# --- memory hot-plug ----------------------------------------------------------------------------
+
+MIB=1048576
+
+# hp_mem_size: vm.info's config.memory.size in MiB ("?" when not found).
+hp_mem_size() {
+	api info
+	_hz=$(echo "$API_OUT" | tr -d ' \n' | grep -o '"memory":{[^}]*}' | head -n 1 |
+		sed -n 's/.*"size":\([0-9]*\).*/\1/p')
+	if [ -n "$_hz" ]; then echo $((_hz / MIB)); else echo '?'; fi
+}
+
+# hp_log TEXT: how many lines of kvmm's log (HP_E) hold TEXT.
+hp_log() {
+	_hl_c=$(grep -c -F -e "$1" "$HP_E" 2>/dev/null) || true
+	echo "${_hl_c:-0}"
+}
+
+# hp_mem_start TAG HOTPLUG_MB: hp_boot TAG (LAB_TMP/TAG.json, 512 MiB with memory.hotplug_size
+# HOTPLUG_MB MiB): the guest's READY line says 128 MiB memory blocks and its MemTotal (HP_MT,
+# KiB), vm.info says 512 MiB, kvmm's log names the room for hot-plug. HP_RAM_MB=512,
+# HP_DEADLINE: LAB_HP_MEM_SECS from now, HP_MEM_FT: kvmm's "fds threads" then. 1 with API_BAD
+# otherwise.
+hp_mem_start() {
+	hp_boot "$1" "$LAB_TMP/$1.json" || return 1
+	HP_MEM_FT="$(hp_fds "$HP_P") $(hp_threads "$HP_P")"
+	now_ms
+	HP_DEADLINE=$((NOW_MS + HP_MEM_SECS * 1000))
+	HP_RAM_MB=512
+	HP_MT=$(hp_val memtotal_kb)
+	HP_MEM_READY=$(echo "$HP_LINE" | grep -o 'mem_blocks=.*')
+	case "$(hp_val block_mb)/$HP_MT" in
+	128/[0-9]*) ;;
+	*) API_BAD="want the guest's memory blocks of 128 MiB and its MemTotal in the READY line: $HP_LINE"; return 1 ;;
+	esac
+	_hm_s=$(hp_mem_size)
+	[ "$_hm_s" = 512 ] || { API_BAD="vm.info's config.memory.size after boot: $_hm_s MiB, want 512"; return 1; }
+	[ "$(hp_log "memory: $2 MiB for hot-plug at ")" = 1 ] ||
+		{ API_BAD="kvmm's log does not say 'memory: $2 MiB for hot-plug at ...': $(grep -i 'memory' "$HP_E" | head -n 3 | tr '\n' '|')"; return 1; }
+}
+
+# hp_mem_step ADD_MB: vm.resize (kvmm-remote resize --memory) from HP_RAM_MB to HP_RAM_MB +
+# ADD_MB must answer 204 (exit 0); within HP_WAIT (cut to HP_DEADLINE) the guest reports new
+# memory blocks ("KVMM-HP mem-add" lines) adding up to ADD_MB / 128, each batch all onlined,
+# and MemTotal grown by exactly ADD_MB MiB (HP_MT before); with HP_MEM_TOUCH (the guest's
+# kvmm.hp_mem_touch), each batch's "KVMM-HP mem-touch" rc=0 with at least half its pages in the
+# memory added since boot and some in the range just added (HP_TOUCH: their
+# "pages/in_added/in_new(took_ms)"); vm.info's memory.size is the new size and kvmm's log says
+# "memory: ADD_MB MiB plugged at ...: NEW MiB in all"; kvmm has the fds and threads it had
+# after boot (HP_MEM_FT). HP_MEM_LAT: ms from the request to the guest's (last) mem-add line;
+# HP_RAM_MB, HP_MT follow. 1 with API_BAD.
+hp_mem_step() {
+	_hs_want=$((HP_RAM_MB + $1))
+	_hs_na=$(hp_count 'KVMM-HP mem-add ')
+	_hs_nt=$(hp_count 'KVMM-HP mem-touch ')
+	_hs_log="memory: $1 MiB plugged at "
+	_hs_nl=$(hp_log "$_hs_log")
+	_hs_what="vm.resize $HP_RAM_MB -> $_hs_want MiB"
+	now_ms
+	HP_T_RZ=$NOW_MS
+	api resize --memory "${_hs_want}M"
+	if [ "$API_RC" != 0 ]; then
+		API_BAD="$_hs_what: kvmm-remote resize --memory ${_hs_want}M exited $API_RC, want 0 (204): $(echo "$API_OUT" | head -c 200)"
+		return 1
+	fi
+	_hs_wb=$(($1 / 128)) _hs_b=0 _hs_k=$_hs_na
+	while [ "$_hs_b" -lt "$_hs_wb" ]; do
+		_hs_k=$((_hs_k + 1))
+		_hs_s=$(hp_left "$HP_WAIT")
+		if ! hp_wait 'KVMM-HP mem-add ' "$_hs_k" "$_hs_s"; then
+			API_BAD="$_hs_what: the guest reported $_hs_b of $_hs_wb new memory blocks within $_hs_s s ($HP_WAIT_WHY; kvmm's log: $(grep -F 'memory:' "$HP_E" | tail -n 2 | tr '\n' '|'))"
+			return 1
+		fi
+		if [ "$(hp_val online)" != "$(hp_val blocks)" ] || { [ "$(hp_val online_rc)" != 0 ] && [ "$(hp_val online_rc)" != - ]; }; then
+			API_BAD="$_hs_what: the guest could not online all the new blocks: $HP_LINE"
+			return 1
+		fi
+		_hs_b=$((_hs_b + $(hp_val blocks)))
+	done
+	HP_MEM_LAT=$((HP_SEEN - HP_T_RZ))
+	_hs_mt=$(hp_val memtotal_kb)
+	if [ "$_hs_b" != "$_hs_wb" ] || [ "$_hs_mt" != $((HP_MT + $1 * 1024)) ]; then
+		API_BAD="$_hs_what: want $_hs_wb new blocks and MemTotal $((HP_MT + $1 * 1024)) kB (before: $HP_MT): the guest saw $_hs_b blocks, MemTotal $_hs_mt: $(hp_after 'KVMM-HP mem-add ' "$_hs_na" | tr '\n' '|')"
+		return 1
+	fi
+	HP_TOUCH=
+	if [ "${HP_MEM_TOUCH:-0}" -gt 0 ]; then
+		_hs_nb=$((_hs_k - _hs_na))
+		_hs_s=$(hp_left 120)
+		if ! hp_wait 'KVMM-HP mem-touch ' $((_hs_nt + _hs_nb)) "$_hs_s"; then
+			API_BAD="$_hs_what: the guest did not report using the new memory within $_hs_s s ($HP_WAIT_WHY)"
+			return 1
+		fi
+		for _hs_l in $(hp_after 'KVMM-HP mem-touch ' "$_hs_nt" | tr ' ' '#'); do
+			HP_LINE=$(echo "$_hs_l" | tr '#' ' ')
+			_hs_p=$(hp_val pages) _hs_a=$(hp_val in_added) _hs_i=$(hp_val in_new) _hs_t=$(hp_val took_ms)
+			case "$(hp_val rc)/$_hs_p/$_hs_a/$_hs_i" in
+			0/[0-9]*/[0-9]*/[0-9]*) ;;
+			*) API_BAD="$_hs_what: the guest's use of the new memory failed: $HP_LINE"; return 1 ;;
+			esac
+			if [ $((_hs_a * 2)) -lt "$_hs_p" ] || [ "$_hs_i" = 0 ]; then
+				API_BAD="$_hs_what: want at least half the pages the guest touched in the memory added since boot and some in the range just added: $HP_LINE"
+				return 1
+			fi
+			HP_TOUCH="$HP_TOUCH${HP_TOUCH:+,}$_hs_p/$_hs_a/$_hs_i(${_hs_t}ms)"
+		done
+	fi
+	_hs_sz=$(hp_mem_size)
+	[ "$_hs_sz" = "$_hs_want" ] ||
+		{ API_BAD="$_hs_what: vm.info's config.memory.size is $_hs_sz MiB, want $_hs_want"; return 1; }
+	if [ "$(hp_log "$_hs_log")" != $((_hs_nl + 1)) ] || ! tail -n 20 "$HP_E" | grep -q -F "): $_hs_want MiB in all"; then
+		API_BAD="$_hs_what: kvmm's log does not say '$_hs_log...: $_hs_want MiB in all': $(grep -F 'memory:' "$HP_E" | tail -n 2 | tr '\n' '|')"
+		return 1
+	fi
+	# shellcheck disable=SC2086 # "fds threads"
+	if ! hp_settle $HP_MEM_FT; then
+		API_BAD="$_hs_what: kvmm has fds/threads $HP_FT, after boot $(echo "$HP_MEM_FT" | tr ' ' /)"
+		return 1
+	fi
+	HP_RAM_MB=$_hs_want HP_MT=$_hs_mt
+}
+
+# hp_mem_refuse NAME BODY REGEX: PUT vm.resize BODY must be 400 with an error matching REGEX
+# (grep -iE); HP_M_<NAME>: "PASS detail" or "FAIL why". 1 with API_BAD when kvmm did not answer.
+hp_mem_refuse() {
+	api raw PUT vm.resize "$2"
+	if [ "$API_RC" = 124 ]; then
+		API_BAD="no answer to vm.resize $2 within 30 s ($(hp_alive))"
+		return 1
+	fi
+	_mrs=$(hp_status)
+	_mrw=$(echo "$API_OUT" | sed 's/^kvmm-remote: //' | head -c 180)
+	if [ "$API_RC" = 1 ] && [ "$_mrs" = 400 ] && echo "$API_OUT" | grep -qiE "$3"; then
+		_mrv="PASS vm.resize $2: 400 ($_mrw)"
+	else
+		_mrv="FAIL vm.resize $2: want 400 with a reason matching '$3', got exit $API_RC status ${_mrs:-none}: $_mrw"
+	fi
+	eval "HP_M_$1=\$_mrv"
+}
+
+# hp_mem_cmdline NAME REGEX KVMM_ARGS...: kvmm --api-socket with a command line VM (booted at
+# once; the guest hangs): vm.resize desired_ram 384 MiB must be 400 matching REGEX, and nothing
+# plugged (kvmm's log); then vmm.shutdown. HP_M_<NAME>: "PASS detail" or "FAIL why".
+hp_mem_cmdline() {
+	_mc_n=$1 _mc_re=$2
+	shift 2
+	HP_O=$LAB_TMP/hp-mem-$_mc_n.out HP_E=$LAB_TMP/hp-mem-$_mc_n.err
+	rm -f "$API_SOCK"
+	setsid "$KVMM" --api-socket "$API_SOCK" --kernel "$KERNEL" --initramfs "$INITRAMFS" "$@" \
+		-v </dev/null >"$HP_O" 2>"$HP_E" &
+	HP_P=$!
+	_mc_i=0
+	while ! api ping && mem_alive "$HP_P" && [ $_mc_i -lt 50 ]; do sleep 0.1; _mc_i=$((_mc_i + 1)); done
+	if ! mem_alive "$HP_P"; then
+		_mc_rc=0
+		wait "$HP_P" || _mc_rc=$?
+		HP_M_x="FAIL kvmm $* exited $_mc_rc at once: $(cat "$HP_E" "$HP_O" | tr '\n' ' ' | head -c 200)"
+		eval "HP_M_$_mc_n=\$HP_M_x"
+		return 0
+	fi
+	_mc_st=$(api_state)
+	API_BAD=
+	if [ "$_mc_st" != Running ]; then
+		HP_M_x="FAIL kvmm $*: state '$_mc_st', want Running (the command line's VM boots at once)"
+	else
+		hp_mem_refuse x "{\"desired_ram\": $((384 * MIB))}" "$_mc_re"
+		case $HP_M_x in
+		"PASS "*)
+			_mc_sz=$(hp_mem_size)
+			if [ "$(hp_log 'MiB plugged at')" != 0 ] || [ "$_mc_sz" != 256 ]; then
+				HP_M_x="FAIL kvmm $*: after the refused resize vm.info says $_mc_sz MiB (want 256) or kvmm's log says it plugged some: $(grep -F 'memory:' "$HP_E" | tr '\n' '|' | head -c 200)"
+			else
+				HP_M_x="PASS kvmm $*: ${HP_M_x#PASS }"
+			fi
+			;;
+		esac
+	fi
+	[ -z "$API_BAD" ] || HP_M_x="FAIL $API_BAD"
+	API_BAD=
+	hp_end
+	[ -z "$API_BAD" ] || case $HP_M_x in "PASS "*) HP_M_x="FAIL $API_BAD" ;; esac
+	API_BAD=
+	eval "HP_M_$_mc_n=\$HP_M_x"
+}
+
+# --- hp-mem -----------------------------------------------------------------------------------
+
+hp_mem_steps() {
+	hp_mem_start hp-mem 1024 || return 1
+	hp_mem_step 256 || return 1
+	info "hp-mem step=512-to-768 guest_ms=$HP_MEM_LAT touch_pages/in_added/in_new=$HP_TOUCH memtotal_kb=$HP_MT"
+	_m1="+256 MiB: $HP_MEM_LAT ms to the guest's line, touched (pages/in memory added/in the range just added) $HP_TOUCH"
+	hp_mem_step 128 || return 1
+	info "hp-mem step=768-to-896 guest_ms=$HP_MEM_LAT touch_pages/in_added/in_new=$HP_TOUCH memtotal_kb=$HP_MT"
+	_m2="+128 MiB: $HP_MEM_LAT ms, touched $HP_TOUCH"
+	[ "$(api_state)" = Running ] || { API_BAD="state $(api_state) after the resizes"; return 1; }
+}
+
+sc_hp_mem() {
+	hp_ready hp-mem || return 0
+	_m1='' _m2='' HP_MEM_READY=''
+	HP_MEM_EXTRA=", \"hotplug_size\": $((1024 * MIB))"
+	hp_vm_json "$LAB_TMP/hp-mem.json" false " kvmm.hp_mem_touch=$HP_MEM_PCT"
+	HP_MEM_EXTRA=
+	HP_MEM_TOUCH=$HP_MEM_PCT
+	hp_mem_steps
+	HP_MEM_TOUCH=0
+	hp_end
+	if [ -z "$API_BAD" ]; then
+		pass hp-mem "512 MiB + hotplug_size 1 GiB (guest: $HP_MEM_READY); $_m1; $_m2; MemTotal +256 then +128 MiB exactly, all blocks onlined, vm.info memory.size 768 then 896 MiB, kvmm's log says each, fds/threads as after boot ($(echo "$HP_MEM_FT" | tr ' ' /))"
+	else
+		fail hp-mem "$API_BAD"
+		hp_dump
+	fi
+}
+
+# --- hp-mem-mmio ------------------------------------------------------------------------------
+
+sc_hp_mem_mmio() {
+	hp_ready hp-mem-mmio || return 0
+	HP_MEM_EXTRA=", \"hotplug_size\": $((512 * MIB))"
+	hp_vm_json "$LAB_TMP/hp-mem-mmio.json" false " kvmm.hp_mem_touch=$HP_MEM_PCT"
+	HP_MEM_EXTRA=
+	HP_MEM_TOUCH=$HP_MEM_PCT
+	API_BAD=
+	hp_mem_start hp-mem-mmio 512 && hp_mem_step 128 &&
+		{ [ "$(api_state)" = Running ] || API_BAD="state $(api_state) after the resize"; }
+	HP_MEM_TOUCH=0
+	hp_end
+	if [ -z "$API_BAD" ]; then
+		pass hp-mem-mmio "$LAB_ARCH transport=$LAB_TRANSPORT, ACPI: +128 MiB: the guest onlined it $HP_MEM_LAT ms after vm.resize, MemTotal +128 MiB exactly, touched (pages/in memory added/in the range just added) $HP_TOUCH, vm.info 640 MiB"
+	else
+		fail hp-mem-mmio "$API_BAD"
+		hp_dump
+	fi
+}
+
+# --- hp-mem-refused ---------------------------------------------------------------------------
+
+HP_MEM_REFUSED="hp-mem-refused-shrink hp-mem-refused-above hp-mem-refused-block hp-mem-refused-zero hp-mem-refused-slots hp-mem-refused hp-mem-refused-nohp hp-mem-refused-noacpi"
+
+hp_mem_refused_steps() {
+	# 17 blocks of room: 16 resizes of one block fill the slots, the 17th still fits the room.
+	hp_mem_start hp-mem-refused $((17 * 128)) || return 1
+	_mr_mt=$HP_MT _mr_na=$(hp_count 'KVMM-HP mem-add ')
+	hp_mem_refuse shrink "{\"desired_ram\": $((256 * MIB))}" 'shrink' || return 1
+	hp_mem_refuse above "{\"desired_ram\": $(((512 + 17 * 128 + 128) * MIB))}" 'above.*hotplug_size' || return 1
+	hp_mem_refuse block "{\"desired_ram\": $(((512 + 64) * MIB))}" '128 MiB' || return 1
+	hp_mem_refuse zero '{"desired_ram": 0}' 'desired_ram' || return 1
+	# The size it has: nothing to do.
+	api raw PUT vm.resize "{\"desired_ram\": $((512 * MIB))}"
+	[ "$API_RC" = 0 ] ||
+		{ API_BAD="vm.resize to the size it has (512 MiB): want 204 (exit 0): exit $API_RC: $(echo "$API_OUT" | head -c 160)"; return 1; }
+	# Nothing came of them: the guest ticks twice more with the same MemTotal and no new block.
+	_mr_t=$(hp_count 'KVMM-HP tick ')
+	hp_wait 'KVMM-HP tick ' $((_mr_t + 2)) 10 ||
+		{ API_BAD="the guest stopped ticking after the refused resizes ($HP_WAIT_WHY)"; return 1; }
+	[ "$(hp_val memtotal_kb)" = "$_mr_mt" ] ||
+		{ API_BAD="the guest's MemTotal changed after the refused resizes: $_mr_mt kB at READY, now $HP_LINE"; return 1; }
+	[ "$(hp_count 'KVMM-HP mem-add ')" = "$_mr_na" ] ||
+		{ API_BAD="the guest saw memory come after the refused resizes: $(hp_after 'KVMM-HP mem-add ' "$_mr_na" | head -n 1)"; return 1; }
+	_mr_sz=$(hp_mem_size)
+	[ "$_mr_sz" = 512 ] || { API_BAD="vm.info's memory.size after the refused resizes: $_mr_sz MiB, want 512"; return 1; }
+	[ "$(hp_log 'MiB plugged at')" = 0 ] ||
+		{ API_BAD="kvmm's log says it plugged memory for a refused resize: $(grep -F 'plugged at' "$HP_E" | head -n 1)"; return 1; }
+	_mr_ok="after the refusals and a resize to the size it has (204) the guest ticked on with MemTotal $_mr_mt kB, no new block, vm.info 512 MiB"
+
+	# All 16 slots, one block each; the guest follows each before the next.
+	_mr_i=0 _mr_lats=
+	while [ $_mr_i -lt 16 ]; do
+		_mr_i=$((_mr_i + 1))
+		if ! hp_mem_step 128; then
+			HP_M_slots="FAIL resize $_mr_i of 16: $API_BAD"
+			API_BAD="resize $_mr_i of 16 (+128 MiB each) failed"
+			return 1
+		fi
+		_mr_lats="$_mr_lats $HP_MEM_LAT"
+	done
+	# shellcheck disable=SC2086 # one number a word
+	info "hp-mem-refused slots=16 guest_ms median=$(median $_mr_lats) max=$(printf '%s\n' $_mr_lats | sort -n | tail -n 1)"
+	hp_mem_refuse slots "{\"desired_ram\": $(((HP_RAM_MB + 128) * MIB))}" '16' || return 1
+	# shellcheck disable=SC2086 # one number a word
+	_mr_med=$(median $_mr_lats)
+	case $HP_M_slots in
+	"PASS "*) HP_M_slots="PASS 16 resizes of +128 MiB each followed by the guest (median $_mr_med ms to its line), then ${HP_M_slots#PASS }" ;;
+	esac
+	_mr_t=$(hp_count 'KVMM-HP tick ')
+	hp_wait 'KVMM-HP tick ' $((_mr_t + 2)) 10 ||
+		{ API_BAD="the guest stopped ticking after the 17th resize ($HP_WAIT_WHY)"; return 1; }
+	[ "$(hp_val memtotal_kb)" = "$HP_MT" ] ||
+		{ API_BAD="the guest's MemTotal after the 17th resize: $HP_LINE, want $HP_MT kB"; return 1; }
+	_mr_sz=$(hp_mem_size)
+	[ "$_mr_sz" = "$HP_RAM_MB" ] || { API_BAD="vm.info's memory.size after the 17th resize: $_mr_sz MiB, want $HP_RAM_MB"; return 1; }
+	[ "$(api_state)" = Running ] || { API_BAD="state $(api_state) after the refused resizes"; return 1; }
+}
+
+sc_hp_mem_refused() {
+	# shellcheck disable=SC2086 # one name a word
+	hp_ready $HP_MEM_REFUSED || return 0
+	# shellcheck disable=SC2034 # set through eval, read by hp_report_parts
+	HP_M_shrink='' HP_M_above='' HP_M_block='' HP_M_zero='' HP_M_slots='' HP_M_nohp='' HP_M_noacpi=''
+	_mr_ok=''
+	HP_MEM_EXTRA=", \"hotplug_size\": $((17 * 128 * MIB))"
+	hp_vm_json "$LAB_TMP/hp-mem-refused.json" false " kvmm.hp_tick=1"
+	HP_MEM_EXTRA=
+	HP_MEM_TOUCH=0
+	hp_mem_refused_steps
+	hp_end
+	_mrbad=$API_BAD
+	hp_report_parts hp-mem-refused HP_M "$_mrbad" shrink above block zero slots
+	if [ -z "$_mrbad" ]; then
+		pass hp-mem-refused "$_mr_ok; after the 17th: MemTotal $HP_MT kB, vm.info $HP_RAM_MB MiB, ticking, Running"
+	else
+		fail hp-mem-refused "$_mrbad"
+	fi
+	case "$HP_M_shrink$HP_M_above$HP_M_block$HP_M_zero$HP_M_slots" in
+	*FAIL*) hp_dump ;;
+	*) [ -z "$_mrbad" ] || hp_dump ;;
+	esac
+	API_BAD=
+	hp_mem_cmdline nohp 'hotplug_size' --cmdline "$CMDLINE kvmm.test=hang" --memory size=256M
+	hp_mem_cmdline noacpi 'ACPI' --cmdline "$CMDLINE pci=off kvmm.test=hang" \
+		--memory size=256M,hotplug_size=256M --no-acpi
+	hp_report_parts hp-mem-refused HP_M "" nohp noacpi
+}
+
+# --- hp-mem-fs --------------------------------------------------------------------------------
+
+hp_mem_fs_steps() {
+	hp_mem_start hp-mem-fs 512 || return 1
+	api counters
+	_mf_c=$(echo "$API_OUT" | grep -o '"_fs[0-9]*":{[^}]*}' | head -n 1)
+	[ "$(echo "$_mf_c" | sed -n 's/.*"mem_table_updates":\([0-9]*\).*/\1/p')" = 0 ] ||
+		{ API_BAD="vm.counters before the resize: want the fs device with mem_table_updates 0: $(echo "$API_OUT" | head -c 300)"; return 1; }
+	_mf_nf=$(hp_count 'KVMM-HP mem-fs ')
+	hp_mem_step 256 || return 1
+	if ! hp_wait 'KVMM-HP mem-fs ' $((_mf_nf + 1)) "$(hp_left "$HP_WAIT")"; then
+		API_BAD="the guest did not report its use of the share after the resize ($HP_WAIT_WHY)"
+		return 1
+	fi
+	if [ "$(hp_val mount)/$(hp_val sha)/$(hp_val copy)/$(hp_val umount)" != "0/$2/0/0" ]; then
+		API_BAD="after the resize want mount=0 sha=$2 (the host's) copy=0 umount=0: $HP_LINE"
+		return 1
+	fi
+	_mf_cs=$(sha256sum "$1/mem-file.copy-$(hp_val n)" 2>/dev/null | cut -d' ' -f1)
+	[ "$_mf_cs" = "$2" ] ||
+		{ API_BAD="the guest's copy on the share, as the host reads it: sha256 ${_mf_cs:-none}, want $2"; return 1; }
+	api counters
+	_mf_c=$(echo "$API_OUT" | grep -o '"_fs[0-9]*":{[^}]*}' | head -n 1)
+	[ "$(echo "$_mf_c" | sed -n 's/.*"mem_table_updates":\([0-9]*\).*/\1/p')" = 1 ] ||
+		{ API_BAD="vm.counters after the resize: want the fs device with mem_table_updates 1: ${_mf_c:-$(echo "$API_OUT" | head -c 300)}"; return 1; }
+	mem_alive "$FS_VPID" || { API_BAD="virtiofsd ended"; return 1; }
+	[ "$(api_state)" = Running ] || { API_BAD="state $(api_state) after the resize"; return 1; }
+}
+
+sc_hp_mem_fs() {
+	hp_ready hp-mem-fs || return 0
+	[ -x "$FS_VFSD" ] || { fail hp-mem-fs "no virtiofsd at $FS_VFSD"; return 0; }
+	_mfsh=$LAB_TMP/hp-mem-fs-share _mfs=$LAB_TMP/hp-mem-fs.sock
+	rm -rf "$_mfsh"
+	mkdir -p "$_mfsh"
+	head -c 4194304 /dev/urandom >"$_mfsh/mem-file"
+	_mfsha=$(sha256sum "$_mfsh/mem-file" | cut -d' ' -f1)
+	FS_WHY=
+	fs_vfsd_start hp-mem-fs "$_mfs" "$_mfsh" || { fail hp-mem-fs "$FS_WHY"; rm -rf "$_mfsh"; return 0; }
+	HP_MEM_EXTRA=", \"hotplug_size\": $((512 * MIB))"
+	hp_vm_json "$LAB_TMP/hp-mem-fs.json" true \
+		" kvmm.hp_mem_touch=$HP_MEM_FS_PCT kvmm.hp_mem_fs=1 kvmm.fs_tag=memShare kvmm.hp_fs_file=mem-file" ",
+ \"fs\": [{\"tag\": \"memShare\", \"socket\": \"$_mfs\", \"num_queues\": 1, \"queue_size\": 1024}]"
+	HP_MEM_EXTRA=
+	HP_MEM_TOUCH=$HP_MEM_FS_PCT
+	_mf_c=''
+	hp_mem_fs_steps "$_mfsh" "$_mfsha"
+	HP_MEM_TOUCH=0
+	hp_end
+	fs_vfsd_stop
+	if [ -z "$API_BAD" ]; then
+		pass hp-mem-fs "virtio-fs share (shared memory) and +256 MiB: the guest onlined it $HP_MEM_LAT ms after vm.resize and touched it ($HP_TOUCH), then mounted the share, read a 4 MiB file with the host's sha256 and copied it (the host reads the copy with the same sha256); vm.counters: $(echo "$_mf_c" | grep -o '"mem_table_updates":[0-9]*'); virtiofsd $FS_VEND after vmm.shutdown"
+	else
+		fail hp-mem-fs "$API_BAD"
+		hp_dump
+		tail -n 5 "$FS_VLOG" 2>/dev/null | sed 's/^/  | virtiofsd: /'
+	fi
+	rm -rf "$_mfsh"
 }
 
 # --- hp-latency (benchmark) -------------------------------------------------------------------
@@ -1357,7 +1807,11 @@ if [ "$LAB_ARCH" = x86_64 ] && [ "$LAB_TRANSPORT" = pci ]; then
 	scenario hp-refused x86_64 sc_hp_refused
 	scenario hp-cpu x86_64 sc_hp_cpu
 	scenario hp-cpu-refused x86_64 sc_hp_cpu_refused
+	scenario hp-mem x86_64 sc_hp_mem
+	scenario hp-mem-refused x86_64 sc_hp_mem_refused
+	scenario hp-mem-fs x86_64 sc_hp_mem_fs
 	bench hp-latency x86_64 sc_hp_latency
 else
 	scenario hp-unsupported any sc_hp_unsupported
+	scenario hp-mem-mmio x86_64 sc_hp_mem_mmio
 fi
