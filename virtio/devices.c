@@ -131,6 +131,14 @@ static int make(struct vm *vm, enum virtio_kind kind, unsigned int i, struct vir
 		*seg = fc.pci_segment;
 		return virtio_fs_new(&fc, d);
 	}
+	case VIRTIO_KIND_VSOCK: {
+		struct vsock_config vc = cfg->vsock;
+
+		config_device_id(cfg, cfg->nr_disks + cfg->nr_nets + cfg->nr_fs, id, sizeof(id));
+		vc.id = id;
+		*seg = 0;
+		return virtio_vsock_new(&vc, d);
+	}
 	}
 	return -EINVAL;
 }
@@ -143,7 +151,7 @@ struct virtio_hotplug {
 static bool hot_pluggable(const struct virtio_dev *d)
 {
 	return d->device_id == VIRTIO_ID_BLOCK || d->device_id == VIRTIO_ID_NET ||
-	       d->device_id == VIRTIO_ID_FS;
+	       d->device_id == VIRTIO_ID_FS || d->device_id == VIRTIO_ID_VSOCK;
 }
 
 /* Takes T out of the VM's list.  devs_lock held. */
@@ -339,7 +347,6 @@ int virtio_devices_init(struct vm *vm)
 {
 	const struct vmm_config *cfg = vm->cfg;
 	struct virtio_dev *d = NULL;
-	char id[64];
 	int ret;
 
 	if (want_pci(vm) && (ret = pci_setup(vm)))
@@ -362,13 +369,11 @@ int virtio_devices_init(struct vm *vm)
 		}
 	}
 	if (cfg->vsock.cid) {
-		struct vsock_config vc = cfg->vsock;
+		unsigned int seg;
 
-		config_device_id(cfg, cfg->nr_disks + cfg->nr_nets + cfg->nr_fs, id, sizeof(id));
-		vc.id = id;
-		ret = virtio_vsock_new(&vc, &d);
+		ret = make(vm, VIRTIO_KIND_VSOCK, 0, &d, &seg);
 		if (!ret)
-			ret = add(vm, d, 0, false);
+			ret = add(vm, d, seg, false);
 		if (ret)
 			return ret;
 	}

@@ -35,6 +35,7 @@ enum virtio_kind {
 	VIRTIO_KIND_DISK,	/* cfg->disks[] */
 	VIRTIO_KIND_NET,	/* cfg->nets[] */
 	VIRTIO_KIND_FS,		/* cfg->fs[] */
+	VIRTIO_KIND_VSOCK,	/* cfg->vsock (the index is ignored) */
 };
 
 /*
@@ -50,7 +51,7 @@ int virtio_device_hotplug(struct vm *vm, enum virtio_kind kind, unsigned int ind
 /*
  * Asks the guest to eject the device ID; the device is released (and vm->hooks'
  * device_removed called) once the guest has.  0; -ENOENT (no such device), -EPERM (not a
- * disk, NIC or fs device), -EALREADY (asked already), -ENOTSUP (the VM cannot hot-plug), or
+ * disk, NIC, fs or vsock device), -EALREADY (asked already), -ENOTSUP (the VM cannot hot-plug), or
  * the -errno of notifying the guest.
  */
 int virtio_device_unplug(struct vm *vm, const char *id);

@@ -87,7 +87,7 @@ SCHEMA(memory_s, NUM("size", R_MAP, 0, 0), NUM("hotplug_size", R_MAP, 0, 0),
        DEF("reserve", T_BOOL, 0, NOT_YET), MAP("thp", T_BOOL),
        EMPTY("zones", "memory zones " NOT_YET));
 SCHEMA(rng_s, MAP("src", T_STR), IGN("id", T_STR), PCI_IGN, DEF("iommu", T_BOOL, 0, NO_IOMMU));
-SCHEMA(vsock_s, NUM("cid", R_MAP, 3, 0xfffffffe), MAP("socket", T_STR), IGN("id", T_STR),
+SCHEMA(vsock_s, NUM("cid", R_MAP, 3, 0xfffffffe), MAP("socket", T_STR), MAP("id", T_STR),
        PCI_IGN, DEF("iommu", T_BOOL, 0, NO_IOMMU));
 /* Kata's client builds serial with NewConsoleConfig(), which adds "iommu": false. */
 SCHEMA(serial_s, MAP("file", T_STR), IGN("socket", T_STR), MAP("mode", T_STR),
@@ -409,10 +409,10 @@ static int map_chardevs(json_t *vm, struct vmm_config *cfg, struct ctx *x)
 	return set_str(&cfg->rng_src, STR(rng, "src"));
 }
 
-/* vsock {cid, socket}: the hybrid vsock device (the Kata agent channel). */
+/* vsock {cid, socket, id}: the hybrid vsock device (the Kata agent channel). */
 static int map_vsock(json_t *v, struct vmm_config *cfg, struct ctx *x)
 {
-	const char *sock = STR(v, "socket");
+	const char *sock = STR(v, "socket"), *id = STR(v, "id");
 
 	if (!v)
 		return 0;
@@ -420,7 +420,11 @@ static int map_vsock(json_t *v, struct vmm_config *cfg, struct ctx *x)
 		return bad(x, "vsock.cid", "missing");
 	if (!sock || !*sock)
 		return bad(x, "vsock.socket", "missing");
+	if (id && !*id)
+		return bad(x, "vsock.id", "empty");
 	cfg->vsock.cid = (uint64_t)json_integer_value(get(v, "cid"));
+	if (id && set_str(&cfg->vsock.id, id))
+		return -ENOMEM;
 	return set_str(&cfg->vsock.socket, sock);
 }
 

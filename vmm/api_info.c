@@ -160,6 +160,13 @@ static json_t *vm_info_json(const struct vmm_config *cfg, const char *state)
 		json_decref(c);
 		return NULL;
 	}
+	/* Kata's ResizeMemory caps a resize at what it reads here. */
+	if (c && cfg->mem_hotplug_size &&
+	    json_object_set_new(json_object_get(c, "memory"), "hotplug_size",
+				json_integer((json_int_t)cfg->mem_hotplug_size))) {
+		json_decref(c);
+		return NULL;
+	}
 	if (!c || json_object_set_new(c, "disks", devices_json(cfg, false)) ||
 	    json_object_set_new(c, "net", devices_json(cfg, true)) ||
 	    json_object_set_new(c, "fs", fs_json(cfg)) ||
@@ -167,8 +174,9 @@ static json_t *vm_info_json(const struct vmm_config *cfg, const char *state)
 	     json_object_set_new(c, "rate_limit_groups", rl_groups_json(cfg))) ||
 	    (cfg->rng_src && json_object_set_new(c, "rng", json_pack("{s:s}", "src",
 								      cfg->rng_src))) ||
-	    (cfg->vsock.cid && json_object_set_new(c, "vsock", json_pack("{s:I, s:s}", "cid",
-				(json_int_t)cfg->vsock.cid, "socket", cfg->vsock.socket)))) {
+	    (cfg->vsock.cid && json_object_set_new(c, "vsock", json_pack("{s:I, s:s, s:s*}", "cid",
+				(json_int_t)cfg->vsock.cid, "socket", cfg->vsock.socket,
+				"id", cfg->vsock.id)))) {
 		json_decref(c);
 		return NULL;
 	}

@@ -1,8 +1,8 @@
 /*
  * The API's configuration endpoints: vm.create (a whole VmConfig), then vm.add-disk,
  * vm.add-net (with the TAP fd Kata sends as SCM_RIGHTS), vm.add-fs and vm.add-vsock, which
- * cold-plug one device each into the Created VM's config, and hot-plug disks, NICs and fs
- * devices into a running one (virtio/devices.c); vm.remove-device.  The bodies are parsed by
+ * cold-plug one device each into the Created VM's config, and hot-plug disks, NICs, fs
+ * devices and the vsock device into a running one (virtio/devices.c); vm.remove-device.  The bodies are parsed by
  * api_config.c; the config must stay valid (config_validate()) after every request, and a
  * refused request leaves it and the VM as they were.
  *
@@ -25,8 +25,21 @@
 #include "devices.h"
 #include "log.h"
 
-/* vm.add-vsock before boot: the one vsock device goes into the config (cold-plug). */
-static void add_vsock(struct api_vmm *v, const struct http_request *req, struct api_reply *rep)
+static int hotplug(struct api_vmm *v, const char *ep, struct api_reply *rep);
+
+/* Takes the vsock device out of the config. */
+static void vsock_take_back(struct vmm_config *cfg)
+{
+	free(cfg->vsock.socket);
+	free(cfg->vsock.id);
+	cfg->vsock.socket = cfg->vsock.id = NULL;
+	cfg->vsock.cid = 0;
+}
+
+/* vm.add-vsock: the one vsock device goes into the config (cold-plug), and with RUNNING
+ * (v->lock held) into the VM. */
+static void add_vsock(struct api_vmm *v, const struct http_request *req, struct api_reply *rep,
+		      bool running)
 {
 	char err[256];
 	int ret;
@@ -38,13 +51,17 @@ static void add_vsock(struct api_vmm *v, const struct http_request *req, struct 
 	if (!ret)
 		ret = config_validate(&v->cfg, err, sizeof(err));
 	if (ret) {
-		free(v->cfg.vsock.socket);
-		v->cfg.vsock.socket = NULL;
-		v->cfg.vsock.cid = 0;
-		return api_error(rep, ret == -ENOMEM ? 500 : 400, "vm.add-vsock: %s",
-				 ret == -ENOMEM ? "out of memory" : err);
+		vsock_take_back(&v->cfg);
+		/* Cloud Hypervisor's one id namespace: a taken id is a conflict. */
+		return api_error(rep, ret == -ENOMEM ? 500 : ret == -EEXIST ? 409 : 400,
+				 "vm.add-vsock: %s", ret == -ENOMEM ? "out of memory" : err);
 	}
-	rep->status = 204;
+	if (running && hotplug(v, "vm.add-vsock", rep)) {
+		vsock_take_back(&v->cfg);
+		return;
+	}
+	if (!running)
+		rep->status = 204;
 }
 
 /* Takes the device that EP just appended back out of the config (it failed validation). */
@@ -92,11 +109,10 @@ void api_vmm_configure(struct api_vmm *v, const char *ep, struct http_request *r
 	if (v->state == API_NO_VM)
 		return api_error(rep, 404, "%s: no VM (vm.create first)", ep);
 	if (v->state == API_RUNNING || v->state == API_PAUSED) {
-		if (!strcmp(ep, "vm.add-vsock"))
-			return api_error(rep, 405, "vm.add-vsock: kvmm adds a vsock device only "
-					 "before boot");
 		pthread_mutex_lock(&v->lock);
-		if (v->vm)
+		if (v->vm && !strcmp(ep, "vm.add-vsock"))
+			add_vsock(v, req, rep, true);
+		else if (v->vm)
 			add_device(v, ep, req, rep, true);
 		else
 			api_error(rep, 405, "%s: the VM is shutting down", ep);
@@ -106,7 +122,7 @@ void api_vmm_configure(struct api_vmm *v, const char *ep, struct http_request *r
 	if (v->state != API_CREATED)
 		return api_error(rep, 405, "%s: the VM is %s", ep, api_state_names[v->state]);
 	if (!strcmp(ep, "vm.add-vsock"))
-		return add_vsock(v, req, rep);
+		return add_vsock(v, req, rep, false);
 	add_device(v, ep, req, rep, false);
 }
 
@@ -132,6 +148,11 @@ static int hotplug(struct api_vmm *v, const char *ep, struct api_reply *rep)
 		index = cfg->nr_fs - 1;
 		named = cfg->nr_disks + cfg->nr_nets + index;
 		idp = &cfg->fs[index].id;
+	} else if (!strcmp(ep, "vm.add-vsock")) {
+		kind = VIRTIO_KIND_VSOCK;
+		index = 0;
+		named = cfg->nr_disks + cfg->nr_nets + cfg->nr_fs;
+		idp = &cfg->vsock.id;
 	} else {
 		kind = VIRTIO_KIND_NET;
 		index = cfg->nr_nets - 1;
@@ -254,7 +275,8 @@ void api_vmm_remove_device(struct api_vmm *v, struct http_request *req, struct a
 		api_error(rep, 404, "vm.remove-device: no VM (vm.create first)");
 	} else if (v->state == API_CREATED) {
 		if (config_remove_device(&v->cfg, name))
-			api_error(rep, 404, "vm.remove-device: no disk, NIC or fs device '%s'", name);
+			api_error(rep, 404, "vm.remove-device: no disk, NIC, fs or vsock device '%s'",
+				  name);
 		else
 			rep->status = 204;
 	} else if (v->state != API_RUNNING && v->state != API_PAUSED) {
@@ -275,8 +297,8 @@ void api_vmm_remove_device(struct api_vmm *v, struct http_request *req, struct a
 				  "guest has not ejected it yet)", name);
 			break;
 		case -EPERM:
-			api_error(rep, 400, "vm.remove-device: '%s' is not a disk, NIC or fs device; "
-				  "kvmm removes only those", name);
+			api_error(rep, 400, "vm.remove-device: '%s' is not a disk, NIC, fs or vsock "
+				  "device; kvmm removes only those", name);
 			break;
 		case -ENOTSUP:
 			api_error(rep, 400, "vm.remove-device: hot-plug is not available on this %s "

@@ -177,7 +177,7 @@ void config_device_id(const struct vmm_config *cfg, unsigned int i, char *buf,
  * (nothing changed). */
 int config_resolve_ids(struct vmm_config *cfg);
 
-/* Takes the disk, NIC or fs device ID out of the config (freed; a NIC's TAP fd closed).
+/* Takes the disk, NIC, fs or vsock device ID out of the config (freed; a NIC's TAP fd closed).
  * 0, or -ENOENT. */
 int config_remove_device(struct vmm_config *cfg, const char *id);
 #define CONFIG_RNG_ID "__rng"

@@ -440,6 +440,13 @@ int config_remove_device(struct vmm_config *cfg, const char *id)
 		memmove(f, f + 1, (--cfg->nr_fs - i) * sizeof(*f));
 		return 0;
 	}
+	if (cfg->vsock.cid && cfg->vsock.id && !strcmp(cfg->vsock.id, id)) {
+		free(cfg->vsock.socket);
+		free(cfg->vsock.id);
+		cfg->vsock.socket = cfg->vsock.id = NULL;
+		cfg->vsock.cid = 0;
+		return 0;
+	}
 	return -ENOENT;
 }
 
@@ -449,8 +456,9 @@ static bool id_clash(const struct vmm_config *cfg, char *err, unsigned long errl
 {
 	unsigned int n = nr_named(cfg);
 
-	for (unsigned int i = 0; i < n; i++) {
-		const char *id = device_id(cfg, i);
+	/* The vsock device (named: i == n) shares the namespace. */
+	for (unsigned int i = 0; i <= n; i++) {
+		const char *id = i < n ? device_id(cfg, i) : cfg->vsock.cid ? cfg->vsock.id : NULL;
 
 		for (unsigned int j = 0; id && j < i; j++) {
 			if (device_id(cfg, j) && !strcmp(device_id(cfg, j), id)) {

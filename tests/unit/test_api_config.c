@@ -282,19 +282,28 @@ Test(api_config, vsock_mapped_and_reported)
 	config_free(&c);
 }
 
-/* What Kata's clh driver always sends although kvmm cannot hot-plug yet: accepted, ignored. */
-Test(api_config, kata_hotplug_fields_ignored)
+/* What Kata's clh driver always sends for hot-plug: max_vcpus and memory.hotplug_size are
+ * mapped, and vm.info reports hotplug_size back (Kata's ResizeMemory caps a resize at it). */
+Test(api_config, kata_hotplug_fields_mapped)
 {
 	struct vmm_config c;
-	char err[256];
+	char err[256], *info;
 	const char *j = "{\"payload\": {\"kernel\": \"/k\"}, \"cpus\": {\"boot_vcpus\": 2, "
 			"\"max_vcpus\": 8}, \"memory\": {\"size\": 536870912, "
-			"\"hotplug_size\": 2147483648}}";
+			"\"hotplug_size\": 2147483648}, \"vsock\": {\"cid\": 3, \"socket\": \"/v\", "
+			"\"id\": \"vs0\"}}";
 
 	config_init(&c);
 	cr_assert_eq(api_vm_config(j, strlen(j), &c, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(c.boot_vcpus, 2);
+	cr_assert_eq(c.max_vcpus, 8);
 	cr_assert_eq(c.mem_size, 536870912);
+	cr_assert_eq(c.mem_hotplug_size, 2147483648ULL);
+	cr_assert_str_eq(c.vsock.id, "vs0");
+	info = api_vm_info(&c, "Created");
+	cr_assert_not_null(strstr(info, "\"hotplug_size\":2147483648"), "%s", info);
+	cr_assert_not_null(strstr(info, "\"id\":\"vs0\""), "%s", info);
+	free(info);
 	config_free(&c);
 }
 
@@ -1080,7 +1089,39 @@ Test(api_config, resolve_ids)
 	cr_assert_eq(config_remove_device(&c, "_disk0"), -ENOENT);
 	cr_assert_eq(config_remove_device(&c, "_disk1"), 0);
 	cr_assert_eq(c.nr_nets, 0);
+	/* The vsock device leaves too (hot-unplug), and its socket path with it. */
+	cr_assert_eq(config_remove_device(&c, "_vsock3"), 0);
+	cr_assert_eq(c.vsock.cid, 0);
+	cr_assert_null(c.vsock.socket);
+	cr_assert_null(c.vsock.id);
+	cr_assert_eq(config_remove_device(&c, "_vsock3"), -ENOENT);
 	config_free(&c);
+}
+
+/* Before boot vm.add-vsock puts the one vsock device in the config, a second is refused,
+ * and vm.remove-device takes it out again. */
+Test(api_config, vsock_add_remove_created)
+{
+	struct api_vmm *v;
+	char *body = NULL;
+	int wake;
+
+	v = api_vmm_new(&wake);
+	cr_assert_not_null(v);
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.create", "{\"payload\": {\"kernel\": \"/k\"}}",
+			    NULL), 204);
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.add-vsock",
+			    "{\"cid\": 3, \"socket\": \"/tmp/v.sock\", \"id\": \"vs\"}", NULL), 204);
+	cr_assert_eq(v->cfg.vsock.cid, 3);
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.add-vsock",
+			    "{\"cid\": 4, \"socket\": \"/tmp/w.sock\"}", &body), 400);
+	cr_assert(strstr(body, "already"), "%s", body);
+	free(body);
+	cr_assert_eq(v->cfg.vsock.cid, 3);
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.remove-device", "{\"id\": \"vs\"}", NULL), 204);
+	cr_assert_eq(v->cfg.vsock.cid, 0);
+	cr_assert_eq(handle(v, HTTP_PUT, "vm.remove-device", "{\"id\": \"vs\"}", NULL), 404);
+	api_vmm_free(v);
 }
 
 /* Rate limiters: disks' and NICs' rate_limiter_config, and rate_limit_groups shared by the

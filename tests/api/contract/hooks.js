@@ -241,7 +241,7 @@ const unserved = {}; /* endpoint -> why its transactions are skipped */
 const probed = {}; /* endpoint -> kvmm's answer, when it serves it now */
 
 const HOTPLUG_WHY = '200 with PciDeviceInfo is the hot-plug answer, which needs a guest with ' +
-  'ACPI and PCI to take the device (the lab\'s hp-disk, hp-net and hp-fs check it, bdf ' +
+  'ACPI and PCI to take the device (the lab\'s hp-disk, hp-net, hp-fs and hp-vsock check it, bdf ' +
   'included); the contract test\'s tiny guest has neither, and kvmm answers cold-plug with ' +
   '204, tested by the 204 transaction';
 const NO_500_WHY = 'cannot be produced: kvmm answers a refused add-disk/add-net/add-fs with a ' +
@@ -306,8 +306,8 @@ const PLAN = {
   /* cid must be an integer: invalid by the schema itself. */
   '/vm.add-vsock 400': { state: 'created', body: () => ({ cid: 'three', socket: VSOCK_BODY.socket }) },
   '/vm.add-vsock 404': { state: 'none', body: () => VSOCK_BODY },
-  '/vm.add-vsock 409': { skip: 'kvmm has one vsock device per VM and ignores VsockConfig.id; a ' +
-    'second vsock is refused with 400 (docs/api.md), so no id can clash' },
+  /* The same id as the disk createdWithDevices added. */
+  '/vm.add-vsock 409': { state: 'createdWithDevices', body: () => ({ ...VSOCK_BODY, id: DISK_BODY.id }) },
   '/vm.add-vsock 500': { skip: NO_500_WHY },
   /* Before boot a device leaves the config: the disk createdWithDevices added. */
   '/vm.remove-device 204': { state: 'createdWithDevices', body: () => ({ id: DISK_BODY.id }) },

@@ -22,6 +22,10 @@
 #   hp-fs       add-fs on a virtiofsd: the guest mounts the tag, reads a file with the host's
 #               sha256, unmounts; removed: gone in the guest, virtiofsd ends by itself (kvmm
 #               closed the vhost-user socket), fds and threads as before
+#   hp-vsock    add-vsock (cid 3, a hybrid socket): the guest binds its vsock driver at the
+#               answered bdf and a CONNECT through the socket to a port nothing listens on is
+#               refused by the guest at once; removed: gone in the guest, fds and threads as
+#               before, the socket file removed; added again, it works again
 #   hp-loop     LAB_HP_ROUNDS (20) rounds of add-disk / guest reads it / remove-device in one
 #               boot, each round waiting for the guest and for kvmm's release; kvmm's fds
 #               (/proc/PID/fd) and threads (/proc/PID/task) after the last round must equal
@@ -192,11 +196,15 @@ hp_report_parts() {
 
 # hp_whole: HP_O's whole lines (NULs and CRs out): a last line the guest is still writing
 # may end in the middle of a field, so it does not count until its newline is there.
+# One read of the file: looking at its last byte and then reading it again raced with the
+# guest's next line, so a count could take in a line still being written, which the next
+# read then left out (a wait that saw N lines and then found only N - 1).
 hp_whole() {
-	if [ "$(tail -c 1 "$HP_O" 2>/dev/null | od -An -c | tr -d ' ')" = '\n' ]; then
-		tr -d '\000\r' <"$HP_O"
+	tr -d '\000\r' <"$HP_O" >"$HP_O.snap" 2>/dev/null
+	if [ "$(tail -c 1 "$HP_O.snap" | od -An -c | tr -d ' ')" = '\n' ]; then
+		cat "$HP_O.snap"
 	else
-		tr -d '\000\r' <"$HP_O" | sed '$d'
+		sed '$d' "$HP_O.snap"
 	fi
 }
 
@@ -754,6 +762,66 @@ sc_hp_fs() {
 		tail -n 5 "$FS_VLOG" 2>/dev/null | sed 's/^/  | virtiofsd: /'
 	fi
 	rm -rf "$_fsh"
+}
+
+# --- hp-vsock ---------------------------------------------------------------------------------
+
+# hp_vsock_refused SOCK: a CONNECT to a guest port nothing listens on is refused within 2 s:
+# the guest's vsock driver answered with an RST (kvmm alone would wait its 5 s handshake
+# timeout). HP_VREF: the client's line. 1 with API_BAD otherwise.
+hp_vsock_refused() {
+	HP_VREF=$(timeout 20 "$LAB_VSOCK_CLIENT" refused "$1" 1099 2>&1) ||
+		{ API_BAD="vsock-client refused $1: $HP_VREF"; return 1; }
+	_vms=$(echo "$HP_VREF" | sed -n 's/.*refused in \([0-9]*\) ms.*/\1/p')
+	[ -n "$_vms" ] && [ "$_vms" -lt 2000 ] && return 0
+	API_BAD="a CONNECT through $1 was not refused by the guest at once: $HP_VREF"
+	return 1
+}
+
+hp_vsock_steps() {
+	hp_boot hp-vsock "$LAB_TMP/hp-vsock.json" || return 1
+	_vf=$(hp_fds "$HP_P") _vt=$(hp_threads "$HP_P")
+	rm -f "$1"
+	hp_add vsock _vsock0 "cid=3,socket=$1" || return 1
+	hp_guest_add virtio || return 1
+	_vlat=$HP_LAT
+	if [ "$(hp_val id)" != 0x0013 ] || [ -z "$(hp_val driver)" ]; then
+		API_BAD="want the vsock function (virtio id 0x0013) with its driver bound: $HP_LINE"
+		return 1
+	fi
+	_vdrv=$(hp_val driver)
+	[ -S "$1" ] || { API_BAD="no socket at $1 after the add"; return 1; }
+	hp_vsock_refused "$1" || return 1
+	_vref1=$HP_VREF
+	hp_listed _vsock0 "$HP_BDF" || return 1
+	hp_remove _vsock0 || return 1
+	hp_guest_gone "$HP_BDF" || return 1
+	hp_release _vsock0 "" "$_vf" "$_vt" || return 1
+	[ ! -e "$1" ] || { API_BAD="the socket $1 is still there after the eject"; return 1; }
+	# The id and the CID are free again: the device comes back and works.
+	hp_add vsock _vsock0 "cid=3,socket=$1" || return 1
+	hp_guest_add virtio || return 1
+	hp_vsock_refused "$1" || return 1
+}
+
+# hp-vsock: vm.add-vsock on a running VM (200 {"id", "bdf"}), the guest binds its vsock
+# driver at that bdf, and the hybrid socket reaches it (a CONNECT to a port nothing listens
+# on is refused by the guest at once); vm.remove-device: gone in the guest, kvmm's fds and
+# threads as before, the socket file removed; added again, it works again.
+sc_hp_vsock() {
+	hp_ready hp-vsock || return 0
+	[ -x "${LAB_VSOCK_CLIENT:-}" ] || { fail hp-vsock "no vsock-client (LAB_VSOCK_CLIENT)"; return 0; }
+	_vs=$LAB_TMP/hp-vsock.sock
+	hp_vm_json "$LAB_TMP/hp-vsock.json" false ""
+	hp_vsock_steps "$_vs"
+	hp_end
+	if [ -z "$API_BAD" ]; then
+		pass hp-vsock "$_vdrv bound at the answered bdf ${_vlat} ms after add-vsock, a CONNECT to an unused port refused by the guest ($_vref1); removed: gone in the guest after ${HP_GONE_MS} ms, fds $_vf threads $_vt as before, socket file gone; added again: works"
+	else
+		fail hp-vsock "$API_BAD"
+		hp_dump
+	fi
+	rm -f "$_vs"
 }
 
 # --- hp-loop ----------------------------------------------------------------------------------
@@ -1803,6 +1871,7 @@ if [ "$LAB_ARCH" = x86_64 ] && [ "$LAB_TRANSPORT" = pci ]; then
 	scenario hp-disk x86_64 sc_hp_disk
 	scenario hp-net x86_64 sc_hp_net
 	scenario hp-fs x86_64 sc_hp_fs
+	scenario hp-vsock x86_64 sc_hp_vsock
 	scenario hp-loop x86_64 sc_hp_loop
 	scenario hp-refused x86_64 sc_hp_refused
 	scenario hp-cpu x86_64 sc_hp_cpu
