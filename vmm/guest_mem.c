@@ -92,9 +92,14 @@ int gm_create_ex(struct guest_mem *gm, const struct gm_region *layout, unsigned 
 		goto err_close;
 	}
 	if (hp_max) {
-		/* Address space for boot RAM and all the hot-plug region, aligned to the
-		 * page size (MAP_FIXED of hugetlbfs pages needs it); nothing backs it yet. */
-		gm->resv_len = total + hp_max + page;
+		/* Address space for boot RAM and all the hot-plug region; nothing backs it
+		 * yet.  Aligned to the page size (MAP_FIXED of hugetlbfs pages needs it) and
+		 * at least to 2 MiB: a transparent huge page backs a 2 MiB guest page only where
+		 * host and guest addresses agree modulo 2 MiB, as the kernel arranges for a
+		 * shared mapping it places itself. */
+		uint64_t align = page > GM_HUGE_2M ? page : GM_HUGE_2M;
+
+		gm->resv_len = total + hp_max + align;
 		gm->resv = mmap(NULL, gm->resv_len, PROT_NONE,
 				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (gm->resv == MAP_FAILED) {
@@ -102,7 +107,7 @@ int gm_create_ex(struct guest_mem *gm, const struct gm_region *layout, unsigned 
 			gm->resv = NULL;
 			goto err_close;
 		}
-		gm->base = (uint8_t *)(((uintptr_t)gm->resv + page - 1) & ~(uintptr_t)(page - 1));
+		gm->base = (uint8_t *)(((uintptr_t)gm->resv + align - 1) & ~(uintptr_t)(align - 1));
 		gm->base = map_ram(gm, gm->base, 0, total);
 	} else {
 		gm->base = map_ram(gm, NULL, 0, total);
