@@ -14,6 +14,11 @@
 #                   guest's "KVMM-HP cpu-add n=1 online=0" line (added by its ACPI processor
 #                   driver and onlined); taken out again before the next run (vm.resize to 1,
 #                   device_del), to the guest's "KVMM-HP cpu-gone n=1"
+#   hp-latency-fs   a virtio-fs share, each run on a virtiofsd of its own: kvmm vm.add-fs, QEMU
+#                   chardev-add + device_add vhost-user-fs-pci on a pcie-root-port (guest RAM
+#                   a shared memfd, as vhost-user needs); to the guest's "KVMM-HP add
+#                   kind=fs" line, written once it mounted the tag and read a file with the
+#                   host's sha256. Removed (and gone in the guest) before the next run
 #   hp-latency-mem  128 MiB of RAM each run, kept: kvmm vm.resize desired_ram (the VM has a
 #                   hotplug_size for all runs), QEMU object_add memory-backend-ram +
 #                   device_add pc-dimm (-m 512M,slots=RUNS,maxmem=...); to the guest's
@@ -294,6 +299,128 @@ sc_hp_latency_cpu() {
 	peer_verdict hp-latency-cpu ms "$HPB_KVMM" "$HPB_QEMU" "$_bmiss"
 }
 
+# --- hp-latency-fs ----------------------------------------------------------------------------
+
+HPB_FS_TAG=hpShare
+
+# hpb_fs_usable: HP_LINE says the guest mounted the tag, read the file with HPB_FS_SHA and
+# unmounted it. 1 with API_BAD otherwise.
+hpb_fs_usable() {
+	[ "$(hp_val mount)/$(hp_val sha)/$(hp_val umount)" = "0/$HPB_FS_SHA/0" ] && return 0
+	API_BAD="want mount=0 sha=$HPB_FS_SHA umount=0: $HP_LINE"
+	return 1
+}
+
+# hpb_fs_kvmm RUNS: latencies in HPB_KVMM. 1 with HP_WHY when a run could not be measured.
+hpb_fs_kvmm() {
+	hp_vm_json "$LAB_TMP/hpb-fs.json" true "$HPB_CMDLINE"
+	if hp_boot hpb-fs-kvmm "$LAB_TMP/hpb-fs.json"; then
+		info "hp-latency-fs vmm=kvmm boot_to_ready_ms=$HP_BOOT_MS"
+		_bi=0
+		while [ $_bi -lt "$1" ]; do
+			_bi=$((_bi + 1))
+			fs_vfsd_start "hpb-fs-$_bi" "$HPB_FS_SOCK" "$HPB_FS_DIR" ||
+				{ API_BAD="run $_bi: $FS_WHY"; break; }
+			hp_add fs "hpbf$_bi" "tag=$HPB_FS_TAG,socket=$HPB_FS_SOCK,id=hpbf$_bi" &&
+				hp_guest_add fs && hpb_fs_usable || break
+			info "hp-latency-fs run=$_bi vmm=kvmm lat_ms=$HP_LAT guest_ms=$HP_GMS bdf=$HP_BDF"
+			HPB_KVMM="$HPB_KVMM $HP_LAT"
+			hp_remove "hpbf$_bi" && hp_guest_gone "$HP_BDF" &&
+				hp_release "hpbf$_bi" "" "" "" || break
+			fs_vfsd_stop
+		done
+	fi
+	_bbad=$API_BAD
+	hp_end
+	fs_vfsd_stop
+	HP_WHY=${_bbad:-$API_BAD}
+	[ -z "$HP_WHY" ] && return 0
+	hp_dump
+	return 1
+}
+
+# hpb_fs_qemu RUNS: latencies in HPB_QEMU. 1 with HP_WHY when a run could not be measured.
+hpb_fs_qemu() {
+	_qports=
+	_bi=0
+	while [ $_bi -lt "$1" ]; do
+		_bi=$((_bi + 1))
+		_qports="$_qports -device pcie-root-port,id=rp$_bi,chassis=$_bi,slot=$_bi,io-reserve=0"
+	done
+	# shellcheck disable=SC2086 # the device options are meant to split
+	hpb_qemu_start hpb-fs-qemu -smp 1 -m 512M \
+		-object memory-backend-memfd,id=mem,size=512M,share=on -numa node,memdev=mem \
+		$_qports && info "hp-latency-fs vmm=qemu boot_to_ready_ms=$HP_BOOT_MS"
+	_bi=0 _bq=1
+	while [ -z "$HP_WHY" ] && [ $_bi -lt "$1" ]; do
+		_bi=$((_bi + 1))
+		API_BAD=
+		fs_vfsd_start "hpb-fsq-$_bi" "$HPB_FS_SOCK" "$HPB_FS_DIR" ||
+			{ HP_WHY="run $_bi: $FS_WHY"; break; }
+		HP_NADD=$(hp_count 'KVMM-HP add ')
+		HP_BDF=
+		now_ms
+		HP_T_API=$NOW_MS
+		hp_qmp "{\"execute\": \"chardev-add\", \"arguments\": {\"id\": \"vfs$_bi\", \"backend\": {\"type\": \"socket\", \"data\": {\"addr\": {\"type\": \"unix\", \"data\": {\"path\": \"$HPB_FS_SOCK\"}}, \"server\": false}}}}" \
+			"{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"vhost-user-fs-pci\", \"bus\": \"rp$_bi\", \"chardev\": \"vfs$_bi\", \"tag\": \"$HPB_FS_TAG\", \"queue-size\": 1024, \"romfile\": \"\", \"id\": \"fs$_bi\"}}"
+		_bq=$((_bq + 2))
+		if ! { hp_guest_add fs && hpb_fs_usable; }; then
+			HP_WHY="run $_bi: $API_BAD; QMP: $(hpb_qmp_error)"
+			break
+		fi
+		info "hp-latency-fs run=$_bi vmm=qemu lat_ms=$HP_LAT guest_ms=$HP_GMS bdf=$(hp_val bdf)"
+		HPB_QEMU="$HPB_QEMU $HP_LAT"
+		_bbdf=$(hp_val bdf)
+		HP_NGONE=$(hp_count 'KVMM-HP gone ')
+		now_ms
+		HP_T_RM=$NOW_MS
+		hp_qmp "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"fs$_bi\"}}"
+		_bq=$((_bq + 1))
+		if ! hp_guest_gone "$_bbdf"; then
+			HP_WHY="run $_bi: $API_BAD; QMP: $(hpb_qmp_error)"
+			break
+		fi
+		hpb_deleted "$_bi" || { HP_WHY="run $_bi: no DEVICE_DELETED from QEMU: $(hpb_qmp_error)"; break; }
+		hp_qmp "{\"execute\": \"chardev-remove\", \"arguments\": {\"id\": \"vfs$_bi\"}}"
+		_bq=$((_bq + 1))
+		hp_qmp_wait "$_bq" || { HP_WHY="run $_bi: QMP: chardev-remove unanswered: $(hpb_qmp_error)"; break; }
+		fs_vfsd_stop
+	done
+	hpb_qemu_stop
+	fs_vfsd_stop
+	[ -z "$HP_WHY" ] && return 0
+	hp_dump
+	return 1
+}
+
+sc_hp_latency_fs() {
+	_bruns=${LAB_HP_BENCH_RUNS:-5}
+	HPB_KVMM='' HPB_QEMU='' _bmiss='' HPB_CMDLINE=" kvmm.fs_tag=$HPB_FS_TAG kvmm.hp_fs_file=hp-file"
+	HPB_FS_DIR=$LAB_TMP/hpb-fs-share HPB_FS_SOCK=$LAB_TMP/hpb-fs.sock
+	rm -rf "$HPB_FS_DIR"
+	mkdir -p "$HPB_FS_DIR"
+	head -c 1048576 /dev/urandom >"$HPB_FS_DIR/hp-file"
+	HPB_FS_SHA=$(sha256sum "$HPB_FS_DIR/hp-file" | cut -d' ' -f1)
+	HP_KERNEL=$BOOT_KERNEL HP_CMDLINE=$BASE_CMDLINE
+	if [ ! -x "$FS_VFSD" ]; then
+		_bmiss=" virtiofsd(absent)"
+	elif ! have_kvmm || [ ! -x "${LAB_KVMM_REMOTE:-}" ]; then
+		_bmiss=" kvmm(absent)"
+	else
+		hpb_fs_kvmm "$_bruns" || _bmiss=" kvmm($HP_WHY)"
+	fi
+	HP_KERNEL='' HP_CMDLINE=''
+	if [ "$_bmiss" = " virtiofsd(absent)" ]; then
+		:	# neither VMM can have a share
+	elif ! command -v "$LAB_QEMU" >/dev/null 2>&1; then
+		_bmiss="$_bmiss qemu(absent)"
+	else
+		hpb_fs_qemu "$_bruns" || _bmiss="$_bmiss qemu($HP_WHY)"
+	fi
+	peer_verdict hp-latency-fs ms "$HPB_KVMM" "$HPB_QEMU" "$_bmiss"
+	rm -rf "$HPB_FS_DIR"
+}
+
 # --- hp-latency-mem ---------------------------------------------------------------------------
 
 HPB_MEM_MIB=128
@@ -389,5 +516,6 @@ sc_hp_latency_mem() {
 if [ "$LAB_ARCH" = x86_64 ] && [ "$LAB_TRANSPORT" = pci ]; then
 	bench hp-latency-net x86_64 sc_hp_latency_net
 	bench hp-latency-cpu x86_64 sc_hp_latency_cpu
+	bench hp-latency-fs x86_64 sc_hp_latency_fs
 	bench hp-latency-mem x86_64 sc_hp_latency_mem
 fi
