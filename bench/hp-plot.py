@@ -2,10 +2,10 @@
 """Turns the lab's hot-plug latency benchmark lines into SVG charts and markdown tables.
 
 The lab's hot-plug benchmarks (tests/lab/scenarios.d/hotplug.sh's hp-latency for a disk,
-hotplug-bench.sh's hp-latency-net, -cpu and -mem) boot kvmm and QEMU -M q35 in one L1 boot and
+hotplug-bench.sh's hp-latency-net, -fs, -cpu and -mem) boot kvmm and QEMU -M q35 in one L1 boot and
 hot-plug into each, timing from just before the request to the guest's line saying that what
-came is usable (the disk read whole; the NIC up and pinging; the vCPU onlined; the memory
-blocks onlined):
+came is usable (the disk read whole; the NIC up and pinging; the share mounted and read; the vCPU
+onlined; the memory blocks onlined):
   LAB: INFO hp-latency[-KIND] run=N vmm=kvmm|qemu lat_ms=L ...
 This script reads such a log and writes one chart per kind it finds: docs/hotplug-latency.svg
 for the disk, docs/hotplug-latency-KIND.svg for the others (with -ARCH before .svg for an arch
@@ -24,6 +24,7 @@ import barplot
 KINDS = {
     "": "disk hot-plug, request to guest has read it",
     "-net": "NIC hot-plug, request to guest's NIC up and pinging",
+    "-fs": "virtio-fs hot-plug, request to guest has mounted it and read a file",
     "-cpu": "vCPU hot-plug, request to guest has onlined it",
     "-mem": "128 MiB memory hot-plug, request to guest has onlined it",
 }
