@@ -300,6 +300,19 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* What a user who got option C's value BAD (in ARG) wrong most likely meant, or "". */
+static const char *opt_hint(int c, const char *bad, const char *arg)
+{
+	if (c == OPT_CPUS && !strchr(arg, '='))
+		return " (the form is --cpus boot=N[,max=M], N and M 1-" "64" ")";
+	if (c == OPT_VSOCK && bad && bad[0] >= '0' && bad[0] <= '9')
+		return " (a guest's CID is 3 or more: 0-2 are the hypervisor's, the local and the "
+		       "host's)";
+	if (c == OPT_MEMORY && bad && bad[0] >= '0' && bad[0] <= '9')
+		return " (sizes take K, M, G: e.g. --memory size=512M)";
+	return "";
+}
+
 static const char *opt_name(int c)
 {
 	for (const struct option *o = long_opts; o->name; o++)
@@ -347,8 +360,8 @@ enum cli_result config_parse_args(struct vmm_config *cfg, int argc,
 			    : c == OPT_RL_GROUP ? config_opt_rl_group(cfg, copy, &bad)
 			    : config_opt_rng(cfg, copy, &bad);
 			if (ret) {
-				fprintf(stderr, "kvmm: invalid value '%s' in --%s %s\n",
-					bad, opt_name(c), optarg);
+				fprintf(stderr, "kvmm: invalid value '%s' in --%s %s%s\n",
+					bad, opt_name(c), optarg, opt_hint(c, bad, optarg));
 				free(copy);
 				return CLI_USAGE;
 			}

@@ -168,6 +168,22 @@ Test(config, bad_argument_is_named, .init = cr_redirect_stderr)
 	cr_assert_stderr_eq_str("kvmm: invalid value 'abc' in --cpus boot=abc\n");
 }
 
+/* The mistakes a newcomer makes get a hint: a bare vCPU count, a reserved CID. */
+Test(config, bad_argument_hints, .init = cr_redirect_stderr)
+{
+	struct vmm_config c;
+
+	cr_assert_eq(parse(&c, ARGV("--kernel", "/k", "--cpus", "2")), CLI_USAGE);
+	config_free(&c);
+	cr_assert_eq(parse(&c, ARGV("--kernel", "/k", "--vsock", "cid=2,socket=/s")), CLI_USAGE);
+	config_free(&c);
+	fflush(stderr);
+	cr_assert_stderr_eq_str("kvmm: invalid value '2' in --cpus 2 (the form is --cpus "
+				"boot=N[,max=M], N and M 1-64)\n"
+				"kvmm: invalid value '2' in --vsock cid=2,socket=/s (a guest's CID "
+				"is 3 or more: 0-2 are the hypervisor's, the local and the host's)\n");
+}
+
 Test(config, help_and_version, .init = cr_redirect_stdout)
 {
 	struct vmm_config c;
