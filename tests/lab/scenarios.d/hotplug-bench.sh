@@ -90,6 +90,66 @@ hpb_deleted() {
 # hpb_qmp_error: QMP's first error answer so far, for messages.
 hpb_qmp_error() { grep -o '"error".*' "$HP_QMP.log" 2>/dev/null | head -n 1 | head -c 160; }
 
+# hpb_kvmm_run NAME N KIND USABLE ID ADD_KIND ADD_ARG: run N of a device hot-plugged into kvmm
+# and taken out again: vm.add-ADD_KIND ADD_ARG (hp_add), the guest's "KVMM-HP add" line of KIND
+# passing the check USABLE ends the run (its ms into HPB_KVMM); then vm.remove-device ID, the
+# guest's "gone" and kvmm's release. 1 with API_BAD otherwise.
+hpb_kvmm_run() {
+	hp_add "$6" "$5" "$7" && hp_guest_add "$3" && "$4" || return 1
+	info "$1 run=$2 vmm=kvmm lat_ms=$HP_LAT guest_ms=$HP_GMS bdf=$HP_BDF"
+	HPB_KVMM="$HPB_KVMM $HP_LAT"
+	hp_remove "$5" && hp_guest_gone "$HP_BDF" && hp_release "$5" "" "" ""
+}
+
+# hpb_root_ports N: QEMU's options for N pcie-root-ports, rp1..rpN, one per hot-plugged device.
+hpb_root_ports() {
+	_hr=
+	_hr_i=0
+	while [ $_hr_i -lt "$1" ]; do
+		_hr_i=$((_hr_i + 1))
+		_hr="$_hr -device pcie-root-port,id=rp$_hr_i,chassis=$_hr_i,slot=$_hr_i,io-reserve=0"
+	done
+	echo "$_hr"
+}
+
+# hpb_qemu_run NAME N KIND USABLE DEV ADD_BACKEND ADD_DEVICE DEL_BACKEND: run N of a PCI device
+# hot-plugged into QEMU and taken out again: ADD_BACKEND and ADD_DEVICE (QMP commands) sent
+# together, the clock started before; the guest's next "KVMM-HP add" line, of KIND and passing
+# the check USABLE, ends the run (its ms into HPB_QEMU); then device_del DEV, the guest's
+# "gone", QEMU's DEVICE_DELETED, and DEL_BACKEND, answered. HPB_QN counts the answers QMP
+# owes (1 after hpb_qemu_start). 1 with HP_WHY otherwise.
+hpb_qemu_run() {
+	HP_NADD=$(hp_count 'KVMM-HP add ')
+	HP_BDF=
+	API_BAD=
+	now_ms
+	HP_T_API=$NOW_MS
+	hp_qmp "$6" "$7"
+	HPB_QN=$((HPB_QN + 2))
+	if ! { hp_guest_add "$3" && "$4"; }; then
+		HP_WHY="run $2: $API_BAD; QMP: $(hpb_qmp_error)"
+		return 1
+	fi
+	info "$1 run=$2 vmm=qemu lat_ms=$HP_LAT guest_ms=$HP_GMS bdf=$(hp_val bdf)"
+	HPB_QEMU="$HPB_QEMU $HP_LAT"
+	_hr_bdf=$(hp_val bdf)
+	HP_NGONE=$(hp_count 'KVMM-HP gone ')
+	now_ms
+	HP_T_RM=$NOW_MS
+	hp_qmp "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"$5\"}}"
+	HPB_QN=$((HPB_QN + 1))
+	if ! hp_guest_gone "$_hr_bdf"; then
+		HP_WHY="run $2: $API_BAD; QMP: $(hpb_qmp_error)"
+		return 1
+	fi
+	hpb_deleted "$2" || { HP_WHY="run $2: no DEVICE_DELETED from QEMU: $(hpb_qmp_error)"; return 1; }
+	hp_qmp "$8"
+	HPB_QN=$((HPB_QN + 1))
+	hp_qmp_wait "$HPB_QN" && return 0
+	HP_WHY="run $2: QMP: no answer to $8: $(hpb_qmp_error)"
+	return 1
+}
+
 # hpb_net_usable: HP_LINE (a "KVMM-HP add kind=net" line) says the NIC came up with HP_MAC and
 # pinged the host. 1 with API_BAD otherwise.
 hpb_net_usable() {
@@ -108,12 +168,8 @@ hpb_net_kvmm() {
 		_bi=0
 		while [ $_bi -lt "$1" ]; do
 			_bi=$((_bi + 1))
-			hp_add net-fd "hpbn$_bi" "fd=9,id=hpbn$_bi,mac=$HP_MAC" && hp_guest_add net &&
-				hpb_net_usable || break
-			info "hp-latency-net run=$_bi vmm=kvmm lat_ms=$HP_LAT guest_ms=$HP_GMS bdf=$HP_BDF"
-			HPB_KVMM="$HPB_KVMM $HP_LAT"
-			hp_remove "hpbn$_bi" && hp_guest_gone "$HP_BDF" &&
-				hp_release "hpbn$_bi" "" "" "" || break
+			hpb_kvmm_run hp-latency-net "$_bi" net hpb_net_usable "hpbn$_bi" net-fd \
+				"fd=9,id=hpbn$_bi,mac=$HP_MAC" || break
 		done
 	fi
 	_bbad=$API_BAD
@@ -126,47 +182,16 @@ hpb_net_kvmm() {
 
 # hpb_net_qemu RUNS: latencies in HPB_QEMU. 1 with HP_WHY when a run could not be measured.
 hpb_net_qemu() {
-	_qports=
-	_bi=0
-	while [ $_bi -lt "$1" ]; do
-		_bi=$((_bi + 1))
-		_qports="$_qports -device pcie-root-port,id=rp$_bi,chassis=$_bi,slot=$_bi,io-reserve=0"
-	done
-	# shellcheck disable=SC2086 # the device options are meant to split
-	if hpb_qemu_start hpb-net-qemu -smp 1 -m 512M $_qports; then
+	# shellcheck disable=SC2046 # the device options are meant to split
+	hpb_qemu_start hpb-net-qemu -smp 1 -m 512M $(hpb_root_ports "$1") &&
 		info "hp-latency-net vmm=qemu boot_to_ready_ms=$HP_BOOT_MS"
-	fi
-	_bi=0 _bq=1
+	_bi=0 HPB_QN=1
 	while [ -z "$HP_WHY" ] && [ $_bi -lt "$1" ]; do
 		_bi=$((_bi + 1))
-		HP_NADD=$(hp_count 'KVMM-HP add ')
-		HP_BDF=
-		API_BAD=
-		now_ms
-		HP_T_API=$NOW_MS
-		hp_qmp "{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"tap\", \"id\": \"n$_bi\", \"ifname\": \"$HP_TAP\", \"script\": \"no\", \"downscript\": \"no\"}}" \
-			"{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"virtio-net-pci\", \"bus\": \"rp$_bi\", \"netdev\": \"n$_bi\", \"mac\": \"$HP_MAC\", \"romfile\": \"\", \"id\": \"nic$_bi\"}}"
-		_bq=$((_bq + 2))
-		if ! { hp_guest_add net && hpb_net_usable; }; then
-			HP_WHY="run $_bi: $API_BAD; QMP: $(hpb_qmp_error)"
-			break
-		fi
-		info "hp-latency-net run=$_bi vmm=qemu lat_ms=$HP_LAT guest_ms=$HP_GMS bdf=$(hp_val bdf)"
-		HPB_QEMU="$HPB_QEMU $HP_LAT"
-		_bbdf=$(hp_val bdf)
-		HP_NGONE=$(hp_count 'KVMM-HP gone ')
-		now_ms
-		HP_T_RM=$NOW_MS
-		hp_qmp "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"nic$_bi\"}}"
-		_bq=$((_bq + 1))
-		if ! hp_guest_gone "$_bbdf"; then
-			HP_WHY="run $_bi: $API_BAD; QMP: $(hpb_qmp_error)"
-			break
-		fi
-		hpb_deleted "$_bi" || { HP_WHY="run $_bi: no DEVICE_DELETED from QEMU: $(hpb_qmp_error)"; break; }
-		hp_qmp "{\"execute\": \"netdev_del\", \"arguments\": {\"id\": \"n$_bi\"}}"
-		_bq=$((_bq + 1))
-		hp_qmp_wait "$_bq" || { HP_WHY="run $_bi: QMP: netdev_del unanswered: $(hpb_qmp_error)"; break; }
+		hpb_qemu_run hp-latency-net "$_bi" net hpb_net_usable "nic$_bi" \
+			"{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"tap\", \"id\": \"n$_bi\", \"ifname\": \"$HP_TAP\", \"script\": \"no\", \"downscript\": \"no\"}}" \
+			"{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"virtio-net-pci\", \"bus\": \"rp$_bi\", \"netdev\": \"n$_bi\", \"mac\": \"$HP_MAC\", \"romfile\": \"\", \"id\": \"nic$_bi\"}}" \
+			"{\"execute\": \"netdev_del\", \"arguments\": {\"id\": \"n$_bi\"}}" || break
 	done
 	hpb_qemu_stop
 	[ -z "$HP_WHY" ] && return 0
@@ -321,12 +346,8 @@ hpb_fs_kvmm() {
 			_bi=$((_bi + 1))
 			fs_vfsd_start "hpb-fs-$_bi" "$HPB_FS_SOCK" "$HPB_FS_DIR" ||
 				{ API_BAD="run $_bi: $FS_WHY"; break; }
-			hp_add fs "hpbf$_bi" "tag=$HPB_FS_TAG,socket=$HPB_FS_SOCK,id=hpbf$_bi" &&
-				hp_guest_add fs && hpb_fs_usable || break
-			info "hp-latency-fs run=$_bi vmm=kvmm lat_ms=$HP_LAT guest_ms=$HP_GMS bdf=$HP_BDF"
-			HPB_KVMM="$HPB_KVMM $HP_LAT"
-			hp_remove "hpbf$_bi" && hp_guest_gone "$HP_BDF" &&
-				hp_release "hpbf$_bi" "" "" "" || break
+			hpb_kvmm_run hp-latency-fs "$_bi" fs hpb_fs_usable "hpbf$_bi" fs \
+				"tag=$HPB_FS_TAG,socket=$HPB_FS_SOCK,id=hpbf$_bi" || break
 			fs_vfsd_stop
 		done
 	fi
@@ -341,49 +362,19 @@ hpb_fs_kvmm() {
 
 # hpb_fs_qemu RUNS: latencies in HPB_QEMU. 1 with HP_WHY when a run could not be measured.
 hpb_fs_qemu() {
-	_qports=
-	_bi=0
-	while [ $_bi -lt "$1" ]; do
-		_bi=$((_bi + 1))
-		_qports="$_qports -device pcie-root-port,id=rp$_bi,chassis=$_bi,slot=$_bi,io-reserve=0"
-	done
-	# shellcheck disable=SC2086 # the device options are meant to split
+	# shellcheck disable=SC2046 # the device options are meant to split
 	hpb_qemu_start hpb-fs-qemu -smp 1 -m 512M \
 		-object memory-backend-memfd,id=mem,size=512M,share=on -numa node,memdev=mem \
-		$_qports && info "hp-latency-fs vmm=qemu boot_to_ready_ms=$HP_BOOT_MS"
-	_bi=0 _bq=1
+		$(hpb_root_ports "$1") && info "hp-latency-fs vmm=qemu boot_to_ready_ms=$HP_BOOT_MS"
+	_bi=0 HPB_QN=1
 	while [ -z "$HP_WHY" ] && [ $_bi -lt "$1" ]; do
 		_bi=$((_bi + 1))
-		API_BAD=
 		fs_vfsd_start "hpb-fsq-$_bi" "$HPB_FS_SOCK" "$HPB_FS_DIR" ||
 			{ HP_WHY="run $_bi: $FS_WHY"; break; }
-		HP_NADD=$(hp_count 'KVMM-HP add ')
-		HP_BDF=
-		now_ms
-		HP_T_API=$NOW_MS
-		hp_qmp "{\"execute\": \"chardev-add\", \"arguments\": {\"id\": \"vfs$_bi\", \"backend\": {\"type\": \"socket\", \"data\": {\"addr\": {\"type\": \"unix\", \"data\": {\"path\": \"$HPB_FS_SOCK\"}}, \"server\": false}}}}" \
-			"{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"vhost-user-fs-pci\", \"bus\": \"rp$_bi\", \"chardev\": \"vfs$_bi\", \"tag\": \"$HPB_FS_TAG\", \"queue-size\": 1024, \"romfile\": \"\", \"id\": \"fs$_bi\"}}"
-		_bq=$((_bq + 2))
-		if ! { hp_guest_add fs && hpb_fs_usable; }; then
-			HP_WHY="run $_bi: $API_BAD; QMP: $(hpb_qmp_error)"
-			break
-		fi
-		info "hp-latency-fs run=$_bi vmm=qemu lat_ms=$HP_LAT guest_ms=$HP_GMS bdf=$(hp_val bdf)"
-		HPB_QEMU="$HPB_QEMU $HP_LAT"
-		_bbdf=$(hp_val bdf)
-		HP_NGONE=$(hp_count 'KVMM-HP gone ')
-		now_ms
-		HP_T_RM=$NOW_MS
-		hp_qmp "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"fs$_bi\"}}"
-		_bq=$((_bq + 1))
-		if ! hp_guest_gone "$_bbdf"; then
-			HP_WHY="run $_bi: $API_BAD; QMP: $(hpb_qmp_error)"
-			break
-		fi
-		hpb_deleted "$_bi" || { HP_WHY="run $_bi: no DEVICE_DELETED from QEMU: $(hpb_qmp_error)"; break; }
-		hp_qmp "{\"execute\": \"chardev-remove\", \"arguments\": {\"id\": \"vfs$_bi\"}}"
-		_bq=$((_bq + 1))
-		hp_qmp_wait "$_bq" || { HP_WHY="run $_bi: QMP: chardev-remove unanswered: $(hpb_qmp_error)"; break; }
+		hpb_qemu_run hp-latency-fs "$_bi" fs hpb_fs_usable "fs$_bi" \
+			"{\"execute\": \"chardev-add\", \"arguments\": {\"id\": \"vfs$_bi\", \"backend\": {\"type\": \"socket\", \"data\": {\"addr\": {\"type\": \"unix\", \"data\": {\"path\": \"$HPB_FS_SOCK\"}}, \"server\": false}}}}" \
+			"{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"vhost-user-fs-pci\", \"bus\": \"rp$_bi\", \"chardev\": \"vfs$_bi\", \"tag\": \"$HPB_FS_TAG\", \"queue-size\": 1024, \"romfile\": \"\", \"id\": \"fs$_bi\"}}" \
+			"{\"execute\": \"chardev-remove\", \"arguments\": {\"id\": \"vfs$_bi\"}}" || break
 		fs_vfsd_stop
 	done
 	hpb_qemu_stop

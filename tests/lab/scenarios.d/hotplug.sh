@@ -1773,44 +1773,18 @@ hp_qmp_wait() {
 	done
 }
 
-# hp_bench_qemu RUNS: QEMU -M q35 with RUNS pcie-root-ports, one disk hot-plugged into each in
-# turn over QMP (blockdev-add, device_add: sent together, the clock started before);
-# latencies in HP_LAT_QEMU. 1 with HP_WHY when a run could not be measured.
+# hp_bench_qemu RUNS: QEMU -M q35 (hotplug-bench.sh's hpb_qemu_start) with RUNS
+# pcie-root-ports, one disk hot-plugged into each in turn over QMP (blockdev-add, device_add:
+# sent together, the clock started before); latencies in HP_LAT_QEMU. 1 with HP_WHY when a run
+# could not be measured.
 hp_bench_qemu() {
-	_qd=$LAB_TMP/hp-qmp
-	rm -rf "$_qd"
-	mkdir -p "$_qd"
-	HP_QMP=$_qd/qmp
-	mkfifo "$HP_QMP.in" "$HP_QMP.out"
-	cat "$HP_QMP.out" >"$HP_QMP.log" 2>/dev/null &
-	_qcat=$!
-	_qports=
-	_bi=0
-	while [ $_bi -lt "$1" ]; do
-		_bi=$((_bi + 1))
-		_qports="$_qports -device pcie-root-port,id=rp$_bi,chassis=$_bi,slot=$_bi,io-reserve=0"
-	done
 	_qacpi=
 	[ -z "${LAB_HP_QEMU_ACPI:-}" ] ||
 		_qacpi="-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=$LAB_HP_QEMU_ACPI"
-	HP_O=$LAB_TMP/hp-bench-qemu.out HP_E=
-	now_ms
-	_qt=$NOW_MS
-	# shellcheck disable=SC2086 # the device options are meant to split
-	setsid "$LAB_QEMU" -M q35 ${LAB_BIOS:+-bios "$LAB_BIOS"} $_qacpi -nodefaults -enable-kvm \
-		-cpu host -smp 1 -m 512M -no-reboot -serial stdio -nographic $_qports \
-		-chardev "pipe,id=qmp0,path=$HP_QMP" -mon chardev=qmp0,mode=control \
-		-kernel "$BOOT_KERNEL" -initrd "$INITRAMFS" \
-		-append "$BASE_CMDLINE kvmm.test=hotplug kvmm.hp_hold=$HP_HOLD" </dev/null >"$HP_O" 2>&1 &
-	HP_P=$!
-	HP_WHY=
-	if ! hp_wait KVMM-HP-READY 1 $((LAB_TIMEOUT * 2)); then
-		HP_WHY="no KVMM-HP-READY from the guest"
-	else
-		info "hp-latency vmm=qemu boot_to_ready_ms=$((HP_SEEN - _qt)) qemu_acpi_hotplug=${LAB_HP_QEMU_ACPI:-default}"
-		hp_qmp '{"execute": "qmp_capabilities"}'
-		hp_qmp_wait 1 || HP_WHY="QMP: no answer to qmp_capabilities: $(head -c 200 "$HP_QMP.log")"
-	fi
+	HPB_CMDLINE=
+	# shellcheck disable=SC2046,SC2086 # the options are meant to split
+	hpb_qemu_start hp-bench-qemu -smp 1 -m 512M $_qacpi $(hpb_root_ports "$1") &&
+		info "hp-latency vmm=qemu boot_to_ready_ms=$HP_BOOT_MS qemu_acpi_hotplug=${LAB_HP_QEMU_ACPI:-default}"
 	_bi=0
 	while [ -z "$HP_WHY" ] && [ $_bi -lt "$1" ]; do
 		_bi=$((_bi + 1))
@@ -1827,17 +1801,10 @@ hp_bench_qemu() {
 			info "hp-latency run=$_bi vmm=qemu lat_ms=$HP_LAT guest_ms=$HP_GMS bdf=$(hp_val bdf)"
 			HP_LAT_QEMU="$HP_LAT_QEMU $HP_LAT"
 		else
-			HP_WHY="run $_bi: $API_BAD; QMP: $(grep -o '"error".*' "$HP_QMP.log" | head -n 1 | head -c 160)"
+			HP_WHY="run $_bi: $API_BAD; QMP: $(hpb_qmp_error)"
 		fi
 	done
-	hp_qmp '{"execute": "quit"}'
-	_bi=0
-	while mem_alive "$HP_P" && [ $_bi -lt 100 ]; do sleep 0.1; _bi=$((_bi + 1)); done
-	kill -KILL "$HP_P" 2>/dev/null
-	wait "$HP_P" 2>/dev/null
-	kill "$_qcat" 2>/dev/null
-	wait "$_qcat" 2>/dev/null
-	rm -rf "$_qd"
+	hpb_qemu_stop
 	rm -f "$LAB_TMP"/hp-bench-*.img
 	[ -z "$HP_WHY" ] && return 0
 	hp_dump
