@@ -183,64 +183,27 @@ static uint32_t blk_complete(struct blk *blk, int parsed)
 	return written + 1;
 }
 
+/* One chain: parsed, then (with a rate limiter) paid for, then executed. A request without
+ * tokens is deferred: it goes back to the ring, the queue pauses and the timer resumes it.
+ * Refused requests cost nothing: they do no I/O. */
 static uint32_t blk_chain(struct virtio_dev *d, struct vq_chain *c)
 {
 	struct blk *blk = d->priv;
-
-	blk->req.type = UINT32_MAX;	/* stays so when the chain was not a request */
-	return blk_complete(blk, blk_parse(d->mem, &blk->b, c, &blk->req));
-}
-
-/*
- * virtio_process_queue() with the rate limiter between parsing and executing: a request
- * without tokens goes back to the ring and the queue pauses until the timer says the
- * tokens are there.
- */
-static void blk_process_limited(struct blk *blk)
-{
-	struct virtio_dev *d = &blk->vdev;
-	struct vq *vq = &d->vqs[0];
-	struct vq_chain *c = &blk->chain;
-	unsigned int pushed = 0;
 	uint64_t wait;
 	uint32_t len;
-	int ret;
+	int parsed;
 
-	for (;;) {
-		ret = vq_pop(vq, d->mem, c);
-		if (ret == 0) {
-			if (!vq_enable_notify(vq, d->mem))
-				break;
-			continue;
-		}
-		if (ret == -EIO) {
-			virtio_needs_reset(d, "broken available ring");
-			return;
-		}
-		len = 0;
-		if (ret == -EINVAL) {
-			blk->malformed++;
-		} else {
-			blk->req.type = UINT32_MAX;
-			ret = blk_parse(d->mem, &blk->b, c, &blk->req);
-			/* Refused requests cost nothing: they do no I/O. */
-			if (ret == 0 && (wait = blk_take_tokens(blk, &blk->req))) {
-				vq_unpop(vq, 1);
-				blk->paused = true;
-				blk->throttled++;
-				blk_timer_set(blk, wait);
-				break;
-			}
-			len = blk_complete(blk, ret);
-		}
-		if (vq_push(vq, d->mem, c->head, len)) {
-			virtio_needs_reset(d, "used ring not writable");
-			return;
-		}
-		pushed++;
+	blk->req.type = UINT32_MAX;	/* stays so when the chain was not a request */
+	parsed = blk_parse(d->mem, &blk->b, c, &blk->req);
+	if (blk->limited && parsed == 0 && (wait = blk_take_tokens(blk, &blk->req))) {
+		blk->paused = true;
+		blk->throttled++;
+		blk_timer_set(blk, wait);
+		return VIRTIO_CHAIN_DEFER;
 	}
-	if (pushed)
-		virtio_notify_used(d, 0);
+	len = blk_complete(blk, parsed);
+	/* A guest can make a read of 4 GiB - 1 bytes plus the status byte: that is no deferral. */
+	return len == VIRTIO_CHAIN_DEFER ? len - 1 : len;
 }
 
 /* The throttle timer expired (worker, lock held): serve the queue again. */
@@ -256,7 +219,7 @@ static void blk_timer_event(struct virtio_dev *d, void *opaque, uint32_t events)
 		return;		/* disarmed by a reset after it fired */
 	blk->paused = false;
 	if (virtio_live(d->t) && d->vqs[0].ready)
-		blk_process_limited(blk);
+		virtio_process_queue(d, 0, &blk->chain, blk_chain, &blk->malformed);
 }
 
 static unsigned int blk_counters(struct virtio_dev *d, struct virtio_counter *out)
@@ -278,10 +241,8 @@ static void blk_queue_notify(struct virtio_dev *d, unsigned int q)
 {
 	struct blk *blk = d->priv;
 
-	if (!blk->limited)
+	if (!blk->paused)		/* paused: the timer resumes it */
 		virtio_process_queue(d, q, &blk->chain, blk_chain, &blk->malformed);
-	else if (!blk->paused)		/* paused: the timer resumes it */
-		blk_process_limited(blk);
 }
 
 static void blk_reset(struct virtio_dev *d)

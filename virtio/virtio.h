@@ -160,10 +160,13 @@ int virtio_watch_mod(struct virtio_dev *d, int fd, uint32_t events);
 /*
  * The per-queue loop every device uses from queue_notify: pops chains until the ring is
  * empty (re-enabling notifications before giving up), calling HANDLE for each well-formed
- * chain; HANDLE returns the used length. Malformed chains go back with length 0 and are
- * counted in *ERRORS (may be NULL); a broken ring marks the device NEEDS_RESET. Interrupts
- * are raised once per batch as the driver asked. C is the caller's chain buffer.
+ * chain; HANDLE returns the used length, or VIRTIO_CHAIN_DEFER to put the chain back on
+ * the ring untouched and stop (a device out of rate-limit tokens; it calls again later).
+ * Malformed chains go back with length 0 and are counted in *ERRORS (may be NULL); a
+ * broken ring marks the device NEEDS_RESET. Interrupts are raised once per batch as the
+ * driver asked. C is the caller's chain buffer.
  */
+#define VIRTIO_CHAIN_DEFER	UINT32_MAX
 typedef uint32_t (*virtio_chain_fn)(struct virtio_dev *d, struct vq_chain *c);
 void virtio_process_queue(struct virtio_dev *d, unsigned int q, struct vq_chain *c,
 			  virtio_chain_fn handle, uint64_t *errors);

@@ -90,6 +90,10 @@ void virtio_process_queue(struct virtio_dev *d, unsigned int q, struct vq_chain 
 			pr_debug("%s: queue %u: malformed chain at head %u", d->name, q, c->head);
 		} else {
 			len = handle(d, c);
+			if (len == VIRTIO_CHAIN_DEFER) {
+				vq_unpop(vq, 1);
+				break;
+			}
 		}
 		if (vq_push(vq, d->mem, c->head, len)) {
 			virtio_needs_reset(d, "used ring not writable");

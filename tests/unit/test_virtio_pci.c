@@ -43,7 +43,7 @@ static struct virtio_transport *t;
 static struct pci_func *f;
 static void *bar;			/* f->bar_opaque[0] */
 static struct msix *mx;
-static int notified[2], activated, resets, handled;
+static int notified[2], activated, resets, handled, defer;
 static uint8_t config[12];
 static struct vq_chain chain;
 
@@ -74,6 +74,10 @@ static uint32_t f_handle(struct virtio_dev *d, struct vq_chain *c)
 {
 	(void)d;
 	(void)c;
+	if (defer) {
+		defer--;
+		return VIRTIO_CHAIN_DEFER;
+	}
 	handled++;
 	return 0;
 }
@@ -123,7 +127,7 @@ static void setup(void)
 		.features = VIRTIO_BIT(3) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX),
 		.config_size = sizeof(config), .nr_queues = 2, .queue_max = QMAX,
 	};
-	notified[0] = notified[1] = activated = resets = handled = 0;
+	notified[0] = notified[1] = activated = resets = handled = defer = 0;
 	t = virtio_pci_test_new(&dev, &gm, r, &f);
 	cr_assert_not_null(t);
 	bar = f->bar_opaque[VPCI_BAR];
@@ -860,6 +864,23 @@ Test(virtio_pci, notify_runs_the_device_inline)
 	cr_assert_eq(handled, 1);
 	cr_assert_eq(rd16(RING0 + 0x2000 + 2), 1, "used index");
 	cr_assert_eq(rd32(RING0 + 0x2000 + 4), 0, "used element: head 0");
+}
+
+/* A handler that defers a chain (a rate limiter out of tokens) leaves it on the ring, used
+ * untouched, and the next pass takes it. */
+Test(virtio_pci, deferred_chain_stays_available)
+{
+	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	queue_setup(0, QMAX, RING0);
+	cc_wr(VPCI_STATUS, ALL_OK);
+	post_buffer(1);
+	defer = 1;
+	bar_wr(VPCI_NOTIFY_OFF, 2, 0);
+	cr_assert_eq(handled, 0);
+	cr_assert_eq(rd16(RING0 + 0x2000 + 2), 0, "nothing used while deferred");
+	bar_wr(VPCI_NOTIFY_OFF, 2, 0);
+	cr_assert_eq(handled, 1, "taken again on the next pass");
+	cr_assert_eq(rd16(RING0 + 0x2000 + 2), 1, "used index");
 }
 
 Test(virtio_pci, notify_after_reset_ignored)
