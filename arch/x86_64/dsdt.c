@@ -291,20 +291,27 @@ static void dsdt_mres(struct aml *a, const struct acpi_config *cfg)
 	aml_pkg_end(a, dev);
 }
 
-/* The If () of CSCN's Notify for CPU N: bit N % 32 of Local(BASE + N / 32). */
-static void dsdt_cpu_notify(struct aml *a, unsigned int n, unsigned int base, uint64_t value)
+/* If (Local(LOCAL) & BIT) { Notify (NAME, VALUE) }: a scan method's notify for one device. */
+static void dsdt_notify_if(struct aml *a, unsigned int local, uint32_t bit, const char *name,
+			   uint64_t value)
 {
-	char name[5];
-	size_t cond;
+	size_t cond = aml_if_begin(a);
 
-	snprintf(name, sizeof(name), "C%03X", n & 0xfff);
-	cond = aml_if_begin(a);
 	aml_and(a);
-	aml_local(a, base + n / 32);
-	aml_integer(a, 1u << (n % 32));
+	aml_local(a, local);
+	aml_integer(a, bit);
 	aml_no_target(a);
 	aml_notify(a, name, value);
 	aml_pkg_end(a, cond);
+}
+
+/* CSCN's notify for CPU N: bit N % 32 of Local(BASE + N / 32). */
+static void dsdt_cpu_notify(struct aml *a, unsigned int n, unsigned int base, uint64_t value)
+{
+	char name[5];
+
+	snprintf(name, sizeof(name), "C%03X", n & 0xfff);
+	dsdt_notify_if(a, base + n / 32, 1u << (n % 32), name, value);
 }
 
 /*
@@ -473,13 +480,7 @@ static void dsdt_memhp(struct aml *a)
 	aml_local(a, 0);
 	for (n = 0; n < X86_MEMHP_SLOTS; n++) {
 		snprintf(name, sizeof(name), "M%03X", n);
-		cond = aml_if_begin(a);
-		aml_and(a);
-		aml_local(a, 0);
-		aml_integer(a, 1u << n);
-		aml_no_target(a);
-		aml_notify(a, name, ACPI_NOTIFY_DEVICE_CHECK);
-		aml_pkg_end(a, cond);
+		dsdt_notify_if(a, 0, 1u << n, name, ACPI_NOTIFY_DEVICE_CHECK);
 	}
 	aml_pkg_end(a, mth);
 
