@@ -170,13 +170,28 @@ err:
 
 void virtio_transport_free(struct virtio_transport *t)
 {
+	struct virtio_dev *d = t->d;
+	char line[320];
+
 	virtio_worker_stop(t);
+	/* The rings as the device leaves them (-vv): a chain never taken or a completion never
+	 * signalled is what a lost kick or interrupt looks like, except that a receive queue
+	 * always holds the driver's empty buffers. Queues a back-end serves are not ours. */
+	for (unsigned int q = 0; q < d->nr_queues && d->ops->queue_notify && d->mem; q++) {
+		bool work;
+
+		if (!d->vqs[q].ready)
+			continue;
+		work = vq_describe(&d->vqs[q], d->mem, line, sizeof(line));
+		pr_debug("%s: queue %u at teardown%s: %s", d->name, q, work ? ", work left" : "",
+			 line);
+	}
 	if (t->ops && t->ops->destroy)
 		t->ops->destroy(t);
 	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
 		if (t->queue_fd[q] >= 0)
 			close(t->queue_fd[q]);
-	pthread_mutex_destroy(&t->d->lock);
-	t->d->t = NULL;
+	pthread_mutex_destroy(&d->lock);
+	d->t = NULL;
 	free(t);
 }

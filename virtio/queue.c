@@ -10,6 +10,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "queue.h"
@@ -264,6 +265,32 @@ bool vq_should_notify(struct vq *vq, const struct guest_mem *gm)
 	if (!valid || load16(gm, vq->avail_gpa + AVAIL_RING(vq->size), &val))
 		return true;
 	return vq_need_event(val, new, old);
+}
+
+bool vq_describe(const struct vq *vq, const struct guest_mem *gm, char *buf, size_t n)
+{
+	uint16_t aflags, aidx, uevent, uflags, uidx, aevent;
+	bool a = vq_avail_ok(vq, gm), u = vq_used_ok(vq, gm);
+	char f[6][8];
+
+	a = a && !load16(gm, vq->avail_gpa + AVAIL_FLAGS, &aflags) &&
+	    !load16(gm, vq->avail_gpa + AVAIL_IDX, &aidx) &&
+	    !load16(gm, vq->avail_gpa + AVAIL_RING(vq->size), &uevent);
+	u = u && !load16(gm, vq->used_gpa + USED_FLAGS, &uflags) &&
+	    !load16(gm, vq->used_gpa + USED_IDX, &uidx) &&
+	    !load16(gm, vq->used_gpa + USED_RING(vq->size), &aevent);
+	snprintf(f[0], sizeof(f[0]), a ? "%u" : "?", a ? aidx : 0);
+	snprintf(f[1], sizeof(f[1]), a ? "%#x" : "?", a ? aflags : 0);
+	snprintf(f[2], sizeof(f[2]), a ? "%u" : "?", a ? uevent : 0);
+	snprintf(f[3], sizeof(f[3]), u ? "%u" : "?", u ? uidx : 0);
+	snprintf(f[4], sizeof(f[4]), u ? "%#x" : "?", u ? uflags : 0);
+	snprintf(f[5], sizeof(f[5]), u ? "%u" : "?", u ? aevent : 0);
+	snprintf(buf, n, "size %u event_idx %d; device: last_avail %u used %u signalled %u%s; "
+		 "avail: idx %s flags %s used_event %s; used: idx %s flags %s avail_event %s",
+		 vq->size, vq->event_idx, vq->last_avail, vq->used_idx, vq->signalled_used,
+		 vq->signalled_valid ? "" : " (never)", f[0], f[1], f[2], f[3], f[4], f[5]);
+	return (a && aidx != vq->last_avail) ||
+	       (vq->signalled_valid && vq->signalled_used != vq->used_idx);
 }
 
 bool vq_enable_notify(struct vq *vq, const struct guest_mem *gm)

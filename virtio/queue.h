@@ -16,6 +16,7 @@
 #define KVMM_VIRTIO_QUEUE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
@@ -130,6 +131,14 @@ bool vq_enable_notify(struct vq *vq, const struct guest_mem *gm);
  * -ERANGE if the buffers hold fewer than OFFSET + LEN bytes, -E2BIG if MAX is too small,
  * -EFAULT if a buffer is not inside RAM (cannot happen for buffers vq_pop() returned).
  */
+/*
+ * One line of the queue's state for a log: our indices, the driver's avail and used indices
+ * and suppression fields (flags, used_event, avail_event) as guest memory holds them now,
+ * "?" where the ring is out of RAM. Returns true when the queue was left with work: chains
+ * the device has not taken, or used entries the driver was never told of.
+ */
+bool vq_describe(const struct vq *vq, const struct guest_mem *gm, char *buf, size_t n);
+
 int vq_iov(const struct guest_mem *gm, const struct vq_buf *bufs, unsigned int n,
 	   uint64_t offset, uint64_t len, struct iovec *iov, unsigned int max);
 
