@@ -85,6 +85,51 @@ bench) log=$outdir/bench-$arch.log ;;
 *) lab_die "LAB_MODE must be test or bench, not $lab_mode" ;;
 esac
 [ $demo = 0 ] || log=$outdir/demo-$arch.log
+# --demo: what reaches the terminal (the log keeps everything as it came). Leaves out
+# terminal control sequences (the L1 QEMU's firmware, SeaBIOS, resets the terminal and turns
+# line wrap off: ESC c, ESC [?7l, ...) and other control characters; marks L1's lines "L1 | "
+# and puts banners around the guest's console; notes where the XSAVE warning comes from.
+# $1: l1 (the whole L1 console, with l1-init.sh's "LAB: INFO demo:"/"LAB: DEMO exit=" lines
+# around the guest's) or guest (kvmm's stdout on a KVM host).
+demo_console() {
+	perl -e '
+	$| = 1;
+	my ($where, $tty, $log) = @ARGV;
+	my $in = $where eq "guest";
+	my $xsave = 0;
+	print "run-lab: lines marked \"L1 | \" come from the emulated L1 host (its firmware, kernel",
+	    " and init); terminal control codes are left out here, $log has everything\n" unless $in;
+	while (my $l = <STDIN>) {
+		my $raw = $l;
+		$l =~ s/\e\[[0-?]*[ -\/]*[@-~]//g;		# CSI: ESC [?7l, ESC [2J, colours
+		$l =~ s/\e\][^\a\e]*(?:\a|\e\\)?//g;	# OSC
+		$l =~ s/\e[ -\/]*[0-~]//g;			# ESC c (reset), charsets, ...
+		$l =~ s/[\x00-\x08\x0b-\x1f\x7f]//g;	# the rest but tab and newline
+		next if $l eq "\n" && $raw ne "\n";	# a line of control codes only
+		$l .= "\n" unless $l =~ /\n$/;
+		if (!$in && $where eq "l1" && $l =~ /^LAB: INFO demo: (.*)/) {
+			print "L1 | runs: $1\n----- kvmm guest console ($tty) begins -----\n";
+			$in = 1;
+			next;
+		}
+		if ($in && $where eq "l1" && $l =~ /^LAB: DEMO exit=(\d+)/) {
+			print "----- kvmm guest console ($tty) ends: kvmm exit status $1 -----\n";
+			$in = 0;
+			next;
+		}
+		# The L1 KVM reports land in the middle of the guest console
+		# ("kvm [120]: vcpu0, guest rIP: ... Unhandled WRMSR(0xc0010007)").
+		$l = "L1 | $l" if !$in || $l =~ /^\[ *[0-9.]+\] (kvm \[\d+\]|kvm_amd|kvm_intel): /;
+		print $l;
+		if ($where eq "l1" && $in && !$xsave && $l =~ /XSAVE consistency problem/) {
+			$xsave = 1;
+			print "----- note: this XSAVE WARNING and its stack trace come from the emulated L1",
+			    " (its KVM under QEMU TCG does not recompute the size in CPUID leaf 0xd for the",
+			    " XCR0 the guest sets; QEMU with its own guest in the same L1 prints the same),",
+			    " not from kvmm; harmless here: the guest falls back to FXSAVE -----\n";
+		}
+	}' "$1" "$console" "$log"
+}
 # The tiny test guests meson builds next to kvmm (guest-images/tiny), if any.
 tiny=${LAB_TINY_DIR:-$(dirname "$kvmm")/guest-images}
 ls "$tiny"/tiny*.elf >/dev/null 2>&1 || tiny=
@@ -114,10 +159,16 @@ summarize() {
 if [ "${LAB_FORCE_L1:-0}" != 1 ] && [ "$arch" = "$(uname -m)" ] && lab_host_kvm_boots "$guest"; then
 	echo "run-lab: /dev/kvm here boots Linux (QEMU checked): running on the host"
 	if [ $demo = 1 ]; then
-		rc=0
+		echo "run-lab: runs: $kvmm --kernel $guest/$l1_kernel --initramfs $guest/initramfs.cpio.gz" \
+			"--cpus boot=2 --memory size=512M --cmdline 'console=$console panic=-1'"
+		echo "----- kvmm guest console ($console) begins -----"
+		set +e
 		timeout 120 "$kvmm" --kernel "$guest/$l1_kernel" --initramfs "$guest/initramfs.cpio.gz" \
-			--cpus boot=2 --memory size=512M --cmdline "console=$console panic=-1" </dev/null || rc=$?
-		echo "kvmm exit code: $rc"
+			--cpus boot=2 --memory size=512M --cmdline "console=$console panic=-1" </dev/null |
+			demo_console guest
+		rc=${PIPESTATUS[0]}
+		set -e
+		echo "----- kvmm guest console ($console) ends: kvmm exit status $rc -----"
 		exit $rc
 	fi
 	tmp=$(mktemp -d)
@@ -287,7 +338,7 @@ timeout "$l1_timeout" "${l1_qemu[@]}" \
 	-kernel "$guest/$l1_kernel" -initrd "$outdir/l1-initrd.img" \
 	-append "console=$console panic=-1 quiet nokaslr kvmm.lab=$mode" </dev/null 2>&1 |
 	sed -u 's/\r//g' | tee "$log" |
-	if [ $demo = 1 ]; then cat; else grep --line-buffered -o 'LAB: .*'; fi
+	if [ $demo = 1 ]; then demo_console l1; else grep --line-buffered -o 'LAB: .*'; fi
 rc=${PIPESTATUS[0]}
 set -e
 kill "$watchdog" 2>/dev/null || true

@@ -15,7 +15,10 @@
  * Environment: KVMM_API_SOCKET (kvmm's socket), KVMM_API_SPEC (the spec Dredd reads),
  * KVMM_CONTRACT_WORKDIR (scratch directory for the guest and disk files),
  * KVMM_CONTRACT_HOOKS_LOG (the hooks' log), KVMM_CONTRACT_BOOT=1 when /dev/kvm can run the
- * tiny test guest below. NODE_PATH must reach the Dredd install (ajv, js-yaml).
+ * tiny test guest below; for hot-plugging into it, KVMM_CONTRACT_TAP (a TAP interface
+ * run-dredd.sh made) and KVMM_CONTRACT_VIRTIOFSD_SOCKET (a virtiofsd it started), each with
+ * a KVMM_CONTRACT_NO_..._WHY when there is none. NODE_PATH must reach the Dredd install (ajv,
+ * js-yaml).
  */
 'use strict';
 
@@ -32,9 +35,15 @@ const WORK = process.env.KVMM_CONTRACT_WORKDIR;
 const LOG = process.env.KVMM_CONTRACT_HOOKS_LOG;
 const BOOT = process.env.KVMM_CONTRACT_BOOT === '1';
 const NO_BOOT_WHY = process.env.KVMM_CONTRACT_NO_BOOT_WHY || 'KVMM_CONTRACT_BOOT is not 1';
+const TAP = process.env.KVMM_CONTRACT_TAP || '';
+const NO_TAP_WHY = process.env.KVMM_CONTRACT_NO_TAP_WHY || 'KVMM_CONTRACT_TAP is not set';
+const VFSD_SOCK = process.env.KVMM_CONTRACT_VIRTIOFSD_SOCKET || '';
+const NO_VFSD_WHY = process.env.KVMM_CONTRACT_NO_VIRTIOFSD_WHY ||
+  'KVMM_CONTRACT_VIRTIOFSD_SOCKET is not set';
 
 const KERNEL = path.join(WORK, 'guest.elf');
 const DISK = path.join(WORK, 'disk.raw');
+const HOT_DISK = path.join(WORK, 'hot-disk.raw');
 
 function log(msg) {
   fs.appendFileSync(LOG, `${msg}\n`);
@@ -192,7 +201,7 @@ function vmConfig(extra) {
 const DISK_BODY = { path: DISK, readonly: true, id: 'ct-disk' };
 const NET_BODY = { tap: 'kvmmct0', mac: '52:54:00:12:34:56', id: 'ct-net' };
 const VSOCK_BODY = { cid: 3, socket: path.join(WORK, 'vsock.sock') };
-/* Cold-plugged only: nothing listens on the socket until the VM boots, and no state boots one. */
+/* Cold-plugged only (no state boots a VM with it): nothing listens on this socket. */
 const FS_BODY = {
   tag: 'ct-share', socket: path.join(WORK, 'vfs.sock'), num_queues: 1, queue_size: 1024, id: 'ct-fs',
 };
@@ -224,6 +233,14 @@ const STATES = {
     await STATES.running();
     await expect('PUT', 'vm.pause', undefined, 204);
   },
+  /* Running on 2 of up to 3 vCPUs, the guest asked to eject vCPU 1: the tiny guest has no
+   * ACPI code and never does, so the removal stays pending. */
+  async ejectPending() {
+    await STATES.none();
+    await expect('PUT', 'vm.create', vmConfig({ cpus: { boot_vcpus: 2, max_vcpus: 3 } }), 204);
+    await expect('PUT', 'vm.boot', undefined, 204);
+    await expect('PUT', 'vm.resize', { desired_vcpus: 1 }, 204);
+  },
 };
 
 /*
@@ -240,16 +257,20 @@ const UNSERVED = ['vm.power-button', 'vm.add-device',
 const unserved = {}; /* endpoint -> why its transactions are skipped */
 const probed = {}; /* endpoint -> kvmm's answer, when it serves it now */
 
-const HOTPLUG_WHY = '200 with PciDeviceInfo is the hot-plug answer, which needs a guest with ' +
-  'ACPI and PCI to take the device (the lab\'s hp-disk, hp-net, hp-fs and hp-vsock check it, bdf ' +
-  'included); the contract test\'s tiny guest has neither, and kvmm answers cold-plug with ' +
-  '204, tested by the 204 transaction';
-const NO_500_WHY = 'cannot be produced: kvmm answers a refused add-disk/add-net/add-fs with a ' +
-  '4xx and has no failing step that maps to 500 (only out-of-memory would)';
+/*
+ * Hot-plug (x86_64, virtio-pci with ACPI: the tiny guest's VM is one) answers 200 with
+ * PciDeviceInfo as soon as the device is in and the guest told; the tiny guest need not take
+ * it. A failing hot-plug step (the image, TAP, back-end or socket cannot be opened) is 500.
+ * The devices are new ones, beside the running state's disk ct-disk.
+ */
+const HOT_DISK_BODY = { path: HOT_DISK, id: 'ct-hot-disk' };
+const HOT_VSOCK_BODY = { cid: 4, socket: path.join(WORK, 'hot-vsock.sock'), id: 'ct-hot-vsock' };
+const NOWHERE = path.join(WORK, 'no-such-dir');
 
 /*
  * What each non-skipped transaction needs, by "<uri> <status>": the state to prepare, the
- * request body (when the spec has one), and whether it needs a booted guest.
+ * request body (when the spec has one), whether it needs a booted guest, and what else it
+ * needs (needs: [the thing, what it is, why there is none]).
  */
 const PLAN = {
   '/vmm.ping 200': { state: 'created' },
@@ -278,45 +299,65 @@ const PLAN = {
   '/vm.power-button 204': { state: 'running', boot: true },
   '/vm.power-button 404': { state: 'none' },
   '/vm.power-button 405': { state: 'created' },
-  '/vm.add-disk 200': { skip: HOTPLUG_WHY },
+  '/vm.add-disk 200': { state: 'running', boot: true, body: () => HOT_DISK_BODY },
   '/vm.add-disk 204': { state: 'created', body: () => DISK_BODY },
   /* "Qcow3" is not in the ImageType enum: invalid by the schema itself. */
   '/vm.add-disk 400': { state: 'created', body: () => ({ path: DISK, image_type: 'Qcow3' }) },
   '/vm.add-disk 404': { state: 'none', body: () => DISK_BODY },
   /* The same id as the disk createdWithDevices added. */
   '/vm.add-disk 409': { state: 'createdWithDevices', body: () => ({ path: DISK, id: DISK_BODY.id }) },
-  '/vm.add-disk 500': { skip: NO_500_WHY },
-  '/vm.add-net 200': { skip: HOTPLUG_WHY },
+  /* Hot-plug opens the image: there is none. */
+  '/vm.add-disk 500': {
+    state: 'running', boot: true, body: () => ({ path: path.join(NOWHERE, 'disk.raw'), id: 'ct-hot-disk' }),
+  },
+  '/vm.add-net 200': {
+    state: 'running',
+    boot: true,
+    needs: [TAP, 'a TAP interface for kvmm to open', NO_TAP_WHY],
+    body: () => ({ tap: TAP, id: 'ct-hot-net' }),
+  },
   '/vm.add-net 204': { state: 'created', body: () => NET_BODY },
   /* num_queues must be an integer: invalid by the schema itself. */
   '/vm.add-net 400': { state: 'created', body: () => ({ tap: 'kvmmct0', num_queues: 'two' }) },
   '/vm.add-net 404': { state: 'none', body: () => NET_BODY },
   '/vm.add-net 409': { state: 'createdWithDevices', body: () => ({ tap: 'kvmmct1', id: NET_BODY.id }) },
-  '/vm.add-net 500': { skip: NO_500_WHY },
-  '/vm.add-fs 200': { skip: HOTPLUG_WHY },
+  /* Hot-plug opens the TAP by name: there is no such interface (kvmm does not create one). */
+  '/vm.add-net 500': { state: 'running', boot: true, body: () => ({ tap: 'kvmmct-none', id: 'ct-hot-net' }) },
+  '/vm.add-fs 200': {
+    state: 'running',
+    boot: true,
+    needs: [VFSD_SOCK, 'a virtiofsd (vhost-user back-end) to connect to', NO_VFSD_WHY],
+    body: () => ({ tag: 'ct-hot-fs', socket: VFSD_SOCK, num_queues: 1, queue_size: 1024, id: 'ct-hot-fs' }),
+  },
   '/vm.add-fs 204': { state: 'created', body: () => FS_BODY },
   /* num_queues must be an integer: invalid by the schema itself. */
   '/vm.add-fs 400': { state: 'created', body: () => ({ ...FS_BODY, num_queues: 'one' }) },
   '/vm.add-fs 404': { state: 'none', body: () => FS_BODY },
   /* The same id as the fs device createdWithDevices added. */
   '/vm.add-fs 409': { state: 'createdWithDevices', body: () => ({ ...FS_BODY, tag: 'ct-other' }) },
-  '/vm.add-fs 500': { skip: NO_500_WHY },
-  '/vm.add-vsock 200': { skip: HOTPLUG_WHY },
+  /* Hot-plug connects to the vhost-user back-end: nothing is there. */
+  '/vm.add-fs 500': {
+    state: 'running', boot: true, body: () => ({ ...FS_BODY, socket: path.join(NOWHERE, 'vfs.sock') }),
+  },
+  '/vm.add-vsock 200': { state: 'running', boot: true, body: () => HOT_VSOCK_BODY },
   '/vm.add-vsock 204': { state: 'created', body: () => VSOCK_BODY },
   /* cid must be an integer: invalid by the schema itself. */
   '/vm.add-vsock 400': { state: 'created', body: () => ({ cid: 'three', socket: VSOCK_BODY.socket }) },
   '/vm.add-vsock 404': { state: 'none', body: () => VSOCK_BODY },
   /* The same id as the disk createdWithDevices added. */
   '/vm.add-vsock 409': { state: 'createdWithDevices', body: () => ({ ...VSOCK_BODY, id: DISK_BODY.id }) },
-  '/vm.add-vsock 500': { skip: NO_500_WHY },
+  /* Hot-plug binds the socket: its directory does not exist. */
+  '/vm.add-vsock 500': {
+    state: 'running', boot: true, body: () => ({ ...HOT_VSOCK_BODY, socket: path.join(NOWHERE, 'v.sock') }),
+  },
   /* Before boot a device leaves the config: the disk createdWithDevices added. */
   '/vm.remove-device 204': { state: 'createdWithDevices', body: () => ({ id: DISK_BODY.id }) },
   '/vm.remove-device 404': { state: 'none', body: () => ({ id: DISK_BODY.id }) },
   /* The tiny guest's one vCPU, asked for again: nothing to add or eject. */
   '/vm.resize 204': { state: 'running', boot: true, body: () => ({ desired_vcpus: 1 }) },
   '/vm.resize 404': { state: 'none', body: () => ({ desired_vcpus: 1 }) },
-  '/vm.resize 429': { skip: 'needs a guest that is still ejecting the vCPUs a resize took ' +
-    'away; the lab\'s hp-cpu-refused-pending provokes it with a Linux guest' },
+  /* Any vCPU change while vCPU 1's removal is pending. */
+  '/vm.resize 429': { state: 'ejectPending', boot: true, body: () => ({ desired_vcpus: 2 }) },
 };
 
 function keyOf(t) {
@@ -333,6 +374,7 @@ hooks.beforeAll(async (transactions, done) => {
     fs.writeFileSync(LOG, '');
     writeGuest(KERNEL);
     fs.writeFileSync(DISK, Buffer.alloc(1 << 20));
+    fs.writeFileSync(HOT_DISK, Buffer.alloc(1 << 20));
     log(`guest boot: ${BOOT ? 'enabled (tiny PVH guest)' : `disabled (${NO_BOOT_WHY})`}`);
     /* kvmm exits after vmm.shutdown: run it last. The array is Dredd's own, run by index. */
     const last = transactions.findIndex((t) => keyOf(t) === '/vmm.shutdown 204');
@@ -374,6 +416,8 @@ hooks.beforeEach(async (t, done) => {
       skip(t, plan.skip);
     } else if (plan.boot && !BOOT) {
       skip(t, `needs a booted guest, and guest boot is disabled: ${NO_BOOT_WHY}`);
+    } else if (plan.needs && !plan.needs[0]) {
+      skip(t, `needs ${plan.needs[1]} besides the booted guest, and has none: ${plan.needs[2]}`);
     } else {
       if (plan.body) {
         /* The body must be what the transaction claims: schema-valid unless it tests 400. */

@@ -16,6 +16,10 @@
 #                       (default: ${XDG_CACHE_HOME:-$HOME/.cache}/kvmm)
 #   KVMM_CONTRACT_BOOT  0: never boot the tiny guest; 1: boot it (fail if it cannot);
 #                       unset: boot it when /dev/kvm is usable on x86_64
+#   KVMM_CONTRACT_VIRTIOFSD  the vhost-user back-end for vm.add-fs's hot-plug (default
+#                       /usr/lib/qemu/virtiofsd, Debian's; needs root)
+# With a guest to boot and as root, the script also makes a TAP interface (ip tuntap, removed
+# at exit) and starts a virtiofsd, for the hot-plug transactions of vm.add-net and vm.add-fs.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,13 +36,14 @@ skip_test() {
 }
 die() { say "ERROR: $*" >&2; exit 1; }
 
-work= install_tmp= kvmm_pid= socat_pid= dredd_pid=
+work= install_tmp= kvmm_pid= socat_pid= dredd_pid= vfsd_pid= tap=
 cleanup() {
 	local pid
 	# kvmm before socat: its end closes the bridge's per-connection children too.
-	for pid in $dredd_pid $kvmm_pid $socat_pid; do
+	for pid in $dredd_pid $kvmm_pid $socat_pid $vfsd_pid; do
 		kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 	done
+	[ -z "$tap" ] || ip link delete "$tap" 2>/dev/null
 	rm -rf "$work" "$install_tmp"
 }
 trap cleanup EXIT
@@ -153,6 +158,46 @@ elif [ "$boot" = 0 ]; then
 	why="KVMM_CONTRACT_BOOT=0"
 fi
 
+# Hot-plug into the booted guest: vm.add-net needs a TAP that exists (kvmm opens it by name and
+# creates none), vm.add-fs a vhost-user back-end listening. Both need root.
+tap_why= vfsd_why= vfsd_sock=
+if [ "$boot" != 1 ]; then
+	tap_why="no booted guest" vfsd_why="no booted guest"
+elif [ "$(id -u)" != 0 ]; then
+	tap_why="making a TAP interface needs root, and this runs as $(id -un)"
+	vfsd_why="virtiofsd needs root, and this runs as $(id -un)"
+else
+	name=kvmmct$$
+	name=${name:0:15}
+	if ! command -v ip >/dev/null; then
+		tap_why="no ip(8) to make one (Debian package iproute2)"
+	elif ! out_ip=$(ip tuntap add dev "$name" mode tap 2>&1); then
+		tap_why="ip tuntap add dev $name mode tap failed: $out_ip"
+	else
+		tap=$name
+	fi
+	vfsd=${KVMM_CONTRACT_VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
+	if ! [ -x "$vfsd" ]; then
+		vfsd_why="no virtiofsd at $vfsd (Debian package qemu-system-common; or set KVMM_CONTRACT_VIRTIOFSD)"
+	else
+		mkdir -p "$work/share" && echo kvmm >"$work/share/file"
+		vfsd_sock=$work/vfsd.sock
+		# One connection: it exits when kvmm lets go of it (the next state's vm.delete).
+		"$vfsd" --socket-path="$vfsd_sock" -o source="$work/share" -o sandbox=chroot \
+			</dev/null >"$out/virtiofsd.log" 2>&1 &
+		vfsd_pid=$!
+		for _ in $(seq 100); do
+			[ -S "$vfsd_sock" ] && break
+			kill -0 "$vfsd_pid" 2>/dev/null || break
+			sleep 0.05
+		done
+		if ! [ -S "$vfsd_sock" ]; then
+			vfsd_why="$vfsd did not listen on $vfsd_sock within 5 s: $(tail -n 2 "$out/virtiofsd.log" | tr '\n' ' ')"
+			vfsd_sock=
+		fi
+	fi
+fi
+
 say "kvmm $kvmm on $sock, bridged to http://127.0.0.1:$port/api/v1; dredd $version; spec $spec"
 start=$(date +%s)
 # The spec's servers entry (http://localhost/api/v1) is not used: Dredd takes the paths
@@ -160,6 +205,8 @@ start=$(date +%s)
 NODE_PATH=$dredd_dir/node_modules KVMM_API_SPEC=$spec \
 KVMM_API_SOCKET=$sock KVMM_CONTRACT_WORKDIR=$work KVMM_CONTRACT_HOOKS_LOG=$out/hooks.log \
 KVMM_CONTRACT_BOOT=$boot KVMM_CONTRACT_NO_BOOT_WHY=$why \
+KVMM_CONTRACT_TAP=$tap KVMM_CONTRACT_NO_TAP_WHY=$tap_why \
+KVMM_CONTRACT_VIRTIOFSD_SOCKET=$vfsd_sock KVMM_CONTRACT_NO_VIRTIOFSD_WHY=$vfsd_why \
 	"$dredd" "$spec" "http://127.0.0.1:$port/api/v1" --hookfiles="$here/hooks.js" \
 	--language=nodejs --color=false --loglevel=warning >"$out/dredd.log" 2>&1 &
 dredd_pid=$!
@@ -206,6 +253,12 @@ if grep -q '^pass: PUT (204) /vmm.shutdown' "$out/dredd.log"; then
 	fi
 fi
 
+# The skips by reason (each transaction's own line is above, "hook: skip ...").
+if [ -s "$out/hooks.log" ]; then
+	sed -nE 's/^skip [A-Z]+ \([0-9]+\) [^:]+: //p' "$out/hooks.log" |
+		sed -E 's/^(kvmm answers 501|kvmm does not serve this endpoint).*/\1 (an endpoint kvmm does not implement)/' |
+		sort | uniq -c | sort -rn | sed -E 's/^ *([0-9]+) /contract: skipped \1: /'
+fi
 where="logs in $out"
 [ "$out" != "$work/out" ] || where="logs removed: give an OUT_DIR to keep them"
 say "${passing:-0} passed, ${skipped:-0} skipped, $failed failed ($(( $(date +%s) - start )) s; $where)"
