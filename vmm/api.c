@@ -139,7 +139,11 @@ static void conn_serve(struct api_conn *c, struct http_request *req)
 	bool quit = false;
 
 	api_vmm_handle(c->srv->vmm, req, &rep, &quit);
-	pr_debug("api: %s %s -> %d", req->method_name, req->path, rep.status);
+	/* A refusal says why in the log too: Kata keeps the VMM's log, not the answers. */
+	if (rep.status >= 400 && rep.body)
+		pr_info("api: %s %s -> %d %s", req->method_name, req->path, rep.status, rep.body);
+	else
+		pr_debug("api: %s %s -> %d", req->method_name, req->path, rep.status);
 	if (send_reply(c, &rep, !req->keep_alive || quit, req->method == HTTP_HEAD))
 		pr_debug("api: could not answer a client that went away");
 	free(rep.body);

@@ -20,6 +20,7 @@
 #define IGN(n, t)		{ .name = n, .type = t, .rule = R_IGNORE }
 #define NUM(n, r, lo, hi)	{ .name = n, .type = T_UINT, .rule = r, .min = lo, .max = hi }
 #define DEF(n, t, d, w)		{ .name = n, .type = t, .rule = R_DEFAULT, .def = d, .why = w }
+#define DEFS(n, d, w)		{ .name = n, .type = T_STR, .rule = R_DEFAULT, .sdef = d, .why = w }
 #define EMPTY(n, w)		{ .name = n, .type = T_ARR, .rule = R_EMPTY, .why = w }
 #define NO(n, w)		{ .name = n, .type = T_ANY, .rule = R_REFUSE, .why = w }
 #define OBJ(n, r, s)		{ .name = n, .type = T_OBJ, .rule = r, .sub = &s }
@@ -33,7 +34,8 @@
 #define NO_IOMMU	"no virtual IOMMU"
 #define NO_VHOST	"vhost-user is only supported for virtio-fs (fs[])"
 #define NO_CVM		"confidential guests are not supported"
-#define NO_HOTPLUG	"memory hot-plug is not supported yet"
+#define NO_VIRTIO_MEM	"virtio-mem is not supported; memory is hot-plugged through ACPI " \
+			"(hotplug_method \"Acpi\") with vm.resize desired_ram"
 #define OFFLOAD		"kvmm always offers this offload"
 #define FD_WHY		"TAP fds are passed with vm.add-net as SCM_RIGHTS, not in the body"
 #define PCI_IGN		NUM("pci_segment", R_IGNORE, 0, 0), NUM("pci_device_id", R_IGNORE, 0, 0)
@@ -81,8 +83,8 @@ SCHEMA(cpus_s, NUM("boot_vcpus", R_MAP, 1, KVMM_MAX_VCPUS), NUM("max_vcpus", R_M
        EMPTY("affinity", "vCPU pinning " NOT_YET), OBJ("features", R_IGNORE, cpu_features_s),
        IGN("core_scheduling", T_STR));
 SCHEMA(memory_s, NUM("size", R_MAP, 0, 0), NUM("hotplug_size", R_MAP, 0, 0),
-       DEF("hotplugged_size", T_UINT, 0, NO_HOTPLUG), DEF("mergeable", T_BOOL, 0, NOT_YET),
-       IGN("hotplug_method", T_STR), MAP("shared", T_BOOL), MAP("hugepages", T_BOOL),
+       DEF("hotplugged_size", T_UINT, 0, NO_VIRTIO_MEM), DEF("mergeable", T_BOOL, 0, NOT_YET),
+       DEFS("hotplug_method", "Acpi", NO_VIRTIO_MEM), MAP("shared", T_BOOL), MAP("hugepages", T_BOOL),
        NUM("hugepage_size", R_MAP, 0, 0), DEF("prefault", T_BOOL, 0, NOT_YET),
        DEF("reserve", T_BOOL, 0, NOT_YET), MAP("thp", T_BOOL),
        EMPTY("zones", "memory zones " NOT_YET));

@@ -77,8 +77,10 @@ static int check_field(json_t *v, const struct field *f, struct ctx *x)
 		return schema_fail(x, "%s", f->why);
 	if (check_type(v, f->type, f, x))
 		return -EINVAL;
-	if (f->rule == R_DEFAULT && (f->type == T_BOOL ? json_is_true(v) != !!f->def
-				     : json_integer_value(v) != f->def))
+	if (f->rule == R_DEFAULT &&
+	    (f->type == T_BOOL ? json_is_true(v) != !!f->def
+	     : f->type == T_STR ? !f->sdef || strcmp(json_string_value(v), f->sdef)
+	     : json_integer_value(v) != f->def))
 		return schema_fail(x, "%s", f->why);
 	if (f->rule == R_EMPTY && json_array_size(v))
 		return schema_fail(x, "%s", f->why);

@@ -27,6 +27,7 @@ struct field {
 	const struct schema *sub;	/* T_OBJ, or T_ARR of T_OBJ: the object's fields */
 	json_int_t min, max;		/* T_UINT range; max 0: any */
 	json_int_t def;			/* R_DEFAULT: the boolean or integer default */
+	const char *sdef;		/* R_DEFAULT of a T_STR: the one value accepted */
 	const char *why;		/* R_DEFAULT, R_EMPTY, R_REFUSE: the refusal */
 };
 

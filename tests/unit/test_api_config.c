@@ -199,7 +199,14 @@ Test(api_config, kata_options_still_refused)
 	{ ", \"platform\": {\"num_pci_segments\": 2, \"tdx\": true}",
 	  "platform.tdx: confidential guests are not supported" },
 	{ ", \"console\": {\"mode\": \"Tty\", \"iommu\": false}",
-	  "console.mode: 'Tty' not supported, only Off (no virtio-console yet)" });
+	  "console.mode: 'Tty' not supported, only Off (no virtio-console yet)" },
+	/* virtio-mem: not Kata's default, and never silently taken for ACPI hot-plug. */
+	{ ", \"memory\": {\"size\": 0, \"hotplug_method\": \"VirtioMem\"}",
+	  "memory.hotplug_method: virtio-mem is not supported; memory is hot-plugged through ACPI "
+	  "(hotplug_method \"Acpi\") with vm.resize desired_ram" },
+	{ ", \"memory\": {\"size\": 0, \"hotplugged_size\": 134217728}",
+	  "memory.hotplugged_size: virtio-mem is not supported; memory is hot-plugged through ACPI "
+	  "(hotplug_method \"Acpi\") with vm.resize desired_ram" });
 	cr_assert_eq(create("{\"payload\": {\"firmware\": \"/td-shim\"}}"), -EINVAL);
 	cr_assert_str_eq(err, "payload.firmware: not supported, use payload.kernel");
 }
