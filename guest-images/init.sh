@@ -8,7 +8,14 @@
 #   reboot             -> reboot -f
 #   hang               -> sleep forever
 #   NAME               -> run /kvmm/tests/NAME (added from guest-images/tests/), then poweroff -f
-# The scenarios of tests/lab/ parse the marker line; keep its format stable.
+# unless the command line names a root device, root=/dev/..., as Kata's guests boot (an image
+# with an ext4 root; build.sh's kata-image.raw): then kvmm.test= is ignored; /init loads the
+# root's file system modules (/lib/modules/kvmm-root.order), waits up to 10 s for the device,
+# mounts it on /newroot (rootfstype=, default ext4; ro unless the last of ro/rw is rw;
+# rootflags= as its options), moves /dev, /proc and /sys there, prints
+# "KVMM-ROOT dev=<dev> fstype=<type> mode=ro|rw" and switch_root's to init= (default
+# /sbin/init); or prints "KVMM-ROOT-FAIL <reason>" and powers off.
+# The scenarios of tests/lab/ parse the marker lines; keep their format stable.
 # No `set -e`, deliberately: if init exits the kernel panics, so a failed step (a mount, even an
 # echo to a broken console) must not end it; each step's result is checked where it matters.
 set -u
@@ -105,6 +112,79 @@ if grep -q 'kvmm.acpid=1' /proc/cmdline; then
 fi
 
 echo "KVMM-GUEST-UP cpus=$(count_cpus) ram_kb=$(ram_kb)"
+
+# Boots the root device of root=/dev/... (see the top): switch_root, or KVMM-ROOT-FAIL and a
+# poweroff; never returns.
+root_fail() {
+	echo "KVMM-ROOT-FAIL $*"
+	poweroff -f || true
+	while :; do sleep 3600; done
+}
+switch_to_root() {
+	root=$1
+	fstype=ext4
+	flags=
+	mode=ro
+	rinit=/sbin/init
+	for w in $(cat /proc/cmdline || true); do
+		case $w in
+		rootfstype=*) fstype=${w#rootfstype=} ;;
+		rootflags=*) flags=${w#rootflags=} ;;
+		ro) mode=ro ;;
+		rw) mode=rw ;;
+		init=*) rinit=${w#init=} ;;
+		esac
+	done
+	case $root in
+	/dev/?*) ;;
+	*) root_fail "root=$root: only root=/dev/NAME is supported" ;;
+	esac
+	if [ -f /lib/modules/kvmm-root.order ]; then
+		while read -r ko; do
+			insmod "/lib/modules/$ko" 2>/dev/null || echo "KVMM-GUEST-INSMOD-FAILED $ko"
+		done </lib/modules/kvmm-root.order
+	fi
+	n=0
+	while [ ! -b "$root" ] && [ $n -lt 200 ]; do
+		sleep 0.05
+		n=$((n + 1))
+	done
+	[ -b "$root" ] || root_fail "no block device $root after 10 s"
+	mkdir -p /newroot || root_fail "mkdir /newroot"
+	err=$(mount -t "$fstype" -o "$mode${flags:+,$flags}" "$root" /newroot 2>&1) ||
+		root_fail "mount -t $fstype -o $mode${flags:+,$flags} $root: $err"
+	# What it got: busybox mount falls back to ro on a write-protected device.
+	got=$(awk '$2 == "/newroot" { split($4, o, ","); m = o[1] } END { print m }' /proc/mounts)
+	[ -n "$got" ] && mode=$got
+	if [ ! -x "/newroot$rinit" ] && [ ! -L "/newroot$rinit" ]; then
+		umount /newroot || true
+		root_fail "no $rinit on $root"
+	fi
+	# The pseudo file systems go along where the new root has the directories; /tmp is
+	# dropped with the initramfs.
+	for d in dev proc sys; do
+		if [ -d "/newroot/$d" ]; then
+			mount -o move "/$d" "/newroot/$d" || echo "KVMM-GUEST-MOVE-FAILED /$d"
+		fi
+	done
+	umount /tmp 2>/dev/null || true
+	command -v switch_root >/dev/null || root_fail "no switch_root applet"
+	echo "KVMM-ROOT dev=$root fstype=$fstype mode=$mode"
+	# switch_root needs PID 1 (this shell, not a subshell); if it fails after all, init exits
+	# and the kernel panics (panic=1: a reboot, the end of the VM for a VMM that reports it).
+	exec switch_root /newroot "$rinit"
+}
+
+# root= on the command line (the kernel leaves it there even though it does not use it).
+root=
+for w in $(cat /proc/cmdline || true); do
+	case $w in
+	root=*) root=${w#root=} ;;
+	esac
+done
+if [ -n "$root" ]; then
+	switch_to_root "$root"
+fi
 
 t=$(test_param)
 case $t in

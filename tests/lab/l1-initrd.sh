@@ -66,7 +66,8 @@ mkdir -p "$stage/bin" "$stage/sbin" "$stage/usr/bin" "$stage/usr/sbin" "$stage/p
 cp "$busybox" "$stage/bin/busybox"
 ln -s busybox "$stage/bin/sh"
 
-# --- Modules: kvm-amd (QEMU -cpu max offers SVM), tun, and their dependencies, deps first. ---
+# --- Modules: kvm-amd (QEMU -cpu max offers SVM), tun, vhost_vsock, and their dependencies,
+# deps first. ---
 index="$stage/lab/l1/.index"
 find "$moddir/kernel" -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zst' >"$index"
 # Path of module $1 ("-" and "_" are the same in module names).
@@ -95,6 +96,7 @@ visit() {
 }
 [ "$arch" != x86_64 ] || visit kvm-amd	# arm64: KVM is built into Debian's kernel
 visit tun	# TAPs for the virtio-net scenarios
+visit vhost_vsock	# QEMU's vsock (/dev/vhost-vsock) beside kvmm's in the sandbox scenario
 i=0
 : >"$stage/lab/l1/modules.order"
 for m in $order; do

@@ -180,6 +180,7 @@ if [ "${LAB_FORCE_L1:-0}" != 1 ] && [ "$arch" = "$(uname -m)" ] && lab_host_kvm_
 		LAB_TAP_EXEC=$(dirname "$kvm_hold")/tap-exec \
 		LAB_KVMM_REMOTE=$(dirname "$kvmm")/kvmm-remote \
 		LAB_VSOCK_CLIENT=$(dirname "$kvm_hold")/vsock-client \
+		LAB_KATA_SANDBOX=$(dirname "$kvm_hold")/kata-sandbox \
 		LAB_VIRTIOFSD=${LAB_VIRTIOFSD:-/usr/lib/qemu/virtiofsd} \
 		LAB_FS_TREE=$guest/debian/linux/lib/modules/$(cat "$guest/kernel-release")/kernel \
 		timeout "$l1_timeout" sh "$here/scenarios.sh" 2>&1 | tee "$log" | grep --line-buffered -o 'LAB: .*'
@@ -204,7 +205,8 @@ if [ ! -s "$images" ] || [ "$(cat "$images.stamp" 2>/dev/null)" != "$(cat "$gues
 	echo "run-lab: packing the guest images for L1"
 	rm -rf "$images.stage"
 	mkdir -p "$images.stage/lab/images"
-	for f in vmlinuz vmlinux Image initramfs.cpio.gz bad-kernels kernel-release; do
+	for f in vmlinuz vmlinux Image initramfs.cpio.gz bad-kernels kernel-release \
+		kata-image.raw kata-volume.img kata-volume.txt; do
 		[ ! -e "$guest/$f" ] || cp -r "$guest/$f" "$images.stage/lab/images/"
 	done
 	lab_pack "$images.stage" "$images" zstd
@@ -246,6 +248,10 @@ fi
 # vsock-client (tests/lab/vsock-client.c) talks to kvmm's hybrid vsock socket.
 if [ -x "$(dirname "$kvm_hold")/vsock-client" ]; then
 	lab_copy_binary "$(dirname "$kvm_hold")/vsock-client" "$stage" /lab/vsock-client
+fi
+# kata-sandbox (tests/lab/kata-sandbox.c) runs Kata's clh driver sequence.
+if [ -x "$(dirname "$kvm_hold")/kata-sandbox" ]; then
+	lab_copy_binary "$(dirname "$kvm_hold")/kata-sandbox" "$stage" /lab/kata-sandbox
 fi
 # kvmm-remote, the API client, is built beside kvmm.
 if [ -x "$(dirname "$kvmm")/kvmm-remote" ]; then
