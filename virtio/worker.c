@@ -244,7 +244,7 @@ int virtio_worker_start(struct virtio_transport *t)
 	}
 	if (ret)
 		return ret;
-	ret = kvmm_thread_create(&t->thread, worker_main, t);
+	ret = kvmm_thread_create_kind(&t->thread, SECCOMP_WORKER, worker_main, t);
 	if (ret)
 		return ret;
 	t->running = true;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "seccomp.h"
 
 #ifndef KVMM_VERSION
 #define KVMM_VERSION "0.0.0"
@@ -68,7 +69,9 @@ static const char usage_text[] =
 "                         serve Cloud Hypervisor's /api/v1 on a Unix socket (docs/api.md);\n"
 "                         --kernel is then optional (vm.create sends the config)\n"
 "  --seccomp true|false|log\n"
-"                         accepted for Cloud Hypervisor compatibility (not enforced yet)\n"
+"                         confine each thread to the syscalls it needs (docs/security.md):\n"
+"                         true (default) kills kvmm on any other, log only logs it (the\n"
+"                         kernel's audit type=1326 lines), false confines nothing\n"
 "  --log-file PATH        write log lines to PATH instead of stderr\n"
 "  -v, -vv, -vvv          more logging: info, debug, trace\n"
 "  -h, --help             this text\n"
@@ -370,8 +373,8 @@ enum cli_result config_parse_args(struct vmm_config *cfg, int argc,
 		case OPT_SERIAL: ret = opt_serial(cfg, optarg); break;
 		case OPT_API_SOCKET: ret = opt_api_socket(cfg, optarg); break;
 		case OPT_SECCOMP:
-			ret = strcmp(optarg, "true") && strcmp(optarg, "false") &&
-			      strcmp(optarg, "log") ? -EINVAL : replace_str(&cfg->seccomp, optarg);
+			ret = seccomp_mode_parse(optarg, &(enum kvmm_seccomp){ 0 }) ?:
+			      replace_str(&cfg->seccomp, optarg);
 			break;
 		case OPT_CONSOLE:
 			ret = strcmp(optarg, "off") ? -EINVAL : 0;

@@ -121,7 +121,7 @@ struct vmm_config {
 	char *rng_src;			/* entropy source for virtio-rng; NULL: no device */
 	char *api_socket;		/* --api-socket path, or NULL */
 	int api_fd;			/* --api-socket fd=N (listening socket), or -1 */
-	char *seccomp;			/* --seccomp true|false|log (accepted; enforced later) */
+	char *seccomp;			/* --seccomp true|false|log; NULL: true (seccomp.h) */
 	unsigned int verbosity;		/* 0 = warnings, 1 info, 2 debug, 3 trace */
 	char *log_file;
 };

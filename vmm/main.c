@@ -3,6 +3,7 @@
  * serve the API socket (--api-socket), and turn how that ended into the documented exit
  * status.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "api.h"
 #include "config.h"
 #include "log.h"
+#include "seccomp.h"
 #include "vm.h"
 
 /* Exit statuses; README.md documents them. */
@@ -17,6 +19,36 @@
 #define KVMM_EXIT_ERROR		1
 #define KVMM_EXIT_USAGE		2
 #define KVMM_EXIT_REBOOT	3
+
+/*
+ * Confines the main thread (--seccomp, docs/security.md) as late as it can: after the command
+ * line and the log file, before the API socket is served or a VM is built. Every thread it
+ * starts inherits this filter. 0, or -errno after saying why.
+ */
+static int confine(const struct vmm_config *cfg)
+{
+	enum kvmm_seccomp mode;
+	char why[256];
+	int ret;
+
+	if (seccomp_mode_parse(cfg->seccomp, &mode))
+		return -EINVAL;		/* config_parse_args() let nothing else through */
+	seccomp_mode_set(mode);
+	ret = seccomp_filter_install(SECCOMP_VMM, why, sizeof(why));
+	if (ret) {
+		pr_err("cannot install the seccomp filter (--seccomp %s): %s; --seccomp false runs "
+		       "kvmm unconfined", cfg->seccomp ? cfg->seccomp : "true", why);
+		return ret;
+	}
+	for (unsigned int k = 0; mode != KVMM_SECCOMP_OFF && k < SECCOMP_NR_THREADS; k++) {
+		unsigned int ioctls, calls = seccomp_filter_size(k, &ioctls);
+
+		pr_info("seccomp (%s): %s threads: %u syscalls, %u ioctl requests",
+			mode == KVMM_SECCOMP_LOG ? "log" : "kill", seccomp_thread_name(k), calls,
+			ioctls);
+	}
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -48,6 +80,10 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (confine(&cfg)) {
+		config_free(&cfg);
+		return KVMM_EXIT_ERROR;
+	}
 	if (cfg.api_socket || cfg.api_fd >= 0) {
 		status = api_main(&cfg);
 		pr_info("exiting with status %d", status);

@@ -214,7 +214,7 @@ static void *vcpu_thread(void *arg)
 
 int vcpu_start(struct vcpu *vcpu)
 {
-	int ret = kvmm_thread_create(&vcpu->thread, vcpu_thread, vcpu);
+	int ret = kvmm_thread_create_kind(&vcpu->thread, SECCOMP_VCPU, vcpu_thread, vcpu);
 
 	if (ret) {
 		pr_err("vcpu%u: pthread_create: %s", vcpu->id, strerror(-ret));
