@@ -21,7 +21,8 @@
  *                     /etc/kata-msg, and /bin/entry, a script that prints "container:" and
  *                     the message's first line for "entry msg", and the first line of
  *                     /vol/hello.txt for "entry vol"
- *   --resize-cpus N   vm.resize desired_vcpus N, the agent onlines them (0: skip)
+ *   --resize-cpus N   vm.resize desired_vcpus N, the agent onlines them, and Kata's
+ *                     GetThreadIDs() must then find N threads named vcpu<N> (0: skip)
  *   --resize-ram B    vm.resize desired_ram B bytes, the agent onlines it (0: skip)
  *   --volume IMG --volume-text FILE
  *                     vm.add-disk IMG (an ext4 image) as a second container's volume: the
@@ -58,6 +59,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <linux/vm_sockets.h>	/* after sys/socket.h */
 #include <time.h>
 #include <unistd.h>
@@ -525,6 +527,50 @@ static void kill_vmm(void)
 	}
 }
 
+/*
+ * Kata's GetThreadIDs(): the threads of the VMM whose /proc/PID/task/TID/comm matches
+ * ^vcpu\d+$ (it pins them and moves them into cgroups). Their number, or -errno.
+ */
+static int vcpu_threads(pid_t pid)
+{
+	char path[64], comm[32], names[512] = "";
+	struct dirent *e;
+	int n = 0, tid;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		size_t l, k;
+		FILE *c;
+
+		if (sscanf(e->d_name, "%d", &tid) != 1)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid, tid);
+		c = fopen(path, "r");
+		if (!c)
+			continue;
+		if (!fgets(comm, sizeof(comm), c))
+			comm[0] = 0;
+		fclose(c);
+		comm[strcspn(comm, "\n")] = 0;
+		l = strlen(comm);
+		for (k = 4; k < l && comm[k] >= '0' && comm[k] <= '9'; k++)
+			;
+		if (l > 4 && k == l && !strncmp(comm, "vcpu", 4))
+			n++;
+		if (strlen(names) + l + 2 < sizeof(names)) {
+			strcat(names, " ");
+			strcat(names, comm);
+		}
+	}
+	closedir(d);
+	printf("kata-sandbox: threads%s\n", names);
+	return n;
+}
+
 /* The first line of a file, without "\n". */
 static int first_line(const char *path, char *buf, size_t n)
 {
@@ -686,6 +732,11 @@ static int sandbox(const struct opts *o)
 	if (ret)
 		goto out;
 	agent_ms = now_ms() - t0;
+	n = vcpu_threads(vmm_pid);
+	if (n < 1) {
+		ret = fail("no thread named vcpu<N> (Kata's GetThreadIDs finds none): %ld", n);
+		goto out;
+	}
 	printf("kata-sandbox: agent ms=%.0f %s\n", agent_ms, ok);
 	step("agent");
 
@@ -752,6 +803,12 @@ static int sandbox(const struct opts *o)
 		ret = agent(ok, sizeof(ok), NULL, 0, 20, "online-cpus %d 20", o->resize_cpus);
 		if (ret)
 			goto out;
+		n = vcpu_threads(vmm_pid);
+		if (n != o->resize_cpus) {
+			ret = fail("%ld threads named vcpu<N> after the resize to %d vCPUs (Kata's "
+				   "GetThreadIDs would pin those)", n, o->resize_cpus);
+			goto out;
+		}
 		step("resize-cpus");
 	}
 	if (o->resize_ram) {
