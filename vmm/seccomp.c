@@ -86,6 +86,21 @@ static const char *const vmm_calls[] = {
 	"seccomp",
 };
 
+/*
+ * Only in a sanitizer build (the unit tests' ASan+UBSan run): LeakSanitizer stops the world at
+ * exit with a clone()d tracer that ptrace()s every thread and waits for them, after prctl()s
+ * that let it. The VMM filter, under which exit() runs, lets it do that there; a release
+ * build never allows ptrace.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define KVMM_SANITIZER_BUILD 1
+static const char *const sanitizer_calls[] = { "ptrace", "wait4", "waitid", "getppid", "kill",
+						"getdents" };
+#else
+#define KVMM_SANITIZER_BUILD 0
+static const char *const sanitizer_calls[] = { "ptrace" };	/* unused */
+#endif
+
 /* Terminal and fd-flag ioctls glibc issues (isatty, tcgetattr/tcsetattr, FIONBIO). */
 static const unsigned long common_ioctls[] = { TCGETS, FIONBIO, FIOCLEX };
 
@@ -230,11 +245,18 @@ static int add_rules(scmp_filter_ctx ctx, enum seccomp_thread kind, unsigned int
 	/* socket has its own rule below (AF_UNIX only). */
 	for (unsigned int i = 0; i < ARRAY_SIZE(common_calls); i++)
 		names[nn++] = common_calls[i];
+	for (unsigned int i = 0; KVMM_SANITIZER_BUILD && kind == SECCOMP_VMM &&
+	     i < ARRAY_SIZE(sanitizer_calls); i++)
+		names[nn++] = sanitizer_calls[i];
 	for (unsigned int p = 0; p < nparts; p++)
 		for (unsigned int i = 0; i < parts[p]->nr_calls; i++)
 			if (strcmp(parts[p]->calls[i], "socket") &&
 			    !listed(names, nn, parts[p]->calls[i]) && nn < ARRAY_SIZE(names))
 				names[nn++] = parts[p]->calls[i];
+	/* KVM_RUN first: it is the vCPU's syscall on every exit, and a filter compares the
+	 * requests in order (both the VMM filter and the vCPU's own run on a vCPU thread). */
+	if (kind != SECCOMP_WORKER)
+		reqs[nr++] = KVM_RUN;
 	for (unsigned int i = 0; i < ARRAY_SIZE(common_ioctls); i++)
 		reqs[nr++] = common_ioctls[i];
 	for (unsigned int p = 0; p < nparts; p++)
@@ -275,9 +297,13 @@ static int add_rules(scmp_filter_ctx ctx, enum seccomp_thread kind, unsigned int
 		return ret;
 	if (ctx && l->seccomp_prctl) {
 		static const int ops[] = { PR_GET_NAME, PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS,
-					   PR_SET_SECCOMP, PR_GET_SECCOMP };
+					   PR_SET_SECCOMP, PR_GET_SECCOMP,
+					   /* LeakSanitizer's tracer (sanitizer builds only) */
+					   PR_SET_PTRACER, PR_SET_DUMPABLE, PR_GET_DUMPABLE,
+					   PR_SET_PDEATHSIG };
+		unsigned int nops = KVMM_SANITIZER_BUILD ? ARRAY_SIZE(ops) : 5;
 
-		for (unsigned int i = 0; i < ARRAY_SIZE(ops); i++)
+		for (unsigned int i = 0; i < nops; i++)
 			if ((ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
 						    SCMP_A0(SCMP_CMP_EQ, ops[i]))))
 				return ret;
@@ -332,6 +358,21 @@ int seccomp_filter_install(enum seccomp_thread kind, char *why, unsigned long wh
 	}
 	step = "setting the action for other architectures' syscalls";
 	ret = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, act);
+	/* The hot syscalls first: ioctl (KVM_RUN on every vCPU exit), then the worker's. The
+	 * filter runs on each syscall of the thread, the VMM's and the thread's own stacked. */
+	if (!ret) {
+		step = "ordering the syscalls";
+		ret = seccomp_syscall_priority(ctx, SCMP_SYS(ioctl), 255) ?:
+		      seccomp_syscall_priority(ctx, SCMP_SYS(futex), 200);
+		for (unsigned int i = 0; !ret && i < 4; i++) {
+			static const char *const hot[] = { "read", "write", "epoll_wait",
+							   "epoll_pwait" };
+			int nr = seccomp_syscall_resolve_name(hot[i]);
+
+			if (nr >= 0)
+				ret = seccomp_syscall_priority(ctx, nr, 100);
+		}
+	}
 	if (!ret) {
 		step = "adding the allowlist's rules";
 		ret = add_rules(ctx, kind, &calls, &ioctls);

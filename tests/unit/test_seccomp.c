@@ -104,6 +104,12 @@ Test(seccomp, every_kind_allows_its_calls_and_kills_on_forbidden_ones)
 		snprintf(what, sizeof(what), "%s: allowed calls", seccomp_thread_name(k));
 		assert_survived(run_child(k, KVMM_SECCOMP_KILL, DO_NOTHING), what);
 		for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+#if defined(__SANITIZE_ADDRESS__)
+			/* A sanitizer build lets the VMM thread ptrace (LeakSanitizer's tracer at
+			 * exit, vmm/seccomp.c); a release build never does. */
+			if (k == SECCOMP_VMM && bad[i].what == DO_PTRACE)
+				continue;
+#endif
 			snprintf(what, sizeof(what), "%s: %s", seccomp_thread_name(k), bad[i].name);
 			assert_killed(run_child(k, KVMM_SECCOMP_KILL, bad[i].what), what);
 		}
