@@ -836,6 +836,32 @@ static void crs_of(const char *res, const char *method, uint8_t crs[48])
 	}
 }
 
+/*
+ * Lines of acpiexec's output that report an error, except its own complaint at exit about a
+ * Notify still queued to its deferred-execution thread ("N Outstanding cache allocations"):
+ * whether that thread ran before acpiexec exits depends on the machine's load, not on the AML.
+ */
+static unsigned int acpiexec_errors(const char *res)
+{
+	unsigned int n = 0;
+	const char *l = res, *e;
+	char line[512];
+
+	for (; *l; l = *e ? e + 1 : e) {
+		size_t len;
+
+		e = strchr(l, '\n');
+		if (!e)
+			e = l + strlen(l);
+		len = (size_t)(e - l) < sizeof(line) - 1 ? (size_t)(e - l) : sizeof(line) - 1;
+		memcpy(line, l, len);
+		line[len] = '\0';
+		if (strcasestr(line, "error") && !strstr(line, "Outstanding cache allocations"))
+			n++;
+	}
+	return n;
+}
+
 static uint64_t le64(const uint8_t *p)
 {
 	return rd(p, 8);
@@ -874,7 +900,7 @@ Test(acpi, acpiexec_runs_memory_devices, .timeout = 120)
 			 "Execute \\_SB.MHPC.M001._CRS; Execute \\_SB.GED._EVT 0x17' "
 			 "DSDT.dat stub.aml 2>&1", dir), 0, "%s", res);
 	cr_assert_null(strcasestr(res, "exception"), "%s", res);
-	cr_assert_null(strcasestr(res, "error"), "%s", res);
+	cr_assert_eq(acpiexec_errors(res), 0, "%s", res);
 	cr_assert_not_null(strstr(res, "Evaluating \\_SB.MHPC.M000._STA\nEvaluation of "
 				  "\\_SB.MHPC.M000._STA returned object"), "%s", res);
 	/* Plugged slots are present (0x0F), empty ones absent. */
