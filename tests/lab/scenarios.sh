@@ -130,10 +130,18 @@ run_guest() {
 	_t0=$NOW_MS
 	setsid timeout -s KILL "$_secs" "$@" <"/dev/null" >"$_fifo" 2>"$ERR" &
 	_pid=$!
+	# A run about to be killed: where each of its threads is, for dump_last.
+	rm -f "$LAB_TMP/$_tag.hang"
+	( sleep $((_secs > 4 ? _secs - 2 : _secs)) &&
+		LAB_THREADS_PARENT=$_pid lab_threads >"$LAB_TMP/$_tag.hang" ) \
+		</dev/null >/dev/null 2>&1 &
+	_dog=$!
 	RC=0
 	wait "$_pid" || RC=$?
 	now_ms
 	RUN_MS=$((NOW_MS - _t0))
+	kill "$_dog" 2>/dev/null || true
+	wait "$_dog" 2>/dev/null || true
 	kill -KILL "-$_pid" 2>/dev/null || true
 	wait "$_watch" || true
 	rm -f "$_fifo"
@@ -146,16 +154,44 @@ run_guest() {
 	GUEST_RAM_KB=$(marker_field "$OUT" ram_kb)
 }
 
+# LAB_THREADS_PARENT=PID lab_threads: the processes whose parent is PID (timeout's child, the VMM) with each of
+# their threads: name, state, the syscall it is in (number and arguments, or "running") and
+# the kernel's stack. A VMM that hangs shows here whether a thread waits on a lock (futex) or
+# in KVM.
+lab_threads() {
+	for _st in /proc/[0-9]*/stat; do
+		read -r _line <"$_st" 2>/dev/null || continue
+		_rest=${_line##*) }
+		# shellcheck disable=SC2086 # the fields after the name: state, ppid, ...
+		set -- $_rest
+		[ "${2:-}" = "$LAB_THREADS_PARENT" ] || continue
+		_d=${_st%/stat}
+		echo "process ${_d#/proc/}: $(tr '\0' ' ' <"$_d/cmdline" 2>/dev/null | cut -c1-120)"
+		for _t in "$_d"/task/[0-9]*; do
+			read -r _tl <"$_t/stat" 2>/dev/null || continue
+			_ts=${_tl##*) }
+			echo "  thread ${_t##*/} $(cat "$_t/comm" 2>/dev/null) state ${_ts%% *}" \
+				"syscall $(cat "$_t/syscall" 2>/dev/null | cut -d' ' -f1-4)" \
+				"wchan $(cat "$_t/wchan" 2>/dev/null)"
+			sed 's/^/    /' "$_t/stack" 2>/dev/null | head -n 12
+		done
+	done
+}
+
 # One line about the last run, for FAIL messages.
 last_run() {
 	_e=$(grep -v '^$' "$ERR" 2>/dev/null | head -n 1 | cut -c1-160)
 	echo "rc=$RC timed_out=$TIMED_OUT run_ms=$RUN_MS marker=${MARKER:-none}${_e:+ stderr: $_e}"
 }
 
-# The tail of the last run's output, into the log (not a LAB: line).
+# The tail of the last run's output, into the log (not a LAB: line), and where the VMM's
+# threads were just before a timed-out run was killed.
 dump_last() {
 	tail -n "${LAB_DUMP_LINES:-40}" "$OUT" 2>/dev/null | sed 's/^/  | out: /'
 	tail -n "${LAB_DUMP_LINES:-40}" "$ERR" 2>/dev/null | sed 's/^/  | err: /'
+	if [ "$TIMED_OUT" = 1 ] && [ -s "${OUT%.out}.hang" ]; then
+		sed 's/^/  | before the kill: /' "${OUT%.out}.hang"
+	fi
 }
 
 have_kvmm() { [ -f "$KVMM" ] && [ -x "$KVMM" ]; }
