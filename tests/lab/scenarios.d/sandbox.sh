@@ -47,15 +47,20 @@ EOF
 	chmod 0755 "$1/bin/entry"
 }
 
-# sb_config FILE SHARE_SOCKET VSOCK_SOCKET CMDLINE: the VmConfig of a default Kata sandbox
-# (kata-contract.md), with the lab's kernel, initramfs and image.
-sb_config() {
+# kata_vmconfig FILE CMDLINE SERIAL_MODE VSOCK_SOCKET FS_SOCKET [DISKS]: the VmConfig Kata's
+# clh driver sends for a default sandbox (kata-contract.md: 2 GiB of shared memory, room for
+# all of the host's RAM, max_vcpus all its CPUs, two PCI segments, kataShared on segment 1,
+# vsock, rng, every default field its generated client fills in), with the lab's kernel and
+# initramfs; DISKS, when given, is the JSON array of disks[] (the guest image). Also used by
+# virtio-fs.sh's fs-kata.
+kata_vmconfig() {
 	_cpus=$(nproc)
-	_hot=$(($(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) / 1024 * 1048576))	# the host's RAM, in MiB
-	_serial=Off
-	[ "${LAB_SANDBOX_DEBUG:-0}" != 1 ] || _serial=Tty
+	_hot=$(($(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) / 1024 * 1048576))	# host RAM, MiB
+	_disks=
+	[ -z "${6:-}" ] || _disks="
+ \"disks\": $6,"
 	cat >"$1" <<EOF
-{"payload": {"kernel": "$KERNEL", "initramfs": "$INITRAMFS", "cmdline": "$4"},
+{"payload": {"kernel": "$KERNEL", "initramfs": "$INITRAMFS", "cmdline": "$2"},
  "platform": {"num_pci_segments": 2, "tdx": false, "sev_snp": false, "iommufd": false,
   "vfio_p2p_dma": true},
  "memory": {"size": 2147483648, "hotplug_size": $_hot, "mergeable": false,
@@ -63,17 +68,24 @@ sb_config() {
   "reserve": false, "thp": true},
  "cpus": {"boot_vcpus": 1, "max_vcpus": $_cpus, "kvm_hyperv": false, "nested": true,
   "topology": {"threads_per_core": 1, "cores_per_die": $_cpus, "dies_per_package": 1,
-   "packages": 1}},
- "disks": [{"path": "$LAB_IMAGES/kata-image.raw", "readonly": true, "image_type": "Raw",
-  "direct": false, "iommu": false, "num_queues": 1, "queue_size": 128,
-  "vhost_user": false}],
+   "packages": 1}},$_disks
  "rng": {"src": "/dev/urandom", "iommu": false},
- "serial": {"mode": "$_serial", "iommu": false}, "console": {"mode": "Off", "iommu": false},
- "vsock": {"cid": 3, "socket": "$3", "iommu": false},
- "fs": [{"tag": "kataShared", "socket": "$2", "num_queues": 1, "queue_size": 1024,
+ "serial": {"mode": "$3", "iommu": false}, "console": {"mode": "Off", "iommu": false},
+ "vsock": {"cid": 3, "socket": "$4", "iommu": false},
+ "fs": [{"tag": "kataShared", "socket": "$5", "num_queues": 1, "queue_size": 1024,
   "pci_segment": 1}],
  "iommu": false, "watchdog": false, "pvpanic": false, "landlock_enable": false}
 EOF
+}
+
+# sb_config FILE SHARE_SOCKET VSOCK_SOCKET CMDLINE: kata_vmconfig with the Kata-like image as
+# the read-only Raw disk, serial Off (Tty in debug mode).
+sb_config() {
+	_serial=Off
+	[ "${LAB_SANDBOX_DEBUG:-0}" != 1 ] || _serial=Tty
+	kata_vmconfig "$1" "$4" "$_serial" "$3" "$2" "[{\"path\": \"$LAB_IMAGES/kata-image.raw\",
+  \"readonly\": true, \"image_type\": \"Raw\", \"direct\": false, \"iommu\": false,
+  \"num_queues\": 1, \"queue_size\": 128, \"vhost_user\": false}]"
 }
 
 # The kernel command line clh.go builds: the image's root parameters, clhKernelParams, quiet

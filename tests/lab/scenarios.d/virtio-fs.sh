@@ -1,8 +1,9 @@
 # Lab scenarios for virtio-fs (sourced by scenarios.sh; POSIX sh; uses the helpers of api.sh,
-# memory.sh and virtio-net.sh). The guest mounts a directory of the lab's host that virtiofsd
-# (QEMU's C vhost-user-fs back-end, LAB_VIRTIOFSD) serves on a vhost-user socket; the VMM is
-# the vhost-user front-end, with guest RAM shared (kvmm: --memory shared=on). The guest side is
-# guest-images/tests/virtiofs (kvmm.test=virtiofs) with the fs-mmap tool.
+# memory.sh, sandbox.sh (kata_vmconfig) and virtio-net.sh). The guest mounts a directory of the
+# lab's host that virtiofsd (QEMU's C vhost-user-fs back-end, LAB_VIRTIOFSD) serves on a
+# vhost-user socket; the VMM is the vhost-user front-end, with guest RAM shared (kvmm: --memory
+# shared=on). The guest side is guest-images/tests/virtiofs (kvmm.test=virtiofs) with the
+# fs-mmap tool.
 #   fs-basic          (test) kvmm --fs on the command line; reported in parts: fs-basic (mount,
 #                     clean unmount and power-off), fs-basic-tree (every file of a tree by
 #                     sha256 against the host's manifest, symlink, counts), fs-basic-ops (the
@@ -506,8 +507,6 @@ sc_fs_kata() {
 	fs_manifest "$_sh/tree" "$_sh/manifest"
 	_files=$(cd "$_sh/tree" && find . -type f | wc -l)
 	fs_vfsd_start fs-kata "$_s" "$_sh" || { fail fs-kata "$FS_WHY"; rm -rf "$_sh"; return 0; }
-	_cpus=$(nproc)
-	_hot=$(($(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) / 1024 * 1048576))
 	_cmd="console=$CONSOLE,115200n8 panic=1 no_timer_check noreplace-smp quiet$KVMM_CMDLINE${LAB_EXTRA_CMDLINE:+ $LAB_EXTRA_CMDLINE}"
 	_cmd="$_cmd kvmm.test=virtiofs kvmm.fs_mode=kata kvmm.fs_hold=$LAB_TIMEOUT"
 	_bad=
@@ -518,23 +517,7 @@ sc_fs_kata() {
 		_o=$OUT
 		[ "$RC" = 0 ] && [ "$TIMED_OUT" = 0 ] || _bad="$(last_run)"
 	else
-		cat >"$LAB_TMP/fs-kata.json" <<EOF
-{"payload": {"kernel": "$KERNEL", "initramfs": "$INITRAMFS", "cmdline": "$_cmd"},
- "platform": {"num_pci_segments": 2, "tdx": false, "sev_snp": false, "iommufd": false,
-  "vfio_p2p_dma": true},
- "memory": {"size": 2147483648, "hotplug_size": $_hot, "mergeable": false,
-  "hotplug_method": "Acpi", "shared": true, "hugepages": false, "prefault": false,
-  "reserve": false, "thp": true},
- "cpus": {"boot_vcpus": 1, "max_vcpus": $_cpus, "kvm_hyperv": false, "nested": true,
-  "topology": {"threads_per_core": 1, "cores_per_die": $_cpus, "dies_per_package": 1,
-   "packages": 1}},
- "rng": {"src": "/dev/urandom", "iommu": false},
- "serial": {"mode": "Tty", "iommu": false}, "console": {"mode": "Off", "iommu": false},
- "vsock": {"cid": 3, "socket": "$LAB_TMP/fs-kata-vsock.sock", "iommu": false},
- "fs": [{"tag": "$FS_TAG", "socket": "$_s", "num_queues": 1, "queue_size": 1024,
-  "pci_segment": 1}],
- "iommu": false, "watchdog": false, "pvpanic": false, "landlock_enable": false}
-EOF
+		kata_vmconfig "$LAB_TMP/fs-kata.json" "$_cmd" Tty "$LAB_TMP/fs-kata-vsock.sock" "$_s"
 		API_BAD=
 		api_start "$_o"
 		_p=$API_PID
