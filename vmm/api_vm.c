@@ -79,6 +79,9 @@ static void *vm_thread(void *opaque)
 	enum vm_stop stop;
 	uint64_t one = 1;
 
+	/* Named for what it is (the main thread, "kvmm", serves the API); only vCPU threads are
+	 * vcpuN, which is what Kata's GetThreadIDs() looks for. */
+	pthread_setname_np(pthread_self(), "vm");
 	log_clear_error();
 	stop = vm_run_hooked(&v->cfg, &hooks);
 	pthread_mutex_lock(&v->lock);
