@@ -14,6 +14,7 @@ qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 socat
 busybox-static cpio xz-utils zstd gzip lz4 bzip2 kmod binutils file
 python3 ca-certificates coreutils
+valgrind
 "
 
 # Node.js for the API contract test (Dredd, from npm): Debian's, unless some node is there.

@@ -92,8 +92,10 @@ ssize_t vsock_host_read(struct vsock *v, struct vsock_conn *c, const struct iove
 	ssize_t r;
 
 	(void)v;
+	/* No control buffer: fds a client sends (SCM_RIGHTS) are dropped by the kernel, never
+	 * installed; MSG_CMSG_CLOEXEC all the same, should one ever be given. */
 	do {
-		r = recvmsg(c->fd, &m, MSG_DONTWAIT);
+		r = recvmsg(c->fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	} while (r < 0 && errno == EINTR);
 	return r < 0 ? -errno : r;
 }

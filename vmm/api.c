@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -318,6 +319,31 @@ static int listen_on(const char *path)
 	return fd;
 }
 
+/*
+ * --api-socket fd=N: a listening socket its parent made, most likely blocking. on_accept()
+ * takes connections until accept4() says EAGAIN, so the socket is made non-blocking (which
+ * its parent's copy shares). 0, or -errno after saying why.
+ */
+static int adopt_listener(int fd)
+{
+	int listening = 0, fl;
+	socklen_t len = sizeof(listening);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) || !listening) {
+		int err = errno;
+
+		pr_err("api: --api-socket fd=%d: %s", fd, listening ? strerror(err) :
+		       "not a listening socket");
+		return listening ? -err : -ENOTSOCK;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK)) {
+		pr_err("api: --api-socket fd=%d: making it non-blocking: %s", fd, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 static int add_fd(struct api_server *s, struct ev_source *src, int fd, ev_cb_t cb)
 {
 	*src = (struct ev_source){ fd, cb, s };
@@ -337,7 +363,7 @@ int api_main(struct vmm_config *cfg)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);	/* before any thread: only signalfd sees them */
 	lfd = cfg->api_fd >= 0 ? cfg->api_fd : listen_on(cfg->api_socket);
-	if (lfd < 0)
+	if (lfd < 0 || (cfg->api_fd >= 0 && adopt_listener(lfd)))
 		return 1;
 	s.path = cfg->api_fd >= 0 ? NULL : cfg->api_socket;
 	s.vmm = api_vmm_new(&wake_fd);
