@@ -46,8 +46,18 @@ if [ ! -c /dev/kvm ]; then
 	echo "LAB: DONE passed=0 failed=1"
 	off
 fi
+# /dev/kvm as Debian's udev rules leave it (KERNEL=="kvm", GROUP="kvm", MODE="0660"; the kvm
+# group a system gid), and the accounts of the non-root scenarios (scenarios.d/nonroot.sh):
+# kvmmuser (4242) is in group kvm, kvmmnokvm (4243) is not. The scenarios run as root.
+mkdir -p /etc
+[ -f /etc/passwd ] || printf 'root:x:0:0:root:/root:/bin/sh\n' >/etc/passwd
+[ -f /etc/group ] || printf 'root:x:0:\n' >/etc/group
+grep -q '^kvmmuser:' /etc/passwd ||
+	printf 'kvmmuser:x:4242:4242::/nonexistent:/bin/false\nkvmmnokvm:x:4243:4243::/nonexistent:/bin/false\n' >>/etc/passwd
+grep -q '^kvm:' /etc/group || printf 'kvm:x:994:kvmmuser\nkvmmuser:x:4242:\nkvmmnokvm:x:4243:\n' >>/etc/group
+chgrp 994 /dev/kvm && chmod 0660 /dev/kvm || echo "LAB: INFO l1-kvm-perms could not set /dev/kvm to root:kvm 0660"
 read -r up _ </proc/uptime
-echo "LAB: INFO l1-kvm-ready uptime_s=$up $(dmesg | grep -o -E 'Nested (Virtualization|Paging) enabled' | tr '\n' ' ' || true)"
+echo "LAB: INFO l1-kvm-ready uptime_s=$up $(stat -c '%A %U:%G' /dev/kvm) $(dmesg | grep -o -E 'Nested (Virtualization|Paging) enabled' | tr '\n' ' ' || true)"
 
 # Hold one idle VM for the whole run so the test VMs never make L1's KVM patch its own kernel
 # text (static keys) or toggle SVM on every CPU: see tests/lab/kvm-hold.c.
