@@ -172,8 +172,10 @@ static int recv_exact(struct vhost_user *vu, void *buf, size_t len, long deadlin
 		ssize_t n;
 		int r;
 
-		if (left <= 0)
-			return -ETIMEDOUT;
+		/* Past the deadline, what has arrived is still taken: kvmm may not have been
+		 * running (descheduled, frozen) while the back-end answered in time. */
+		if (left < 0)
+			left = 0;
 		r = poll(&p, 1, (int)left);
 		if (r < 0 && errno == EINTR)
 			continue;

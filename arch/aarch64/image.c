@@ -209,8 +209,12 @@ int a64_place(uint64_t ram_base, uint64_t ram_size, const struct a64_image *img,
 			       i_size), A64_DTB_MAX);
 
 	/* The end of RAM rounded down to 64 KiB; its low bits are those of
-	 * the (possibly wrapped) sum. */
-	top = ram_size - ((ram_base + ram_size) & (PAGE_MAX - 1));
+	 * the (possibly wrapped) sum.  RAM inside one 64 KiB page has no
+	 * such boundary: the subtraction would wrap. */
+	top = (ram_base + ram_size) & (PAGE_MAX - 1);
+	if (top > ram_size)
+		return too_small(need, why);
+	top = ram_size - top;
 	if (top < A64_DTB_MAX)
 		return too_small(need, why);
 	dtb_off = top - A64_DTB_MAX;

@@ -390,3 +390,20 @@ Test(a64_place, parsed_old_kernel)
 	cr_expect_eq(p.kernel_gpa, A64_RAM_GPA + 0x80000);
 	cr_expect_geq(p.initrd_gpa, p.kernel_gpa + img.image_size);
 }
+
+/*
+ * Found by fuzz_a64_image: RAM that holds no 64 KiB boundary below its end (a few KiB inside
+ * one 64 KiB page) made the rounded-down end of RAM wrap below its base, and the kernel and
+ * device tree were "placed" far outside RAM instead of refused.
+ */
+Test(a64_place, ram_end_below_64k_boundary)
+{
+	struct a64_image img = { .text_offset = 0, .image_size = 4 * KiB };
+	struct a64_placement p;
+	const char *why = NULL;
+
+	cr_expect_eq(a64_place(A64_RAM_GPA + 32 * KiB, 4 * KiB, &img, 4 * KiB, 0, &p, &why),
+		     -ENOSPC);
+	cr_expect_not_null(why);
+	cr_expect_eq(a64_place(0x60b000001172ULL, 0x60, &img, 4 * KiB, 0, &p, &why), -ENOSPC);
+}

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -441,6 +443,40 @@ Test(vhost_user, handshake_owner_ack_missing_times_out)
 	cr_assert_lt(now_ms() - t0, 800);
 	cr_assert(vu.broken);
 	cr_assert_eq(vu.failures, 1);
+}
+
+/*
+ * Found by fuzz_vhost_user on a loaded machine: a reply that has arrived is taken even when
+ * kvmm itself was not running at the deadline (descheduled, frozen, stopped). Here a signal
+ * interrupts the wait for GET_FEATURES' reply; its handler writes the reply, then keeps the
+ * thread away past the deadline. The front-end must find the reply, not time out.
+ */
+static uint8_t late_reply[sizeof(struct vhost_user_hdr) + 8];
+
+static void late_reply_handler(int sig)
+{
+	struct timespec ts = { 0, (TIMEOUT_MS + 100) * 1000000L };
+
+	(void)sig;
+	if (send(peer, late_reply, sizeof(late_reply), MSG_NOSIGNAL) < 0)
+		_exit(3);
+	nanosleep(&ts, NULL);
+}
+
+Test(vhost_user, reply_there_after_deadline_is_taken)
+{
+	uint64_t f = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX);
+	struct vhost_user_hdr h = { VHOST_USER_GET_FEATURES, R, sizeof(f) };
+	struct sigaction sa = { .sa_handler = late_reply_handler };	/* no SA_RESTART */
+	struct itimerval it = { .it_value = { 0, 20000 } };
+
+	memcpy(late_reply, &h, sizeof(h));
+	memcpy(late_reply + sizeof(h), &f, sizeof(f));
+	cr_assert_eq(sigaction(SIGALRM, &sa, NULL), 0);
+	cr_assert_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+	cr_assert_eq(vhost_user_handshake(&vu), 0, "the reply was there: %s", vu.error);
+	cr_assert_eq(vu.features, f);
+	cr_assert_not(vu.broken);
 }
 
 /* ---- each request's bytes ---- */
