@@ -4,6 +4,7 @@
  * VM's virtio devices.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -14,6 +15,8 @@
 #include "api_config.h"
 #include "api_internal.h"
 #include "devices.h"
+#include "exit.h"
+#include "vcpu.h"
 #include "vm.h"
 
 /* Dumps and frees ROOT (NULL-safe): a malloc'd string, or NULL. */
@@ -242,7 +245,43 @@ char *api_ping_json(const char *version)
 			      "version", version, "pid", (json_int_t)getpid(), "features"));
 }
 
-/* vm.counters: {"<device id>": {"<counter>": value, ...}, ...} of the running VM. */
+/* vm.counters' "vmm" entry: the boot timer's split (boot_setup_us: process start to the first
+ * KVM_RUN; boot_guest_us: to the guest's marker; boot_total_us; only once the guest wrote its
+ * marker), and per exit reason the exits of all vCPUs (exits_io, ...) and kvmm's time
+ * handling them (exit_us_io, ...). */
+static json_t *vmm_counters(struct vm *vm)
+{
+	uint64_t exits[VCPU_STAT_REASONS] = { 0 }, ns[VCPU_STAT_REASONS] = { 0 };
+	uint64_t setup, guest, total;
+	json_t *o = json_object();
+	char key[64], name[32];
+
+	if (!o)
+		return NULL;
+	if (boot_timer_us(&vm->boot_timer, &setup, &guest, &total)) {
+		json_object_set_new(o, "boot_setup_us", json_integer((json_int_t)setup));
+		json_object_set_new(o, "boot_guest_us", json_integer((json_int_t)guest));
+		json_object_set_new(o, "boot_total_us", json_integer((json_int_t)total));
+	}
+	vm_exit_totals(vm, exits, ns);
+	for (unsigned int r = 0; r < VCPU_STAT_REASONS; r++) {
+		size_t k;
+
+		if (!exits[r])
+			continue;
+		snprintf(name, sizeof(name), "%s", exit_reason_name(r));
+		for (k = 0; name[k]; k++)
+			name[k] = (char)tolower((unsigned char)name[k]);
+		snprintf(key, sizeof(key), "exits_%s", name);
+		json_object_set_new(o, key, json_integer((json_int_t)exits[r]));
+		snprintf(key, sizeof(key), "exit_us_%s", name);
+		json_object_set_new(o, key, json_integer((json_int_t)(ns[r] / 1000)));
+	}
+	return o;
+}
+
+/* vm.counters: {"<device id>": {"<counter>": value, ...}, ...} of the running VM, and "vmm"
+ * (vmm_counters). */
 void api_vmm_counters(struct api_vmm *v, struct api_reply *rep)
 {
 	struct virtio_counter c[VIRTIO_MAX_COUNTERS];
@@ -269,6 +308,9 @@ void api_vmm_counters(struct api_vmm *v, struct api_reply *rep)
 	}
 	if (v->vm)
 		pthread_mutex_unlock(&v->vm->devs_lock);
+	/* A device the user named "vmm" keeps its name. */
+	if (all && v->vm && !json_object_get(all, "vmm"))
+		json_object_set_new(all, "vmm", vmm_counters(v->vm));
 	pthread_mutex_unlock(&v->lock);
 	rep->body = all ? json_dumps(all, JSON_COMPACT) : NULL;
 	json_decref(all);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arch.h"
@@ -104,7 +105,10 @@ static void vcpu_count(struct vcpu_stats *st, const struct kvm_run *run)
 	unsigned int h, i;
 
 	if (run->exit_reason < VCPU_STAT_REASONS)
-		st->reasons[run->exit_reason]++;
+		atomic_store_explicit(&st->reasons[run->exit_reason],
+				      atomic_load_explicit(&st->reasons[run->exit_reason],
+							   memory_order_relaxed) + 1,
+				      memory_order_relaxed);
 	if (run->exit_reason != KVM_EXIT_IO)
 		return;
 	h = (run->io.port * 40503u) % VCPU_STAT_PORTS;
@@ -117,7 +121,33 @@ static void vcpu_count(struct vcpu_stats *st, const struct kvm_run *run)
 	}
 }
 
-/* One debug line per vCPU: exits by reason, then the busiest I/O ports. */
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void vcpu_add_ns(struct vcpu_stats *st, uint32_t reason, uint64_t ns)
+{
+	if (reason < VCPU_STAT_REASONS)
+		atomic_store_explicit(&st->handle_ns[reason],
+				      atomic_load_explicit(&st->handle_ns[reason],
+							   memory_order_relaxed) + ns,
+				      memory_order_relaxed);
+}
+
+void vcpu_exit_totals(const struct vcpu *vcpu, uint64_t *exits, uint64_t *ns)
+{
+	for (unsigned int r = 0; r < VCPU_STAT_REASONS; r++) {
+		exits[r] += atomic_load_explicit(&vcpu->stats.reasons[r], memory_order_relaxed);
+		ns[r] += atomic_load_explicit(&vcpu->stats.handle_ns[r], memory_order_relaxed);
+	}
+}
+
+/* One debug line per vCPU: exits by reason (and kvmm's time handling them), then the busiest
+ * I/O ports. */
 static void vcpu_log_stats(const struct vcpu *vcpu)
 {
 	const struct vcpu_stats *st = &vcpu->stats;
@@ -125,10 +155,11 @@ static void vcpu_log_stats(const struct vcpu *vcpu)
 	int n = 0;
 	bool used[VCPU_STAT_PORTS] = { 0 };
 
-	for (unsigned int r = 0; r < VCPU_STAT_REASONS && n < (int)sizeof(line) - 40; r++)
+	for (unsigned int r = 0; r < VCPU_STAT_REASONS && n < (int)sizeof(line) - 60; r++)
 		if (st->reasons[r])
-			n += snprintf(line + n, sizeof(line) - n, " %s=%llu", exit_reason_name(r),
-				      (unsigned long long)st->reasons[r]);
+			n += snprintf(line + n, sizeof(line) - n, " %s=%llu(%llu us)",
+				      exit_reason_name(r), (unsigned long long)st->reasons[r],
+				      (unsigned long long)(st->handle_ns[r] / 1000));
 	n += snprintf(line + n, sizeof(line) - n, "; ports:");
 	for (int k = 0; k < 8 && n < (int)sizeof(line) - 40; k++) {
 		int best = -1;
@@ -163,11 +194,13 @@ static void *vcpu_thread(void *arg)
 
 	while (!atomic_load(&vm->stop) && !atomic_load(&vcpu->unplugged)) {
 		enum exit_action act;
+		uint64_t t0;
 
 		if (atomic_load(&vm->paused)) {
 			vm_vcpu_checkpoint(vm, vcpu);
 			continue;
 		}
+		boot_timer_first_run(&vm->boot_timer);
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->run->immediate_exit = 0;
@@ -178,9 +211,11 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 		vcpu_count(&vcpu->stats, vcpu->run);
+		t0 = mono_ns();
 		/* Writes KVM batched come first: they happened before this exit. */
 		vm_coalesced_flush(vm);
 		act = exit_dispatch(vcpu->run, vm->run_size, &vm->pio, &vm->mmio);
+		vcpu_add_ns(&vcpu->stats, vcpu->run->exit_reason, mono_ns() - t0);
 		switch (act) {
 		case EXIT_CONTINUE:
 			break;

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <linux/kvm.h>
@@ -16,9 +17,12 @@ struct vm;
 #define VCPU_STAT_REASONS 64
 #define VCPU_STAT_PORTS 64
 
-/* Exit statistics, logged at debug level when the vCPU ends (what a boot spends exits on). */
+/* Exit statistics, logged at debug level when the vCPU ends (what a boot spends exits on).
+ * reasons[] and handle_ns[] have one writer, the vCPU's thread, and are read by vm.counters
+ * (vcpu_exit_totals) while it runs: relaxed atomics. */
 struct vcpu_stats {
-	uint64_t reasons[VCPU_STAT_REASONS];	/* by KVM_EXIT_* */
+	_Atomic uint64_t reasons[VCPU_STAT_REASONS];	/* by KVM_EXIT_* */
+	_Atomic uint64_t handle_ns[VCPU_STAT_REASONS];	/* kvmm's time handling them */
 	uint16_t port[VCPU_STAT_PORTS];		/* open-addressed: port I/O exits by port */
 	uint64_t port_exits[VCPU_STAT_PORTS];
 };
@@ -50,6 +54,10 @@ void vcpu_kick(struct vcpu *vcpu);
 
 /* Joins the thread if started, unmaps and closes. */
 void vcpu_destroy(struct vcpu *vcpu);
+
+/* Adds vCPU's exit counts and handling times (ns) by KVM_EXIT_* reason to EXITS[] and NS[]
+ * (VCPU_STAT_REASONS each); safe while it runs. */
+void vcpu_exit_totals(const struct vcpu *vcpu, uint64_t *exits, uint64_t *ns);
 
 /* Installs the no-op handler for the kick signal; call once per process. */
 int vcpu_signal_init(void);

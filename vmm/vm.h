@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "boot_timer.h"
 #include "bus.h"
 #include "config.h"
 #include "evloop.h"
@@ -94,6 +95,7 @@ struct vm {
 	unsigned int nr_parked;		/* under pause_lock */
 	unsigned int nr_live;		/* vCPU threads not yet ended, under pause_lock */
 	int stop_efd;			/* eventfd: wakes the event loop */
+	struct boot_timer boot_timer;	/* devices/boot_timer.h; the arch code maps it */
 	void *arch;			/* arch-private state */
 	const struct vm_hooks *hooks;	/* NULL outside the API */
 };
@@ -153,6 +155,10 @@ void vm_cpus_fini(struct vm *vm);
 
 /* The vCPUs the guest has now. */
 unsigned int vm_vcpus_present(struct vm *vm);
+
+/* Adds every vCPU's exit counts and kvmm's time handling them (ns), by KVM_EXIT_* reason, to
+ * EXITS[] and NS[] (VCPU_STAT_REASONS each); any thread. */
+void vm_exit_totals(struct vm *vm, uint64_t *exits, uint64_t *ns);
 
 /*
  * vm.resize's desired_vcpus: adds vCPUs (made, started, announced to the guest, which adds

@@ -25,6 +25,14 @@
 #include "vcpu.h"
 #include "vm.h"
 
+void vm_exit_totals(struct vm *vm, uint64_t *exits, uint64_t *ns)
+{
+	pthread_mutex_lock(&vm->cpus_lock);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_exit_totals(&vm->vcpus[i], exits, ns);
+	pthread_mutex_unlock(&vm->cpus_lock);
+}
+
 unsigned int vm_vcpus_present(struct vm *vm)
 {
 	unsigned int n = 0;

@@ -333,6 +333,12 @@ int arch_devices_init(struct vm *vm)
 		pr_err("registering the PL061: %s", strerror(-ret));
 		return ret;
 	}
+	ret = bus_register(&vm->mmio, A64_BOOT_TIMER_GPA, A64_BOOT_TIMER_SIZE, boot_timer_io,
+			   &vm->boot_timer, "boot-timer");
+	if (ret) {
+		pr_err("registering the boot timer: %s", strerror(-ret));
+		return ret;
+	}
 	/* With the serial port off there is no UART at all. */
 	if (vm->cfg->serial == SERIAL_OFF)
 		return 0;

@@ -14,6 +14,7 @@
  *   0x0900_0000  | PL011 UART (4 KiB), SPI 1     |
  *   0x0903_0000  | PL061 GPIO (4 KiB), SPI 7:    |
  *                | line 3 is the power key       |
+ *   0x0904_0000  | boot timer (4 KiB), in no DT  |
  *   0x0a00_0000  | virtio-mmio windows, 4 KiB    |
  *                | each, SPI 16 upwards          |
  *   0x1000_0000  | PCI 32-bit BAR windows,       |
@@ -60,6 +61,11 @@
 #define A64_GPIO_SIZE		0x1000ULL
 #define A64_GPIO_SPI		7U
 #define A64_GPIO_POWER_LINE	3U
+
+/* The boot timer (devices/boot_timer.h): the test guest's init writes it through /dev/mem;
+ * no device tree node, so no driver claims it. */
+#define A64_BOOT_TIMER_GPA	0x09040000ULL
+#define A64_BOOT_TIMER_SIZE	0x1000ULL
 
 #define A64_VIRTIO_MMIO_GPA	0x0a000000ULL
 #define A64_VIRTIO_MMIO_SIZE	0x1000ULL

@@ -346,6 +346,10 @@ int arch_devices_init(struct vm *vm)
 			   "acpi-pm");
 	if (ret)
 		goto err;
+	ret = bus_register(&vm->pio, X86_BOOT_TIMER_PORT, 1, boot_timer_io, &vm->boot_timer,
+			   "boot-timer");
+	if (ret)
+		goto err;
 	/* The GED only exists for a guest the DSDT can tell about it. */
 	if (vm->cfg->acpi) {
 		a->ged = ged_new(ged_irq, vm);

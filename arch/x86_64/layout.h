@@ -49,7 +49,8 @@
  * the ACPI GED event register at X86_GED_PORT (IRQ 23, level), the ACPI PCI
  * hot-plug controller's registers at X86_PCIHP_PORT (devices/pcihp.h), the
  * CPU hot-plug controller's at X86_CPUHP_PORT (devices/cpuhp.h), the memory
- * hot-plug controller's at X86_MEMHP_PORT (devices/memhp.h).
+ * hot-plug controller's at X86_MEMHP_PORT (devices/memhp.h), the boot timer at
+ * X86_BOOT_TIMER_PORT (devices/boot_timer.h).
  *
  * IOAPIC pins: 0 (PIT, via 2), 1 i8042, 4 UART, 5..22 device lines
  * (virtio-mmio slots, or PCI INTA of a function: one line each, unshared),
@@ -103,6 +104,10 @@
 #define X86_I8042_DATA_PORT	0x60
 #define X86_I8042_CMD_PORT	0x64
 #define X86_I8042_IRQ		1U
+
+/* The boot timer (devices/boot_timer.h): Firecracker's port, where a PC's floppy controller
+ * was, which no kvmm guest probes. */
+#define X86_BOOT_TIMER_PORT	0x3f0
 
 /* ACPI hardware-reduced sleep and reset registers (one byte each). */
 #define X86_PM_PORT		0x600

@@ -311,6 +311,7 @@ scenario pvh-elf x86_64 sc_pvh_elf
 scenario smp-2cpu any sc_smp_2cpu
 scenario mem-1g any sc_mem_1g
 scenario reboot-code any sc_reboot_code
+scenario boot-timer any sc_boot_timer
 scenario bad-kernel any sc_bad_kernels
 scenario bad-arg any sc_bad_arg
 if [ -n "${LAB_TINY:-}" ] && ls "$LAB_TINY"/tiny*.elf >/dev/null 2>&1; then

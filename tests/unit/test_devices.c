@@ -1,6 +1,6 @@
 /*
- * Unit tests for the small platform devices that end the VM: the i8042
- * reset paths and the ACPI sleep/reset registers.
+ * Unit tests for the small platform devices: the i8042 reset paths and the ACPI sleep/reset
+ * registers, which end the VM, and the boot timer.
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -125,4 +125,48 @@ Test(devices, pm_reset_value)
 	cr_assert_eq(v, 0);
 	pm_wr(PM_REG_RESET, PM_RESET_VALUE);
 	cr_assert_eq(atomic_load(&vm.stop), VM_STOP_REBOOT);
+}
+
+/* The boot timer: only the first write of the magic value at offset 0 marks; the split is
+ * there only once both the first KVM_RUN and the marker are. */
+Test(boot_timer, marks_once_and_splits)
+{
+	struct boot_timer bt = { 0 };
+	uint64_t setup, guest, total, first;
+	uint8_t v;
+
+	cr_assert(!boot_timer_us(&bt, &setup, &guest, &total));
+	v = BOOT_TIMER_MAGIC;
+	boot_timer_io(&bt, 0, &v, 1, true);	/* before any KVM_RUN: recorded, no split */
+	cr_assert(!boot_timer_us(&bt, &setup, &guest, &total));
+
+	bt = (struct boot_timer){ 0 };
+	boot_timer_first_run(&bt);
+	first = bt.first_run_ns;
+	cr_assert_geq(first, boot_timer_process_start_ns());
+	boot_timer_first_run(&bt);
+	cr_assert_eq(bt.first_run_ns, first, "a later KVM_RUN moved the first one");
+	v = 7;
+	boot_timer_io(&bt, 0, &v, 1, true);	/* not the magic value */
+	v = BOOT_TIMER_MAGIC;
+	boot_timer_io(&bt, 1, &v, 1, true);	/* not offset 0 */
+	cr_assert(!boot_timer_us(&bt, &setup, &guest, &total));
+	boot_timer_io(&bt, 0, &v, 1, true);
+	cr_assert(boot_timer_us(&bt, &setup, &guest, &total));
+	cr_assert_eq(total, setup + guest, "%llu != %llu + %llu", (unsigned long long)total,
+		     (unsigned long long)setup, (unsigned long long)guest);
+	first = bt.marker_ns;
+	boot_timer_io(&bt, 0, &v, 1, true);	/* a second marker changes nothing */
+	cr_assert_eq(bt.marker_ns, first);
+	cr_assert_eq(bt.writes, 4);
+}
+
+Test(boot_timer, reads_zero)
+{
+	struct boot_timer bt = { 0 };
+	uint8_t d[4] = { 0xff, 0xff, 0xff, 0xff };
+
+	boot_timer_io(&bt, 0, d, 4, false);
+	cr_assert(d[0] == 0 && d[1] == 0 && d[2] == 0 && d[3] == 0);
+	cr_assert_eq(bt.writes, 0);
 }

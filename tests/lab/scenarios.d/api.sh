@@ -95,6 +95,12 @@ EOF
 	echo "$API_OUT" | grep -q '"_disk0":{[^}]*"read_ops":[1-9]' ||
 		API_BAD=${API_BAD:-"vm.counters without _disk0 reads: $API_OUT"}
 	echo "$API_OUT" | grep -q '"_net1":{' || API_BAD=${API_BAD:-"vm.counters without _net1: $API_OUT"}
+	# kvmm's own entry: the boot timer's split (the guest wrote its marker before
+	# KVMM-GUEST-UP) and its exits by kind with the time it took to handle them.
+	echo "$API_OUT" | grep -q '"vmm":{[^}]*"boot_guest_us":[1-9]' ||
+		API_BAD=${API_BAD:-"vm.counters without vmm.boot_guest_us: $API_OUT"}
+	echo "$API_OUT" | grep -q '"vmm":{[^}]*"exit_us_' ||
+		API_BAD=${API_BAD:-"vm.counters without vmm.exit_us_*: $API_OUT"}
 	api_expect boot-twice 1 boot
 	# Where kvmm hot-plugs (x86_64 on PCI) a disk added now is taken: scenarios.d/hotplug.sh.
 	if [ "$LAB_ARCH" != x86_64 ] || [ "$LAB_TRANSPORT" != pci ]; then

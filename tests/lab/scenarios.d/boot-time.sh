@@ -6,11 +6,25 @@
 # kvmm runs with its default transport (virtio-pci with MSI-X, like QEMU's machine here); a
 # third series boots kvmm with --virtio-transport mmio (on x86_64 with pci=off, which the guest
 # then needs and QEMU's PCI machine cannot take).
-# Per run: "LAB: INFO boot-time run=N vmm=kvmm|qemu|kvmm-mmio marker_ms=M exit=C run_ms=R";
-# the first run of each kvmm series also logs its exits by kind ("boot-time kvmm vcpu0:
-# exits: ..."). bench/boot-plot.py draws them.
+# Per run: "LAB: INFO boot-time run=N vmm=kvmm|qemu|kvmm-mmio marker_ms=M exit=C run_ms=R",
+# for kvmm with its boot timer's split (devices/boot_timer.h; the guest's init writes the
+# marker just before its marker line): "setup_ms=S guest_ms=G exit_ms=E" (kvmm's set-up,
+# process start to the first KVM_RUN; the guest's part, to the boot timer's marker; kvmm's
+# time handling the exits of the whole run, all vCPUs); the first run of each kvmm series also
+# logs its exits by kind ("boot-time kvmm vcpu0: exits: ..."). bench/boot-plot.py draws them.
 #
 #   LAB_BOOT_RUNS   runs of each VMM (5)
+
+# boot_split ERR: kvmm's boot-timer split and exit-handling time from its -vv log ERR, as
+# "setup_ms=S guest_ms=G exit_ms=E" (none where the log lacks it).
+boot_split() {
+	_bl=$(grep -o 'boot-timer: .*' "$1" | head -n 1)
+	_bs=$(echo "$_bl" | sed -n 's/.*set-up \([0-9.]*\) ms,.*/\1/p')
+	_bg=$(echo "$_bl" | sed -n 's/.*guest \([0-9.]*\) ms$/\1/p')
+	_be=$(grep -o 'vcpu[0-9]*: exits:.*' "$1" | sed 's/; ports:.*//' | grep -o '([0-9]* us)' |
+		tr -dc '0-9\n' | awk '{ s += $1 } END { if (NR) printf "%.1f", s / 1000 }')
+	echo "setup_ms=${_bs:-none} guest_ms=${_bg:-none} exit_ms=${_be:-none}"
+}
 
 sc_boot_time() {
 	_runs=${LAB_BOOT_RUNS:-5}
@@ -38,7 +52,7 @@ sc_boot_time() {
 			# -vv: the exit statistics (debug lines at exit, none while the guest runs).
 			kvmm_boot "boot-time-kvmm-$_i" --kernel "$BOOT_KERNEL" --initramfs "$INITRAMFS" \
 				--cpus boot=1 --memory size=512M --cmdline "$BASE_CMDLINE" -vv || true
-			info "boot-time run=$_i vmm=kvmm marker_ms=${MARK_MS:-none} exit=$RC run_ms=$RUN_MS"
+			info "boot-time run=$_i vmm=kvmm marker_ms=${MARK_MS:-none} exit=$RC run_ms=$RUN_MS $(boot_split "$ERR")"
 			[ "$_i" != 1 ] || info "boot-time kvmm $(grep -o 'vcpu0: exits:.*' "$ERR" | head -n 1)"
 			if [ -n "$MARK_MS" ]; then _k="$_k $MARK_MS"; else _miss="$_miss kvmm#$_i"; _kvmm=0; dump_last; fi
 		fi
@@ -56,7 +70,7 @@ sc_boot_time() {
 			kvmm_boot "boot-time-kvmm-mmio-$_i" --kernel "$BOOT_KERNEL" \
 				--initramfs "$INITRAMFS" --cpus boot=1 --memory size=512M \
 				--virtio-transport mmio --cmdline "$_mcmd" -vv || true
-			info "boot-time run=$_i vmm=kvmm-mmio marker_ms=${MARK_MS:-none} exit=$RC run_ms=$RUN_MS"
+			info "boot-time run=$_i vmm=kvmm-mmio marker_ms=${MARK_MS:-none} exit=$RC run_ms=$RUN_MS $(boot_split "$ERR")"
 			[ "$_i" != 1 ] || info "boot-time kvmm-mmio $(grep -o 'vcpu0: exits:.*' "$ERR" | head -n 1)"
 			if [ -n "$MARK_MS" ]; then _o="$_o $MARK_MS"; else _kopt=0; dump_last; fi
 		fi

@@ -108,3 +108,31 @@ sc_tiny() {
 	done
 }
 
+
+# boot-timer: the guest's init writes the boot timer's marker (devices/boot_timer.h) just before
+# its KVMM-GUEST-UP line; kvmm -v must log where the time went: its own set-up (process start
+# to the first KVM_RUN) and the guest's part (to the marker), both non-zero, adding up to the
+# total, which cannot exceed the time until the host read the marker line.
+sc_boot_timer() {
+	kvmm_boot boot-timer --kernel "$BOOT_KERNEL" --initramfs "$INITRAMFS" --cpus boot=1 \
+		--memory size=512M --cmdline "$BASE_CMDLINE kvmm.test=poweroff" -v || true
+	_l=$(grep -o 'boot-timer: .*' "$ERR" | head -n 1)
+	_t=$(echo "$_l" | sed -n 's/.*marker \([0-9.]*\) ms after.*/\1/p')
+	_s=$(echo "$_l" | sed -n 's/.*set-up \([0-9.]*\) ms,.*/\1/p')
+	_g=$(echo "$_l" | sed -n 's/.*guest \([0-9.]*\) ms$/\1/p')
+	if [ -z "$MARKER" ] || [ "$RC" != 0 ] || [ -z "$_t" ] || [ -z "$_s" ] || [ -z "$_g" ]; then
+		fail boot-timer "want the marker, exit 0 and kvmm's boot-timer line with its split, got '$_l': $(last_run)"
+		dump_last
+		return 0
+	fi
+	_why=$(awk -v t="$_t" -v s="$_s" -v g="$_g" -v m="$MARK_MS" 'BEGIN {
+		if (s <= 0 || g <= 0) print "a part is zero"
+		else if (s + g - t > 0.0015 || t - s - g > 0.0015) print "the parts do not add up"
+		else if (t > m) print "the total is longer than the host waited for the marker line"
+	}')
+	if [ -n "$_why" ]; then
+		fail boot-timer "$_why: '$_l', marker line at ${MARK_MS} ms"
+		return 0
+	fi
+	pass boot-timer "kvmm set-up ${_s} ms + guest ${_g} ms = ${_t} ms; the host read the marker line at ${MARK_MS} ms"
+}

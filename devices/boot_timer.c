@@ -1,0 +1,74 @@
+/*
+ * The boot timer (boot_timer.h): where a boot's time went, measured from inside kvmm when the
+ * guest says it got there.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "boot_timer.h"
+#include "log.h"
+
+static uint64_t process_start_ns;
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+__attribute__((constructor)) static void boot_timer_record_start(void)
+{
+	process_start_ns = mono_ns();
+}
+
+uint64_t boot_timer_process_start_ns(void)
+{
+	return process_start_ns;
+}
+
+void boot_timer_first_run(struct boot_timer *bt)
+{
+	uint64_t zero = 0;
+
+	if (!atomic_load_explicit(&bt->first_run_ns, memory_order_relaxed))
+		atomic_compare_exchange_strong(&bt->first_run_ns, &zero, mono_ns());
+}
+
+bool boot_timer_us(const struct boot_timer *bt, uint64_t *setup, uint64_t *guest, uint64_t *total)
+{
+	uint64_t run = atomic_load(&bt->first_run_ns), mark = atomic_load(&bt->marker_ns);
+
+	if (!run || !mark || mark < run || run < process_start_ns)
+		return false;
+	*setup = (run - process_start_ns) / 1000;
+	*guest = (mark - run) / 1000;
+	*total = *setup + *guest;	/* each truncated: the parts add up */
+	return true;
+}
+
+void boot_timer_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
+{
+	struct boot_timer *bt = opaque;
+	uint64_t now, zero = 0, setup, guest, total;
+
+	if (!is_write) {
+		memset(data, 0, len);
+		return;
+	}
+	atomic_fetch_add(&bt->writes, 1);
+	if (offset != 0 || data[0] != BOOT_TIMER_MAGIC)
+		return;
+	now = mono_ns();
+	if (!atomic_compare_exchange_strong(&bt->marker_ns, &zero, now))
+		return;		/* only the first marker counts */
+	if (boot_timer_us(bt, &setup, &guest, &total))
+		pr_info("boot-timer: the guest's marker %llu.%03llu ms after kvmm started: "
+			"kvmm set-up %llu.%03llu ms, guest %llu.%03llu ms",
+			(unsigned long long)(total / 1000), (unsigned long long)(total % 1000),
+			(unsigned long long)(setup / 1000), (unsigned long long)(setup % 1000),
+			(unsigned long long)(guest / 1000), (unsigned long long)(guest % 1000));
+	else
+		pr_info("boot-timer: the guest's marker came before any KVM_RUN was recorded");
+}

@@ -1,0 +1,39 @@
+/*
+ * The boot timer: a one-byte register the test guest's init writes BOOT_TIMER_MAGIC to once
+ * it runs (x86_64: I/O port X86_BOOT_TIMER_PORT; aarch64: the MMIO page at
+ * A64_BOOT_TIMER_GPA), as Firecracker's is. kvmm then logs, and vm.counters reports, where the
+ * boot's time went: kvmm's own set-up (process start to vcpu0's first KVM_RUN) and the guest's
+ * part (first KVM_RUN to the marker). Times are CLOCK_MONOTONIC; the process's start is taken
+ * by a constructor, before main() and after the dynamic loader.
+ */
+#ifndef KVMM_BOOT_TIMER_H
+#define KVMM_BOOT_TIMER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define BOOT_TIMER_MAGIC	123u
+
+struct boot_timer {
+	_Atomic uint64_t first_run_ns;	/* vcpu0's first KVM_RUN; 0 before it */
+	_Atomic uint64_t marker_ns;	/* the guest's first magic write; 0 before it */
+	_Atomic uint64_t writes;	/* writes of any value, the first magic one included */
+};
+
+/* CLOCK_MONOTONIC in ns when the process started (its constructors ran). */
+uint64_t boot_timer_process_start_ns(void);
+
+/* Records the first KVM_RUN (later calls are no-ops). */
+void boot_timer_first_run(struct boot_timer *bt);
+
+/* Bus handler (any width; only a write of BOOT_TIMER_MAGIC at offset 0 marks, once; reads
+ * return 0); OPAQUE is the struct boot_timer. */
+void boot_timer_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
+
+/* The timings in microseconds, for vm.counters: set-up (process start to the first KVM_RUN),
+ * guest (first KVM_RUN to the marker), total (process start to the marker). Returns false
+ * while the guest has not reached its marker. */
+bool boot_timer_us(const struct boot_timer *bt, uint64_t *setup, uint64_t *guest, uint64_t *total);
+
+#endif
