@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what kvmm needs, builds it, and runs every test: the Criterion
 # unit suite (plain and under ASan+UBSan), the libFuzzer targets for a
-# bounded time, the API contract test, and the KVM labs of both
+# bounded time, the API contract test, an API session under valgrind
+# (tests/api/valgrind-session.sh), and the KVM labs of both
 # architectures, which boot real guests with kvmm (inside a nested-KVM L1
 # under QEMU when this machine has no /dev/kvm; kvmm for aarch64 is
-# cross-built).  Prints what failed (scripts/test-digest.py) and one
-# closing line "N passed, M failed".
+# cross-built), each also with an ASan+UBSan kvmm.  Prints what failed
+# (scripts/test-digest.py) and one closing line "N passed, M failed".
 #
 # Usage: scripts/test-all.sh [--no-lab]
 set -eu
@@ -46,7 +47,7 @@ build_native
 run_suite build unit
 
 [ -d build-asan ] || meson setup build-asan -Db_sanitize=address,undefined \
-	-Db_lundef=false -Dlab=false -Dbuildtype=debug
+	-Db_lundef=false -Dbuildtype=debug
 ninja -C build-asan
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	run_suite build-asan unit
@@ -58,10 +59,11 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 ninja -C build-fuzz
 run_suite build-fuzz fuzz
 
-# The KVM lab of build directory $1: one L1 boot per lab test (see tests/meson.build).
+# The KVM lab of build directory $1, meson suite $2 (lab, or lab-sanitizers in a sanitizer
+# build): one L1 boot per lab test (see tests/meson.build).
 run_lab() {
-	local dir=$1 labjson=$1/meson-logs/testlog.json
-	meson test -C "$dir" --suite lab --print-errorlogs || true
+	local dir=$1 suite=${2:-lab} labjson=$1/meson-logs/testlog.json
+	meson test -C "$dir" --suite "$suite" --print-errorlogs || true
 	# A wedged L1 (the TCG-emulated host of the nested KVM) is an accident
 	# of the lab, not a verdict on kvmm: run-lab.sh says "L1 stalled" or
 	# "L1 timed out" for it, "L1 kernel crashed" when L1's own kernel
@@ -79,7 +81,7 @@ run_lab() {
 		mkdir -p "$dir/tests/first-try"
 		cp -r "$dir"/tests/lab-out* "$labjson" "$dir/tests/first-try/" 2>/dev/null || true
 		echo "test-all: the first try's lab logs are in $dir/tests/first-try"
-		meson test -C "$dir" --suite lab --print-errorlogs || true
+		meson test -C "$dir" --suite "$suite" --print-errorlogs || true
 	fi
 	count "$labjson"
 }
@@ -87,12 +89,20 @@ run_lab() {
 # The API against the Cloud Hypervisor OpenAPI document, with Dredd (tests/api/contract).
 run_suite build contract
 
+# An API session with kvmm under valgrind's memcheck (tests/api/valgrind-session.sh).
+run_suite build valgrind
+
 if $lab; then
 	run_lab build
-	# kvmm for aarch64 (cross-built unless this is an arm64 machine) in an arm64 lab.
+	# The ASan+UBSan kvmm through every device in a lab of its own (tests/meson.build).
+	run_lab build-asan lab-sanitizers
+	# kvmm for aarch64 (cross-built unless this is an arm64 machine) in an arm64 lab, then
+	# its ASan+UBSan build (dynamic) in a sanitizer lab.
 	if [ "$(uname -m)" != aarch64 ]; then
 		build_aarch64
 		run_lab "$A64"
+		build_aarch64_asan
+		run_lab "$A64_ASAN" lab-sanitizers
 	fi
 fi
 

@@ -26,6 +26,61 @@ lab_copy_binary() {
 	for lib in $(lab_libs_of "$1"); do
 		lab_copy_at "$lib" "$2"
 	done
+	lab_copy_foreign_libs "$1" "$2"
+}
+
+# The directories that hold an arm64 binary's libraries on a host of another architecture, in
+# the order searched: Debian's arm64 libraries staged for the arm64 L1's QEMU (so that what is
+# already in L1 is copied again unchanged), the cross sysroot (scripts/cross-sysroot.sh: libfdt,
+# jansson, libseccomp) and the cross compiler's own (libasan, libubsan).
+lab_foreign_libdirs() {
+	_c=${KVMM_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/kvmm}
+	echo "$_c/l1-aarch64/qemu-arm64/stage/lib/aarch64-linux-gnu" \
+		"$_c/l1-aarch64/qemu-arm64/stage/usr/lib/aarch64-linux-gnu" \
+		"$_c/l1-aarch64/qemu-arm64/stage/lib" \
+		"$_c/cross-aarch64/sysroot/usr/lib/aarch64-linux-gnu" /usr/aarch64-linux-gnu/lib
+}
+
+# For a dynamic arm64 binary on another host (ldd cannot read it: a cross-built kvmm with
+# sanitizers), copies into STAGE=$2 the libraries it needs (DT_NEEDED, read with readelf,
+# recursively) at /lib/aarch64-linux-gnu/ and its program interpreter at its own path. Does
+# nothing for a static binary or one of this host's architecture.
+lab_copy_foreign_libs() {
+	[ "$(uname -m)" != aarch64 ] || return 0
+	readelf -h "$1" 2>/dev/null | grep -q 'Machine:.*AArch64' || return 0
+	_interp=$(readelf -l "$1" | sed -n 's/.*Requesting program interpreter: \(.*\)]$/\1/p')
+	[ -n "$_interp" ] || return 0
+	_todo="$1 $(lab_foreign_find "$(basename "$_interp")")" || return 1
+	mkdir -p "$2$(dirname "$_interp")" "$2/lib/aarch64-linux-gnu"
+	cp -L "${_todo#* }" "$2$_interp"
+	_done=" $(basename "$_interp") "
+	_todo=${_todo%% *}
+	while [ -n "$_todo" ]; do
+		_f=${_todo%%
+*}
+		[ "$_f" = "$_todo" ] && _todo= || _todo=${_todo#*
+}
+		for _so in $(readelf -d "$_f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'); do
+			case $_done in *" $_so "*) continue ;; esac
+			_p=$(lab_foreign_find "$_so") || return 1
+			cp -L "$_p" "$2/lib/aarch64-linux-gnu/$_so"
+			_done="$_done$_so "
+			_todo="${_todo:+$_todo
+}$_p"
+		done
+	done
+}
+
+# The path of arm64 library $1 in lab_foreign_libdirs, or a complaint and failure.
+lab_foreign_find() {
+	for _d in $(lab_foreign_libdirs); do
+		if [ -e "$_d/$1" ]; then
+			echo "$_d/$1"
+			return 0
+		fi
+	done
+	echo "lab: no arm64 $1 in: $(lab_foreign_libdirs)" >&2
+	return 1
 }
 
 # Packs directory $1 into a cpio (newc, owned by root) compressed with $3 (gzip|zstd) into $2.

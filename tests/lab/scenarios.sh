@@ -339,8 +339,21 @@ test | bench) ;;
 esac
 info "scenarios mode=$LAB_MODE arch=$LAB_ARCH kvmm=$KVMM images=$LAB_IMAGES cmdline='$CMDLINE'"
 have_kvmm || info "kvmm binary $KVMM is missing: every kvmm scenario will fail"
+# sanitizer_logs: the logs in LAB_TMP (small files only; disk images are large) holding an
+# AddressSanitizer, LeakSanitizer or UndefinedBehaviorSanitizer report: a kvmm built with
+# -Db_sanitize=address,undefined (the sanitizer labs, scripts/test-all.sh) writes them to its
+# stderr, which every scenario keeps in LAB_TMP.
+SANITIZER_RE='==[0-9]+==ERROR: (Address|Leak)Sanitizer|\.[ch]:[0-9]+:[0-9]+: runtime error: '
+sanitizer_logs() {
+	find "$LAB_TMP" -type f -size -16384k 2>/dev/null | while IFS= read -r _sl_f; do
+		grep -l -a -E "$SANITIZER_RE" "$_sl_f" 2>/dev/null
+	done
+}
+
 # run_scenario_once NAME FUNCTION: one scenario, which must report something. (Its variables
-# are prefixed: sh has no locals, and scenario functions use the short names.)
+# are prefixed: sh has no locals, and scenario functions use the short names.) A sanitizer
+# report in any log it left fails it, whatever it said; the log is then renamed *.reported so
+# that the next scenario does not count it again.
 run_scenario_once() {
 	_rs_before=$((PASSED + FAILED))
 	now_ms
@@ -350,6 +363,11 @@ run_scenario_once() {
 		[ $((PASSED + FAILED)) -gt "$_rs_before" ] || fail "$1" "scenario function failed"
 	fi
 	[ $((PASSED + FAILED)) -gt "$_rs_before" ] || fail "$1" "scenario reported nothing"
+	for _rs_log in $(sanitizer_logs); do
+		fail "$1" "a sanitizer report in ${_rs_log#"$LAB_TMP"/}"
+		grep -a -E -A 30 "$SANITIZER_RE" "$_rs_log" | head -n 60 | sed 's/^/  | /'
+		mv "$_rs_log" "$_rs_log.reported"
+	done
 	now_ms
 	info "scenario $1 took_ms=$((NOW_MS - _rs_start))"
 }
