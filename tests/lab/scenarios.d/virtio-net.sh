@@ -34,11 +34,12 @@ net_wait() {
 
 # net_xfer VMM OUT CMD...: boots CMD (a VMM with the guest on kvmmtap0, kvmm.test=net-xfer),
 # pings it, sends it NET_MB MiB and takes NET_MB MiB from it. Sets NX_OK (1 when both files arrived
-# intact and pings worked), NX_WHY, NX_H2G_MS, NX_G2H_MS, NX_PING_G, NX_PING_H.
+# intact and pings worked), NX_WHY, NX_H2G_MS, NX_G2H_MS, NX_PING_G, NX_PING_H, NX_RC (the VMM's exit
+# status) and NX_ENDED (1 when the VMM had ended by itself before the transfer's end).
 net_xfer() {
 	_vmm=$1 _o=$2
 	shift 2
-	NX_OK=0 NX_WHY= NX_H2G_MS= NX_G2H_MS= NX_PING_G= NX_PING_H=
+	NX_OK=0 NX_WHY= NX_H2G_MS= NX_G2H_MS= NX_PING_G= NX_PING_H= NX_ENDED=0
 	head -c $((NET_MB * 1048576)) /dev/urandom >"$LAB_TMP/net-h2g"
 	rm -f "$LAB_TMP/net-g2h"
 	# busybox nc ends when its peer half-closes: the receiver's stdin is a FIFO this shell
@@ -48,7 +49,10 @@ net_xfer() {
 	exec 8<>"$LAB_TMP/net-hold"
 	nc -l -p 5000 <"$LAB_TMP/net-hold" >"$LAB_TMP/net-g2h" &
 	_l=$!
-	setsid "$@" </dev/null >"$_o" 2>&1 &
+	# Emptied here, not only by the background job's redirection, which may come after the
+	# first net_wait below: a file left by an earlier run would show its markers.
+	: >"$_o"
+	setsid "$@" </dev/null >>"$_o" 2>&1 &
 	_p=$!
 	if ! net_wait "$_o" KVMM-NET-READY $((LAB_TIMEOUT * 2)) "$_p"; then
 		NX_WHY="$_vmm: the guest never got ready"
@@ -69,10 +73,19 @@ net_xfer() {
 		done
 		NX_H2G_MS=$((NOW_MS - _t0))
 		info "net-xfer $_vmm: host->guest nc rc=$_rc after ${NX_H2G_MS}ms"
-		net_wait "$_o" KVMM-NET-SENT $((LAB_TIMEOUT * 3)) "$_p" ||
+		# The guest sends once it has received: after a failed send there is nothing to
+		# wait for.
+		if [ "$_rc" != 0 ]; then
+			NX_WHY="$_vmm: host->guest send failed (nc rc=$_rc, host ping rc=$NX_PING_H)"
+		elif ! net_wait "$_o" KVMM-NET-SENT $((LAB_TIMEOUT * 3)) "$_p"; then
 			NX_WHY="$_vmm: no KVMM-NET-SENT ($(kill -0 "$_p" 2>/dev/null && echo "still running" || echo "the VMM had ended"))"
+		fi
 	fi
 	sleep 1
+	# Whether the VMM had ended by itself (a guest reset, a triple fault, a crash) before
+	# this stops it.
+	NX_ENDED=0
+	kill -0 "$_p" 2>/dev/null || NX_ENDED=1
 	# A clean stop first, so kvmm logs its device counters (-v).
 	kill -TERM "$_p" 2>/dev/null && sleep 1
 	kill -KILL "$_p" "$_l" 2>/dev/null || true
