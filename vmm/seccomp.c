@@ -115,6 +115,10 @@ static const unsigned long vcpu_ioctls[] = {
 	TUNSETOFFLOAD, TUNSETVNETHDRSZ, SIOCGIFMTU,
 };
 
+/* A device's interrupt line: a virtio-pci function whose driver left MSI-X off (INTx)
+ * interrupts from the device's worker through KVM_IRQ_LINE (vm_irq_line()). */
+static const unsigned long worker_ioctls[] = { KVM_IRQ_LINE };
+
 static const unsigned long vmm_ioctls[] = {
 	KVM_GET_API_VERSION, KVM_CREATE_VM, KVM_CHECK_EXTENSION, KVM_GET_VCPU_MMAP_SIZE,
 	KVM_CREATE_VCPU, KVM_SET_USER_MEMORY_REGION, KVM_CREATE_IRQCHIP, KVM_IRQ_LINE,
@@ -152,7 +156,7 @@ static const struct allowlist lists[SECCOMP_NR_THREADS] = {
 	[SECCOMP_VCPU] = { "vcpu", vcpu_calls, ARRAY_SIZE(vcpu_calls),
 			   vcpu_ioctls, ARRAY_SIZE(vcpu_ioctls), true, false },
 	[SECCOMP_WORKER] = { "worker", worker_calls, ARRAY_SIZE(worker_calls),
-			     NULL, 0, true, false },
+			     worker_ioctls, ARRAY_SIZE(worker_ioctls), true, false },
 };
 
 static enum kvmm_seccomp seccomp_mode = KVMM_SECCOMP_OFF;
