@@ -1,19 +1,38 @@
 /*
- * pci-hostile: a hostile guest driver for the lab's pci-hostile scenario. With the real driver
- * unbound, it writes seeded garbage into a virtio-pci function's configuration space (through
- * /sys/bus/pci/devices/BDF/config) and into its BAR0 (mmap of .../resource0): the BARs, the
- * Command register, MSI-X Message Control, and in the BAR the common configuration, ISR,
- * device configuration, notifications, MSI-X table and PBA of kvmm's layout
- * (virtio/virtio_pci.h). The point is to prove that such a guest cannot crash the VMM or
- * disturb another device; the scenario reads another disk meanwhile and compares it.
+ * pci-hostile: a hostile guest driver for the lab's pci-hostile scenario, on virtio-pci or
+ * virtio-mmio. With the real driver unbound it does two things, then resets the device:
  *
- *   pci-hostile [-s SEED] [-n MAX_OPS] [-t SECONDS] BDF [CFG_BDF...]
+ * 1. Seeded random garbage. On PCI into the function's configuration space (through
+ *    /sys/bus/pci/devices/BDF/config) and its BAR0 (mmap of .../resource0): the BARs, the
+ *    Command register, MSI-X Message Control, and in the BAR the common configuration, ISR,
+ *    device configuration, notifications, MSI-X table (addresses, vector control, masks,
+ *    entries past the table) and PBA of kvmm's layout (virtio/virtio_pci.h). On virtio-mmio
+ *    into the register window (mmap of /dev/mem, which CONFIG_STRICT_DEVMEM allows for a
+ *    window no driver holds): status toggling, feature and queue selects, queue sizes, queue
+ *    addresses outside RAM, notify storms, interrupt acknowledges, the configuration space,
+ *    misaligned and odd-width accesses.
+ * 2. Structured virtqueue attacks (queue_attacks(), both transports): the device set up as a
+ *    driver would, on rings in our own locked pages (physical addresses from
+ *    /proc/self/pagemap), then one attack per step, each printed as a KVMM-HOSTILE-STEP line
+ *    with what kvmm must do and whether it did (the expectations are described above
+ *    QS, the steps are in queue_attacks()).
+ *
+ * The point is to prove that such a guest cannot crash the VMM or disturb another device,
+ * and that kvmm refuses (and counts) what it must; the scenario reads another disk meanwhile
+ * and compares it, and reads vm.counters afterwards.
+ *
+ *   pci-hostile [-s SEED] [-n MAX_OPS] [-t SECONDS] [-Q] [-I] BDF [CFG_BDF...]
+ *   pci-hostile [-s SEED] [-n MAX_OPS] [-t SECONDS] [-Q] mmio:ADDR[:SIZE]
  *
  * BDF is the victim (e.g. 0000:00:01.0); each CFG_BDF (e.g. the host bridge 0000:00:00.0)
- * gets configuration-space garbage only. Runs until MAX_OPS register accesses or SECONDS,
- * then puts BDF's BAR, Command and MSI-X control back and resets the virtio device. Prints
+ * gets configuration-space garbage only. mmio:ADDR:SIZE is a virtio-mmio window (its
+ * /proc/iomem range). The garbage runs until MAX_OPS register accesses or SECONDS; then on
+ * PCI BDF's BAR, Command and MSI-X control are put back. -Q: no structured steps. -I (PCI):
+ * the structured steps with MSI-X off, so the device interrupts through INTx (by default
+ * MSI-X is on, masked, with no vectors: no interrupt at all). Prints
  *   pci-hostile: seed=S target=BDF ...                      (what it found, first)
- *   pci-hostile: done ops=N ... sigbus=K bar_alive=0|1      (the counts, last)
+ *   KVMM-HOSTILE-STEP name=... ok=0|1                       (one per structured step)
+ *   pci-hostile: done ops=N ... sigbus=K bar_alive=0|1 steps=N steps_ok=M ...  (last)
  * Same SEED, same sequence of operations (timing aside), so a failure can be replayed.
  *
  * What it never does, on purpose: a device that the guest points at the guest's own memory
@@ -34,7 +53,13 @@
  * selects past the end, odd queue sizes, notify storms, misaligned 1/2/4/8-byte accesses —
  * is fair game.
  *
- * A static guest test tool (guest-images/tools); needs root (sysfs config and resource0).
+ * The random writers on virtio-mmio follow the same rules (QueueReady and the ring address
+ * registers 0x80..0xa7 belong to mmio_queue_setup()). The structured steps only ever give
+ * the device our own pages or addresses outside RAM, and send no write the device may carry
+ * out (only ones past the disk's end).
+ *
+ * A static guest test tool (guest-images/tools); needs root (sysfs config and resource0,
+ * /dev/mem, pagemap, mlock).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -897,6 +922,913 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* ---- virtio-mmio: a register window through /dev/mem ---- */
+
+/* Register offsets (virtio 1.x, 4.2.2; kvmm's virtio/mmio.h). */
+#define M_MAGIC			0x000
+#define M_VERSION		0x004
+#define M_DEVICE_ID		0x008
+#define M_DEV_FEATURES		0x010
+#define M_DEV_FEATURES_SEL	0x014
+#define M_DRV_FEATURES		0x020
+#define M_DRV_FEATURES_SEL	0x024
+#define M_QUEUE_SEL		0x030
+#define M_QUEUE_NUM_MAX		0x034
+#define M_QUEUE_NUM		0x038
+#define M_QUEUE_READY		0x044
+#define M_QUEUE_NOTIFY		0x050
+#define M_INT_STATUS		0x060
+#define M_INT_ACK		0x064
+#define M_STATUS		0x070
+#define M_QUEUE_DESC		0x080	/* low; high at +4; driver (avail) +0x10, device (used) +0x20 */
+#define M_GUARDED_END		0x0a8
+#define M_SHM_SEL		0x0ac
+#define M_CONFIG_GENERATION	0x0fc
+#define M_CONFIG		0x100
+#define M_MAGIC_VALUE		0x74726976
+
+static struct {
+	uint64_t base, size;		/* the window as /proc/iomem (or the command line) has it */
+	uint32_t span;			/* what we touch: the window, at most one page */
+	int fd;				/* /dev/mem */
+	volatile uint8_t *regs;		/* one page mapped at base */
+	uint16_t nr_queues;		/* queues with QueueNumMax != 0 (at most 16 looked at) */
+	uint32_t device_id;
+} mm = { .fd = -1 };
+
+static bool mmio_map(void)
+{
+	void *p;
+
+	if (mm.regs)
+		return true;
+	p = mmap(NULL, (size_t)sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE, MAP_SHARED, mm.fd,
+		 (off_t)mm.base);
+	if (p == MAP_FAILED)
+		return false;
+	mm.regs = p;
+	return true;
+}
+
+static void m_write(uint32_t off, unsigned int len, uint64_t v)
+{
+	volatile uint8_t *p = mm.regs + off;
+
+	if (off > mm.span - len)
+		return;
+	switch (len) {
+	case 1: *p = (uint8_t)v; break;
+	case 2: *(volatile u16u *)p = (uint16_t)v; break;
+	case 4: *(volatile u32u *)p = (uint32_t)v; break;
+	default: *(volatile u64u *)p = v; break;
+	}
+	st.bar_writes++;
+	st.ops++;
+}
+
+static uint64_t m_read(uint32_t off, unsigned int len)
+{
+	volatile uint8_t *p = mm.regs + off;
+	uint64_t v;
+
+	if (off > mm.span - len)
+		return 0;
+	switch (len) {
+	case 1: v = *p; break;
+	case 2: v = *(volatile u16u *)p; break;
+	case 4: v = *(volatile u32u *)p; break;
+	default: v = *(volatile u64u *)p; break;
+	}
+	st.bar_reads++;
+	st.ops++;
+	return v;
+}
+
+/* QueueReady and the ring addresses belong to mmio_queue_setup() alone (see the top). */
+static void m_garbage(uint32_t off, unsigned int len)
+{
+	if (off > mm.span - len)
+		return;
+	if (off < M_GUARDED_END && off + len > M_QUEUE_DESC)
+		return;
+	if (off < M_QUEUE_READY + 4 && off + len > M_QUEUE_READY)
+		return;
+	m_write(off, len, garbage(len));
+}
+
+/* Like queue_setup() on PCI: rings the device must refuse (0, or bit 40 or higher, at least
+ * one high; high half written first), then QueueReady, status steps around it, a kick. */
+static void mmio_queue_setup(void)
+{
+	static const uint32_t sizes[] = { 0, 1, 2, 3, 64, 128, 256, 1024, 0x8000, 0xffff, 0x10000 };
+	uint32_t q = one_in(8) ? (uint32_t)garbage(4) : below(mm.nr_queues + 2u);
+	unsigned int high = below(3);
+	bool early = one_in(3);
+	uint64_t a;
+
+	st.queue_setups++;
+	if (one_in(3)) {
+		m_write(M_STATUS, 4, 0);
+		m_write(M_STATUS, 4, 3);
+		m_write(M_DRV_FEATURES_SEL, 4, 1);
+		m_write(M_DRV_FEATURES, 4, one_in(4) ? garbage(4) : 1);
+		m_write(M_STATUS, 4, 0x0b);
+	}
+	m_write(M_QUEUE_SEL, 4, q);
+	for (unsigned int i = 0; i < 3; i++) {
+		a = ring_addr(i == high || one_in(2));
+		m_write(M_QUEUE_DESC + 0x10 * i + 4, 4, a >> 32);
+		m_write(M_QUEUE_DESC + 0x10 * i, 4, (uint32_t)a);
+	}
+	if (!one_in(4))
+		m_write(M_QUEUE_NUM, 4, sizes[below(sizeof(sizes) / sizeof(sizes[0]))]);
+	if (early)
+		m_write(M_STATUS, 4, 0x0f);
+	m_write(M_QUEUE_READY, 4, one_in(5) ? garbage(4) : 1);
+	if (!early && one_in(2))
+		m_write(M_STATUS, 4, 0x0f);
+	if (one_in(2))
+		m_write(M_QUEUE_NOTIFY, 4, q);
+	if (one_in(4))
+		m_read(M_QUEUE_READY, 4);
+	if (one_in(4))
+		m_read(M_STATUS, 4);
+}
+
+/* One random operation on the virtio-mmio window. */
+static void mmio_op(void)
+{
+	static const uint32_t statuses[] = { 0, 1, 3, 0x0b, 0x0f, 0x40, 0x80, 0x07, 0x0d, 0xff,
+					     0x100, 0xffffffff };
+	unsigned int len, n;
+	uint32_t q;
+
+	switch (below(16)) {
+	case 0:
+	case 1:		/* status: reset, the steps, FAILED, NEEDS_RESET, bits past the byte */
+		m_write(M_STATUS, 4, one_in(4) ? garbage(4) :
+				     statuses[below(sizeof(statuses) / sizeof(statuses[0]))]);
+		break;
+	case 2:		/* feature selects, also past the two words */
+		m_write(one_in(2) ? M_DEV_FEATURES_SEL : M_DRV_FEATURES_SEL, 4,
+			one_in(2) ? below(4) : garbage(4));
+		break;
+	case 3:		/* driver features, the read-only device features and id registers */
+		m_write(one_in(3) ? M_DRV_FEATURES : 4 * below(4) + (one_in(2) ? 0 : M_DEV_FEATURES), 4,
+			garbage(4));
+		break;
+	case 4:		/* queue select, often past the end */
+		m_write(M_QUEUE_SEL, 4, one_in(2) ? below(mm.nr_queues + 4u) : garbage(4));
+		break;
+	case 5:		/* queue size: 0, odd, huge */
+		m_write(M_QUEUE_NUM, 4, garbage(4));
+		break;
+	case 6:
+	case 7:
+		mmio_queue_setup();
+		break;
+	case 8:
+	case 9:		/* a notify storm: queues in range and past it, odd widths */
+		n = 8 + below(56);
+		for (unsigned int i = 0; i < n; i++) {
+			q = below(mm.nr_queues + 4u);
+			if (!one_in(4))
+				m_write(M_QUEUE_NOTIFY, 4, one_in(8) ? garbage(4) : q);
+			else
+				m_write(M_QUEUE_NOTIFY + below(4), width(4), q);
+			st.notifies++;
+		}
+		break;
+	case 10:	/* interrupt status and acknowledge, the generation, the shm select */
+		if (one_in(2))
+			m_read(M_INT_STATUS, 4);
+		else if (one_in(2))
+			m_write(M_INT_ACK, 4, one_in(2) ? 3 : garbage(4));
+		else
+			m_write(one_in(2) ? M_CONFIG_GENERATION : M_SHM_SEL, 4, garbage(4));
+		break;
+	case 11:	/* device configuration: writes of any width, also past its end */
+		len = width(8);
+		m_garbage(pick_off(M_CONFIG, mm.span - M_CONFIG, len), len);
+		break;
+	case 12:
+	case 13:	/* reads anywhere, any width */
+		len = width(8);
+		m_read(pick_off(0, mm.span - len + 1, len), len);
+		break;
+	default:	/* garbage anywhere (not on QueueReady and the rings), misaligned too */
+		len = width(8);
+		m_garbage(pick_off(0, mm.span - len + 1, len), len);
+		break;
+	}
+}
+
+static __attribute__((noinline)) void mmio_op_guarded(void)
+{
+	if (!mmio_map())
+		return;
+	if (sigsetjmp(bus_jmp, 1)) {
+		st.sigbus++;	/* arm64: a misaligned access to device memory */
+		return;
+	}
+	bus_armed = 1;
+	for (unsigned int burst = 1 + below(64); burst; burst--)
+		mmio_op();
+	bus_armed = 0;
+}
+
+/* ADDR[:SIZE] (hex or decimal); opens /dev/mem, maps the window and reads who is there. */
+static int open_mmio(const char *spec)
+{
+	char *end;
+	long pg = sysconf(_SC_PAGESIZE);
+
+	mm.base = strtoull(spec, &end, 0);
+	mm.size = *end == ':' ? strtoull(end + 1, NULL, 0) : 0x200;
+	if (!mm.size || mm.base % (uint64_t)pg) {
+		fprintf(stderr, "pci-hostile: mmio window %s: not page aligned\n", spec);
+		return -1;
+	}
+	mm.span = mm.size > (uint64_t)pg ? (uint32_t)pg : (uint32_t)mm.size;
+	mm.fd = open("/dev/mem", O_RDWR | O_SYNC);
+	if (mm.fd < 0 || !mmio_map()) {
+		fprintf(stderr, "pci-hostile: /dev/mem at 0x%llx: %s\n",
+			(unsigned long long)mm.base, strerror(errno));
+		return -1;
+	}
+	if (m_read(M_MAGIC, 4) != M_MAGIC_VALUE || m_read(M_VERSION, 4) != 2) {
+		fprintf(stderr, "pci-hostile: 0x%llx is no virtio-mmio version 2 window\n",
+			(unsigned long long)mm.base);
+		return -1;
+	}
+	mm.device_id = (uint32_t)m_read(M_DEVICE_ID, 4);
+	m_write(M_STATUS, 4, 0);
+	for (mm.nr_queues = 0; mm.nr_queues < 16; mm.nr_queues++) {
+		m_write(M_QUEUE_SEL, 4, mm.nr_queues);
+		if (!m_read(M_QUEUE_NUM_MAX, 4))
+			break;
+	}
+	return 0;
+}
+
+/* ---- structured virtqueue attacks (both transports) ---- */
+
+/*
+ * The device is set up the way a driver would (reset, ACKNOWLEDGE | DRIVER, VERSION_1 only,
+ * FEATURES_OK, queue 0 on rings in our own locked pages, DRIVER_OK), with interrupts
+ * suppressed (VIRTQ_AVAIL_F_NO_INTERRUPT; on PCI no MSI-X vectors), then one attack is
+ * posted and the used ring polled. Every buffer is in our own pages or outside RAM, and the
+ * only requests that could write the disk are ones it must refuse (past its end), so a
+ * device that behaves can change nothing but our pages. Each step ends with a reset and
+ * prints
+ *   KVMM-HOSTILE-STEP name=N transport=pci|mmio expect=E used=U len=L blk=0xSS
+ *                     dev_status=0xSS ready=R alive=0|1 ok=0|1
+ * E is what kvmm must do (queue.h, core.c, blk_req.c): ok (status byte 0), malformed (the
+ * chain handed back unused: len 0, the status byte untouched; vm.counters malformed_chains
+ * or errors), blkerr (status IOERR or UNSUPP; counters errors), reset (DEVICE_NEEDS_RESET,
+ * nothing used: a broken available ring), refused (the queue set-up refused: not ready,
+ * NEEDS_RESET), any (only: kvmm still answers).
+ */
+#define QS		16	/* queue size of the attacks */
+#define NPAGES		16
+enum { P_DESC, P_AVAIL, P_USED, P_IND, P_HDR, P_DATA };	/* P_DATA.. NPAGES - 1: data */
+#define STATUS_OFF	2048	/* status bytes in the P_HDR page */
+
+#define F_NEXT		1
+#define F_WRITE		2
+#define F_INDIRECT	4
+#define S_NEEDS_RESET	0x40
+
+struct vdesc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags, next;
+};
+
+struct vavail {
+	uint16_t flags, idx, ring[];
+};
+
+struct vused {
+	uint16_t flags, idx;
+	struct { uint32_t id, len; } ring[];
+};
+
+struct blkhdr {
+	uint32_t type, reserved;
+	uint64_t sector;
+};
+
+enum expect { XP_OK, XP_MALFORMED, XP_BLKERR, XP_RESET, XP_REFUSED, XP_ANY };
+static const char *const expect_names[] = { "ok", "malformed", "blkerr", "reset", "refused",
+					    "any" };
+
+static struct {
+	bool mmio;
+	struct target *t;		/* PCI */
+	uint8_t *pg[NPAGES];
+	uint64_t pa[NPAGES];
+	uint64_t window;		/* the victim's own BAR0 or register window */
+	uint64_t capacity;		/* sectors, from the device configuration */
+	unsigned int steps, ok;
+	char failed[512];
+} sq;
+
+static volatile struct vdesc *DT(void) { return (volatile struct vdesc *)sq.pg[P_DESC]; }
+static volatile struct vdesc *IT(unsigned int off) { return (volatile struct vdesc *)(sq.pg[P_IND] + off); }
+static volatile struct vavail *AV(void) { return (volatile struct vavail *)sq.pg[P_AVAIL]; }
+static volatile struct vused *US(void) { return (volatile struct vused *)sq.pg[P_USED]; }
+static uint64_t hdr_pa(unsigned int k) { return sq.pa[P_HDR] + 16 * k; }
+static uint64_t st_pa(unsigned int k) { return sq.pa[P_HDR] + STATUS_OFF + k; }
+static volatile uint8_t *st_va(unsigned int k) { return sq.pg[P_HDR] + STATUS_OFF + k; }
+
+static void fence(void)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+/* Register access on either transport. */
+static void v_status(uint8_t s)
+{
+	if (sq.mmio)
+		m_write(M_STATUS, 4, s);
+	else
+		bar_write(sq.t, COMMON_OFF + C_STATUS, 1, s);
+}
+
+static uint8_t v_get_status(void)
+{
+	return sq.mmio ? (uint8_t)m_read(M_STATUS, 4) : (uint8_t)bar_read(sq.t, COMMON_OFF + C_STATUS, 1);
+}
+
+static void v_drv_features(uint32_t sel, uint32_t f)
+{
+	if (sq.mmio) {
+		m_write(M_DRV_FEATURES_SEL, 4, sel);
+		m_write(M_DRV_FEATURES, 4, f);
+	} else {
+		bar_write(sq.t, COMMON_OFF + C_GFSELECT, 4, sel);
+		bar_write(sq.t, COMMON_OFF + C_GF, 4, f);
+	}
+}
+
+static void v_qsel(uint16_t q)
+{
+	if (sq.mmio)
+		m_write(M_QUEUE_SEL, 4, q);
+	else
+		bar_write(sq.t, COMMON_OFF + C_Q_SELECT, 2, q);
+}
+
+static void v_qsize(uint16_t n)
+{
+	if (sq.mmio)
+		m_write(M_QUEUE_NUM, 4, n);
+	else
+		bar_write(sq.t, COMMON_OFF + C_Q_SIZE, 2, n);
+}
+
+/* FIELD 0 desc, 1 avail (driver), 2 used (device). */
+static void v_qaddr(unsigned int field, uint64_t a)
+{
+	if (sq.mmio) {
+		m_write(M_QUEUE_DESC + 0x10 * field + 4, 4, a >> 32);
+		m_write(M_QUEUE_DESC + 0x10 * field, 4, (uint32_t)a);
+	} else {
+		bar_write(sq.t, COMMON_OFF + C_Q_DESC + 8 * field + 4, 4, a >> 32);
+		bar_write(sq.t, COMMON_OFF + C_Q_DESC + 8 * field, 4, (uint32_t)a);
+	}
+}
+
+static void v_qenable(void)
+{
+	if (sq.mmio)
+		m_write(M_QUEUE_READY, 4, 1);
+	else
+		bar_write(sq.t, COMMON_OFF + C_Q_ENABLE, 2, 1);
+}
+
+static uint32_t v_qready(void)
+{
+	v_qsel(0);
+	return sq.mmio ? (uint32_t)m_read(M_QUEUE_READY, 4) :
+			 (uint32_t)bar_read(sq.t, COMMON_OFF + C_Q_ENABLE, 2);
+}
+
+static void v_notify(uint16_t q)
+{
+	if (sq.mmio)
+		m_write(M_QUEUE_NOTIFY, 4, q);
+	else
+		bar_write(sq.t, NOTIFY_OFF + NOTIFY_MULT * q, 2, q);
+	st.notifies++;
+}
+
+/* Acknowledges whatever interrupt the device raised (nobody handles it). */
+static void v_ack(void)
+{
+	if (sq.mmio)
+		m_write(M_INT_ACK, 4, m_read(M_INT_STATUS, 4));
+	else
+		bar_read(sq.t, ISR_OFF, 1);
+}
+
+/* The device still decodes and answers as itself. */
+static bool v_alive(void)
+{
+	if (sq.mmio)
+		return m_read(M_MAGIC, 4) == M_MAGIC_VALUE;
+	return bar_read(sq.t, COMMON_OFF + C_NUM_QUEUES, 2) == sq.t->nr_queues;
+}
+
+static uint32_t v_config32(uint32_t off)
+{
+	if (sq.mmio)
+		return (uint32_t)m_read(M_CONFIG + off, 4);
+	return (uint32_t)bar_read(sq.t, DEVICE_OFF + off, 4);
+}
+
+/* NPAGES locked pages and their physical addresses (/proc/self/pagemap, as root). */
+static int dma_init(void)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	uint8_t *p;
+	uint64_t e;
+	int fd;
+
+	p = mmap(NULL, (size_t)pg * NPAGES, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED || mlock(p, (size_t)pg * NPAGES)) {
+		fprintf(stderr, "pci-hostile: locked pages: %s\n", strerror(errno));
+		return -1;
+	}
+	memset(p, 0, (size_t)pg * NPAGES);
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	for (unsigned int i = 0; i < NPAGES; i++) {
+		sq.pg[i] = p + (size_t)pg * i;
+		if (pread(fd, &e, sizeof(e), (off_t)((uintptr_t)sq.pg[i] / (uintptr_t)pg * 8)) != 8 ||
+		    !(e >> 63) || !(e & ((1ULL << 55) - 1))) {
+			fprintf(stderr, "pci-hostile: pagemap: no physical address (root?)\n");
+			close(fd);
+			return -1;
+		}
+		sq.pa[i] = (e & ((1ULL << 55) - 1)) * (uint64_t)pg;
+	}
+	close(fd);
+	return 0;
+}
+
+static void rings_clear(void)
+{
+	for (unsigned int i = P_DESC; i <= P_HDR; i++)
+		memset(sq.pg[i], 0, 4096);
+	memset(sq.pg[P_HDR] + STATUS_OFF, 0xee, 256);
+	AV()->flags = 1;		/* VIRTQ_AVAIL_F_NO_INTERRUPT */
+}
+
+/* The driver's start, queue 0 of QSIZE on the rings at D, A, U, DRIVER_OK. */
+static void setup(uint16_t qsize, uint64_t d, uint64_t a, uint64_t u)
+{
+	v_status(0);
+	v_status(1);
+	v_status(3);
+	v_drv_features(0, 0);
+	v_drv_features(1, 1);		/* VIRTIO_F_VERSION_1, nothing else */
+	v_status(0x0b);
+	if (!sq.mmio)
+		bar_write(sq.t, COMMON_OFF + C_MSIX_CONFIG, 2, 0xffff);
+	v_qsel(0);
+	v_qsize(qsize);
+	if (!sq.mmio)
+		bar_write(sq.t, COMMON_OFF + C_Q_MSIX, 2, 0xffff);
+	v_qaddr(0, d);
+	v_qaddr(1, a);
+	v_qaddr(2, u);
+	v_qenable();
+	v_status(0x0f);
+}
+
+static void setup_own(void)
+{
+	setup(QS, sq.pa[P_DESC], sq.pa[P_AVAIL], sq.pa[P_USED]);
+}
+
+/* Publishes HEADS[0..N) from slot 0 with avail->idx = IDX, and kicks. */
+static void post_idx(const uint16_t *heads, unsigned int n, uint16_t idx)
+{
+	for (unsigned int i = 0; i < n; i++)
+		AV()->ring[i % QS] = heads[i];
+	fence();
+	AV()->idx = idx;
+	fence();
+	v_notify(0);
+}
+
+static void post(const uint16_t *heads, unsigned int n)
+{
+	post_idx(heads, n, (uint16_t)n);
+}
+
+static void post1(uint16_t head)
+{
+	post(&head, 1);
+}
+
+static void set_desc(volatile struct vdesc *t, unsigned int i, uint64_t addr, uint32_t len,
+		     uint16_t flags, uint16_t next)
+{
+	t[i].addr = addr;
+	t[i].len = len;
+	t[i].flags = flags;
+	t[i].next = next;
+}
+
+static void set_hdr(unsigned int k, uint32_t type, uint64_t sector)
+{
+	volatile struct blkhdr *h = (volatile struct blkhdr *)(sq.pg[P_HDR] + 16 * k);
+
+	h->type = type;
+	h->reserved = 0;
+	h->sector = sector;
+}
+
+/* A request in table T at I..I+2: header K (TYPE, SECTOR), data (DATA, LEN; the device writes
+ * it for a read), status byte K. */
+static void req(volatile struct vdesc *t, unsigned int i, unsigned int k, uint32_t type,
+		uint64_t sector, uint64_t data, uint32_t len)
+{
+	set_hdr(k, type, sector);
+	set_desc(t, i, hdr_pa(k), 16, F_NEXT, (uint16_t)(i + 1));
+	set_desc(t, i + 1, data, len, (uint16_t)(F_NEXT | (type == 0 ? F_WRITE : 0)),
+		 (uint16_t)(i + 2));
+	set_desc(t, i + 2, st_pa(k), 1, F_WRITE, 0);
+}
+
+static void read_req(unsigned int i, unsigned int k, uint64_t data, uint32_t len)
+{
+	req(DT(), i, k, 0, 0, data, len);
+}
+
+static void step_begin(void)
+{
+	rings_clear();
+	setup_own();
+}
+
+/* Polls for the outcome, prints the step's line, resets the device. N: chains posted. */
+static void step_end(const char *name, enum expect x, unsigned int n)
+{
+	double t0 = now(), limit = x == XP_ANY ? 0.5 : 3;
+	unsigned int used, ready;
+	uint8_t status = 0, blk;
+	bool ok, alive;
+
+	for (;;) {
+		used = US()->idx;
+		if (x != XP_ANY && x != XP_RESET && x != XP_REFUSED && used >= n)
+			break;
+		if ((x == XP_RESET || x == XP_REFUSED) && ((status = v_get_status()) & S_NEEDS_RESET))
+			break;
+		if (now() - t0 > limit)
+			break;
+		usleep(2000);
+	}
+	usleep(20000);			/* anything more the device would do */
+	fence();
+	used = US()->idx;
+	status = v_get_status();
+	ready = v_qready();
+	alive = v_alive();
+	blk = *st_va(0);
+	switch (x) {
+	case XP_OK:
+		ok = used == n && !(status & S_NEEDS_RESET);
+		for (unsigned int k = 0; k < n; k++)
+			ok = ok && *st_va(k) == 0;
+		break;
+	case XP_MALFORMED:
+		ok = used == n && US()->ring[0].len == 0 && blk == 0xee &&
+		     !(status & S_NEEDS_RESET);
+		break;
+	case XP_BLKERR:
+		ok = used == n && (blk == 1 || blk == 2) && !(status & S_NEEDS_RESET);
+		break;
+	case XP_RESET:
+		ok = used == 0 && (status & S_NEEDS_RESET);
+		break;
+	case XP_REFUSED:
+		ok = !ready && (status & S_NEEDS_RESET) && used == 0;
+		break;
+	default:
+		ok = true;
+		break;
+	}
+	ok = ok && alive;
+	printf("KVMM-HOSTILE-STEP name=%s transport=%s expect=%s used=%u len=%u blk=0x%02x "
+	       "dev_status=0x%02x ready=%u alive=%d ok=%d\n", name, sq.mmio ? "mmio" : "pci",
+	       expect_names[x], used, (unsigned int)US()->ring[0].len, blk, status, ready, alive,
+	       ok);
+	fflush(stdout);
+	sq.steps++;
+	if (ok)
+		sq.ok++;
+	else if (strlen(sq.failed) + strlen(name) + 2 < sizeof(sq.failed))
+		snprintf(sq.failed + strlen(sq.failed), sizeof(sq.failed) - strlen(sq.failed),
+			 "%s%s", sq.failed[0] ? "," : "", name);
+	v_status(0);
+	v_ack();
+}
+
+/* A chain of N readable header descriptors in T from I on (the last without NEXT). */
+static void hdr_chain(volatile struct vdesc *t, unsigned int i, unsigned int n)
+{
+	for (unsigned int k = 0; k < n; k++)
+		set_desc(t, i + k, hdr_pa(0), 16, k + 1 < n ? F_NEXT : 0, (uint16_t)(i + k + 1));
+}
+
+static void queue_attacks(void)
+{
+	const uint64_t far = 1ULL << 40, data = sq.pa[P_DATA];
+	uint16_t heads[QS];
+
+	/* Control: a proper read works (after the random phase, too). */
+	step_begin();
+	read_req(0, 0, data, 4096);
+	post1(0);
+	step_end("valid-read", XP_OK, 1);
+
+	step_begin();
+	for (unsigned int k = 0; k < 5; k++) {
+		read_req(3 * k, k, sq.pa[P_DATA + k], 512 << (k % 4));
+		heads[k] = (uint16_t)(3 * k);
+	}
+	post(heads, 5);
+	step_end("valid-read-batch", XP_OK, 5);
+
+	/* Descriptor cycles and chains longer than the queue. */
+	step_begin();
+	set_desc(DT(), 0, hdr_pa(0), 16, F_NEXT, 1);
+	set_desc(DT(), 1, hdr_pa(1), 16, F_NEXT, 0);
+	post1(0);
+	step_end("desc-cycle", XP_MALFORMED, 1);
+
+	step_begin();
+	set_desc(DT(), 5, st_pa(0), 1, F_WRITE | F_NEXT, 5);
+	post1(5);
+	step_end("desc-self-loop", XP_MALFORMED, 1);
+
+	step_begin();
+	set_desc(DT(), 0, hdr_pa(0), 16, F_NEXT, 0xffff);
+	post1(0);
+	step_end("desc-next-out-of-range", XP_MALFORMED, 1);
+
+	step_begin();
+	hdr_chain(DT(), 0, QS);
+	set_desc(DT(), QS - 1, sq.pa[P_IND], 16 * QS, F_INDIRECT, 0);
+	hdr_chain(IT(0), 0, QS);
+	post1(0);
+	step_end("chain-longer-than-queue", XP_MALFORMED, 1);
+
+	/* Indirect tables. */
+	step_begin();
+	hdr_chain(IT(0), 0, 2 * QS);
+	set_desc(DT(), 0, sq.pa[P_IND], 16 * 2 * QS, F_INDIRECT, 0);
+	post1(0);
+	step_end("indirect-longer-than-queue", XP_MALFORMED, 1);
+
+	step_begin();
+	set_desc(IT(0), 0, hdr_pa(0), 16, F_NEXT, 1);
+	set_desc(IT(0), 1, hdr_pa(1), 16, F_NEXT, 0);
+	set_desc(DT(), 0, sq.pa[P_IND], 16 * 2, F_INDIRECT, 0);
+	post1(0);
+	step_end("indirect-cycle", XP_MALFORMED, 1);
+
+	step_begin();
+	set_desc(IT(0), 0, hdr_pa(0), 16, F_NEXT, 1);
+	set_desc(IT(0), 1, sq.pa[P_IND] + 2048, 48, F_INDIRECT, 0);
+	req(IT(2048), 0, 0, 0, 0, data, 512);
+	set_desc(DT(), 0, sq.pa[P_IND], 16 * 2, F_INDIRECT, 0);
+	post1(0);
+	step_end("indirect-nested", XP_MALFORMED, 1);
+
+	step_begin();
+	req(IT(0), 0, 0, 0, 0, data, 512);
+	set_desc(DT(), 0, sq.pa[P_IND], 0xfffffff0u, F_INDIRECT, 0);
+	post1(0);
+	step_end("indirect-huge-len", XP_MALFORMED, 1);
+
+	step_begin();
+	req(IT(0), 0, 0, 0, 0, data, 512);
+	set_desc(DT(), 0, sq.pa[P_IND], 40, F_INDIRECT, 0);
+	post1(0);
+	step_end("indirect-len-not-16n", XP_MALFORMED, 1);
+
+	step_begin();
+	req(IT(0), 0, 0, 0, 0, data, 512);
+	set_desc(DT(), 0, sq.pa[P_IND], 48, F_INDIRECT | F_NEXT, 1);
+	set_desc(DT(), 1, st_pa(0), 1, F_WRITE, 0);
+	post1(0);
+	step_end("indirect-with-next", XP_MALFORMED, 1);
+
+	step_begin();
+	set_desc(DT(), 0, far, 48, F_INDIRECT, 0);
+	post1(0);
+	step_end("indirect-table-outside-ram", XP_MALFORMED, 1);
+
+	step_begin();
+	req(IT(0), 0, 0, 0, 0, data, 0xffffffffu);
+	set_desc(DT(), 0, sq.pa[P_IND], 48, F_INDIRECT, 0);
+	post1(0);
+	step_end("indirect-buf-len-ffffffff", XP_MALFORMED, 1);
+
+	/* Buffers outside RAM, huge, wrapping, in the wrong order. */
+	step_begin();
+	read_req(0, 0, far, 4096);
+	post1(0);
+	step_end("buf-outside-ram", XP_MALFORMED, 1);
+
+	step_begin();
+	read_req(0, 0, sq.window, 512);
+	post1(0);
+	step_end("buf-on-own-registers", XP_MALFORMED, 1);
+
+	step_begin();
+	read_req(0, 0, data, 0xffffffffu);
+	post1(0);
+	step_end("buf-len-ffffffff", XP_MALFORMED, 1);
+
+	step_begin();
+	read_req(0, 0, 0xfffffffffffff000ULL, 0x2000);
+	post1(0);
+	step_end("buf-wraps", XP_MALFORMED, 1);
+
+	step_begin();
+	read_req(0, 0, data, 512);
+	set_desc(DT(), 2, st_pa(0), 1, F_WRITE | F_NEXT, 3);
+	set_desc(DT(), 3, hdr_pa(1), 16, 0, 0);
+	post1(0);
+	step_end("readable-after-writable", XP_MALFORMED, 1);
+
+	/* Chains that are well formed but no request. */
+	step_begin();
+	set_desc(DT(), 0, hdr_pa(0), 16, 0, 0);
+	post1(0);
+	step_end("no-status-byte", XP_MALFORMED, 1);
+
+	step_begin();
+	read_req(0, 0, data, 512);
+	DT()[0].len = 8;
+	post1(0);
+	step_end("short-header", XP_BLKERR, 1);
+
+	step_begin();
+	req(DT(), 0, 0, 0, far, data, 512);
+	post1(0);
+	step_end("read-past-end", XP_BLKERR, 1);
+
+	step_begin();
+	req(DT(), 0, 0, 0, ~0ULL, data, 1024);
+	post1(0);
+	step_end("read-sector-wraps", XP_BLKERR, 1);
+
+	step_begin();
+	req(DT(), 0, 0, 1, sq.capacity ? sq.capacity - 1 : far, data, 1024);
+	post1(0);
+	step_end("write-straddles-end", XP_BLKERR, 1);
+
+	step_begin();
+	req(DT(), 0, 0, 1, far, data, 512);
+	post1(0);
+	step_end("write-past-end", XP_BLKERR, 1);
+
+	step_begin();
+	req(DT(), 0, 0, 0, 0, data, 100);
+	post1(0);
+	step_end("read-len-not-sectors", XP_BLKERR, 1);
+
+	step_begin();
+	req(DT(), 0, 0, 0x7fffffffu, 0, data, 512);
+	post1(0);
+	step_end("unknown-type", XP_BLKERR, 1);
+
+	/* A broken available ring. */
+	step_begin();
+	read_req(0, 0, data, 512);
+	heads[0] = 0;
+	post_idx(heads, 1, QS + 1000);
+	step_end("avail-idx-jump", XP_RESET, 0);
+
+	step_begin();
+	read_req(0, 0, data, 512);
+	post1(0xffff);
+	step_end("avail-head-out-of-range", XP_RESET, 0);
+
+	/* Buffers over the rings themselves (RAM: the device may write there; survive). */
+	step_begin();
+	read_req(0, 0, sq.pa[P_DESC], 4096);
+	post1(0);
+	step_end("buf-over-desc-table", XP_ANY, 1);
+
+	step_begin();
+	read_req(0, 0, sq.pa[P_AVAIL], 4096);
+	post1(0);
+	step_end("buf-over-avail-ring", XP_ANY, 1);
+
+	step_begin();
+	read_req(0, 0, sq.pa[P_USED], 4096);
+	post1(0);
+	step_end("buf-over-used-ring", XP_ANY, 1);
+
+	rings_clear();
+	setup(QS, sq.pa[P_DESC], sq.pa[P_AVAIL], sq.pa[P_AVAIL]);
+	read_req(0, 0, data, 512);
+	post1(0);
+	step_end("used-ring-over-avail-ring", XP_ANY, 1);
+
+	/* Ring addresses the device must refuse. */
+	rings_clear();
+	setup(QS, far, sq.pa[P_AVAIL], sq.pa[P_USED]);
+	step_end("ring-desc-outside-ram", XP_REFUSED, 0);
+
+	rings_clear();
+	setup(QS, sq.pa[P_DESC], far + 0x1000, sq.pa[P_USED]);
+	step_end("ring-avail-outside-ram", XP_REFUSED, 0);
+
+	rings_clear();
+	setup(QS, sq.pa[P_DESC], sq.pa[P_AVAIL], sq.window);
+	step_end("ring-used-on-own-registers", XP_REFUSED, 0);
+
+	rings_clear();
+	setup(QS, sq.pa[P_DESC], sq.pa[P_AVAIL], 0xfffffffffffffff0ULL);
+	step_end("ring-used-wraps", XP_REFUSED, 0);
+
+	rings_clear();
+	setup(QS, sq.pa[P_DESC] + 8, sq.pa[P_AVAIL], sq.pa[P_USED]);
+	step_end("ring-desc-misaligned", XP_REFUSED, 0);
+
+	rings_clear();
+	setup(3, sq.pa[P_DESC], sq.pa[P_AVAIL], sq.pa[P_USED]);
+	step_end("ring-size-3", XP_REFUSED, 0);
+
+	rings_clear();
+	setup(0x8000, sq.pa[P_DESC], sq.pa[P_AVAIL], sq.pa[P_USED]);
+	step_end("ring-size-32768", XP_REFUSED, 0);
+
+	/* A notify storm over a full ring of cycles, and kicks of queues that do not exist. */
+	step_begin();
+	for (unsigned int i = 0; i < QS; i++) {
+		set_desc(DT(), i, st_pa(0), 1, F_WRITE | F_NEXT, (uint16_t)i);
+		heads[i] = (uint16_t)i;
+	}
+	post(heads, QS);
+	for (unsigned int i = 0; i < 4000; i++)
+		v_notify(one_in(4) ? (uint16_t)below(64) : 0);
+	step_end("notify-storm-cycles", XP_MALFORMED, QS);
+
+	/* Resets and DRIVER_OK again while requests are in flight. */
+	step_begin();
+	for (unsigned int r = 0; r < 50; r++) {
+		for (unsigned int k = 0; k < 5; k++) {
+			read_req(3 * k, k, sq.pa[P_DATA + k], 4096);
+			heads[k] = (uint16_t)(3 * k);
+		}
+		post(heads, 5);
+		if (one_in(2))
+			v_status(0);
+		else
+			v_status(0xff);
+		rings_clear();
+		setup_own();
+	}
+	step_end("status-toggle-in-flight", XP_ANY, 0);
+
+	/* And still a working device. */
+	step_begin();
+	read_req(0, 0, data, 4096);
+	post1(0);
+	step_end("valid-read-after", XP_OK, 1);
+}
+
+/* The structured steps under the SIGBUS guard. */
+static __attribute__((noinline)) void queue_attacks_guarded(void)
+{
+	if (sigsetjmp(bus_jmp, 1)) {
+		st.sigbus++;
+		printf("KVMM-HOSTILE-STEP name=sigbus ok=0\n");
+		snprintf(sq.failed + strlen(sq.failed), sizeof(sq.failed) - strlen(sq.failed),
+			 "%ssigbus", sq.failed[0] ? "," : "");
+		sq.steps++;
+		return;
+	}
+	bus_armed = 1;
+	sq.capacity = v_config32(0) | (uint64_t)v_config32(4) << 32;
+	queue_attacks();
+	v_status(0);
+	bus_armed = 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct target t, cfg_only[MAX_CFG_ONLY];
@@ -904,25 +1836,50 @@ int main(int argc, char **argv)
 	unsigned int nr_cfg_only = 0, burst;
 	double secs = 10, t0, el;
 	struct sigaction sa;
-	bool alive;
+	bool alive, structured = true, intx = false;
 	int c;
 
-	while ((c = getopt(argc, argv, "s:n:t:")) != -1) {
+	while ((c = getopt(argc, argv, "s:n:t:QI")) != -1) {
 		switch (c) {
 		case 's': seed = strtoull(optarg, NULL, 0); break;
 		case 'n': max_ops = strtoull(optarg, NULL, 0); break;
 		case 't': secs = strtod(optarg, NULL); break;
+		case 'Q': structured = false; break;
+		case 'I': intx = true; break;
 		default: goto usage;
 		}
 	}
 	if (optind >= argc || argc - optind - 1 > MAX_CFG_ONLY)
 		goto usage;
 	rng_state = seed;
+	sq.mmio = !strncmp(argv[optind], "mmio:", 5);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigbus;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGBUS, &sa, NULL);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	if (structured && dma_init())
+		return 1;
+
+	if (sq.mmio) {
+		if (open_mmio(argv[optind] + 5))
+			return 1;
+		sq.window = mm.base;
+		printf("pci-hostile: seed=%llu target=mmio@0x%llx size=0x%llx device_id=%u "
+		       "queues=%u max_ops=%llu secs=%g\n", seed, (unsigned long long)mm.base,
+		       (unsigned long long)mm.size, mm.device_id, mm.nr_queues, max_ops, secs);
+		t0 = now();
+		while (st.ops < max_ops && now() - t0 < secs)
+			mmio_op_guarded();
+		el = now() - t0;
+		if (structured)
+			queue_attacks_guarded();
+		m_write(M_STATUS, 4, 0);
+		alive = m_read(M_MAGIC, 4) == M_MAGIC_VALUE && !m_read(M_STATUS, 4);
+		goto done;
+	}
 
 	find_others(argv[optind]);
 	find_windows();
@@ -960,26 +1917,48 @@ int main(int argc, char **argv)
 	}
 	el = now() - t0;
 
-	/* Leave the function as found, reset; the BAR must answer where it was. */
+	/* Leave the function as found (MSI-X off again: the structured steps want no
+	 * interrupts), then the structured steps on the BAR where it was; reset. The BAR
+	 * must answer where it was. */
 	restore_bar(&t);
 	if (t.msix_cap)
 		cfg_write(&t, t.msix_cap + 2u, 2, t.msix_ctrl);
 	for (unsigned int i = 0; i < nr_cfg_only; i++)
 		cfg_write(&cfg_only[i], PCI_COMMAND, 2, cfg_only[i].command);
+	if (structured && (t.bar || bar_map(&t))) {
+		sq.t = &t;
+		sq.window = (uint64_t)t.bar_hi << 32 | (t.bar_lo & ~0xfu);
+		/* MSI-X on with everything masked and no vectors assigned: the device then
+		 * raises no interrupt at all. With -I, MSI-X stays off and the device
+		 * interrupts through INTx (a DEVICE_NEEDS_RESET from its worker, say). */
+		if (t.msix_cap && !intx)
+			cfg_write(&t, t.msix_cap + 2u, 2, (t.msix_ctrl & 0x7ffu) | MSIX_CTRL_ENABLE |
+							  MSIX_CTRL_FMASK);
+		printf("pci-hostile: structured steps with %s\n",
+		       t.msix_cap && !intx ? "MSI-X on, masked, no vectors" : "INTx (MSI-X off)");
+		queue_attacks_guarded();
+		if (t.msix_cap)
+			cfg_write(&t, t.msix_cap + 2u, 2, t.msix_ctrl);
+	}
 	alive = reset_and_probe(&t);
 	cfg_write(&t, PCI_COMMAND, 2, t.command);
+done:
 	printf("pci-hostile: done ops=%llu secs=%.1f cfg_writes=%llu cfg_reads=%llu "
 	       "cfg_errors=%llu bar_writes=%llu bar_reads=%llu bar_moves=%llu queue_setups=%llu "
-	       "notifies=%llu msix_writes=%llu sigbus=%llu remaps=%llu bar_alive=%d\n",
+	       "notifies=%llu msix_writes=%llu sigbus=%llu remaps=%llu bar_alive=%d "
+	       "steps=%u steps_ok=%u steps_failed=%s transport=%s\n",
 	       (unsigned long long)st.ops, el, (unsigned long long)st.cfg_writes,
 	       (unsigned long long)st.cfg_reads, (unsigned long long)st.cfg_errors,
 	       (unsigned long long)st.bar_writes, (unsigned long long)st.bar_reads,
 	       (unsigned long long)st.bar_moves, (unsigned long long)st.queue_setups,
 	       (unsigned long long)st.notifies, (unsigned long long)st.msix_writes,
 	       (unsigned long long)st.sigbus, (unsigned long long)st.remaps,
-	       alive);
+	       alive, sq.steps, sq.ok, sq.failed[0] ? sq.failed : "none",
+	       sq.mmio ? "mmio" : "pci");
 	return 0;
 usage:
-	fprintf(stderr, "usage: pci-hostile [-s SEED] [-n MAX_OPS] [-t SECONDS] BDF [CFG_BDF...]\n");
+	fprintf(stderr, "usage: pci-hostile [-s SEED] [-n MAX_OPS] [-t SECONDS] [-Q] [-I] "
+		"BDF [CFG_BDF...]\n"
+		"       pci-hostile [-s SEED] [-n MAX_OPS] [-t SECONDS] [-Q] mmio:ADDR[:SIZE]\n");
 	return 2;
 }
