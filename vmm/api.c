@@ -326,20 +326,18 @@ static int listen_on(const char *path)
  */
 static int adopt_listener(int fd)
 {
-	int listening = 0, fl;
+	int listening = 0, fl, err;
 	socklen_t len = sizeof(listening);
 
 	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) || !listening) {
-		int err = errno;
-
-		pr_err("api: --api-socket fd=%d: %s", fd, listening ? strerror(err) :
-		       "not a listening socket");
-		return listening ? -err : -ENOTSOCK;
+		pr_err("api: --api-socket fd=%d: not a listening socket", fd);
+		return -ENOTSOCK;
 	}
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK)) {
-		pr_err("api: --api-socket fd=%d: making it non-blocking: %s", fd, strerror(errno));
-		return -errno;
+		err = errno;
+		pr_err("api: --api-socket fd=%d: making it non-blocking: %s", fd, strerror(err));
+		return -err;
 	}
 	return 0;
 }
