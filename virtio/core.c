@@ -68,6 +68,7 @@ void virtio_write_status(struct virtio_transport *t, uint32_t v)
 			pr_warn("%s: driver features 0x%llx not acceptable (offered 0x%llx)",
 				d->name, (unsigned long long)t->drv_features,
 				(unsigned long long)offered);
+			atomic_fetch_add_explicit(&d->features_refused, 1, memory_order_relaxed);
 			v &= ~VIRTIO_STATUS_FEATURES_OK;
 		} else {
 			d->acked = t->drv_features;
@@ -76,6 +77,7 @@ void virtio_write_status(struct virtio_transport *t, uint32_t v)
 	if ((v & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK)) {
 		if (!(v & VIRTIO_STATUS_FEATURES_OK)) {
 			pr_warn("%s: DRIVER_OK without FEATURES_OK", d->name);
+			atomic_fetch_add_explicit(&d->needs_reset, 1, memory_order_relaxed);
 			v |= VIRTIO_STATUS_NEEDS_RESET;
 		} else if (!(v & VIRTIO_STATUS_NEEDS_RESET)) {
 			for (unsigned int q = 0; q < d->nr_queues; q++)
@@ -83,6 +85,7 @@ void virtio_write_status(struct virtio_transport *t, uint32_t v)
 			t->status = v;
 			if (d->ops->activate(d)) {
 				pr_warn("%s: activation failed", d->name);
+				atomic_fetch_add_explicit(&d->needs_reset, 1, memory_order_relaxed);
 				v |= VIRTIO_STATUS_NEEDS_RESET;
 			}
 		}

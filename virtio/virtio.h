@@ -18,6 +18,7 @@
 #define KVMM_VIRTIO_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -115,6 +116,11 @@ struct virtio_dev {
 	const struct guest_mem *mem;
 	pthread_mutex_t lock;		/* see the comment at the top */
 	struct virtio_transport *t;
+	/* What the driver had refused, for vm.counters (read from any thread): the times the
+	 * device went into DEVICE_NEEDS_RESET (a broken ring, a queue set-up or DRIVER_OK it
+	 * could not take, a failed activation) and feature sets refused at FEATURES_OK. */
+	_Atomic uint64_t needs_reset;
+	_Atomic uint64_t features_refused;
 };
 
 static inline bool virtio_has(const struct virtio_dev *d, unsigned int bit)

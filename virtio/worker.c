@@ -57,6 +57,7 @@ void virtio_needs_reset(struct virtio_dev *d, const char *why)
 {
 	if (d->t->status & VIRTIO_STATUS_NEEDS_RESET)
 		return;
+	atomic_fetch_add_explicit(&d->needs_reset, 1, memory_order_relaxed);
 	pr_warn("%s: device needs reset: %s", d->name, why);
 	d->t->status |= VIRTIO_STATUS_NEEDS_RESET;
 	if (d->t->status & VIRTIO_STATUS_DRIVER_OK)

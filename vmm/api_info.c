@@ -304,6 +304,11 @@ void api_vmm_counters(struct api_vmm *v, struct api_reply *rep)
 		dev = json_object();
 		for (unsigned int k = 0; dev && k < n; k++)
 			json_object_set_new(dev, c[k].name, json_integer((json_int_t)c[k].value));
+		/* Every device: what its driver had refused (virtio.h). */
+		json_object_set_new(dev, "needs_reset", json_integer((json_int_t)atomic_load_explicit(
+			&d->needs_reset, memory_order_relaxed)));
+		json_object_set_new(dev, "features_refused", json_integer((json_int_t)
+			atomic_load_explicit(&d->features_refused, memory_order_relaxed)));
 		json_object_set_new(all, d->id ? d->id : d->name, dev);
 	}
 	if (v->vm)

@@ -173,6 +173,9 @@ Test(mmio, features_never_offered_refused)
 				       VIRTIO_STATUS_DRIVER_OK);
 	cr_assert_eq(activated, 0);
 	cr_assert(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+	/* Both refusals are counted for vm.counters. */
+	cr_assert_eq(dev.features_refused, 1);
+	cr_assert_eq(dev.needs_reset, 1);
 }
 
 Test(mmio, legacy_driver_refused)
@@ -218,6 +221,9 @@ Test(mmio, bad_queue_setups)
 	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
 	queue_setup(0, 16, 0x10008);		/* descriptor table misaligned */
 	cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_READY), 0);
+	/* Each refused set-up counted once, as it put the device into NEEDS_RESET. */
+	cr_assert_eq(dev.needs_reset, 4, "needs_reset %llu", (unsigned long long)dev.needs_reset);
+	cr_assert_eq(dev.features_refused, 0);
 	/* A DRIVER_OK now still must not activate a device that needs a reset. */
 	wr(VIRTIO_MMIO_STATUS, ALL_OK | VIRTIO_STATUS_NEEDS_RESET);
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);

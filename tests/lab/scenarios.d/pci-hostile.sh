@@ -24,10 +24,10 @@
 # kvmm-remote (LAB_KVMM_REMOTE). Passes when kvmm exits 0 (the guest powered off normally),
 # the guest's KVMM-HOSTILE line says vdb_ok=1 with vdb_reads >= 2 and vdb's sha256 equal to
 # the host's, pci-hostile did more than 1000 register accesses, every structured step was
-# ok, vm.counters shows the victim (_disk0) with malformed_chains and errors above 0 and
-# the bystander (_disk1) with both 0 and reads, and vda's image is unchanged (no garbage
-# reached the disk; the only writes the guest sends lie past the disk's end). Whether vda
-# works again after re-binding its driver is an INFO line.
+# ok, vm.counters shows the victim (_disk0) with malformed_chains, errors and needs_reset
+# above 0 and the bystander (_disk1) with all three 0 and reads, and vda's image is unchanged
+# (no garbage reached the disk; the only writes the guest sends lie past the disk's end).
+# Whether vda works again after re-binding its driver is an INFO line.
 #
 # The seed is new each run and printed; kvmm.hostile_seed=N in LAB_EXTRA_CMDLINE (which
 # run-lab.sh hands into L1) or LAB_HOSTILE_SEED=N (run-lab.sh hands it into L1 too)
@@ -126,8 +126,9 @@ sc_pci_hostile() {
 	_hvr=$(hostile_counter "$_hc" _disk0 read_ops) _hvw=$(hostile_counter "$_hc" _disk0 write_ops)
 	_hbm=$(hostile_counter "$_hc" _disk1 malformed_chains) _hbe=$(hostile_counter "$_hc" _disk1 errors)
 	_hbr=$(hostile_counter "$_hc" _disk1 read_ops) _hbw=$(hostile_counter "$_hc" _disk1 write_ops)
-	_hcsum="victim _disk0 malformed_chains=${_hvm:-none} errors=${_hve:-none} read_ops=${_hvr:-none} write_ops=${_hvw:-none};"
-	_hcsum="$_hcsum bystander _disk1 malformed_chains=${_hbm:-none} errors=${_hbe:-none} read_ops=${_hbr:-none} write_ops=${_hbw:-none}"
+	_hvn=$(hostile_counter "$_hc" _disk0 needs_reset) _hbn=$(hostile_counter "$_hc" _disk1 needs_reset)
+	_hcsum="victim _disk0 malformed_chains=${_hvm:-none} errors=${_hve:-none} needs_reset=${_hvn:-none} read_ops=${_hvr:-none} write_ops=${_hvw:-none};"
+	_hcsum="$_hcsum bystander _disk1 malformed_chains=${_hbm:-none} errors=${_hbe:-none} needs_reset=${_hbn:-none} read_ops=${_hbr:-none} write_ops=${_hbw:-none}"
 	info "$_hname vm.counters ($_hcwhen): $_hcsum"
 	_hwhy=
 	[ "$RC" = 0 ] && [ "$TIMED_OUT" = 0 ] ||
@@ -144,9 +145,9 @@ sc_pci_hostile() {
 	[ -n "$_hwhy" ] || { [ "${_hsteps:-0}" -ge 30 ] && [ "$_hsteps" = "$_hsteps_ok" ]; } ||
 		_hwhy="structured steps ${_hsteps_ok:-0} of ${_hsteps:-0} ok (not ok: ${_hsfail:-?})"
 	[ -n "$_hwhy" ] || [ "$_hcwhen" = final ] || _hwhy="no vm.counters after KVMM-HOSTILE-COUNTERS-NOW (last: ${_hc:-none})"
-	[ -n "$_hwhy" ] || { [ "${_hvm:-0}" -gt 0 ] && [ "${_hve:-0}" -gt 0 ]; } ||
+	[ -n "$_hwhy" ] || { [ "${_hvm:-0}" -gt 0 ] && [ "${_hve:-0}" -gt 0 ] && [ "${_hvn:-0}" -gt 0 ]; } ||
 		_hwhy="vm.counters does not show the victim's refusals: $_hcsum"
-	[ -n "$_hwhy" ] || { [ "$_hbm" = 0 ] && [ "$_hbe" = 0 ] && [ "${_hbr:-0}" -gt 0 ]; } ||
+	[ -n "$_hwhy" ] || { [ "$_hbm" = 0 ] && [ "$_hbe" = 0 ] && [ "$_hbn" = 0 ] && [ "${_hbr:-0}" -gt 0 ]; } ||
 		_hwhy="vm.counters: the bystander is not clean: $_hcsum"
 	[ -n "$_hwhy" ] || [ "$(blk_sha "$_ha")" = "$_hasha" ] || _hwhy="vda's image changed"
 	if [ -z "$_hwhy" ]; then
