@@ -200,7 +200,9 @@ static void *vcpu_thread(void *arg)
 			vm_vcpu_checkpoint(vm, vcpu);
 			continue;
 		}
-		boot_timer_first_run(&vm->boot_timer);
+		/* The boot CPU's first entry: the others wait in KVM_RUN for it to start them. */
+		if (vcpu->id == 0)
+			boot_timer_first_run(&vm->boot_timer);
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->run->immediate_exit = 0;
