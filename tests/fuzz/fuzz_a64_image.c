@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_util.h"
 #include "image.h"
 #include "layout.h"
 
@@ -29,15 +30,6 @@
 #define MiB		(1ULL << 20)
 #define GiB		(1ULL << 30)
 #define HDR_BYTES	24
-
-#define check(c)							\
-	do {								\
-		if (!(c)) {						\
-			fprintf(stderr, "%s:%d: check failed: %s\n",	\
-				__FILE__, __LINE__, #c);		\
-			abort();					\
-		}							\
-	} while (0)
 
 typedef unsigned __int128 u128;
 

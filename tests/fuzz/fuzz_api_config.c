@@ -27,6 +27,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "fuzz_util.h"
 #include "api.h"
 #include "api_config.h"
 #include "api_internal.h"
@@ -35,15 +36,6 @@
 
 #define MAX_REQUESTS	32
 #define FD_PROBE	64
-
-#define check(c)							\
-	do {								\
-		if (!(c)) {						\
-			fprintf(stderr, "%s:%d: check failed: %s\n",	\
-				__FILE__, __LINE__, #c);		\
-			abort();					\
-		}							\
-	} while (0)
 
 static const char *const eps[] = {
 	"vm.create", "vm.add-disk", "vm.add-net", "vm.add-fs", "vm.add-vsock",

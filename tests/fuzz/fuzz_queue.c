@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_util.h"
 #include "guest_mem.h"
 #include "log.h"
 #include "queue.h"
@@ -51,15 +52,6 @@
 #define HDR_LEN		10
 #define MAX_OPS		2048
 #define CANARY		0xa5
-
-#define check(c)							\
-	do {								\
-		if (!(c)) {						\
-			fprintf(stderr, "%s:%d: check failed: %s\n",	\
-				__FILE__, __LINE__, #c);		\
-			abort();					\
-		}							\
-	} while (0)
 
 static struct guest_mem gm;
 static uint8_t *r0, *r1;
@@ -93,29 +85,6 @@ static bool in_ram(const void *p, uint64_t n)
 
 	return (b >= r0 && n <= RAM0_SIZE && b - r0 <= (ptrdiff_t)(RAM0_SIZE - n)) ||
 	       (b >= r1 && n <= RAM1_SIZE && b - r1 <= (ptrdiff_t)(RAM1_SIZE - n));
-}
-
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t u8(struct input *in)
-{
-	uint8_t v = 0;
-
-	if (in->n) {
-		v = *in->p++;
-		in->n--;
-	}
-	return v;
-}
-
-static uint16_t u16(struct input *in)
-{
-	uint16_t lo = u8(in);
-
-	return (uint16_t)(lo | (uint16_t)u8(in) << 8);
 }
 
 static void check_chain(const struct vq *vq, const struct vq_chain *c)

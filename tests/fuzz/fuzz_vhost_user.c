@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fuzz_util.h"
 #include "guest_mem.h"
 #include "log.h"
 #include "vhost_user.h"
@@ -42,15 +43,6 @@
 #define MAX_INPUT	(16 * KiB)	/* well within the socket buffer below */
 #define SOCK_BUF	(256 * KiB)
 #define FD_PROBE	256
-
-#define check(c)							\
-	do {								\
-		if (!(c)) {						\
-			fprintf(stderr, "%s:%d: check failed: %s\n",	\
-				__FILE__, __LINE__, #c);		\
-			abort();					\
-		}							\
-	} while (0)
 
 static struct guest_mem gm;
 static int kick[2] = { -1, -1 };

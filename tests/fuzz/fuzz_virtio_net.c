@@ -36,6 +36,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fuzz_util.h"
 #include "guest_mem.h"
 #include "log.h"
 #include "net_io.h"
@@ -54,15 +55,6 @@
 #define MAX_CHAINS	64
 #define SOCK_BUF	(512 * KiB)
 #define BIT(n)		(1ULL << (n))
-
-#define check(c)							\
-	do {								\
-		if (!(c)) {						\
-			fprintf(stderr, "%s:%d: check failed: %s\n",	\
-				__FILE__, __LINE__, #c);		\
-			abort();					\
-		}							\
-	} while (0)
 
 static struct guest_mem gm;
 static uint8_t *r0, *r1;

@@ -48,6 +48,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuzz_util.h"
 #include "devices.h"
 #include "guest_mem.h"
 #include "irq.h"
@@ -99,15 +100,6 @@ static struct msix *mx;
 static uint8_t cfg0[PCI_CFG_SIZE], wmask0[PCI_CFG_SIZE], w1c0[PCI_CFG_SIZE];
 static uint32_t id0;
 static uint64_t fired_drained;		/* mx->fired when the eventfds were last drained */
-
-#define check(cond)							\
-	do {								\
-		if (!(cond)) {						\
-			fprintf(stderr, "fuzz_virtio_pci.c:%d: check failed: %s\n", \
-				__LINE__, #cond);			\
-			abort();					\
-		}							\
-	} while (0)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

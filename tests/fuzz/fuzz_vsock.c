@@ -53,6 +53,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fuzz_util.h"
 #include "devices.h"
 #include "guest_mem.h"
 #include "log.h"
@@ -77,15 +78,6 @@
 #define NR_SOCKS	8
 #define MAX_OPS		256
 #define FD_PROBE	64
-
-#define check(c)							\
-	do {								\
-		if (!(c)) {						\
-			fprintf(stderr, "%s:%d: check failed: %s\n",	\
-				__FILE__, __LINE__, #c);		\
-			abort();					\
-		}							\
-	} while (0)
 
 static const uint32_t rx_sizes[4] = { VSOCK_HDR_LEN, VSOCK_HDR_LEN + 1, 300,
 				       VSOCK_HDR_LEN + 4096 };
@@ -126,36 +118,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(path2000, sizeof(path2000), "%s_2000", path);
 	atexit(remove_dir);
 	return 0;
-}
-
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t u8(struct input *in)
-{
-	uint8_t v = 0;
-
-	if (in->n) {
-		v = *in->p++;
-		in->n--;
-	}
-	return v;
-}
-
-static uint16_t u16(struct input *in)
-{
-	uint16_t lo = u8(in);
-
-	return (uint16_t)(lo | (uint16_t)u8(in) << 8);
-}
-
-static uint32_t u32(struct input *in)
-{
-	uint32_t lo = u16(in);
-
-	return lo | (uint32_t)u16(in) << 16;
 }
 
 static void wr16(uint64_t gpa, uint16_t v)
