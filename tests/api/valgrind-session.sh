@@ -44,13 +44,16 @@ valgrind --tool=memcheck --leak-check=full --errors-for-leak-kinds=definite,indi
 pid=$!
 
 rc=0
-python3 - "$tmp/work" "$pid" <<'EOF' || rc=$?
+API_DIR=$(cd "$(dirname "$0")" && pwd) python3 - "$tmp/work" "$pid" <<'EOF' || rc=$?
 import array
 import json
 import os
 import socket
 import sys
 import time
+
+sys.path.insert(0, os.environ["API_DIR"])
+from api_hostile import read_responses  # noqa: E402 (the HTTP response reader)
 
 work, pid = sys.argv[1], int(sys.argv[2])
 sock = os.path.join(work, "api.sock")
@@ -68,36 +71,6 @@ def connect():
     s.settimeout(30)			# memcheck runs kvmm some 20-50 times slower
     s.connect(sock)
     return s
-
-
-def read_responses(s, n):
-    """N responses from S: [(status, body)], fewer if the server closes first."""
-    buf, out = b"", []
-    while len(out) < n:
-        while b"\r\n\r\n" not in buf:
-            try:
-                chunk = s.recv(65536)
-            except (ConnectionResetError, socket.timeout):
-                chunk = b""
-            if not chunk:
-                return out
-            buf += chunk
-        head, buf = buf.split(b"\r\n\r\n", 1)
-        lines = head.decode(errors="replace").split("\r\n")
-        status = int(lines[0].split()[1])
-        length = 0
-        for line in lines[1:]:
-            k, _, v = line.partition(":")
-            if k.strip().lower() == "content-length":
-                length = int(v)
-        while len(buf) < length:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-        out.append((status, buf[:length].decode(errors="replace")))
-        buf = buf[length:]
-    return out
 
 
 def raw(method, path, body=None):
