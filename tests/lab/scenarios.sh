@@ -345,9 +345,8 @@ have_kvmm || info "kvmm binary $KVMM is missing: every kvmm scenario will fail"
 # stderr, which every scenario keeps in LAB_TMP.
 SANITIZER_RE='==[0-9]+==ERROR: (Address|Leak)Sanitizer|\.[ch]:[0-9]+:[0-9]+: runtime error: '
 sanitizer_logs() {
-	find "$LAB_TMP" -type f -size -16384k 2>/dev/null | while IFS= read -r _sl_f; do
-		grep -l -a -E "$SANITIZER_RE" "$_sl_f" 2>/dev/null
-	done
+	find "$LAB_TMP" -type f -size -16384k 2>/dev/null |
+		xargs -r grep -l -a -E "$SANITIZER_RE" 2>/dev/null
 }
 
 # run_scenario_once NAME FUNCTION: one scenario, which must report something. (Its variables
