@@ -60,29 +60,35 @@ ninja -C build-fuzz
 run_suite build-fuzz fuzz
 
 # The KVM lab of build directory $1, meson suite $2 (lab, or lab-sanitizers in a sanitizer
-# build): one L1 boot per lab test (see tests/meson.build).
+# build): one L1 boot per lab test (tests/meson.build).
 run_lab() {
-	local dir=$1 suite=${2:-lab} labjson=$1/meson-logs/testlog.json
+	local dir=$1 suite=${2:-lab} labjson=$1/meson-logs/testlog.json again kept wedged
 	meson test -C "$dir" --suite "$suite" --print-errorlogs || true
-	# A wedged L1 (the TCG-emulated host of the nested KVM) is an accident
-	# of the lab, not a verdict on kvmm: run-lab.sh says "L1 stalled" or
-	# "L1 timed out" for it, "L1 kernel crashed" when L1's own kernel
-	# oopses, "L1 triple-faulted" or "L1 reset itself" when L1 reset
-	# without a word before its init was done.  Such a run is repeated
-	# once, in the open, its first try's lab logs kept beside; a scenario
-	# that fails is never repeated.
-	if grep -q '"result": "\(FAIL\|TIMEOUT\|ERROR\)"' "$labjson" &&
-	   grep -qE 'L1 (stalled|timed out|kernel crashed|triple-faulted|reset itself)' "$labjson"; then
-		echo "test-all: the lab's L1 wedged ($dir); running that lab once more"
-		lab_repeats=$((lab_repeats + 1))
-		{ echo "(the first try of the lab in $dir, repeated since L1 wedged:)"
-		  python3 "$top/scripts/test-digest.py" "$labjson"; } >>"$digest" || true
-		rm -rf "$dir/tests/first-try"
-		mkdir -p "$dir/tests/first-try"
-		cp -r "$dir"/tests/lab-out* "$labjson" "$dir/tests/first-try/" 2>/dev/null || true
-		echo "test-all: the first try's lab logs are in $dir/tests/first-try"
-		meson test -C "$dir" --suite "$suite" --print-errorlogs || true
+	# A wedged L1 (the TCG-emulated host of the nested KVM) is an accident of the lab, not a
+	# verdict on kvmm: run-lab.sh says "L1 stalled" or "L1 timed out" for it, "L1 kernel
+	# crashed" when L1's own kernel oopses, "L1 triple-faulted" or "L1 reset itself" when L1
+	# reset without a word first.  The L1 boot (lab test) that wedged, and only it, runs
+	# once more, in the open, its first try's lab logs kept beside; one in which a scenario
+	# failed before L1 went is not repeated, and that failure stands (scripts/lab-wedged.py).
+	kept=$(mktemp) wedged=$(mktemp)
+	again=$(python3 "$top/scripts/lab-wedged.py" "$labjson" "$kept" "$wedged")
+	if [ -z "$again" ]; then
+		rm -f "$kept" "$wedged"
+		count "$labjson"
+		return 0
 	fi
+	echo "test-all: L1 wedged in $(echo $again) ($dir); running that L1 boot once more"
+	lab_repeats=$((lab_repeats + $(echo "$again" | wc -l)))
+	{ echo "(the first try of $(echo $again) in $dir, repeated since L1 wedged:)"
+	  python3 "$top/scripts/test-digest.py" "$wedged"; } >>"$digest" || true
+	rm -rf "$dir/tests/first-try"
+	mkdir -p "$dir/tests/first-try"
+	cp -r "$dir"/tests/lab-out* "$labjson" "$dir/tests/first-try/" 2>/dev/null || true
+	echo "test-all: the first try's lab logs are in $dir/tests/first-try"
+	count "$kept"
+	rm -f "$kept" "$wedged"
+	# shellcheck disable=SC2086 # one test name a word
+	meson test -C "$dir" --print-errorlogs $again || true
 	count "$labjson"
 }
 
@@ -112,7 +118,7 @@ if [ -s "$digest" ]; then
 	cat "$digest"
 fi
 if [ "$lab_repeats" -gt 0 ]; then
-	echo "test-all: $lab_repeats lab run(s) repeated because L1 wedged (see above)"
+	echo "test-all: $lab_repeats L1 boot(s) of the labs repeated because L1 wedged (see above)"
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
