@@ -20,7 +20,11 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/filter.h>
 #include <linux/fs.h>
+#include <linux/seccomp.h>
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <linux/sockios.h>
@@ -332,12 +336,106 @@ unsigned int seccomp_filter_size(enum seccomp_thread kind, unsigned int *ioctls)
 	return calls;
 }
 
+/*
+ * KIND's filter with action ACT for what it does not allow, into *CTX; 0, or -errno with the
+ * step that failed in *STEP. The caller releases *CTX either way.
+ */
+static int filter_build(enum seccomp_thread kind, uint32_t act, scmp_filter_ctx *ctx,
+			const char **step)
+{
+	unsigned int calls, ioctls;
+	int ret;
+
+	*step = "seccomp_init";
+	*ctx = seccomp_init(act);
+	if (!*ctx)
+		return -ENOMEM;
+	*step = "setting the action for other architectures' syscalls";
+	ret = seccomp_attr_set(*ctx, SCMP_FLTATR_ACT_BADARCH, act);
+	/* The hot syscalls first: ioctl (KVM_RUN on every vCPU exit), then the worker's. The
+	 * filter runs on each syscall of the thread, the VMM's and the thread's own stacked. */
+	if (!ret) {
+		*step = "ordering the syscalls";
+		ret = seccomp_syscall_priority(*ctx, SCMP_SYS(ioctl), 255) ?:
+		      seccomp_syscall_priority(*ctx, SCMP_SYS(futex), 200);
+		for (unsigned int i = 0; !ret && i < 4; i++) {
+			static const char *const hot[] = { "read", "write", "epoll_wait",
+							   "epoll_pwait" };
+			int nr = seccomp_syscall_resolve_name(hot[i]);
+
+			if (nr >= 0)
+				ret = seccomp_syscall_priority(*ctx, nr, 100);
+		}
+	}
+	if (!ret) {
+		*step = "adding the allowlist's rules";
+		ret = add_rules(*ctx, kind, &calls, &ioctls);
+	}
+	return ret;
+}
+
+int seccomp_filter_export(enum seccomp_thread kind, int fd)
+{
+	scmp_filter_ctx ctx = NULL;
+	const char *step;
+	int ret;
+
+	if (kind >= SECCOMP_NR_THREADS)
+		return -EINVAL;
+	ret = filter_build(kind, SCMP_ACT_KILL_PROCESS, &ctx, &step);
+	if (!ret)
+		ret = seccomp_export_bpf(ctx, fd);
+	if (ctx)
+		seccomp_release(ctx);
+	return ret;
+}
+
+#ifdef KVMM_SECCOMP_PREBUILT
+/* seccomp_bpf[KIND]: the filters tools/seccomp-gen.c exported from these lists at build time
+ * (KILL_PROCESS for what they do not allow). */
+#include "seccomp_bpf.h"
+
+int seccomp_prebuilt(enum seccomp_thread kind, const struct sock_filter **prog,
+		     unsigned int *len)
+{
+	if (kind >= SECCOMP_NR_THREADS)
+		return -EINVAL;
+	*prog = seccomp_bpf[kind].prog;
+	*len = seccomp_bpf[kind].len;
+	return 0;
+}
+#else
+int seccomp_prebuilt(enum seccomp_thread kind, const struct sock_filter **prog,
+		     unsigned int *len)
+{
+	(void)kind;
+	*prog = NULL;
+	*len = 0;
+	return -ENOENT;		/* a cross build: the filters are built when loaded */
+}
+#endif
+
+/* Loads PROG (LEN instructions) on the calling thread as libseccomp's seccomp_load() would
+ * with kvmm's attributes: no_new_privs, then the filter, no flags. 0 or -errno. */
+static int load_prebuilt(const struct sock_filter *prog, unsigned int len)
+{
+	struct sock_fprog fprog = { .len = (unsigned short)len,
+				    .filter = (struct sock_filter *)prog };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -errno;
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog))
+		return -errno;
+	return 0;
+}
+
 int seccomp_filter_install(enum seccomp_thread kind, char *why, unsigned long whylen)
 {
 	enum kvmm_seccomp mode = seccomp_mode_get();
 	uint32_t act = mode == KVMM_SECCOMP_LOG ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS;
-	unsigned int calls, ioctls;
-	scmp_filter_ctx ctx;
+	const struct sock_filter *prog;
+	scmp_filter_ctx ctx = NULL;
+	unsigned int len;
 	const char *step;
 	int ret;
 
@@ -345,6 +443,22 @@ int seccomp_filter_install(enum seccomp_thread kind, char *why, unsigned long wh
 		return 0;
 	if (kind >= SECCOMP_NR_THREADS)
 		return -EINVAL;
+	/* The default mode loads the filter built with the program: building it here would
+	 * cost each thread about a millisecond (and kvmm's API its first answer as long). One
+	 * question to the kernel instead of libseccomp's probing: can it kill the process? */
+	if (mode == KVMM_SECCOMP_KILL && !seccomp_prebuilt(kind, &prog, &len)) {
+		uint32_t kill = SECCOMP_RET_KILL_PROCESS;
+
+		step = "loading the filter built with kvmm";
+		if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &kill)) {
+			if (why)
+				snprintf(why, whylen, "the kernel lacks SECCOMP_RET_KILL_PROCESS, "
+					 "which needs Linux 4.14 (%s)", strerror(errno));
+			return -ENOTSUP;
+		}
+		ret = load_prebuilt(prog, len);
+		goto out;
+	}
 	/* KILL_PROCESS and LOG need libseccomp API level 3 (kernel 4.14). */
 	if (seccomp_api_get() < 3) {
 		if (why)
@@ -354,38 +468,14 @@ int seccomp_filter_install(enum seccomp_thread kind, char *why, unsigned long wh
 				 seccomp_api_get());
 		return -ENOTSUP;
 	}
-	ctx = seccomp_init(act);
-	if (!ctx) {
-		if (why)
-			snprintf(why, whylen, "seccomp_init failed");
-		return -ENOMEM;
-	}
-	step = "setting the action for other architectures' syscalls";
-	ret = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, act);
-	/* The hot syscalls first: ioctl (KVM_RUN on every vCPU exit), then the worker's. The
-	 * filter runs on each syscall of the thread, the VMM's and the thread's own stacked. */
-	if (!ret) {
-		step = "ordering the syscalls";
-		ret = seccomp_syscall_priority(ctx, SCMP_SYS(ioctl), 255) ?:
-		      seccomp_syscall_priority(ctx, SCMP_SYS(futex), 200);
-		for (unsigned int i = 0; !ret && i < 4; i++) {
-			static const char *const hot[] = { "read", "write", "epoll_wait",
-							   "epoll_pwait" };
-			int nr = seccomp_syscall_resolve_name(hot[i]);
-
-			if (nr >= 0)
-				ret = seccomp_syscall_priority(ctx, nr, 100);
-		}
-	}
-	if (!ret) {
-		step = "adding the allowlist's rules";
-		ret = add_rules(ctx, kind, &calls, &ioctls);
-	}
+	ret = filter_build(kind, act, &ctx, &step);
 	if (!ret) {
 		step = "loading the filter";
 		ret = seccomp_load(ctx);
 	}
-	seccomp_release(ctx);
+out:
+	if (ctx)
+		seccomp_release(ctx);
 	if (ret && why)
 		snprintf(why, whylen, "%s thread filter: %s: %s", lists[kind].name, step,
 			 strerror(-ret));

@@ -40,6 +40,16 @@ int seccomp_filter_install(enum seccomp_thread kind, char *why, unsigned long wh
  * and in *IOCTLS how many ioctl requests; for the log and the tests. */
 unsigned int seccomp_filter_size(enum seccomp_thread kind, unsigned int *ioctls);
 
+/* Exports KIND's filter (KILL_PROCESS for what it does not allow) as raw BPF to FD, as
+ * libseccomp builds it here (tools/seccomp-gen.c, at build time). 0 or -errno. */
+int seccomp_filter_export(enum seccomp_thread kind, int fd);
+
+/* The filter of KIND built with kvmm (tools/seccomp-gen.c), which --seccomp true loads:
+ * *PROG, *LEN instructions. -ENOENT in a cross build, which builds filters when it loads them. */
+struct sock_filter;
+int seccomp_prebuilt(enum seccomp_thread kind, const struct sock_filter **prog,
+		     unsigned int *len);
+
 /* "vmm", "vcpu", "worker". */
 const char *seccomp_thread_name(enum seccomp_thread kind);
 

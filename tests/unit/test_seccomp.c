@@ -17,6 +17,7 @@
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/filter.h>
 #include <linux/kvm.h>
 
 #include "config.h"
@@ -204,6 +205,36 @@ Test(seccomp, allowlists_are_sized)
 	cr_assert_gt(ioctls[SECCOMP_VMM], ioctls[SECCOMP_VCPU]);
 	cr_assert_gt(ioctls[SECCOMP_VCPU], ioctls[SECCOMP_WORKER]);
 	cr_assert_gt(calls[SECCOMP_WORKER], 20);
+}
+
+/* The filters built with kvmm (tools/seccomp-gen.c) are, instruction for instruction, what
+ * libseccomp builds from the allowlists here and now: the lists cannot have changed without
+ * the build noticing, nor the generator have written anything else. */
+Test(seccomp, prebuilt_filters_are_what_libseccomp_builds)
+{
+	for (unsigned int k = 0; k < SECCOMP_NR_THREADS; k++) {
+		const struct sock_filter *prog;
+		unsigned int len;
+		FILE *tmp = tmpfile();
+		long size;
+		char *bpf;
+
+		if (seccomp_prebuilt(k, &prog, &len) == -ENOENT)
+			cr_skip_test("a cross build: no filters built with kvmm");
+		cr_assert_not_null(tmp);
+		cr_assert_eq(seccomp_filter_export(k, fileno(tmp)), 0);
+		size = ftell(tmp);
+		cr_assert_eq(fseek(tmp, 0, SEEK_SET), 0);
+		cr_assert_eq(size, (long)(len * sizeof(*prog)), "%s: %ld bytes built now, %zu built "
+			     "with kvmm", seccomp_thread_name(k), size, len * sizeof(*prog));
+		bpf = malloc(size);
+		cr_assert_not_null(bpf);
+		cr_assert_eq(fread(bpf, 1, size, tmp), (size_t)size);
+		cr_assert(!memcmp(bpf, prog, size), "%s: the filter built with kvmm differs",
+			  seccomp_thread_name(k));
+		free(bpf);
+		fclose(tmp);
+	}
 }
 
 #define ARGV(...) ((char *[]){ "kvmm", __VA_ARGS__, NULL })
