@@ -43,7 +43,10 @@ struct api_conn {
 struct api_server {
 	struct evloop loop;
 	struct ev_source listen_src, sig_src, wake_src, sweep_src;
-	struct api_conn conns[API_MAX_CONNS];
+	/* API_MAX_CONNS of them, calloc()ed: a fresh mapping the kernel zeroes page by page as
+	 * connections reach it, where zeroing it here would fault in every page of it before
+	 * the first answer. */
+	struct api_conn *conns;
 	struct api_vmm *vmm;
 	const char *path;		/* unlinked at exit when we created it */
 	bool quit;
@@ -360,9 +363,16 @@ int api_main(struct vmm_config *cfg)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);	/* before any thread: only signalfd sees them */
-	lfd = cfg->api_fd >= 0 ? cfg->api_fd : listen_on(cfg->api_socket);
-	if (lfd < 0 || (cfg->api_fd >= 0 && adopt_listener(lfd)))
+	s.conns = calloc(API_MAX_CONNS, sizeof(*s.conns));
+	if (!s.conns) {
+		pr_err("api: out of memory");
 		return 1;
+	}
+	lfd = cfg->api_fd >= 0 ? cfg->api_fd : listen_on(cfg->api_socket);
+	if (lfd < 0 || (cfg->api_fd >= 0 && adopt_listener(lfd))) {
+		free(s.conns);
+		return 1;
+	}
 	s.path = cfg->api_fd >= 0 ? NULL : cfg->api_socket;
 	s.vmm = api_vmm_new(&wake_fd);
 	ret = evloop_init(&s.loop);
@@ -402,5 +412,6 @@ out:
 	close(lfd);
 	if (s.path)
 		unlink(s.path);
+	free(s.conns);
 	return s.status;
 }
