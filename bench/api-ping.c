@@ -1,8 +1,13 @@
 /*
- * api-ping KVMM [RUNS]: kvmm exec -> first successful vmm.ping, the latency Kata's clh driver
- * waits through before it can send vm.create. Spawns `KVMM --api-socket` RUNS times
- * (posix_spawn, so the harness adds little), polls the socket as fast as it can, and prints
- * the median and spread in milliseconds. No /dev/kvm needed.
+ * api-ping RUNS PROGRAM...: exec -> first successful vmm.ping, the latency Kata's clh driver
+ * waits through before it can send vm.create. Spawns `PROGRAM --api-socket PATH` RUNS times
+ * (PROGRAM may carry arguments of its own: "build/kvmm --seccomp false")
+ * for each PROGRAM, one run of each in turn (so that what else the machine does falls on all
+ * alike), polls the socket as fast as it can (posix_spawn: the harness adds little), and
+ * prints per program the median, p90, p99 and extremes in milliseconds and, from the second
+ * program on, the median and p99 as a ratio to the first one's (give the floor first:
+ * bench/ping-floor.c); then per program a line "api-ping-runs PROGRAM US..." with every run in
+ * microseconds, in the order run (bench/api-plot.py charts them). No /dev/kvm needed.
  */
 #include <signal.h>
 #include <spawn.h>
@@ -49,36 +54,92 @@ static int ping(const char *path)
 	return ok;
 }
 
+/* One run of PROG ("path [arg...]", split at spaces): ms from spawn to the first 200, or -1
+ * after 5 s without one. */
+static double run_once(const char *prog, const char *path)
+{
+	char words[512], *args[16];
+	double t0, t = -1;
+	int n = 0;
+	pid_t pid;
+
+	snprintf(words, sizeof(words), "%s", prog);
+	for (char *w = strtok(words, " "); w && n < 13; w = strtok(NULL, " "))
+		args[n++] = w;
+	args[n++] = "--api-socket";
+	args[n++] = (char *)path;
+	args[n] = NULL;
+	t0 = now_ms();
+	if (posix_spawn(&pid, args[0], NULL, NULL, args, environ)) {
+		perror("posix_spawn");
+		return -1;
+	}
+	while (now_ms() - t0 < 5000)
+		if (ping(path)) {
+			t = now_ms() - t0;
+			break;
+		}
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	unlink(path);
+	return t;
+}
+
+static double at(const double *t, int n, double q)
+{
+	int i = (int)(q * n);
+
+	return t[i < n ? i : n - 1];
+}
+
 int main(int argc, char **argv)
 {
-	int runs = argc > 2 ? atoi(argv[2]) : 50;
-	double *t;
+	int runs = argc > 2 ? atoi(argv[1]) : 0, nprog = argc - 2;
 	char dir[] = "/tmp/kvmm-ping-XXXXXX", path[64];
+	double **t, base_med = 0, base_p99 = 0;
 
-	if (argc < 2 || runs < 1 || !mkdtemp(dir)) {
-		fprintf(stderr, "usage: api-ping KVMM [RUNS]\n");
+	if (runs < 1 || nprog < 1 || !mkdtemp(dir)) {
+		fprintf(stderr, "usage: api-ping RUNS PROGRAM...\n");
 		return 2;
 	}
-	t = calloc(runs, sizeof(*t));
 	snprintf(path, sizeof(path), "%s/api.sock", dir);
-	for (int i = 0; i < runs; i++) {
-		char *args[] = { argv[1], "--api-socket", path, NULL };
-		double t0 = now_ms();
-		pid_t pid;
-
-		if (posix_spawn(&pid, argv[1], NULL, NULL, args, environ)) {
-			perror("posix_spawn");
-			return 1;
+	t = calloc(nprog, sizeof(*t));
+	for (int p = 0; p < nprog; p++)
+		t[p] = calloc(runs, sizeof(**t));
+	for (int i = 0; i < runs; i++)
+		for (int p = 0; p < nprog; p++) {
+			t[p][i] = run_once(argv[2 + p], path);
+			if (t[p][i] < 0) {
+				fprintf(stderr, "api-ping: %s: no 200 to vmm.ping within 5 s\n",
+					argv[2 + p]);
+				rmdir(dir);
+				return 1;
+			}
 		}
-		while (!ping(path) && now_ms() - t0 < 5000)
-			;
-		t[i] = now_ms() - t0;
-		kill(pid, SIGTERM);
-		waitpid(pid, NULL, 0);
-	}
 	rmdir(dir);
-	qsort(t, runs, sizeof(*t), cmp);
-	printf("exec->ping ms: median %.2f min %.2f p90 %.2f max %.2f (%d runs)\n", t[runs / 2],
-	       t[0], t[runs * 9 / 10], t[runs - 1], runs);
+	for (int p = 0; p < nprog; p++) {
+		printf("api-ping-runs %s", argv[2 + p]);
+		for (int i = 0; i < runs; i++)
+			printf(" %.0f", t[p][i] * 1e3);
+		printf("\n");
+	}
+	for (int p = 0; p < nprog; p++) {
+		double med, p99;
+
+		qsort(t[p], runs, sizeof(**t), cmp);
+		med = at(t[p], runs, 0.5);
+		p99 = at(t[p], runs, 0.99);
+		printf("api-ping %s: exec->ping ms median %.2f p90 %.2f p99 %.2f min %.2f max %.2f "
+		       "(%d runs)", argv[2 + p], med, at(t[p], runs, 0.9), p99, t[p][0],
+		       t[p][runs - 1], runs);
+		if (p == 0) {
+			base_med = med;
+			base_p99 = p99;
+		} else {
+			printf(" ratio to %s: median %.2f p99 %.2f", argv[2], med / base_med,
+			       p99 / base_p99);
+		}
+		printf("\n");
+	}
 	return 0;
 }

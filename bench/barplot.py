@@ -69,6 +69,7 @@ def bars(values, title, ylabel, scale, label):
     names = sorted(values)
     top = max(v for runs in values.values() for v in runs) * 1.15 or scale
     w, h, left, bottom, bar = 500, 300, 60, 40, 80
+    w = max(w, left + 10 + len(names) * (bar + 60))
     plot_h = h - bottom - 40
     y = lambda v: h - bottom - plot_h * v / top
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
@@ -87,7 +88,7 @@ def bars(values, title, ylabel, scale, label):
     for i, name in enumerate(names):
         x = x0 + i * (bar + 60)
         m = statistics.median(values[name])
-        colour = "#3b7dd8" if name == "kvmm" else "#999999"
+        colour = "#3b7dd8" if name.startswith("kvmm") else "#999999"
         out.append(f'<rect x="{x}" y="{y(m):.1f}" width="{bar}" '
                    f'height="{h - bottom - y(m):.1f}" fill="{colour}" opacity="0.7"/>')
         for v in values[name]:
