@@ -47,6 +47,7 @@ struct api_server {
 	 * connections reach it, where zeroing it here would fault in every page of it before
 	 * the first answer. */
 	struct api_conn *conns;
+	int conns_hi;			/* 1 + the highest slot ever used: loops stop there */
 	struct api_vmm *vmm;
 	const char *path;		/* unlinked at exit when we created it */
 	bool quit;
@@ -224,6 +225,9 @@ static void on_accept(void *opaque, uint32_t events)
 		}
 		struct api_conn *c = &s->conns[i];
 
+		if (i >= s->conns_hi)
+			s->conns_hi = i + 1;
+
 		*c = (struct api_conn){ .src = { fd, on_conn, c }, .srv = s, .last = now_s(),
 					.used = true };
 		http_conn_init(&c->http);
@@ -245,7 +249,7 @@ static void on_sweep(void *opaque, uint32_t events)
 	(void)events;
 	if (read(s->sweep_src.fd, &ticks, sizeof(ticks)) < 0)
 		return;
-	for (int i = 0; i < API_MAX_CONNS; i++)
+	for (int i = 0; i < s->conns_hi; i++)
 		if (s->conns[i].used && now - s->conns[i].last > API_IDLE_S)
 			conn_close(&s->conns[i]);
 }
@@ -400,7 +404,7 @@ int api_main(struct vmm_config *cfg)
 out:
 	if (s.vmm)
 		api_vmm_stop(s.vmm);
-	for (int i = 0; i < API_MAX_CONNS; i++)
+	for (int i = 0; i < s.conns_hi; i++)
 		if (s.conns[i].used)
 			conn_close(&s.conns[i]);
 	if (s.sig_src.fd > 0)

@@ -11,9 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <jansson.h>
 
 #include "api.h"
 #include "config.h"
@@ -152,7 +154,10 @@ static int confine(const struct vmm_config *cfg)
 		       "kvmm unconfined", cfg->seccomp ? cfg->seccomp : "true", why);
 		return ret;
 	}
-	for (unsigned int k = 0; mode != KVMM_SECCOMP_OFF && k < SECCOMP_NR_THREADS; k++) {
+	/* Sizing a list resolves each of its names (libseccomp searches its syscall table):
+	 * only when -v will print it. */
+	for (unsigned int k = 0; mode != KVMM_SECCOMP_OFF && log_threshold >= LOG_INFO &&
+	     k < SECCOMP_NR_THREADS; k++) {
 		unsigned int ioctls, calls = seccomp_filter_size(k, &ioctls);
 
 		pr_info("seccomp (%s): %s threads: %u syscalls, %u ioctl requests",
@@ -211,6 +216,12 @@ int main(int argc, char **argv)
 		return KVMM_EXIT_ERROR;
 	}
 	if (cfg.api_socket || cfg.api_fd >= 0) {
+		uint32_t seed;
+
+		/* jansson's hash seed, which it would otherwise read from /dev/urandom (open,
+		 * read, close) when the first answer builds the first JSON object. */
+		if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed) && seed)
+			json_object_seed(seed);
 		status = api_main(&cfg);
 		pr_info("exiting with status %d", status);
 		config_free(&cfg);

