@@ -6,7 +6,7 @@
  * alike), polls the socket as fast as it can (posix_spawn: the harness adds little), and
  * prints per program the median, p90, p99 and extremes in milliseconds and, from the second
  * program on, the median and p99 as a ratio to the first one's (give the floor first:
- * bench/ping-floor.c); then per program a line "api-ping-runs PROGRAM US..." with every run in
+ * bench/ping-floor.c), and the median CPU time each run used from exec to exit; then per program a line "api-ping-runs PROGRAM US..." with every run in
  * microseconds, in the order run (bench/api-plot.py charts them). No /dev/kvm needed.
  */
 #include <signal.h>
@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -55,9 +56,11 @@ static int ping(const char *path)
 }
 
 /* One run of PROG ("path [arg...]", split at spaces): ms from spawn to the first 200, or -1
- * after 5 s without one. */
-static double run_once(const char *prog, const char *path)
+ * after 5 s without one; in *CPU_MS the CPU time (user and system) the program used from its
+ * exec to its exit on SIGTERM right after that answer. */
+static double run_once(const char *prog, const char *path, double *cpu_ms)
 {
+	struct rusage ru;
 	char words[512], *args[16];
 	double t0, t = -1;
 	int n = 0;
@@ -80,7 +83,9 @@ static double run_once(const char *prog, const char *path)
 			break;
 		}
 	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
+	if (wait4(pid, NULL, 0, &ru) == pid)
+		*cpu_ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+			  (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 	unlink(path);
 	return t;
 }
@@ -96,7 +101,7 @@ int main(int argc, char **argv)
 {
 	int runs = argc > 2 ? atoi(argv[1]) : 0, nprog = argc - 2;
 	char dir[] = "/tmp/kvmm-ping-XXXXXX", path[64];
-	double **t, base_med = 0, base_p99 = 0;
+	double **t, **cpu, base_med = 0, base_p99 = 0;
 
 	if (runs < 1 || nprog < 1 || !mkdtemp(dir)) {
 		fprintf(stderr, "usage: api-ping RUNS PROGRAM...\n");
@@ -104,11 +109,14 @@ int main(int argc, char **argv)
 	}
 	snprintf(path, sizeof(path), "%s/api.sock", dir);
 	t = calloc(nprog, sizeof(*t));
-	for (int p = 0; p < nprog; p++)
+	cpu = calloc(nprog, sizeof(*cpu));
+	for (int p = 0; p < nprog; p++) {
 		t[p] = calloc(runs, sizeof(**t));
+		cpu[p] = calloc(runs, sizeof(**cpu));
+	}
 	for (int i = 0; i < runs; i++)
 		for (int p = 0; p < nprog; p++) {
-			t[p][i] = run_once(argv[2 + p], path);
+			t[p][i] = run_once(argv[2 + p], path, &cpu[p][i]);
 			if (t[p][i] < 0) {
 				fprintf(stderr, "api-ping: %s: no 200 to vmm.ping within 5 s\n",
 					argv[2 + p]);
@@ -127,11 +135,13 @@ int main(int argc, char **argv)
 		double med, p99;
 
 		qsort(t[p], runs, sizeof(**t), cmp);
+		qsort(cpu[p], runs, sizeof(**cpu), cmp);
 		med = at(t[p], runs, 0.5);
 		p99 = at(t[p], runs, 0.99);
 		printf("api-ping %s: exec->ping ms median %.2f p90 %.2f p99 %.2f min %.2f max %.2f "
-		       "(%d runs)", argv[2 + p], med, at(t[p], runs, 0.9), p99, t[p][0],
-		       t[p][runs - 1], runs);
+		       "(%d runs); CPU ms exec->exit median %.2f", argv[2 + p], med,
+		       at(t[p], runs, 0.9), p99, t[p][0], t[p][runs - 1], runs,
+		       at(cpu[p], runs, 0.5));
 		if (p == 0) {
 			base_med = med;
 			base_p99 = p99;
