@@ -57,7 +57,10 @@ grep -q '^kvmmuser:' /etc/passwd ||
 grep -q '^kvm:' /etc/group || printf 'kvm:x:994:kvmmuser\nkvmmuser:x:4242:\nkvmmnokvm:x:4243:\n' >>/etc/group
 chgrp 994 /dev/kvm && chmod 0660 /dev/kvm || echo "LAB: INFO l1-kvm-perms could not set /dev/kvm to root:kvm 0660"
 read -r up _ </proc/uptime
-echo "LAB: INFO l1-kvm-ready uptime_s=$up $(stat -c '%A %U:%G' /dev/kvm) $(dmesg | grep -o -E 'Nested (Virtualization|Paging) enabled' | tr '\n' ' ' || true)"
+# kvm_amd's parameters that change how L1 runs L2 (vgif, npt, avic, ...), for studies of L1.
+kvm_params=$(cd /sys/module/kvm_amd/parameters 2>/dev/null && for p in npt vgif vls avic nested lbrv; do
+	[ -r "$p" ] && printf '%s=%s ' "$p" "$(cat "$p")"; done || true)
+echo "LAB: INFO l1-kvm-ready uptime_s=$up $(stat -c '%A %U:%G' /dev/kvm) $(dmesg | grep -o -E 'Nested (Virtualization|Paging) enabled' | tr '\n' ' ' || true)${kvm_params:+kvm_amd: $kvm_params}"
 
 # Hold one idle VM for the whole run so the test VMs never make L1's KVM patch its own kernel
 # text (static keys) or toggle SVM on every CPU: see tests/lab/kvm-hold.c.

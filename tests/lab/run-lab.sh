@@ -28,6 +28,8 @@
 #   LAB_VIRTIOFSD    on a KVM host: the virtio-fs back-end (/usr/lib/qemu/virtiofsd; L1 has
 #                    its own copy there)
 #   LAB_L1_TIMEOUT   seconds for the whole L1 boot (2400)
+#   LAB_L1_CPU       x86_64: L1's -cpu (max); LAB_L1_APPEND: more of L1's kernel command line
+#                    (both for studies of L1's own failures: README.md)
 #   LAB_L1_STALL     seconds of L1 console silence taken as a wedged L1 (300; an L1 soft
 #                    lockup report counts at once): its registers
 #                    are dumped (symbolized) into the log and L1 is ended
@@ -61,7 +63,8 @@ case $arch in
 x86_64)
 	console=ttyS0
 	l1_kernel=vmlinuz
-	l1_qemu=(qemu-system-x86_64 -machine q35 -accel tcg -cpu max -m 2G -smp 2)
+	# LAB_L1_CPU: another -cpu for L1 (a study of L1's own failures, tests/lab/README.md).
+	l1_qemu=(qemu-system-x86_64 -machine q35 -accel tcg -cpu "${LAB_L1_CPU:-max}" -m 2G -smp 2)
 	;;
 aarch64)
 	console=ttyAMA0
@@ -344,7 +347,7 @@ timeout "$l1_timeout" "${l1_qemu[@]}" \
 	-nographic -no-reboot -action shutdown=pause -d cpu_reset -D "$qemu_log" \
 	-nodefaults -serial stdio -nic none -monitor "unix:$mon,server=on,wait=off" \
 	-kernel "$guest/$l1_kernel" -initrd "$outdir/l1-initrd.img" \
-	-append "console=$console panic=-1 quiet nokaslr kvmm.lab=$mode" </dev/null 2>&1 |
+	-append "console=$console panic=-1 quiet nokaslr kvmm.lab=$mode${LAB_L1_APPEND:+ $LAB_L1_APPEND}" </dev/null 2>&1 |
 	sed -u 's/\r//g' | tee "$log" |
 	if [ $demo = 1 ]; then demo_console l1; else grep --line-buffered -o 'LAB: .*'; fi
 rc=${PIPESTATUS[0]}
