@@ -2,7 +2,7 @@
 # Installs what kvmm needs, builds it, and runs every test: the Criterion
 # unit suite (plain and under ASan+UBSan), the libFuzzer targets for a
 # bounded time, the API contract test, an API session under valgrind
-# (tests/api/valgrind-session.sh), and the KVM labs of both
+# (tests/api/valgrind-session.sh), the smoke run of bench/api-ping, and the KVM labs of both
 # architectures, which boot real guests with kvmm (inside a nested-KVM L1
 # under QEMU when this machine has no /dev/kvm; kvmm for aarch64 is
 # cross-built), each also with an ASan+UBSan kvmm.  Prints what failed
@@ -97,6 +97,9 @@ run_suite build contract
 
 # An API session with kvmm under valgrind's memcheck (tests/api/valgrind-session.sh).
 run_suite build valgrind
+
+# The smoke runs of the benchmarks that need no VM (bench/api-ping: exec -> vmm.ping).
+run_suite build bench
 
 if $lab; then
 	run_lab build
