@@ -13,10 +13,15 @@ A test is picked only when the L1 wedge is all that failed: its output has no
 "LAB: FAIL" line but run-lab.sh's closing "lab-done" one.  A scenario that
 failed before L1 went stands as a failure, and the test is not repeated.
 
+The second try runs only the scenarios the first did not finish: each that
+ended in the first try ("LAB: INFO scenario NAME took_ms=...") passed there,
+since nothing failed, and is passed to run-lab.sh in LAB_SKIP.
+
 Usage: lab-wedged.py TESTLOG.json KEPT.json WEDGED.json
-Prints the names of the tests to run again, one a line; writes their lines of
-TESTLOG.json to WEDGED.json (their first try) and every other test's line to
-KEPT.json (whose results then count as they are).
+Prints a line per test to run again: its name, a tab, and the scenarios to
+skip (space-separated); writes their lines of TESTLOG.json to WEDGED.json
+(their first try) and every other test's line to KEPT.json (whose results then
+count as they are).
 """
 import json
 import re
@@ -25,6 +30,7 @@ import sys
 BAD = ("FAIL", "TIMEOUT", "ERROR")
 WEDGE = re.compile(r"L1 (stalled|timed out|kernel crashed|triple-faulted|reset itself)")
 SCENARIO_FAIL = re.compile(r"^\s*LAB: FAIL (?!lab-done )", re.M)
+SCENARIO_DONE = re.compile(r"^\s*LAB: INFO scenario (\S+) took_ms=", re.M)
 
 
 def wedged_only(t):
@@ -50,8 +56,10 @@ def main(argv):
                 continue
             line = line if line.endswith("\n") else line + "\n"
             if wedged_only(t):
+                text = (t.get("stdout") or "") + (t.get("stderr") or "")
+                done = sorted(set(SCENARIO_DONE.findall(text)))
                 # meson logs "project:suite / name"; meson test takes the name.
-                again.append(t["name"].split(" / ", 1)[-1])
+                again.append(t["name"].split(" / ", 1)[-1] + "\t" + " ".join(done))
                 wedged.write(line)
             else:
                 kept.write(line)

@@ -16,6 +16,7 @@
 #   LAB_MODE         test (default) or bench: the side-by-side benchmarks instead of the tests
 #                    (bench/run-lab.sh); the log is then bench-ARCH.log
 #   LAB_ONLY         run only these scenarios (sh patterns, space-separated)
+#   LAB_SKIP         do not run these scenarios (names; test-all.sh's second try after L1 died)
 #   LAB_TRANSPORT    pci (default) or mmio: the virtio transport of every kvmm in the lab
 #   LAB_REPEAT       run them this many times over in one L1 boot (hunting rare failures)
 #   LAB_TIMEOUT, LAB_EXTRA_CMDLINE, LAB_BOOT_RUNS, LAB_DUMP_LINES, LAB_LIVE, LAB_NET_MB,
@@ -156,7 +157,8 @@ summarize() {
 	fi
 	echo "LAB: INFO lab total_s=$(($(date +%s) - t_start)) log=$log"
 	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+	# A second try that skips what passed before (LAB_SKIP) may have nothing left to run.
+	[ "$failed" -eq 0 ] && { [ "$passed" -gt 0 ] || [ -n "${LAB_SKIP:-}" ]; }
 }
 
 # 2a. A usable /dev/kvm here: run directly.
@@ -273,7 +275,7 @@ fi
 # Settings for the scenarios inside L1 (sourced by the L1 init).
 {
 echo "export LAB_ARCH=$arch"
-for v in LAB_MODE LAB_ONLY LAB_REPEAT LAB_TIMEOUT LAB_EXTRA_CMDLINE LAB_BOOT_RUNS LAB_DUMP_LINES LAB_LIVE \
+for v in LAB_MODE LAB_ONLY LAB_SKIP LAB_REPEAT LAB_TIMEOUT LAB_EXTRA_CMDLINE LAB_BOOT_RUNS LAB_DUMP_LINES LAB_LIVE \
 	LAB_NET_MB LAB_MEM_RUNS LAB_MEM_SETTLE LAB_MEM_BUDGET_KB LAB_GIC LAB_SOAK_RUNS LAB_TRANSPORT \
 	LAB_HOSTILE_SEED LAB_HOSTILE_SECS LAB_FS_VMM LAB_FS_MB LAB_FS_CACHE LAB_FS_TIMEOUT \
 	LAB_FS_ROUNDS LAB_FS_RUNS LAB_HP_ROUNDS LAB_HP_LOOP_SECS LAB_HP_WAIT LAB_HP_NET_KB \

@@ -12,6 +12,8 @@
 #   LAB_MODE    test (default): the tests; bench: the side-by-side benchmarks (bench/run-lab.sh)
 #   LAB_QEMU    qemu-system-<arch> (benchmark)   LAB_BIOS    QEMU firmware (x86: bios-256k.bin)
 #   LAB_ONLY    optional: run only the scenarios whose names match one of these sh patterns
+#   LAB_SKIP    optional: scenario names not to run (those that passed in an L1 boot that then
+#               died: scripts/test-all.sh's second try runs only the rest)
 #   LAB_REPEAT  run the (selected) scenarios this many times over (1; for hunting rare failures)
 #   LAB_TIMEOUT seconds allowed per guest run (60)
 #   LAB_TINY    optional: directory with the tiny*.elf test guests (guest-images/tiny)
@@ -36,6 +38,7 @@ LAB_ARCH=${LAB_ARCH:-$(uname -m)}
 LAB_TMP=${LAB_TMP:-/tmp/kvmm-lab.$$}
 LAB_TIMEOUT=${LAB_TIMEOUT:-60}
 LAB_ONLY=${LAB_ONLY:-}
+LAB_SKIP=${LAB_SKIP:-}
 LAB_REPEAT=${LAB_REPEAT:-1}
 LAB_LIVE=${LAB_LIVE:-0}
 LAB_QEMU=${LAB_QEMU:-qemu-system-$LAB_ARCH}
@@ -325,6 +328,7 @@ if [ -d "$LAB_DIR/scenarios.d" ]; then
 fi
 
 selected() {
+	case " $LAB_SKIP " in *" $1 "*) return 1 ;; esac
 	[ -z "$LAB_ONLY" ] && return 0
 	for _p in $LAB_ONLY; do
 		# shellcheck disable=SC2254 # the pattern is meant to match
@@ -405,6 +409,7 @@ run_scenario() {
 	fi
 }
 
+[ -z "$LAB_SKIP" ] || info "not run again (passed in the L1 boot before this one): $LAB_SKIP"
 _round=0
 while [ $_round -lt "$LAB_REPEAT" ]; do
 	_round=$((_round + 1))
