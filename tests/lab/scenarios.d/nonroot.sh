@@ -238,7 +238,15 @@ nr_vsock() {
 			fail nonroot-vsock "host -> guest port 1024: $_h"
 		fi
 		;;
-	*) fail nonroot-vsock "guest -> host port 2000: ${_g:-no KVMM-VSOCK-GUEST line}" ;;
+	*)
+		fail nonroot-vsock "guest -> host port 2000: ${_g:-no KVMM-VSOCK-GUEST line}"
+		# What the guest's console held (the line may have come out mangled) and the
+		# user's echo server said.
+		tr -d '\r' <"$_o" | grep -a -n -e KVMM-VSOCK -e vsock | tail -n 10 | sed 's/^/  | vsock: /'
+		tail -n 20 "$_o" | sed 's/^/  | out: /'
+		tail -n 10 "$_e" | sed 's/^/  | err: /'
+		tail -n 5 "$LAB_TMP/nonroot-vsock-serve.out" 2>/dev/null | sed 's/^/  | serve: /'
+		;;
 	esac
 
 	# nonroot-creds
