@@ -210,6 +210,10 @@ nr_vsock() {
 	nr_as "$NR_UID" "" "$LAB_VSOCK_CLIENT" serve "${_vs}_2000" $((LAB_TIMEOUT * 3)) \
 		>"$LAB_TMP/nonroot-vsock-serve.out" 2>&1 &
 	_srv=$!
+	# Emptied here: the background job's redirection may come after the first net_wait,
+	# which would then read an earlier round's markers (LAB_REPEAT, or a repeat after a
+	# guest triple fault).
+	: >"$_o"
 	setsid "$NR_WRAP" --api-socket "$_as" --cmdline "$CMDLINE kvmm.test=vsock" \
 		</dev/null >"$_o" 2>"$_e" &
 	_p=$!

@@ -140,6 +140,7 @@ sc_blk_crash() {
 	_c=$LAB_TMP/blk-c.img
 	blk_image "$_c" 1
 	_out=$LAB_TMP/blk-crash.out
+	: >"$_out"	# now: the background redirection may come after the first grep below
 	setsid "$KVMM" --kernel "$KERNEL" --initramfs "$INITRAMFS" --memory size=512M \
 		--disk "path=$_c" --cmdline "$CMDLINE kvmm.test=blk-crash" </dev/null >"$_out" 2>&1 &
 	_pid=$!

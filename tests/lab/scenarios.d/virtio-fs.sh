@@ -397,6 +397,7 @@ sc_fs_kill() {
 	head -c $((FS_MB * 1048576)) /dev/urandom >"$_sh/big-in"
 	fs_vfsd_start fs-kill "$_s" "$_sh" || { fail fs-kill "$FS_WHY"; rm -rf "$_sh"; return 0; }
 	_cmd="$CMDLINE kvmm.test=virtiofs kvmm.fs_mode=kill"
+	: >"$_o"	# now: the background redirection may come after net_wait's first look
 	if [ "$FS_VMM" = qemu ]; then
 		fs_mon_start "$LAB_TMP/fs-kill-mon"
 		setsid "$(fs_qemu_wrapper)" "$_s" 512 1 "$_cmd" -chardev "pipe,id=mon0,path=$FS_MON" \

@@ -9,6 +9,7 @@ vsock_attempt() {
 	rm -f "$_s" "${_s}_2000"
 	"$_c" serve "${_s}_2000" $((LAB_TIMEOUT * 3)) >/dev/null 2>&1 &
 	_srv=$!
+	: >"$_o"	# now: the background redirection may come after net_wait's first look
 	setsid "$KVMM" --kernel "$KERNEL" --initramfs "$INITRAMFS" --memory size=512M -v \
 		--vsock "cid=3,socket=$_s" --cmdline "$CMDLINE kvmm.test=vsock" </dev/null >"$_o" 2>&1 &
 	_p=$!
