@@ -1,13 +1,14 @@
 /*
  * api-ping RUNS PROGRAM...: exec -> first successful vmm.ping, the latency Kata's clh driver
  * waits through before it can send vm.create. Spawns `PROGRAM --api-socket PATH` RUNS times
- * (PROGRAM may carry arguments of its own: "build/kvmm --seccomp false")
- * for each PROGRAM, one run of each in turn (so that what else the machine does falls on all
- * alike), polls the socket as fast as it can (posix_spawn: the harness adds little), and
- * prints per program the median, p90, p99 and extremes in milliseconds and, from the second
- * program on, the median and p99 as a ratio to the first one's (give the floor first:
- * bench/ping-floor.c), and the median CPU time each run used from exec to exit; then per program a line "api-ping-runs PROGRAM US..." with every run in
- * microseconds, in the order run (bench/api-plot.py charts them). No /dev/kvm needed.
+ * for each PROGRAM (which may carry arguments of its own: "build/kvmm --seccomp false"), one
+ * run of each in turn so that what else the machine does falls on all alike, and polls the
+ * socket as fast as it can (posix_spawn: the harness adds little). Prints per program the
+ * median, p90, p99 and extremes in milliseconds, the median CPU time a run used from exec to
+ * exit and, from the second program on, the median and p99 as a ratio to the first one's
+ * (give the floor first: bench/ping-floor.c); then per program a line
+ * "api-ping-runs PROGRAM US..." with every run in microseconds, in the order run
+ * (bench/api-plot.py charts them). No /dev/kvm needed.
  */
 #include <signal.h>
 #include <spawn.h>

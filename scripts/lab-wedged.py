@@ -33,12 +33,10 @@ SCENARIO_FAIL = re.compile(r"^\s*LAB: FAIL (?!lab-done )", re.M)
 SCENARIO_DONE = re.compile(r"^\s*LAB: INFO scenario (\S+) took_ms=", re.M)
 
 
-def wedged_only(t):
-    """True when test record t failed and an L1 wedge is all that failed."""
-    if t.get("result") not in BAD:
-        return False
-    text = (t.get("stdout") or "") + (t.get("stderr") or "")
-    return bool(WEDGE.search(text)) and not SCENARIO_FAIL.search(text)
+def wedged_only(t, text):
+    """True when test record t (its output TEXT) failed and an L1 wedge is all that failed."""
+    return (t.get("result") in BAD and bool(WEDGE.search(text)) and
+            not SCENARIO_FAIL.search(text))
 
 
 def main(argv):
@@ -55,8 +53,8 @@ def main(argv):
             except ValueError:
                 continue
             line = line if line.endswith("\n") else line + "\n"
-            if wedged_only(t):
-                text = (t.get("stdout") or "") + (t.get("stderr") or "")
+            text = (t.get("stdout") or "") + (t.get("stderr") or "")
+            if wedged_only(t, text):
                 done = sorted(set(SCENARIO_DONE.findall(text)))
                 # meson logs "project:suite / name"; meson test takes the name.
                 again.append(t["name"].split(" / ", 1)[-1] + "\t" + " ".join(done))

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -22,6 +23,7 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include <jansson.h>
 
 #include "api.h"
 #include "evloop.h"
@@ -361,7 +363,12 @@ int api_main(struct vmm_config *cfg)
 	struct api_server s = { .status = 1 };
 	sigset_t set;
 	int wake_fd = -1, ret, lfd;
+	uint32_t seed;
 
+	/* jansson's hash seed, which it would otherwise read from /dev/urandom (open, read,
+	 * close) when the first answer builds the first JSON object. */
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed) && seed)
+		json_object_seed(seed);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);

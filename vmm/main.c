@@ -11,11 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include <jansson.h>
 
 #include "api.h"
 #include "config.h"
@@ -216,12 +214,6 @@ int main(int argc, char **argv)
 		return KVMM_EXIT_ERROR;
 	}
 	if (cfg.api_socket || cfg.api_fd >= 0) {
-		uint32_t seed;
-
-		/* jansson's hash seed, which it would otherwise read from /dev/urandom (open,
-		 * read, close) when the first answer builds the first JSON object. */
-		if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed) && seed)
-			json_object_seed(seed);
 		status = api_main(&cfg);
 		pr_info("exiting with status %d", status);
 		config_free(&cfg);
