@@ -19,6 +19,24 @@ import sys
 import barplot
 
 LINE = re.compile(r"LAB: INFO boot-time run=(\d+) vmm=([\w-]+) marker_ms=(\d+)")
+SPLIT = re.compile(r"LAB: INFO boot-time run=(\d+) vmm=(kvmm[\w-]*) marker_ms=\d+ exit=\d+ "
+                   r"run_ms=(\d+) setup_ms=([\d.]+) guest_ms=[\d.]+ exit_ms=([\d.]+) "
+                   r"teardown_ms=([\d.]+)")
+
+
+def vmm_share(path):
+    """{vmm: [(run_ms, setup_ms, exit_ms, teardown_ms, share), ...]} for the kvmm runs whose
+    line has the whole split: the VMM-added share of a boot is kvmm's own time (set-up, exit
+    handling, teardown) over the run's wall time, launch to process exit."""
+    out = {}
+    with open(path, errors="replace") as f:
+        for line in f:
+            m = SPLIT.search(line)
+            if m:
+                run, setup, exits, down = (float(g) for g in m.groups()[2:])
+                out.setdefault(m.group(2), []).append(
+                    (run, setup, exits, down, (setup + exits + down) / run if run else 0))
+    return out
 
 
 def svg(runs, title):
@@ -36,6 +54,19 @@ def main():
     title = f"{arch}: start to guest marker, nested KVM lab (kvmm/QEMU = {k / q:.2f})"
     barplot.save(svg(runs, title), sys.argv, "boot-time", arch)
     barplot.print_medians(runs)
+    shares = vmm_share(sys.argv[1])
+    if shares:
+        print("\n| vmm | runs | median run (ms) | set-up (ms) | exit handling (ms) "
+              "| teardown (ms) | VMM-added share |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        for name in sorted(shares):
+            rows = shares[name]
+            med = [statistics.median(r[i] for r in rows) for i in range(5)]
+            print(f"| {name} | {len(rows)} | {med[0]:.0f} | {med[1]:.1f} | {med[2]:.1f} "
+                  f"| {med[3]:.1f} | {100 * med[4]:.1f}% |")
+        if "kvmm" in shares:
+            print(f"\nVMM-added share of a kvmm boot ({arch}, median of {len(shares['kvmm'])}): "
+                  f"{100 * statistics.median(r[4] for r in shares['kvmm']):.1f}%")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,25 @@ void boot_timer_first_run(struct boot_timer *bt)
 		atomic_compare_exchange_strong(&bt->first_run_ns, &zero, mono_ns());
 }
 
+void boot_timer_stop(struct boot_timer *bt)
+{
+	uint64_t zero = 0;
+
+	if (!atomic_load_explicit(&bt->stop_ns, memory_order_relaxed))
+		atomic_compare_exchange_strong(&bt->stop_ns, &zero, mono_ns());
+}
+
+void boot_timer_log_teardown(const struct boot_timer *bt)
+{
+	uint64_t stop = atomic_load(&bt->stop_ns), now = mono_ns(), us;
+
+	if (!stop || now < stop)
+		return;
+	us = (now - stop) / 1000;
+	pr_info("teardown: the VM's resources freed %llu.%03llu ms after its stop was requested",
+		(unsigned long long)(us / 1000), (unsigned long long)(us % 1000));
+}
+
 bool boot_timer_us(const struct boot_timer *bt, uint64_t *setup, uint64_t *guest, uint64_t *total)
 {
 	uint64_t run = atomic_load(&bt->first_run_ns), mark = atomic_load(&bt->marker_ns);

@@ -3,8 +3,9 @@
  * it runs (x86_64: I/O port X86_BOOT_TIMER_PORT; aarch64: the MMIO page at
  * A64_BOOT_TIMER_GPA), as Firecracker's is. kvmm then logs, and vm.counters reports, where the
  * boot's time went: kvmm's own set-up (process start to vcpu0's first KVM_RUN) and the guest's
- * part (first KVM_RUN to the marker). Times are CLOCK_MONOTONIC; the process's start is taken
- * by a constructor, before main() and after the dynamic loader.
+ * part (first KVM_RUN to the marker); and at the end, kvmm's teardown (the VM's first stop
+ * request, a guest power-off say, to its resources freed). Times are CLOCK_MONOTONIC; the
+ * process's start is taken by a constructor, before main() and after the dynamic loader.
  */
 #ifndef KVMM_BOOT_TIMER_H
 #define KVMM_BOOT_TIMER_H
@@ -19,6 +20,7 @@ struct boot_timer {
 	_Atomic uint64_t first_run_ns;	/* vcpu0's first KVM_RUN; 0 before it */
 	_Atomic uint64_t marker_ns;	/* the guest's first magic write; 0 before it */
 	_Atomic uint64_t writes;	/* writes of any value, the first magic one included */
+	_Atomic uint64_t stop_ns;	/* the VM's first stop request; 0 before it */
 };
 
 /* CLOCK_MONOTONIC in ns when the process started (its constructors ran). */
@@ -26,6 +28,13 @@ uint64_t boot_timer_process_start_ns(void);
 
 /* Records the first KVM_RUN (later calls are no-ops). */
 void boot_timer_first_run(struct boot_timer *bt);
+
+/* Records the VM's first stop request (later calls are no-ops); any thread. */
+void boot_timer_stop(struct boot_timer *bt);
+
+/* Logs (info) the teardown: from the stop request to now, which the caller makes the moment
+ * the VM's resources are freed. Nothing when no stop was recorded. */
+void boot_timer_log_teardown(const struct boot_timer *bt);
 
 /* Bus handler (any width; only a write of BOOT_TIMER_MAGIC at offset 0 marks, once; reads
  * return 0); OPAQUE is the struct boot_timer. */

@@ -32,6 +32,7 @@ void vm_request_stop(struct vm *vm, enum vm_stop reason)
 
 	if (!atomic_compare_exchange_strong(&vm->stop, &expected, reason))
 		return;
+	boot_timer_stop(&vm->boot_timer);
 	if (vm->stop_efd >= 0 && write(vm->stop_efd, &one, sizeof(one)) < 0)
 		pr_warn("vm: cannot wake the event loop: %s", strerror(errno));
 	/* Parked vCPUs must see the stop too. */
@@ -401,6 +402,7 @@ out:
 		hooks->stopping(vm, hooks->opaque);
 	atomic_store(&vm->paused, false);	/* parked vCPUs must end */
 	vm_teardown(vm);
+	boot_timer_log_teardown(&vm->boot_timer);
 	stop = atomic_load(&vm->stop);
 	pthread_cond_destroy(&vm->pause_cond);
 	pthread_mutex_destroy(&vm->pause_lock);

@@ -161,6 +161,22 @@ Test(boot_timer, marks_once_and_splits)
 	cr_assert_eq(bt.writes, 4);
 }
 
+/* The teardown's start is the first stop request; later ones (a vCPU's error after a
+ * power-off, say) do not move it. */
+Test(boot_timer, first_stop_counts)
+{
+	struct boot_timer bt = { 0 };
+	uint64_t first;
+
+	boot_timer_log_teardown(&bt);	/* no stop yet: nothing to log, no crash */
+	boot_timer_stop(&bt);
+	first = bt.stop_ns;
+	cr_assert_geq(first, boot_timer_process_start_ns());
+	boot_timer_stop(&bt);
+	cr_assert_eq(bt.stop_ns, first, "a later stop request moved the first one");
+	boot_timer_log_teardown(&bt);
+}
+
 Test(boot_timer, reads_zero)
 {
 	struct boot_timer bt = { 0 };

@@ -8,22 +8,24 @@
 # then needs and QEMU's PCI machine cannot take).
 # Per run: "LAB: INFO boot-time run=N vmm=kvmm|qemu|kvmm-mmio marker_ms=M exit=C run_ms=R",
 # for kvmm with its boot timer's split (devices/boot_timer.h; the guest's init writes the
-# marker just before its marker line): "setup_ms=S guest_ms=G exit_ms=E" (kvmm's set-up,
-# process start to the first KVM_RUN; the guest's part, to the boot timer's marker; kvmm's
-# time handling the exits of the whole run, all vCPUs); the first run of each kvmm series also
+# marker just before its marker line): "setup_ms=S guest_ms=G exit_ms=E teardown_ms=T"
+# (kvmm's set-up, process start to the first KVM_RUN; the guest's part, to the boot timer's
+# marker; kvmm's time handling the exits of the whole run, all vCPUs; kvmm's teardown, the
+# guest's power-off to the VM's resources freed); the first run of each kvmm series also
 # logs its exits by kind ("boot-time kvmm vcpu0: exits: ..."). bench/boot-plot.py draws them.
 #
 #   LAB_BOOT_RUNS   runs of each VMM (5)
 
-# boot_split ERR: kvmm's boot-timer split and exit-handling time from its -vv log ERR, as
-# "setup_ms=S guest_ms=G exit_ms=E" (none where the log lacks it).
+# boot_split ERR: kvmm's boot-timer split, exit-handling and teardown times from its -vv log
+# ERR, as "setup_ms=S guest_ms=G exit_ms=E teardown_ms=T" (none where the log lacks one).
 boot_split() {
 	_bl=$(grep -o 'boot-timer: .*' "$1" | head -n 1)
 	_bs=$(echo "$_bl" | sed -n 's/.*set-up \([0-9.]*\) ms,.*/\1/p')
 	_bg=$(echo "$_bl" | sed -n 's/.*guest \([0-9.]*\) ms$/\1/p')
 	_be=$(grep -o 'vcpu[0-9]*: exits:.*' "$1" | sed 's/; ports:.*//' | grep -o '([0-9]* us)' |
 		tr -dc '0-9\n' | awk '{ s += $1 } END { if (NR) printf "%.1f", s / 1000 }')
-	echo "setup_ms=${_bs:-none} guest_ms=${_bg:-none} exit_ms=${_be:-none}"
+	_bt=$(sed -n 's/.*teardown: .* freed \([0-9.]*\) ms after.*/\1/p' "$1" | head -n 1)
+	echo "setup_ms=${_bs:-none} guest_ms=${_bg:-none} exit_ms=${_be:-none} teardown_ms=${_bt:-none}"
 }
 
 sc_boot_time() {

@@ -120,19 +120,22 @@ sc_boot_timer() {
 	_t=$(echo "$_l" | sed -n 's/.*marker \([0-9.]*\) ms after.*/\1/p')
 	_s=$(echo "$_l" | sed -n 's/.*set-up \([0-9.]*\) ms,.*/\1/p')
 	_g=$(echo "$_l" | sed -n 's/.*guest \([0-9.]*\) ms$/\1/p')
-	if [ -z "$MARKER" ] || [ "$RC" != 0 ] || [ -z "$_t" ] || [ -z "$_s" ] || [ -z "$_g" ]; then
-		fail boot-timer "want the marker, exit 0 and kvmm's boot-timer line with its split, got '$_l': $(last_run)"
+	_d=$(sed -n 's/.*teardown: .* freed \([0-9.]*\) ms after.*/\1/p' "$ERR" | head -n 1)
+	if [ -z "$MARKER" ] || [ "$RC" != 0 ] || [ -z "$_t" ] || [ -z "$_s" ] || [ -z "$_g" ] ||
+		[ -z "$_d" ]; then
+		fail boot-timer "want the marker, exit 0, kvmm's boot-timer line with its split and its teardown line, got '$_l', teardown '${_d}': $(last_run)"
 		dump_last
 		return 0
 	fi
-	_why=$(awk -v t="$_t" -v s="$_s" -v g="$_g" -v m="$MARK_MS" 'BEGIN {
+	_why=$(awk -v t="$_t" -v s="$_s" -v g="$_g" -v m="$MARK_MS" -v d="$_d" -v r="$RUN_MS" 'BEGIN {
 		if (s <= 0 || g <= 0) print "a part is zero"
 		else if (s + g - t > 0.0015 || t - s - g > 0.0015) print "the parts do not add up"
 		else if (t > m) print "the total is longer than the host waited for the marker line"
+		else if (d <= 0 || t + d > r) print "the teardown is zero or does not fit in the run"
 	}')
 	if [ -n "$_why" ]; then
 		fail boot-timer "$_why: '$_l', marker line at ${MARK_MS} ms"
 		return 0
 	fi
-	pass boot-timer "kvmm set-up ${_s} ms + guest ${_g} ms = ${_t} ms; the host read the marker line at ${MARK_MS} ms"
+	pass boot-timer "kvmm set-up ${_s} ms + guest ${_g} ms = ${_t} ms; the host read the marker line at ${MARK_MS} ms; teardown ${_d} ms of a ${RUN_MS} ms run"
 }
