@@ -2,17 +2,18 @@
 # The side-by-side benchmarks: kvmm beside QEMU in one lab boot per architecture (boot time,
 # memory of the VMM process, TCP through a TAP, on x86_64 also TCP beside QEMU's microvm on
 # the same virtio-mmio transport, reads through virtio-fs from the same virtiofsd and the VMM's
-# memory with virtio-fs, and on x86_64 hot-plug latency of a disk, a NIC, a vCPU and memory;
-# tests/lab/scenarios.d/ with LAB_MODE=bench),
+# memory with virtio-fs, N VMs started at once (density), and on x86_64 hot-plug latency of a
+# disk, a NIC, a vCPU and memory; tests/lab/scenarios.d/ with LAB_MODE=bench),
 # then the charts into docs/ and the tables on stdout. Not part of the tests: the numbers are
-# recorded in docs/boot-time.md, docs/memory.md, docs/net-throughput.md, docs/virtio-fs.md and
-# docs/hotplug.md
+# recorded in docs/boot-time.md, docs/memory.md, docs/net-throughput.md, docs/virtio-fs.md,
+# docs/density.md and docs/hotplug.md
 # by hand, with the lab they came from.
 #
 # Usage: bench/run-lab.sh [x86_64|aarch64|all]   (default all; aarch64 kvmm is cross-built
 #                                                 unless this is an arm64 machine)
 # Environment: LAB_BOOT_RUNS (5), LAB_MEM_RUNS (3), LAB_NET_MB (50), LAB_FS_ROUNDS (3),
-# LAB_FS_RUNS (3), LAB_FS_MB (64), LAB_FS_CACHE (auto), LAB_SOAK_RUNS (unset: no
+# LAB_FS_RUNS (3), LAB_FS_MB (64), LAB_FS_CACHE (auto), LAB_DENSITY_N (10),
+# LAB_DENSITY_ROUNDS (1), LAB_SOAK_RUNS (unset: no
 # boot-soak; scenarios.d/boot-soak.sh), LAB_ONLY and the other
 # LAB_* settings of tests/lab/run-lab.sh. Logs and charts of the run: build/bench-ARCH/.
 set -eu
@@ -50,6 +51,10 @@ bench_arch() {
 	echo
 	echo "## virtio-fs, $arch: reads through the same virtiofsd; VMM memory with virtio-fs"
 	python3 bench/fs-plot.py "$log" "docs/fs-read$suffix.svg" "docs/fs-mem-$arch.svg" || rc=1
+	echo
+	echo "## $arch: N VMs at once (launch to all up; the VMM processes' memory)"
+	python3 bench/density-plot.py "$log" "docs/density-time$suffix.svg" \
+		"docs/density-mem-$arch.svg" || rc=1
 	echo
 	if [ "$arch" = x86_64 ]; then
 		echo "## hot-plug latency, $arch (request to the guest using the disk, NIC, vCPU, memory)"

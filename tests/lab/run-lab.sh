@@ -23,7 +23,8 @@
 #   LAB_MEM_RUNS, LAB_MEM_SETTLE, LAB_MEM_BUDGET_KB, LAB_SOAK_RUNS, LAB_FS_VMM, LAB_FS_MB,
 #   LAB_FS_CACHE, LAB_FS_TIMEOUT, LAB_FS_ROUNDS, LAB_FS_RUNS, LAB_HP_ROUNDS, LAB_HP_LOOP_SECS,
 #   LAB_HP_WAIT, LAB_HP_NET_KB, LAB_HP_BENCH_RUNS, LAB_HP_QEMU_ACPI, LAB_SANDBOX_RUNS,
-#   LAB_SANDBOX_DEBUG, LAB_STUDY_RUNS, LAB_STUDY_MB, ASAN_OPTIONS, UBSAN_OPTIONS: passed on to
+#   LAB_SANDBOX_DEBUG, LAB_STUDY_RUNS, LAB_STUDY_MB, LAB_STUDY_CHURN, LAB_DENSITY_N,
+#   LAB_DENSITY_ROUNDS, LAB_DENSITY_WAIT, ASAN_OPTIONS, UBSAN_OPTIONS: passed on to
 #                    scenarios.sh (see there and scenarios.d/; LAB_FS_VMM=qemu runs the
 #                    virtio-fs scenarios against QEMU's vhost-user-fs)
 #   LAB_VIRTIOFSD    on a KVM host: the virtio-fs back-end (/usr/lib/qemu/virtiofsd; L1 has
@@ -31,6 +32,7 @@
 #   LAB_L1_TIMEOUT   seconds for the whole L1 boot (2400)
 #   LAB_L1_CPU       x86_64: L1's -cpu (max); LAB_L1_APPEND: more of L1's kernel command line
 #                    (both for studies of L1's own failures: README.md)
+#   LAB_L1_MEM       L1's memory (2G; the density benchmark with many VMs wants more)
 #   LAB_L1_STALL     seconds of L1 console silence taken as a wedged L1 (300; an L1 soft
 #                    lockup report counts at once): its registers
 #                    are dumped (symbolized) into the log and L1 is ended
@@ -65,14 +67,14 @@ x86_64)
 	console=ttyS0
 	l1_kernel=vmlinuz
 	# LAB_L1_CPU: another -cpu for L1 (a study of L1's own failures, tests/lab/README.md).
-	l1_qemu=(qemu-system-x86_64 -machine q35 -accel tcg -cpu "${LAB_L1_CPU:-max}" -m 2G -smp 2)
+	l1_qemu=(qemu-system-x86_64 -machine q35 -accel tcg -cpu "${LAB_L1_CPU:-max}" -m "${LAB_L1_MEM:-2G}" -smp 2)
 	;;
 aarch64)
 	console=ttyAMA0
 	l1_kernel=Image
 	# pauth-impdef: the cheap pointer-authentication algorithm (~3x faster L1, kvm-lab notes).
 	l1_qemu=(qemu-system-aarch64 -machine "virt,virtualization=on,gic-version=${LAB_GIC:-3}"
-		-accel tcg -cpu max,pauth-impdef=on -m 2G -smp 2)
+		-accel tcg -cpu max,pauth-impdef=on -m "${LAB_L1_MEM:-2G}" -smp 2)
 	;;
 *) lab_die "LAB_ARCH must be x86_64 or aarch64, not $arch" ;;
 esac
@@ -279,7 +281,8 @@ for v in LAB_MODE LAB_ONLY LAB_SKIP LAB_REPEAT LAB_TIMEOUT LAB_EXTRA_CMDLINE LAB
 	LAB_NET_MB LAB_MEM_RUNS LAB_MEM_SETTLE LAB_MEM_BUDGET_KB LAB_GIC LAB_SOAK_RUNS LAB_TRANSPORT \
 	LAB_HOSTILE_SEED LAB_HOSTILE_SECS LAB_FS_VMM LAB_FS_MB LAB_FS_CACHE LAB_FS_TIMEOUT \
 	LAB_FS_ROUNDS LAB_FS_RUNS LAB_HP_ROUNDS LAB_HP_LOOP_SECS LAB_HP_WAIT LAB_HP_NET_KB \
-	LAB_HP_BENCH_RUNS LAB_HP_QEMU_ACPI LAB_SANDBOX_RUNS LAB_SANDBOX_DEBUG LAB_STUDY_RUNS LAB_STUDY_MB \
+	LAB_HP_BENCH_RUNS LAB_HP_QEMU_ACPI LAB_SANDBOX_RUNS LAB_SANDBOX_DEBUG LAB_STUDY_RUNS LAB_STUDY_MB LAB_STUDY_CHURN \
+	LAB_DENSITY_N LAB_DENSITY_ROUNDS LAB_DENSITY_WAIT \
 	ASAN_OPTIONS UBSAN_OPTIONS; do
 	if [ -n "${!v:-}" ]; then printf 'export %s=%q\n' "$v" "${!v}"; fi
 done
