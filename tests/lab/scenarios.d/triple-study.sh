@@ -21,6 +21,11 @@
 #   LAB_STUDY_RUNS  rounds (each: one run of each of the three); the benchmark runs only when
 #                   it is set. One round takes about 40 s in the x86_64 lab.
 #   LAB_STUDY_MB    MiB each way per run (8)
+#   LAB_STUDY_CHURN 1: while the study runs, L1 keeps allocating, touching and freeing half of
+#                   the memory it had free at the start (busybox dd with a huge block), so
+#                   that L1's page allocator, compaction and khugepaged keep moving memory
+#                   under the running L2 guest: the suspect, in L1's nested paging, made busy
+#                   for all three VMMs alike
 
 # study_end VMM OUT: how the last net_xfer run ended (see above).
 study_end() {
@@ -46,9 +51,17 @@ sc_triple_study() {
 	_args="$BASE_CMDLINE pci=off kvmm.test=net-xfer kvmm.xfer_mb=$NET_MB"
 	_qemu=0
 	command -v "$LAB_QEMU" >/dev/null 2>&1 && _qemu=1
-	info "triple-study rounds=$LAB_STUDY_RUNS mb=$NET_MB qemu=$_qemu" \
+	info "triple-study rounds=$LAB_STUDY_RUNS mb=$NET_MB qemu=$_qemu churn=${LAB_STUDY_CHURN:-0}" \
 		"thp=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)" \
 		"shmem_thp=$(cat /sys/kernel/mm/transparent_hugepage/shmem_enabled 2>/dev/null)"
+	_churn_pid=
+	if [ "${LAB_STUDY_CHURN:-0}" = 1 ]; then
+		_avail=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo)
+		_churn_mb=$((_avail / 2 / 4))
+		info "triple-study churn: 4 x ${_churn_mb} MiB blocks, again and again (MemAvailable ${_avail} MiB)"
+		(while :; do dd if=/dev/zero of=/dev/null bs=${_churn_mb}M count=4 2>/dev/null; done) &
+		_churn_pid=$!
+	fi
 	# Per VMM: runs, ok, triple, ended (silent ends, triples included), other.
 	for _v in kvmm kvmm_nothp qemu; do
 		eval "_n_$_v=0 _ok_$_v=0 _tr_$_v=0 _en_$_v=0 _ot_$_v=0"
@@ -102,6 +115,12 @@ sc_triple_study() {
 			fi
 		done
 	done
+	if [ -n "$_churn_pid" ]; then
+		# The loop, then the dd it is running.
+		kill "$_churn_pid" 2>/dev/null
+		pkill -f "bs=${_churn_mb}M" 2>/dev/null
+		wait "$_churn_pid" 2>/dev/null
+	fi
 	NET_MB=$_ts_mb_saved
 	_sum=
 	for _v in kvmm kvmm_nothp qemu; do
