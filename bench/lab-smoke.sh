@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The smoke run of the lab benchmarks (meson test lab-ARCH-bench-smoke, suite lab, in CI): every
+# benchmark of tests/lab/scenarios.d/ once, at its smallest, in one L1 boot (LAB_MODE=bench),
+# then every chart script of bench/ that bench/run-lab.sh uses on that log, the charts going
+# into OUTDIR/charts, not docs/. So neither a benchmark nor its chart can rot between two
+# benchmark reports. It judges no figure: a benchmark fails only where it could not measure (a
+# VMM that did not come up, a transfer that did not end), a chart script where it cannot read
+# the lines it is for.
+#
+# Usage: bench/lab-smoke.sh KVMM OUTDIR   (the environment as for tests/lab/run-lab.sh;
+#                                          settings given there win over the smoke's)
+set -eu
+
+kvmm=$1 out=$2
+top=$(cd "$(dirname "$0")/.." && pwd)
+arch=${LAB_ARCH:-$(uname -m)}
+
+# The smallest run of each: one boot of each VMM (boot-time, mem-overhead), 2 MiB each way
+# (net-throughput, net-mmio, triple-study), one round of one read (fs-read, fs-mem), one
+# hot-plug of each kind (hp-latency*), two VMs at once (density), one boot of each VMM (boot-soak).
+export LAB_MODE=bench
+export LAB_BOOT_RUNS=${LAB_BOOT_RUNS:-1} LAB_MEM_RUNS=${LAB_MEM_RUNS:-1}
+export LAB_NET_MB=${LAB_NET_MB:-2}
+export LAB_FS_ROUNDS=${LAB_FS_ROUNDS:-1} LAB_FS_RUNS=${LAB_FS_RUNS:-1} LAB_FS_MB=${LAB_FS_MB:-4}
+export LAB_HP_BENCH_RUNS=${LAB_HP_BENCH_RUNS:-1}
+export LAB_DENSITY_N=${LAB_DENSITY_N:-2} LAB_DENSITY_ROUNDS=${LAB_DENSITY_ROUNDS:-1}
+export LAB_SOAK_RUNS=${LAB_SOAK_RUNS:-1}
+export LAB_STUDY_RUNS=${LAB_STUDY_RUNS:-1} LAB_STUDY_MB=${LAB_STUDY_MB:-2}
+
+rc=0
+"$top/tests/lab/run-lab.sh" "$kvmm" "$out" || rc=$?
+log=$out/bench-$arch.log
+charts=$out/charts
+mkdir -p "$charts"
+# chart NAME SCRIPT ARGS...: one chart script on the log; its table goes to OUTDIR/charts.
+chart() {
+	local name=$1
+	shift
+	if python3 "$top/bench/$1" "$log" "${@:2}" >"$charts/$name.md" 2>&1; then
+		echo "lab-smoke: $1: $(ls "$charts" | grep -c '\.svg$') charts so far"
+	else
+		echo "lab-smoke: FAIL $1 could not chart $log:"
+		sed 's/^/  | /' "$charts/$name.md"
+		rc=1
+	fi
+}
+if [ -s "$log" ]; then
+	chart boot boot-plot.py "$charts/boot-time.svg"
+	chart mem mem-plot.py "$charts/mem-overhead.svg"
+	chart net net-plot.py "$charts/net-throughput.svg"
+	chart fs fs-plot.py "$charts/fs-read.svg" "$charts/fs-mem.svg"
+	chart density density-plot.py "$charts/density-time.svg" "$charts/density-mem.svg"
+	if [ "$arch" = x86_64 ]; then
+		chart hp hp-plot.py "$charts/hotplug-latency.svg"
+	fi
+else
+	echo "lab-smoke: no bench log $log"
+	rc=1
+fi
+exit $rc
