@@ -15,8 +15,9 @@
 # snapshot of each VMM process: the sum of their PSS, and of their PSS outside guest RAM (what
 # the VMMs themselves cost; the guests' memory is the same under both). Per series:
 #   LAB: INFO density n=N round=R vmm=V up=U all_ms=A first_ms=F median_ms=M spread_ms=S
-#        pss_kb=P overhead_kb=O guest_pss_kb=G
-# (all_ms, spread_ms and the memory figures "none" unless all N came up). The scenario ends
+#        pss_kb=P overhead_kb=O guest_pss_kb=G down=triple:T,panic:P,ended:E,hung:H
+# (all_ms, spread_ms and the memory figures "none" unless all N came up; down: how the guests
+# that did not come up ended, see dens_series). The scenario ends
 # with one PASS line giving, per N, the kvmm/QEMU ratios of the medians over the rounds; it
 # fails only when a series could not bring all its guests up. bench/density-plot.py draws it.
 #
@@ -119,6 +120,7 @@ dens_series() {
 	# Every 100 ms, one grep over the consoles not yet up: the marker's time for each new
 	# one. A VMM that ended before its marker is counted as down, not waited for.
 	_nup=0
+	_d_triple=0 _d_panic=0 _d_ended=0 _d_hung=0
 	_ms=
 	_left=$(seq 1 "$_sn")
 	while [ -n "$_left" ]; do
@@ -185,18 +187,41 @@ $LAB_TMP/dens-$_sv-$_i.out
 		MEM_RAM_MB=$_saved_ram
 		[ "$_pss" != none ] || { _over=none; _gpss=none; }
 	else
-		# What kept the others down: the first one's console and log, and the client's.
-		for _i in $_left $(seq 1 "$_sn"); do
-			grep -q KVMM-GUEST-UP "$LAB_TMP/dens-$_sv-$_i.out" 2>/dev/null && continue
-			tail -n 15 "$LAB_TMP/dens-$_sv-$_i.out" | tr -d '\r' | sed "s/^/  | $_sv-$_i out: /"
-			tail -n 15 "$LAB_TMP/dens-$_sv-$_i.err" | sed "s/^/  | $_sv-$_i err: /"
-			sed "s/^/  | $_sv-$_i api: /" "$LAB_TMP/dens-kvmm-api-$_i.api" 2>/dev/null
-			break
+		# How each guest that did not come up ended: triple (kvmm logged a guest triple fault),
+		# panic (an oops or panic on its console), ended (its VMM ended with neither: how a
+		# triple fault looks under QEMU, which -no-reboot ends with exit 0), hung (its VMM
+		# still runs). The first one's console and log go to the lab log, with the client's.
+		_shown=0
+		_i=1
+		# shellcheck disable=SC2086 # one pid a word
+		set -- $DENS_PIDS
+		for _p in "$@"; do
+			_o=$LAB_TMP/dens-$_sv-$_i.out
+			_e=$LAB_TMP/dens-$_sv-$_i.err
+			if ! grep -q KVMM-GUEST-UP "$_o" 2>/dev/null; then
+				if mem_alive "$_p"; then
+					_d_hung=$((_d_hung + 1))
+				elif grep -q 'guest triple fault' "$_e" 2>/dev/null; then
+					_d_triple=$((_d_triple + 1))
+				elif grep -qE 'Kernel panic|Oops|BUG:' "$_o" 2>/dev/null; then
+					_d_panic=$((_d_panic + 1))
+				else
+					_d_ended=$((_d_ended + 1))
+				fi
+				if [ $_shown = 0 ]; then
+					_shown=1
+					tail -n 15 "$_o" | tr -d '\r' | sed "s/^/  | $_sv-$_i out: /"
+					tail -n 15 "$_e" | sed "s/^/  | $_sv-$_i err: /"
+					sed "s/^/  | $_sv-$_i api: /" "$LAB_TMP/dens-kvmm-api-$_i.api" 2>/dev/null
+				fi
+			fi
+			_i=$((_i + 1))
 		done
 	fi
 	dens_stop
 	info "density n=$_sn round=$_sr vmm=$_sv up=$_nup all_ms=$_all first_ms=$_first" \
-		"median_ms=$_med spread_ms=$_spread pss_kb=$_pss overhead_kb=$_over guest_pss_kb=$_gpss"
+		"median_ms=$_med spread_ms=$_spread pss_kb=$_pss overhead_kb=$_over guest_pss_kb=$_gpss" \
+		"down=triple:$_d_triple,panic:$_d_panic,ended:$_d_ended,hung:$_d_hung"
 	if [ "$_nup" != "$_sn" ]; then
 		_d_bad="$_d_bad n=$_sn/$_sv#$_sr:$_nup-up"
 		return 0
