@@ -28,20 +28,23 @@ uint64_t boot_timer_process_start_ns(void)
 	return process_start_ns;
 }
 
-void boot_timer_first_run(struct boot_timer *bt)
+/* Sets *T to now unless it was set already (any thread; the first one wins). */
+static void record_once(_Atomic uint64_t *t)
 {
 	uint64_t zero = 0;
 
-	if (!atomic_load_explicit(&bt->first_run_ns, memory_order_relaxed))
-		atomic_compare_exchange_strong(&bt->first_run_ns, &zero, mono_ns());
+	if (!atomic_load_explicit(t, memory_order_relaxed))
+		atomic_compare_exchange_strong(t, &zero, mono_ns());
+}
+
+void boot_timer_first_run(struct boot_timer *bt)
+{
+	record_once(&bt->first_run_ns);
 }
 
 void boot_timer_stop(struct boot_timer *bt)
 {
-	uint64_t zero = 0;
-
-	if (!atomic_load_explicit(&bt->stop_ns, memory_order_relaxed))
-		atomic_compare_exchange_strong(&bt->stop_ns, &zero, mono_ns());
+	record_once(&bt->stop_ns);
 }
 
 void boot_timer_log_teardown(const struct boot_timer *bt)

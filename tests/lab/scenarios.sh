@@ -270,6 +270,12 @@ expect_refused() {
 # Median of the numbers given as arguments.
 median() { printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }
 
+# ratio A B: A / B to two places, or none unless both are whole numbers and B is not 0.
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9]+$/ && b ~ /^[0-9]+$/ && b > 0)
+		printf "%.2f", a / b; else print "none" }'
+}
+
 # peer_verdict NAME UNIT "KVMM VALUES" "QEMU VALUES" "MISSING": the end of a side-by-side with
 # QEMU: medians of each, their ratio (kvmm/QEMU), an INFO line, and PASS, or FAIL when runs
 # are MISSING (a non-empty list of what could not be measured).
@@ -280,7 +286,7 @@ peer_verdict() {
 	[ -z "$3" ] || _pk=$(median $3)
 	# shellcheck disable=SC2086
 	[ -z "$4" ] || _pq=$(median $4)
-	_pr=$(awk -v k="$_pk" -v q="$_pq" 'BEGIN { if (k ~ /^[0-9]+$/ && q ~ /^[0-9]+$/ && q > 0) printf "%.2f", k / q; else print "none" }')
+	_pr=$(ratio "$_pk" "$_pq")
 	info "$1 kvmm_$2=$_pk qemu_$2=$_pq ratio=$_pr"
 	if [ -n "$5" ]; then
 		fail "$1" "not measured:$5 (kvmm_$2=$_pk qemu_$2=$_pq)"

@@ -233,12 +233,6 @@ $LAB_TMP/dens-$_sv-$_i.out
 			"_d_pss_${_tag}_$_sn=\"\${_d_pss_${_tag}_$_sn:-} $_pss\""
 }
 
-# dens_ratio A B: A / B to two places, or none.
-dens_ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9]+$/ && b ~ /^[0-9]+$/ && b > 0)
-		printf "%.2f", a / b; else print "none" }'
-}
-
 # dens_med LIST: the median of LIST's numbers, or none.
 dens_med() {
 	case $1 in
@@ -311,9 +305,9 @@ EOF
 		eval "_ko=\$(dens_med \"\${_d_over_kvmm_$_n:-}\") _qo=\$(dens_med \"\${_d_over_qemu_$_n:-}\")"
 		eval "_kp=\$(dens_med \"\${_d_pss_kvmm_$_n:-}\") _qp=\$(dens_med \"\${_d_pss_qemu_$_n:-}\")"
 		_line="n=$_n all_ms kvmm=$_ka kvmm_api=$_aa qemu=$_qa"
-		_line="$_line ratio=$(dens_ratio "$_ka" "$_qa") api_ratio=$(dens_ratio "$_aa" "$_qa");"
-		_line="$_line overhead_kb kvmm=$_ko qemu=$_qo ratio=$(dens_ratio "$_ko" "$_qo");"
-		_line="$_line pss_kb kvmm=$_kp qemu=$_qp ratio=$(dens_ratio "$_kp" "$_qp")"
+		_line="$_line ratio=$(ratio "$_ka" "$_qa") api_ratio=$(ratio "$_aa" "$_qa");"
+		_line="$_line overhead_kb kvmm=$_ko qemu=$_qo ratio=$(ratio "$_ko" "$_qo");"
+		_line="$_line pss_kb kvmm=$_kp qemu=$_qp ratio=$(ratio "$_kp" "$_qp")"
 		info "density $_line"
 		_sum="$_sum $_line."
 	done
