@@ -73,9 +73,10 @@ uint32_t arch_irq_line_id(uint32_t irq);
 /* The guest program counter of a stopped vCPU, for error reports. */
 uint64_t arch_vcpu_pc(struct vcpu *vcpu);
 
-/* Logs (warn) the state of a stopped vCPU that the guest lost (an x86 triple fault, a
- * failed entry): x86_64 its registers, segment and control registers and pending events,
- * aarch64 its PC and PSTATE; a line per group, each prefixed "vcpuN:". */
+/* Logs (warn) the state of a vCPU out of KVM_RUN, from its own thread: one the guest lost
+ * (an x86 triple fault, a failed entry) or one an operator asked about (vcpu_request_dump):
+ * x86_64 its registers, segment and control registers and pending events, aarch64 its PC
+ * and PSTATE; a line per group, each prefixed "vcpuN:". */
 void arch_vcpu_dump(struct vcpu *vcpu);
 
 /*

@@ -39,6 +39,21 @@ def vmm_share(path):
     return out
 
 
+STEPS = re.compile(r"LAB: INFO boot-time run=\d+ vmm=(kvmm[\w-]*) .*teardown_steps=([\d.]+(?:/[\d.]+){4})")
+STEP_NAMES = ("stop noticed", "vCPUs", "devices", "VM", "RAM")
+
+
+def teardown_steps(path):
+    """{vmm: [(noticed, vcpus, devices, vm, ram) in ms, ...]}: where kvmm's teardown went."""
+    out = {}
+    with open(path, errors="replace") as f:
+        for line in f:
+            m = STEPS.search(line)
+            if m:
+                out.setdefault(m.group(1), []).append(tuple(float(x) for x in m.group(2).split("/")))
+    return out
+
+
 def svg(runs, title):
     return barplot.bars(runs, title, "seconds to guest marker", 1000,
                         lambda m: f"{m / 1000:.2f} s")
@@ -64,6 +79,14 @@ def main():
             med = [statistics.median(r[i] for r in rows) for i in range(5)]
             print(f"| {name} | {len(rows)} | {med[0]:.0f} | {med[1]:.1f} | {med[2]:.1f} "
                   f"| {med[3]:.1f} | {100 * med[4]:.1f}% |")
+        steps = teardown_steps(sys.argv[1])
+        if steps:
+            print("\n| vmm | runs | " + " | ".join(f"{n} (ms)" for n in STEP_NAMES) + " |")
+            print("| --- | --- |" + " --- |" * len(STEP_NAMES))
+            for name in sorted(steps):
+                rows = steps[name]
+                med = [statistics.median(r[i] for r in rows) for i in range(len(STEP_NAMES))]
+                print(f"| {name} | {len(rows)} | " + " | ".join(f"{v:.1f}" for v in med) + " |")
         if "kvmm" in shares:
             print(f"\nVMM-added share of a kvmm boot ({arch}, median of {len(shares['kvmm'])}): "
                   f"{100 * statistics.median(r[4] for r in shares['kvmm']):.1f}%")

@@ -2,6 +2,7 @@
  * The boot timer (boot_timer.h): where a boot's time went, measured from inside kvmm when the
  * guest says it got there.
  */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -10,7 +11,7 @@
 
 static uint64_t process_start_ns;
 
-static uint64_t mono_ns(void)
+uint64_t mono_ns(void)
 {
 	struct timespec ts;
 
@@ -47,15 +48,44 @@ void boot_timer_stop(struct boot_timer *bt)
 	record_once(&bt->stop_ns);
 }
 
-void boot_timer_log_teardown(const struct boot_timer *bt)
+bool teardown_split_us(uint64_t stop_ns, const struct teardown_marks *marks,
+		       uint64_t step_us[TEARDOWN_STEPS], uint64_t *total_us)
 {
-	uint64_t stop = atomic_load(&bt->stop_ns), now = mono_ns(), us;
+	uint64_t prev = stop_ns, sum = 0;
 
-	if (!stop || now < stop)
+	if (!stop_ns)
+		return false;
+	for (unsigned int i = 0; i < TEARDOWN_STEPS; i++) {
+		if (!marks->at[i] || marks->at[i] < prev)
+			return false;
+		step_us[i] = (marks->at[i] - prev) / 1000;
+		sum += step_us[i];
+		prev = marks->at[i];
+	}
+	*total_us = sum;	/* each step truncated: the parts add up */
+	return true;
+}
+
+/* "12.345" for US microseconds, in BUF. */
+static const char *ms(char *buf, size_t n, uint64_t us)
+{
+	snprintf(buf, n, "%llu.%03llu", (unsigned long long)(us / 1000),
+		 (unsigned long long)(us % 1000));
+	return buf;
+}
+
+void boot_timer_log_teardown(const struct boot_timer *bt, const struct teardown_marks *marks)
+{
+	uint64_t step[TEARDOWN_STEPS], total;
+	char a[24], b[24], c[24], d[24], e[24], f[24];
+
+	if (!teardown_split_us(atomic_load(&bt->stop_ns), marks, step, &total))
 		return;
-	us = (now - stop) / 1000;
-	pr_info("teardown: the VM's resources freed %llu.%03llu ms after its stop was requested",
-		(unsigned long long)(us / 1000), (unsigned long long)(us % 1000));
+	pr_info("teardown: the VM's resources freed %s ms after its stop was requested (noticed "
+		"%s, vCPUs %s, devices %s, VM %s, RAM %s ms)", ms(a, sizeof(a), total),
+		ms(b, sizeof(b), step[TEARDOWN_NOTICED]), ms(c, sizeof(c), step[TEARDOWN_VCPUS]),
+		ms(d, sizeof(d), step[TEARDOWN_DEVICES]), ms(e, sizeof(e), step[TEARDOWN_VM]),
+		ms(f, sizeof(f), step[TEARDOWN_RAM]));
 }
 
 bool boot_timer_us(const struct boot_timer *bt, uint64_t *setup, uint64_t *guest, uint64_t *total)

@@ -23,6 +23,9 @@ struct boot_timer {
 	_Atomic uint64_t stop_ns;	/* the VM's first stop request; 0 before it */
 };
 
+/* CLOCK_MONOTONIC now, in ns: the clock of every time here and of the exit statistics. */
+uint64_t mono_ns(void);
+
 /* CLOCK_MONOTONIC in ns when the process started (its constructors ran). */
 uint64_t boot_timer_process_start_ns(void);
 
@@ -32,9 +35,31 @@ void boot_timer_first_run(struct boot_timer *bt);
 /* Records the VM's first stop request (later calls are no-ops); any thread. */
 void boot_timer_stop(struct boot_timer *bt);
 
-/* Logs (info) the teardown: from the stop request to now, which the caller makes the moment
- * the VM's resources are freed. Nothing when no stop was recorded. */
-void boot_timer_log_teardown(const struct boot_timer *bt);
+/* The steps of a VM's teardown, in order: each ends at the CLOCK_MONOTONIC ns recorded in
+ * struct teardown_marks' at[] (0: not reached). */
+enum teardown_step {
+	TEARDOWN_NOTICED,	/* the stop request reached the VM's thread, which begins */
+	TEARDOWN_VCPUS,		/* the vCPU threads joined, their fds closed */
+	TEARDOWN_DEVICES,	/* virtio devices (their workers joined), console, platform */
+	TEARDOWN_VM,		/* the VM fd closed: KVM drops its page tables */
+	TEARDOWN_RAM,		/* guest RAM unmapped and its memfd closed */
+	TEARDOWN_STEPS
+};
+
+struct teardown_marks {
+	uint64_t at[TEARDOWN_STEPS];
+};
+
+/* Logs (info) the teardown: from the stop request to the last of MARKS, which the caller
+ * takes the moment the VM's resources are freed, and what each step took. Nothing when no
+ * stop was recorded. */
+void boot_timer_log_teardown(const struct boot_timer *bt, const struct teardown_marks *marks);
+
+/* The split that boot_timer_log_teardown logs, in us: STEP_US[i] the time of step i (from the
+ * stop request for the first); TOTAL_US the sum. False when no stop was recorded or a mark is
+ * missing or out of order. Pure: unit-tested. */
+bool teardown_split_us(uint64_t stop_ns, const struct teardown_marks *marks,
+		       uint64_t step_us[TEARDOWN_STEPS], uint64_t *total_us);
 
 /* Bus handler (any width; only a write of BOOT_TIMER_MAGIC at offset 0 marks, once; reads
  * return 0); OPAQUE is the struct boot_timer. */

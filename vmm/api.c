@@ -264,6 +264,10 @@ static void on_signal(void *opaque, uint32_t events)
 	(void)events;
 	if (read(s->sig_src.fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGUSR2) {
+		api_vmm_dump_vcpus(s->vmm);
+		return;
+	}
 	pr_info("api: signal %u, stopping", si.ssi_signo);
 	s->quit = true;
 	s->status = 0;
@@ -373,6 +377,7 @@ int api_main(struct vmm_config *cfg)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR2);	/* each vCPU's state into the log */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);	/* before any thread: only signalfd sees them */
 	s.conns = calloc(API_MAX_CONNS, sizeof(*s.conns));
 	if (!s.conns) {

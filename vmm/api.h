@@ -50,6 +50,9 @@ void api_vmm_set_transport(struct api_vmm *v, enum virtio_transport_kind t);
 int api_vmm_reap(struct api_vmm *v);
 /* Stops a running VM and waits for it (signals, vmm.shutdown). */
 void api_vmm_stop(struct api_vmm *v);
+/* SIGUSR2: each vCPU of a running or paused VM logs its state (vm_request_vcpu_dump);
+ * without a VM, a log line that says so. */
+void api_vmm_dump_vcpus(struct api_vmm *v);
 
 /* Sets REP to STATUS with {"error": MSG}. */
 void api_error(struct api_reply *rep, int status, const char *fmt, ...)

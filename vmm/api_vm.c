@@ -183,6 +183,21 @@ static void boot(struct api_vmm *v, struct api_reply *rep)
 }
 
 
+void api_vmm_dump_vcpus(struct api_vmm *v)
+{
+	/* The lock keeps the VM from being torn down meanwhile (hook_stopping takes it). */
+	pthread_mutex_lock(&v->lock);
+	if (v->vm && (v->state == API_RUNNING || v->state == API_PAUSED)) {
+		pr_warn("api: SIGUSR2: each vCPU logs its state%s",
+			v->state == API_PAUSED ? " once the VM is resumed" : "");
+		vm_request_vcpu_dump(v->vm);
+	} else {
+		pr_warn("api: SIGUSR2: no vCPU to report on (the VM is %s)",
+			api_state_names[v->state]);
+	}
+	pthread_mutex_unlock(&v->lock);
+}
+
 /* vm.power-button: the guest hears its power button and decides what to do (with ACPI and
  * acpid, systemd-logind or the like: shut down, which ends kvmm as any poweroff does). */
 static void power_button(struct api_vmm *v, struct api_reply *rep)

@@ -78,7 +78,8 @@ static const char usage_text[] =
 "  -V, --version          version\n"
 "\n"
 "Exit status: 0 guest powered off or kvmm stopped by SIGTERM/SIGINT,\n"
-"3 guest rebooted, 1 error, 2 bad command line.\n";
+"3 guest rebooted, 1 error, 2 bad command line.\n"
+"SIGUSR2: each vCPU logs its registers, run state and exits so far.\n";
 
 void config_init(struct vmm_config *cfg)
 {

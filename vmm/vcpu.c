@@ -121,14 +121,6 @@ static void vcpu_count(struct vcpu_stats *st, const struct kvm_run *run)
 	}
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void vcpu_add_ns(struct vcpu_stats *st, uint32_t reason, uint64_t ns)
 {
 	if (reason < VCPU_STAT_REASONS)
@@ -146,9 +138,9 @@ void vcpu_exit_totals(const struct vcpu *vcpu, uint64_t *exits, uint64_t *ns)
 	}
 }
 
-/* One debug line per vCPU: exits by reason (and kvmm's time handling them), then the busiest
+/* One line (at LVL) per vCPU: exits by reason (and kvmm's time handling them), then the busiest
  * I/O ports. */
-static void vcpu_log_stats(const struct vcpu *vcpu)
+static void vcpu_log_stats(const struct vcpu *vcpu, enum log_level lvl)
 {
 	const struct vcpu_stats *st = &vcpu->stats;
 	char line[512];
@@ -174,7 +166,29 @@ static void vcpu_log_stats(const struct vcpu *vcpu)
 		n += snprintf(line + n, sizeof(line) - n, " 0x%x=%llu", st->port[best],
 			      (unsigned long long)st->port_exits[best]);
 	}
-	pr_debug("vcpu%u: exits:%s", vcpu->id, line);
+	log_msg(lvl, "vcpu%u: exits:%s", vcpu->id, line);
+}
+
+/* vcpu_request_dump's answer, on the vCPU's own thread: the registers, then KVM's run state
+ * (a guest idle or stuck in HLT or WFI shows as halted or suspended, one at work as
+ * runnable), then the exits so far. */
+static void vcpu_dump(struct vcpu *vcpu)
+{
+	static const char *const mp[] = {
+		[KVM_MP_STATE_RUNNABLE] = "runnable", [KVM_MP_STATE_UNINITIALIZED] = "uninitialized",
+		[KVM_MP_STATE_INIT_RECEIVED] = "INIT received", [KVM_MP_STATE_HALTED] = "halted",
+		[KVM_MP_STATE_SIPI_RECEIVED] = "SIPI received", [KVM_MP_STATE_STOPPED] = "stopped",
+		[KVM_MP_STATE_SUSPENDED] = "suspended",
+	};
+	struct kvm_mp_state st;
+
+	pr_warn("vcpu%u: state on request:", vcpu->id);
+	arch_vcpu_dump(vcpu);
+	if (ioctl(vcpu->fd, KVM_GET_MP_STATE, &st) == 0)
+		pr_warn("vcpu%u:   mp_state %u (%s)", vcpu->id, st.mp_state,
+			st.mp_state < sizeof(mp) / sizeof(mp[0]) && mp[st.mp_state] ?
+			mp[st.mp_state] : "?");
+	vcpu_log_stats(vcpu, LOG_WARN);
 }
 
 static void *vcpu_thread(void *arg)
@@ -196,6 +210,8 @@ static void *vcpu_thread(void *arg)
 		enum exit_action act;
 		uint64_t t0;
 
+		if (atomic_exchange(&vcpu->dump_req, false))
+			vcpu_dump(vcpu);
 		if (atomic_load(&vm->paused)) {
 			vm_vcpu_checkpoint(vm, vcpu);
 			continue;
@@ -270,12 +286,19 @@ void vcpu_kick(struct vcpu *vcpu)
 	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
 }
 
+void vcpu_request_dump(struct vcpu *vcpu)
+{
+	atomic_store(&vcpu->dump_req, true);
+	vcpu_kick(vcpu);
+}
+
 void vcpu_destroy(struct vcpu *vcpu)
 {
 	if (vcpu->started) {
 		pthread_join(vcpu->thread, NULL);
 		vcpu->started = false;
-		vcpu_log_stats(vcpu);
+		if (log_threshold >= LOG_DEBUG)
+			vcpu_log_stats(vcpu, LOG_DEBUG);
 	}
 	if (vcpu->run)
 		munmap(vcpu->run, vcpu->vm->run_size);

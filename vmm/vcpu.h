@@ -7,7 +7,6 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <linux/kvm.h>
@@ -17,7 +16,8 @@ struct vm;
 #define VCPU_STAT_REASONS 64
 #define VCPU_STAT_PORTS 64
 
-/* Exit statistics, logged at debug level when the vCPU ends (what a boot spends exits on).
+/* Exit statistics, logged at debug level when the vCPU ends (what a boot spends exits on) and
+ * in a dump on request (vcpu_request_dump).
  * reasons[] and handle_ns[] have one writer, the vCPU's thread, and are read by vm.counters
  * (vcpu_exit_totals) while it runs: relaxed atomics. */
 struct vcpu_stats {
@@ -39,6 +39,7 @@ struct vcpu {
 	bool present;
 	bool unplug_pending;
 	_Atomic bool unplugged;
+	_Atomic bool dump_req;		/* log the state at the next loop turn (vcpu_request_dump) */
 	struct vcpu_stats stats;
 };
 
@@ -51,6 +52,11 @@ int vcpu_start(struct vcpu *vcpu);
 /* Forces a running vCPU out of KVM_RUN (immediate_exit + a signal) so it
  * notices that the VM is stopping. */
 void vcpu_kick(struct vcpu *vcpu);
+
+/* Has a running vCPU log (warn) its registers, run state and exits so far from its own
+ * thread, between two KVM_RUNs (a paused one does it when resumed): what an operator asks
+ * for with SIGUSR2 to see where a guest that stopped answering is. */
+void vcpu_request_dump(struct vcpu *vcpu);
 
 /* Joins the thread if started, unmaps and closes. */
 void vcpu_destroy(struct vcpu *vcpu);

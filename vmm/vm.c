@@ -78,6 +78,15 @@ int vm_pause(struct vm *vm)
 	return 0;
 }
 
+void vm_request_vcpu_dump(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->cpus_lock);	/* no vCPU thread joined meanwhile */
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i].started)
+			vcpu_request_dump(&vm->vcpus[i]);
+	pthread_mutex_unlock(&vm->cpus_lock);
+}
+
 int vm_resume(struct vm *vm)
 {
 	bool expected = true;
@@ -206,6 +215,11 @@ static void vm_on_signal(void *opaque, uint32_t events)
 	(void)events;
 	if (read(vm->sig_src.fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGUSR2) {
+		pr_warn("vm: SIGUSR2: each vCPU logs its state");
+		vm_request_vcpu_dump(vm);
+		return;
+	}
 	pr_info("vm: signal %u, stopping", si.ssi_signo);
 	vm_request_stop(vm, VM_STOP_HOST);
 }
@@ -220,13 +234,15 @@ static void vm_on_stop(void *opaque, uint32_t events)
 		pr_warn("vm: reading stop eventfd: %s", strerror(errno));
 }
 
-/* Signals for which signalfd delivers a clean stop; blocked in all threads. */
-static void stop_signals(sigset_t *set)
+/* The signals kvmm takes through signalfd, blocked in all threads: SIGTERM, SIGINT and
+ * SIGHUP for a clean stop, SIGUSR2 for each vCPU's state in the log. */
+static void host_signals(sigset_t *set)
 {
 	sigemptyset(set);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR2);
 }
 
 static int vm_setup_loop(struct vm *vm)
@@ -243,7 +259,7 @@ static int vm_setup_loop(struct vm *vm)
 		return ret;
 	if (vm->hooks && vm->hooks->no_signals)
 		return 0;
-	stop_signals(&set);
+	host_signals(&set);
 	vm->sig_src.fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (vm->sig_src.fd < 0)
 		return -errno;
@@ -305,16 +321,19 @@ static int vm_setup(struct vm *vm)
 	return 0;
 }
 
-static void vm_teardown(struct vm *vm)
+/* Frees what vm_setup made, in steps whose ends go in MARKS (boot_timer.h). */
+static void vm_teardown(struct vm *vm, struct teardown_marks *marks)
 {
 	unsigned int i;
 
+	marks->at[TEARDOWN_NOTICED] = mono_ns();
 	for (i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
 	vm_cpus_fini(vm);
+	marks->at[TEARDOWN_VCPUS] = mono_ns();
 	virtio_devices_destroy(vm);
 	irq_routes_free(vm->routes);
 	vm->routes = NULL;
@@ -325,15 +344,18 @@ static void vm_teardown(struct vm *vm)
 	evloop_fini(&vm->loop);
 	if (vm->stop_efd >= 0)
 		close(vm->stop_efd);
+	marks->at[TEARDOWN_DEVICES] = mono_ns();
 	/* The VM goes before its RAM: unmapping RAM that a live VM still maps
 	 * makes KVM invalidate its stage-2 / EPT entries range by range, with
 	 * TLB flushes (1 s+ on a nested arm64 host), where destroying the VM
 	 * first drops its page tables in one go. */
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
+	marks->at[TEARDOWN_VM] = mono_ns();
 	gm_destroy(&vm->mem);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
+	marks->at[TEARDOWN_RAM] = mono_ns();
 }
 
 enum vm_stop vm_run(const struct vmm_config *cfg)
@@ -343,6 +365,7 @@ enum vm_stop vm_run(const struct vmm_config *cfg)
 
 enum vm_stop vm_run_hooked(const struct vmm_config *cfg, const struct vm_hooks *hooks)
 {
+	struct teardown_marks marks = { { 0 } };
 	struct vm *vm;
 	enum vm_stop stop;
 	sigset_t set, old;
@@ -371,7 +394,7 @@ enum vm_stop vm_run_hooked(const struct vmm_config *cfg, const struct vm_hooks *
 
 	/* Block the stop signals before any thread exists, so every thread
 	 * inherits the mask and only the signalfd sees them. */
-	stop_signals(&set);
+	host_signals(&set);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 	if (vcpu_signal_init() || vm_setup(vm)) {
 		vm_request_stop(vm, VM_STOP_ERROR);
@@ -401,8 +424,8 @@ out:
 	if (hooks && hooks->stopping)
 		hooks->stopping(vm, hooks->opaque);
 	atomic_store(&vm->paused, false);	/* parked vCPUs must end */
-	vm_teardown(vm);
-	boot_timer_log_teardown(&vm->boot_timer);
+	vm_teardown(vm, &marks);
+	boot_timer_log_teardown(&vm->boot_timer, &marks);
 	stop = atomic_load(&vm->stop);
 	pthread_cond_destroy(&vm->pause_cond);
 	pthread_mutex_destroy(&vm->pause_lock);

@@ -86,7 +86,7 @@ struct vm {
 	struct console *console;
 	struct evloop loop;
 	struct ev_source stop_src;	/* stop_efd */
-	struct ev_source sig_src;	/* signalfd for SIGTERM/SIGINT/SIGHUP */
+	struct ev_source sig_src;	/* signalfd for SIGTERM/SIGINT/SIGHUP, SIGUSR2 */
 	_Atomic int stop;		/* enum vm_stop, first writer wins */
 	/* Pausing (vm_pause/vm_resume): vCPUs park on pause_cond while paused is set. */
 	_Atomic bool paused;
@@ -129,6 +129,10 @@ enum vm_stop vm_run_hooked(const struct vmm_config *cfg, const struct vm_hooks *
  * is already paused / not paused. */
 int vm_pause(struct vm *vm);
 int vm_resume(struct vm *vm);
+
+/* Has every vCPU log its state (vcpu_request_dump): SIGUSR2 to kvmm. Safe from any thread;
+ * does not wait for the lines. */
+void vm_request_vcpu_dump(struct vm *vm);
 
 /* Called by each vCPU thread between runs: parks while the VM is paused (and VCPU is not
  * being unplugged). */

@@ -160,7 +160,7 @@ run_guest() {
 # LAB_THREADS_PARENT=PID lab_threads: the processes whose parent is PID (timeout's child, the VMM) with each of
 # their threads: name, state, the syscall it is in (number and arguments, or "running") and
 # the kernel's stack. A VMM that hangs shows here whether a thread waits on a lock (futex) or
-# in KVM.
+# in KVM; kvmm is also sent SIGUSR2, so that its vCPUs log where the guest is.
 lab_threads() {
 	for _st in /proc/[0-9]*/stat; do
 		read -r _line <"$_st" 2>/dev/null || continue
@@ -170,6 +170,8 @@ lab_threads() {
 		[ "${2:-}" = "$LAB_THREADS_PARENT" ] || continue
 		_d=${_st%/stat}
 		echo "process ${_d#/proc/}: $(tr '\0' ' ' <"$_d/cmdline" 2>/dev/null | cut -c1-120)"
+		# kvmm's vCPUs log where the guest is (SIGUSR2), into its stderr before the kill.
+		[ "$(cat "$_d/comm" 2>/dev/null)" != kvmm ] || kill -USR2 "${_d#/proc/}" 2>/dev/null || true
 		for _t in "$_d"/task/[0-9]*; do
 			read -r _tl <"$_t/stat" 2>/dev/null || continue
 			_ts=${_tl##*) }
@@ -184,7 +186,12 @@ lab_threads() {
 # One line about the last run, for FAIL messages.
 last_run() {
 	_e=$(grep -v '^$' "$ERR" 2>/dev/null | head -n 1 | cut -c1-160)
-	echo "rc=$RC timed_out=$TIMED_OUT run_ms=$RUN_MS marker=${MARKER:-none}${_e:+ stderr: $_e}"
+	_w=
+	if [ "$TIMED_OUT" = 1 ]; then
+		_w="; guest: $(guest_state "$OUT")"
+		! vcpu_dump_wait "$ERR" 1 0 || _w="$_w; vcpu0 at $VD_PC ($VD_MP)"
+	fi
+	echo "rc=$RC timed_out=$TIMED_OUT run_ms=$RUN_MS marker=${MARKER:-none}${_e:+ stderr: $_e}$_w"
 }
 
 # The tail of the last run's output, into the log (not a LAB: line), and where the VMM's
@@ -195,6 +202,41 @@ dump_last() {
 	if [ "$TIMED_OUT" = 1 ] && [ -s "${OUT%.out}.hang" ]; then
 		sed 's/^/  | before the kill: /' "${OUT%.out}.hang"
 	fi
+}
+
+# guest_state FILE: how a guest's console FILE ends, in one short line for a FAIL report (CI
+# sees the LAB: lines only, not the dumps after them in the L1 log): the first line of trouble
+# (an oops, a panic, a lockup, an RCU stall) if there is one, else the last line, with the
+# count of lines.
+guest_state() {
+	_gs_n=$(tr -d '\000\r' 2>/dev/null <"$1" | grep -c .) || true
+	_gs_l=$(tr -d '\000\r' 2>/dev/null <"$1" | grep -m 1 -E \
+		'Kernel panic|Oops|BUG:|general protection|unable to handle|soft lockup|hung_task|rcu.*stall|double fault' |
+		cut -c1-120) || true
+	if [ -n "$_gs_l" ]; then
+		echo "${_gs_n:-0} console lines, the first trouble: $_gs_l"
+	else
+		_gs_l=$(tr -d '\000\r' 2>/dev/null <"$1" | grep . | tail -n 1 | cut -c1-120) || true
+		echo "${_gs_n:-0} console lines${_gs_l:+, the last: $_gs_l}"
+	fi
+}
+
+# vcpu_dump_wait FILE N [TENTHS]: within TENTHS tenths of a second (50), FILE holds N vCPUs'
+# answers to SIGUSR2 (each vCPU's "state on request" block ends with its "exits:" line).
+# VD_PC: vcpu0's pc/rip, VD_MP: the run states in order, VD_N: the answers seen.
+vcpu_dump_wait() {
+	_vd_i=0
+	while :; do
+		VD_N=$(grep -c 'vcpu[0-9]*: state on request:' "$1" 2>/dev/null) || true
+		_vd_x=$(grep -c 'vcpu[0-9]*: exits:' "$1" 2>/dev/null) || true
+		[ "${VD_N:-0}" -lt "$2" ] || [ "${_vd_x:-0}" -lt "$2" ] || break
+		[ $_vd_i -lt "${3:-50}" ] || break
+		sleep 0.1
+		_vd_i=$((_vd_i + 1))
+	done
+	VD_PC=$(sed -n 's/.*vcpu0:   \(rip\|pc\) \(0x[0-9a-f]*\).*/\2/p' "$1" | head -n 1)
+	VD_MP=$(sed -n 's/.*vcpu[0-9]*:   mp_state [0-9]* (\(.*\))$/\1/p' "$1" | tr '\n' ',' | sed 's/,$//')
+	[ "${VD_N:-0}" -ge "$2" ] && [ "${_vd_x:-0}" -ge "$2" ] && [ -n "$VD_PC" ] && [ -n "$VD_MP" ]
 }
 
 have_kvmm() { [ -f "$KVMM" ] && [ -x "$KVMM" ]; }
@@ -321,6 +363,7 @@ scenario smp-2cpu any sc_smp_2cpu
 scenario mem-1g any sc_mem_1g
 scenario reboot-code any sc_reboot_code
 scenario boot-timer any sc_boot_timer
+scenario vcpu-dump any sc_vcpu_dump
 scenario bad-kernel any sc_bad_kernels
 scenario bad-arg any sc_bad_arg
 if [ -n "${LAB_TINY:-}" ] && ls "$LAB_TINY"/tiny*.elf >/dev/null 2>&1; then
@@ -381,6 +424,38 @@ run_scenario_once() {
 	info "scenario $1 took_ms=$((NOW_MS - _rs_start))"
 }
 
+# LAB_L1_TRACE=1 (run-lab.sh; a study of the guest's rare faults, not for CI): L1's KVM traces
+# its guests' entries and exits (with the guest's rip) and the interrupts and exceptions it
+# injects, into an 8 MiB ring per CPU; l1_trace_dump puts the last events into the log
+# ("  | l1-trace: ") after a failed scenario and starts the ring again. What it is for: to see
+# what L1 injected into a guest just before the guest faulted where it cannot (docs/triple-fault.md).
+L1_TRACE=/sys/kernel/tracing
+l1_trace_start() {
+	[ "${LAB_L1_TRACE:-0}" = 1 ] || return 0
+	[ -e "$L1_TRACE/set_event" ] || mount -t tracefs tracefs "$L1_TRACE" 2>/dev/null || true
+	if [ ! -e "$L1_TRACE/set_event" ]; then
+		info "l1-trace: no tracefs in L1"
+		LAB_L1_TRACE=0
+		return 0
+	fi
+	echo 0 >"$L1_TRACE/tracing_on"
+	echo 8192 >"$L1_TRACE/buffer_size_kb"
+	: >"$L1_TRACE/trace"
+	printf '%s\n' kvm:kvm_entry kvm:kvm_exit kvm:kvm_inj_virq kvm:kvm_inj_exception \
+		kvm:kvm_apic_accept_irq kvm:kvm_msi_set_irq kvm:kvm_set_irq >"$L1_TRACE/set_event" ||
+		{ info "l1-trace: cannot enable the kvm events"; LAB_L1_TRACE=0; return 0; }
+	echo 1 >"$L1_TRACE/tracing_on"
+	info "l1-trace: on ($(wc -l <"$L1_TRACE/set_event") events)"
+}
+
+l1_trace_dump() {
+	[ "${LAB_L1_TRACE:-0}" = 1 ] || return 0
+	echo 0 >"$L1_TRACE/tracing_on"
+	grep -v '^#' "$L1_TRACE/trace" | tail -n "${LAB_L1_TRACE_LINES:-400}" | sed 's/^/  | l1-trace: /'
+	: >"$L1_TRACE/trace"
+	echo 1 >"$L1_TRACE/tracing_on"
+}
+
 # The guest logs (LAB_TMP/*.out, *.err) that name a triple fault; clear_triple_logs removes them.
 triple_logs() { grep -l 'guest triple fault' "$LAB_TMP"/*.out "$LAB_TMP"/*.err 2>/dev/null; }
 clear_triple_logs() { triple_logs | while IFS= read -r _rs_x; do rm -f "$_rs_x"; done; }
@@ -404,6 +479,7 @@ run_scenario() {
 	# Logs naming a triple fault are from earlier scenarios, whose reports are out already.
 	clear_triple_logs
 	run_scenario_once "$1" "$2" >"$LAB_TMP/scenario.log"
+	[ "$FAILED" = "$_rs_f" ] || l1_trace_dump >>"$LAB_TMP/scenario.log"
 	if [ "$FAILED" != "$_rs_f" ] && [ -n "$(triple_logs)" ]; then
 		sed 's/LAB: /(first try) /' "$LAB_TMP/scenario.log"
 		info "scenario $1 failed while a guest of its triple-faulted ($(triple_logs |
@@ -418,6 +494,7 @@ run_scenario() {
 }
 
 [ -z "$LAB_SKIP" ] || info "not run again (passed in the L1 boot before this one): $LAB_SKIP"
+l1_trace_start
 _round=0
 while [ $_round -lt "$LAB_REPEAT" ]; do
 	_round=$((_round + 1))

@@ -165,16 +165,42 @@ Test(boot_timer, marks_once_and_splits)
  * power-off, say) do not move it. */
 Test(boot_timer, first_stop_counts)
 {
+	struct teardown_marks m = { { 0 } };
 	struct boot_timer bt = { 0 };
 	uint64_t first;
 
-	boot_timer_log_teardown(&bt);	/* no stop yet: nothing to log, no crash */
+	boot_timer_log_teardown(&bt, &m);	/* no stop yet: nothing to log, no crash */
 	boot_timer_stop(&bt);
 	first = bt.stop_ns;
 	cr_assert_geq(first, boot_timer_process_start_ns());
 	boot_timer_stop(&bt);
 	cr_assert_eq(bt.stop_ns, first, "a later stop request moved the first one");
-	boot_timer_log_teardown(&bt);
+	boot_timer_log_teardown(&bt, &m);	/* no marks: nothing to log */
+}
+
+/* The teardown's split: each step from the end of the one before (the first from the stop
+ * request), adding up to the whole; a missing or backward mark gives no split. */
+Test(boot_timer, teardown_split)
+{
+	struct teardown_marks m = { { 2000000, 5000000, 5500000, 9000000, 29000000 } };
+	uint64_t step[TEARDOWN_STEPS], total, sum = 0;
+
+	cr_assert(teardown_split_us(1000000, &m, step, &total));
+	cr_assert_eq(step[TEARDOWN_NOTICED], 1000);
+	cr_assert_eq(step[TEARDOWN_VCPUS], 3000);
+	cr_assert_eq(step[TEARDOWN_DEVICES], 500);
+	cr_assert_eq(step[TEARDOWN_VM], 3500);
+	cr_assert_eq(step[TEARDOWN_RAM], 20000);
+	for (unsigned int i = 0; i < TEARDOWN_STEPS; i++)
+		sum += step[i];
+	cr_assert_eq(total, 28000);
+	cr_assert_eq(sum, total);
+	cr_assert(!teardown_split_us(0, &m, step, &total), "no stop request");
+	cr_assert(!teardown_split_us(3000000, &m, step, &total), "stop after the first mark");
+	m.at[TEARDOWN_VM] = 0;
+	cr_assert(!teardown_split_us(1000000, &m, step, &total), "a step not reached");
+	m.at[TEARDOWN_VM] = 4000000;
+	cr_assert(!teardown_split_us(1000000, &m, step, &total), "marks out of order");
 }
 
 Test(boot_timer, reads_zero)

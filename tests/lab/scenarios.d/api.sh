@@ -109,8 +109,17 @@ EOF
 	api_expect pause 0 pause
 	[ "$(api_state)" = Paused ] || API_BAD=${API_BAD:-"state after pause: $(api_state)"}
 	api_expect pause-twice 1 pause
+	# SIGUSR2 while paused: the vCPU logs its state once resumed (boot.sh's vcpu-dump has the
+	# command line's path).
+	kill -USR2 "$_p"
+	sleep 0.3
+	! grep -q 'vcpu0: state on request' "$_out" ||
+		API_BAD=${API_BAD:-"a paused vCPU answered SIGUSR2 before the resume"}
 	api_expect resume 0 resume
 	[ "$(api_state)" = Running ] || API_BAD=${API_BAD:-"state after resume: $(api_state)"}
+	vcpu_dump_wait "$_out" 1 ||
+		API_BAD=${API_BAD:-"no vCPU state in kvmm's log within 5 s of the resume after SIGUSR2 ($VD_N answers)"}
+	kill -0 "$_p" 2>/dev/null || API_BAD=${API_BAD:-"kvmm ended after SIGUSR2"}
 	api_expect shutdown 0 shutdown
 	[ "$(api_state)" = Shutdown ] || API_BAD=${API_BAD:-"state after shutdown: $(api_state)"}
 	api_expect boot-again 0 boot
@@ -123,7 +132,7 @@ EOF
 	[ "$_rc" = 0 ] || API_BAD=${API_BAD:-"kvmm exited $_rc after vmm.shutdown"}
 	[ ! -e "$API_SOCK" ] || API_BAD=${API_BAD:-"the socket file was left behind"}
 	if [ -z "$API_BAD" ]; then
-		pass api-lifecycle "create, add-net (fd), boot, counters, pause, resume, shutdown, boot, vmm.shutdown"
+		pass api-lifecycle "create, add-net (fd), boot, counters, pause, SIGUSR2 (vcpu0 at $VD_PC, $VD_MP once resumed), resume, shutdown, boot, vmm.shutdown"
 	else
 		fail api-lifecycle "$API_BAD"
 		tail -n 20 "$_out" | sed 's/^/  | out: /'

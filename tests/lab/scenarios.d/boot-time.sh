@@ -11,13 +11,15 @@
 # marker just before its marker line): "setup_ms=S guest_ms=G exit_ms=E teardown_ms=T"
 # (kvmm's set-up, process start to the first KVM_RUN; the guest's part, to the boot timer's
 # marker; kvmm's time handling the exits of the whole run, all vCPUs; kvmm's teardown, the
-# guest's power-off to the VM's resources freed); the first run of each kvmm series also
+# guest's power-off to the VM's resources freed, and its steps); the first run of each kvmm series also
 # logs its exits by kind ("boot-time kvmm vcpu0: exits: ..."). bench/boot-plot.py draws them.
 #
 #   LAB_BOOT_RUNS   runs of each VMM (5)
 
 # boot_split ERR: kvmm's boot-timer split, exit-handling and teardown times from its -vv log
-# ERR, as "setup_ms=S guest_ms=G exit_ms=E teardown_ms=T" (none where the log lacks one).
+# ERR, as "setup_ms=S guest_ms=G exit_ms=E teardown_ms=T teardown_steps=N/C/D/V/R" (none
+# where the log lacks one; the steps of the teardown in ms: the stop noticed, the vCPUs, the
+# devices, the VM, its RAM: devices/boot_timer.h).
 boot_split() {
 	_bl=$(grep -o 'boot-timer: .*' "$1" | head -n 1)
 	_bs=$(echo "$_bl" | sed -n 's/.*set-up \([0-9.]*\) ms,.*/\1/p')
@@ -25,7 +27,8 @@ boot_split() {
 	_be=$(grep -o 'vcpu[0-9]*: exits:.*' "$1" | sed 's/; ports:.*//' | grep -o '([0-9]* us)' |
 		tr -dc '0-9\n' | awk '{ s += $1 } END { if (NR) printf "%.1f", s / 1000 }')
 	_bt=$(sed -n 's/.*teardown: .* freed \([0-9.]*\) ms after.*/\1/p' "$1" | head -n 1)
-	echo "setup_ms=${_bs:-none} guest_ms=${_bg:-none} exit_ms=${_be:-none} teardown_ms=${_bt:-none}"
+	_bd=$(sed -n 's/.*teardown: .*(noticed \([0-9.]*\), vCPUs \([0-9.]*\), devices \([0-9.]*\), VM \([0-9.]*\), RAM \([0-9.]*\) ms)$/\1\/\2\/\3\/\4\/\5/p' "$1" | head -n 1)
+	echo "setup_ms=${_bs:-none} guest_ms=${_bg:-none} exit_ms=${_be:-none} teardown_ms=${_bt:-none} teardown_steps=${_bd:-none}"
 }
 
 sc_boot_time() {

@@ -112,7 +112,8 @@ sc_tiny() {
 # boot-timer: the guest's init writes the boot timer's marker (devices/boot_timer.h) just before
 # its KVMM-GUEST-UP line; kvmm -v must log where the time went: its own set-up (process start
 # to the first KVM_RUN) and the guest's part (to the marker), both non-zero, adding up to the
-# total, which cannot exceed the time until the host read the marker line.
+# total, which cannot exceed the time until the host read the marker line; and at the end its
+# teardown, which fits in the run, with its five steps adding up to it.
 sc_boot_timer() {
 	kvmm_boot boot-timer --kernel "$BOOT_KERNEL" --initramfs "$INITRAMFS" --cpus boot=1 \
 		--memory size=512M --cmdline "$BASE_CMDLINE kvmm.test=poweroff" -v || true
@@ -121,6 +122,7 @@ sc_boot_timer() {
 	_s=$(echo "$_l" | sed -n 's/.*set-up \([0-9.]*\) ms,.*/\1/p')
 	_g=$(echo "$_l" | sed -n 's/.*guest \([0-9.]*\) ms$/\1/p')
 	_d=$(sed -n 's/.*teardown: .* freed \([0-9.]*\) ms after.*/\1/p' "$ERR" | head -n 1)
+	_steps=$(boot_split "$ERR" | sed -n 's/.*teardown_steps=\([0-9./]*\)$/\1/p')
 	if [ -z "$MARKER" ] || [ "$RC" != 0 ] || [ -z "$_t" ] || [ -z "$_s" ] || [ -z "$_g" ] ||
 		[ -z "$_d" ]; then
 		fail boot-timer "want the marker, exit 0, kvmm's boot-timer line with its split and its teardown line, got '$_l', teardown '${_d}': $(last_run)"
@@ -133,9 +135,48 @@ sc_boot_timer() {
 		else if (t > m) print "the total is longer than the host waited for the marker line"
 		else if (d <= 0 || t + d > r) print "the teardown is zero or does not fit in the run"
 	}')
+	# The teardown's five steps (devices/boot_timer.h) add up to it.
+	if [ -z "$_why" ]; then
+		_why=$(echo "$_steps" | awk -F/ -v d="$_d" '{
+			if (NF != 5) { print "no split of the teardown into its five steps"; exit }
+			s = $1 + $2 + $3 + $4 + $5
+			if (s - d > 0.0055 || d - s > 0.0055) print "the teardown steps add up to " s " ms, not " d
+		}')
+	fi
 	if [ -n "$_why" ]; then
 		fail boot-timer "$_why: '$_l', marker line at ${MARK_MS} ms"
 		return 0
 	fi
-	pass boot-timer "kvmm set-up ${_s} ms + guest ${_g} ms = ${_t} ms; the host read the marker line at ${MARK_MS} ms; teardown ${_d} ms of a ${RUN_MS} ms run"
+	pass boot-timer "kvmm set-up ${_s} ms + guest ${_g} ms = ${_t} ms; the host read the marker line at ${MARK_MS} ms; teardown ${_d} ms of a ${RUN_MS} ms run (stop noticed/vCPUs/devices/VM/RAM ${_steps} ms)"
+}
+
+# vcpu-dump: SIGUSR2 to a running kvmm (2 vCPUs, the guest idle in kvmm.test=hang) makes each
+# vCPU log its registers, run state and exits so far, and nothing else: the guest keeps
+# running, and SIGTERM then ends kvmm with exit 0. (The API server's path, with the VM
+# paused: api-lifecycle.)
+sc_vcpu_dump() {
+	mem_start vcpu-dump "$KVMM" --kernel "$KERNEL" --initramfs "$INITRAMFS" --cpus boot=2 \
+		--memory size=256M --cmdline "$CMDLINE kvmm.test=hang"
+	if ! mem_wait "$LAB_TIMEOUT"; then
+		mem_stop "$MEM_P"
+		fail vcpu-dump "no marker from the guest (stop=$MEM_STOP exit=$MEM_RC)"
+		dump_last
+		return 0
+	fi
+	kill -USR2 "$MEM_P"
+	_vd_ok=0
+	vcpu_dump_wait "$ERR" 2 || _vd_ok=$?
+	sleep 1
+	_vd_alive=0
+	mem_alive "$MEM_P" && _vd_alive=1
+	mem_stop "$MEM_P"
+	if [ "$_vd_ok" != 0 ] || [ "$VD_N" != 2 ]; then
+		fail vcpu-dump "want both vCPUs' state (a pc and a run state each) within 5 s of SIGUSR2: $VD_N answers, pc '${VD_PC}', states '${VD_MP}'"
+		dump_last
+	elif [ "$_vd_alive" != 1 ] || [ "$MEM_STOP" != term ] || [ "$MEM_RC" != 0 ]; then
+		fail vcpu-dump "want kvmm running after SIGUSR2 and exit 0 on SIGTERM: running=$_vd_alive stop=$MEM_STOP exit=$MEM_RC"
+		dump_last
+	else
+		pass vcpu-dump "SIGUSR2: both vCPUs logged their state (vcpu0 at $VD_PC; run states $VD_MP) and the guest ran on; SIGTERM: exit 0"
+	fi
 }
