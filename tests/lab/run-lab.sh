@@ -30,6 +30,9 @@
 #   LAB_VIRTIOFSD    on a KVM host: the virtio-fs back-end (/usr/lib/qemu/virtiofsd; L1 has
 #                    its own copy there)
 #   LAB_L1_TIMEOUT   seconds for the whole L1 boot (2400)
+#   LAB_L1_TRACE     1: L1's KVM traces its entries, exits and injected events, and a failed
+#                    scenario's last ones go into the log (a study of the guest's rare
+#                    faults, scenarios.sh; not for CI runs)
 #   LAB_L1_CPU       x86_64: L1's -cpu (max); LAB_L1_APPEND: more of L1's kernel command line
 #                    (both for studies of L1's own failures: README.md)
 #   LAB_L1_MEM       L1's memory (2G; the density benchmark with many VMs wants more)
@@ -282,7 +285,7 @@ for v in LAB_MODE LAB_ONLY LAB_SKIP LAB_REPEAT LAB_TIMEOUT LAB_EXTRA_CMDLINE LAB
 	LAB_HOSTILE_SEED LAB_HOSTILE_SECS LAB_FS_VMM LAB_FS_MB LAB_FS_CACHE LAB_FS_TIMEOUT \
 	LAB_FS_ROUNDS LAB_FS_RUNS LAB_HP_ROUNDS LAB_HP_LOOP_SECS LAB_HP_WAIT LAB_HP_NET_KB \
 	LAB_HP_BENCH_RUNS LAB_HP_QEMU_ACPI LAB_SANDBOX_RUNS LAB_SANDBOX_DEBUG LAB_STUDY_RUNS LAB_STUDY_MB LAB_STUDY_CHURN \
-	LAB_DENSITY_N LAB_DENSITY_ROUNDS LAB_DENSITY_WAIT LAB_SMOKE \
+	LAB_DENSITY_N LAB_DENSITY_ROUNDS LAB_DENSITY_WAIT LAB_SMOKE LAB_L1_TRACE \
 	ASAN_OPTIONS UBSAN_OPTIONS; do
 	if [ -n "${!v:-}" ]; then printf 'export %s=%q\n' "$v" "${!v}"; fi
 done

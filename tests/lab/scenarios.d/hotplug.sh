@@ -286,10 +286,30 @@ hp_boot() {
 	api_expect boot 0 boot
 	[ -z "$API_BAD" ] || return 1
 	if ! hp_wait KVMM-HP-READY 1 "$LAB_TIMEOUT"; then
-		API_BAD="no KVMM-HP-READY from the guest within $LAB_TIMEOUT s ($(mem_alive "$HP_P" && echo "kvmm running" || echo "kvmm gone"))"
+		# Where the guest is: its console's end, and from kvmm its vCPU exits a second apart
+		# and (SIGUSR2) vcpu0's instruction pointer and run state.
+		if mem_alive "$HP_P"; then
+			_hp_x=$(hp_exits)
+			kill -USR2 "$HP_P"
+			sleep 1
+			_hp_x="kvmm running, vCPU exits $_hp_x then $(hp_exits) a second later"
+			vcpu_dump_wait "$HP_E" 1 || true
+			_hp_x="$_hp_x, vcpu0 at ${VD_PC:-?} (${VD_MP:-?})"
+		else
+			_hp_x="kvmm gone"
+		fi
+		API_BAD="no KVMM-HP-READY from the guest within $LAB_TIMEOUT s (guest: $(guest_state "$HP_O"); $_hp_x)"
 		return 1
 	fi
 	HP_BOOT_MS=$((HP_SEEN - _hp_t))
+}
+
+# hp_exits: the running VM's vCPU exits so far, all reasons (vm.counters' "vmm" entry), or "?".
+# Two a moment apart tell a guest still at work from one stopped in a halt.
+hp_exits() {
+	api counters || { echo "?"; return 0; }
+	echo "$API_OUT" | grep -o '"exits_[a-z_]*":[0-9]*' |
+		awk -F: '{ n += $2 } END { print NR ? n : "?" }'
 }
 
 # hp_end: vmm.shutdown; kvmm must exit 0 within 5 s (API_BAD otherwise, unless set already).
@@ -307,6 +327,14 @@ hp_end() {
 # hp_dump: the guest's KVMM-HP lines and the tails of kvmm's output and log, into the log.
 hp_dump() {
 	tr -d '\r' <"$HP_O" 2>/dev/null | grep 'KVMM-HP' | tail -n 30 | sed 's/^/  | guest: /'
+	# A guest oops whole, from its first line (its kind and address are at the top).
+	_hp_k=$(tr -d '\000\r' 2>/dev/null <"$HP_O" | grep -n -m 1 -E \
+		'Kernel panic|Oops|BUG:|general protection|unable to handle|soft lockup|rcu.*stall|double fault' |
+		cut -d: -f1) || true
+	if [ -n "$_hp_k" ]; then
+		tr -d '\000\r' 2>/dev/null <"$HP_O" | sed -n "$((_hp_k > 5 ? _hp_k - 5 : 1)),$((_hp_k + 90))p" |
+			sed 's/^/  | oops: /'
+	fi
 	tail -n 25 "$HP_O" 2>/dev/null | sed 's/^/  | out: /'
 	[ -z "${HP_E:-}" ] || tail -n 25 "$HP_E" 2>/dev/null | sed 's/^/  | err: /'
 }
