@@ -426,8 +426,8 @@ run_scenario_once() {
 
 # LAB_L1_TRACE=1 (run-lab.sh; a study of the guest's rare faults, not for CI): L1's KVM traces
 # its guests' entries and exits (with the guest's rip) and the interrupts and exceptions it
-# injects, into an 8 MiB ring per CPU; l1_trace_dump puts the last events into the log
-# ("  | l1-trace: ") after a failed scenario and starts the ring again. What it is for: to see
+# injects, into an 8 MiB ring per CPU; l1_trace_dump puts events into the log ("  | l1-trace:
+# ") after a failed scenario and starts the ring again. What it is for: to see
 # what L1 injected into a guest just before the guest faulted where it cannot (docs/triple-fault.md).
 L1_TRACE=/sys/kernel/tracing
 l1_trace_start() {
@@ -448,10 +448,21 @@ l1_trace_start() {
 	info "l1-trace: on ($(wc -l <"$L1_TRACE/set_event") events)"
 }
 
+# l1_trace_dump: the events around the last injected event (an oopsing or panicking guest
+# runs with interrupts off, so that is about where it went wrong) and the last few.
 l1_trace_dump() {
 	[ "${LAB_L1_TRACE:-0}" = 1 ] || return 0
 	echo 0 >"$L1_TRACE/tracing_on"
-	grep -v '^#' "$L1_TRACE/trace" | tail -n "${LAB_L1_TRACE_LINES:-400}" | sed 's/^/  | l1-trace: /'
+	grep -v '^#' "$L1_TRACE/trace" >"$LAB_TMP/l1-trace.txt"
+	_lt_n=$(grep -n -E 'kvm_inj_virq|kvm_inj_exception' "$LAB_TMP/l1-trace.txt" | tail -n 1 |
+		cut -d: -f1)
+	if [ -n "$_lt_n" ]; then
+		sed -n "$((_lt_n > 300 ? _lt_n - 300 : 1)),$((_lt_n + 100))p" "$LAB_TMP/l1-trace.txt" |
+			sed 's/^/  | l1-trace: /'
+		echo "  | l1-trace: ..."
+	fi
+	tail -n 20 "$LAB_TMP/l1-trace.txt" | sed 's/^/  | l1-trace: /'
+	rm -f "$LAB_TMP/l1-trace.txt"
 	: >"$L1_TRACE/trace"
 	echo 1 >"$L1_TRACE/tracing_on"
 }
