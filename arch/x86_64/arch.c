@@ -704,8 +704,9 @@ void arch_vcpu_dump(struct vcpu *vcpu)
 	struct kvm_sregs s;
 	struct kvm_vcpu_events e;
 	unsigned int id = vcpu->id;
+	bool have_regs = ioctl(vcpu->fd, KVM_GET_REGS, &r) == 0;
 
-	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) == 0) {
+	if (have_regs) {
 		pr_warn("vcpu%u:   rip 0x%llx rsp 0x%llx rflags 0x%llx rax 0x%llx rbx 0x%llx "
 			"rcx 0x%llx rdx 0x%llx", id, r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx,
 			r.rdx);
@@ -714,6 +715,12 @@ void arch_vcpu_dump(struct vcpu *vcpu)
 			r.rbp, r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15);
 	}
 	if (ioctl(vcpu->fd, KVM_GET_SREGS, &s) == 0) {
+		/* After a shutdown intercept the VMCB is undefined, so KVM on AMD resets the
+		 * vCPU: what is left to read is the reset state and the event it failed on. */
+		if (have_regs && r.rip == 0xfff0 && s.cs.selector == 0xf000 &&
+		    s.cs.base == 0xffff0000)
+			pr_warn("vcpu%u:   (the CPU's reset state: KVM on AMD resets a vCPU after a "
+				"shutdown; the event below is the one it could not deliver)", id);
 		pr_warn("vcpu%u:   cr0 0x%llx cr2 0x%llx cr3 0x%llx cr4 0x%llx cr8 0x%llx efer 0x%llx "
 			"apic_base 0x%llx", id, s.cr0, s.cr2, s.cr3, s.cr4, s.cr8, s.efer,
 			s.apic_base);
