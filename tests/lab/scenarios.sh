@@ -467,15 +467,21 @@ l1_trace_dump() {
 	echo 1 >"$L1_TRACE/tracing_on"
 }
 
-# The guest logs (LAB_TMP/*.out, *.err) that name a triple fault; clear_triple_logs removes them.
-triple_logs() { grep -l 'guest triple fault' "$LAB_TMP"/*.out "$LAB_TMP"/*.err 2>/dev/null; }
+# The guest logs (LAB_TMP/*.out, *.err) that name a triple fault (kvmm's log) or a double fault
+# (the guest kernel's "PANIC: double fault"): the two ends of the same transient fetch fault of
+# the emulated L1 (docs/triple-fault.md). clear_triple_logs removes them.
+triple_logs() {
+	grep -a -l -E 'guest triple fault|PANIC: double fault' "$LAB_TMP"/*.out "$LAB_TMP"/*.err \
+		2>/dev/null
+}
 clear_triple_logs() { triple_logs | while IFS= read -r _rs_x; do rm -f "$_rs_x"; done; }
 
 TRIPLE_RETRIES=0
-# run_scenario NAME FUNCTION: a test scenario that failed while one of its guests triple-faulted
-# (the x86_64 lab's rare accident, tests/lab/README.md) runs once more, in the open: an INFO
-# line says so and its first report stays in the log with "LAB: " turned into "(first try) "
-# (the host counts LAB: lines); a count is printed before LAB: DONE. A second failure stands.
+# run_scenario NAME FUNCTION: a test scenario that failed while one of its guests triple- or
+# double-faulted (the x86_64 lab's rare accident, tests/lab/README.md) runs once more, in the
+# open: an INFO line says so and its first report stays in the log with "LAB: " turned into
+# "(first try) " (the host counts LAB: lines); a count is printed before LAB: DONE. A second
+# failure stands.
 # tiny (whose tiny-triple guest triple-faults on purpose) and the benchmarks are not repeated,
 # except in the benchmarks' smoke run (LAB_SMOKE=1, bench/lab-smoke.sh), where they stand in
 # for tests and are treated as tests.
@@ -493,7 +499,7 @@ run_scenario() {
 	[ "$FAILED" = "$_rs_f" ] || l1_trace_dump >>"$LAB_TMP/scenario.log"
 	if [ "$FAILED" != "$_rs_f" ] && [ -n "$(triple_logs)" ]; then
 		sed 's/LAB: /(first try) /' "$LAB_TMP/scenario.log"
-		info "scenario $1 failed while a guest of its triple-faulted ($(triple_logs |
+		info "scenario $1 failed while a guest of its triple- or double-faulted ($(triple_logs |
 			tr '\n' ' ')): running it once more"
 		TRIPLE_RETRIES=$((TRIPLE_RETRIES + 1))
 		PASSED=$_rs_p FAILED=$_rs_f
@@ -516,5 +522,5 @@ while [ $_round -lt "$LAB_REPEAT" ]; do
 		fi
 	done
 done
-[ "$TRIPLE_RETRIES" = 0 ] || info "runs repeated after a guest triple fault: $TRIPLE_RETRIES"
+[ "$TRIPLE_RETRIES" = 0 ] || info "runs repeated after a guest triple or double fault: $TRIPLE_RETRIES"
 echo "LAB: DONE passed=$PASSED failed=$FAILED"
