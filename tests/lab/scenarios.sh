@@ -522,5 +522,6 @@ while [ $_round -lt "$LAB_REPEAT" ]; do
 		fi
 	done
 done
-[ "$TRIPLE_RETRIES" = 0 ] || info "runs repeated after a guest triple or double fault: $TRIPLE_RETRIES"
+[ "$TRIPLE_RETRIES" = 0 ] ||
+	info "runs repeated after a guest triple or double fault: $TRIPLE_RETRIES"
 echo "LAB: DONE passed=$PASSED failed=$FAILED"
