@@ -17,15 +17,16 @@ def lab_arch(path):
     return "x86_64"
 
 
-def runs_by_vmm(path, line_re):
-    """{vmm: [value, ...]} in log order, from the lines of PATH LINE_RE matches: its group
-    2 names the VMM, group 3 is the (integer) value."""
+def runs_by_vmm(path, line_re, value=lambda m: int(m.group(3)), vmm_group=2):
+    """{vmm: [value, ...]} in log order, from the lines of PATH LINE_RE matches: group
+    VMM_GROUP names the VMM, VALUE(match) is what is kept (group 3 as an integer unless
+    told)."""
     runs = {}
     with open(path, errors="replace") as f:
         for line in f:
             m = line_re.search(line)
             if m:
-                runs.setdefault(m.group(2), []).append(int(m.group(3)))
+                runs.setdefault(m.group(vmm_group), []).append(value(m))
     return runs
 
 

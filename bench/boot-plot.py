@@ -24,19 +24,17 @@ SPLIT = re.compile(r"LAB: INFO boot-time run=(\d+) vmm=(kvmm[\w-]*) marker_ms=\d
                    r"teardown_ms=([\d.]+)")
 
 
+def share_row(m):
+    """(run_ms, setup_ms, exit_ms, teardown_ms, share) of a SPLIT line: the VMM-added share of
+    a boot is kvmm's own time (set-up, exit handling, teardown) over the run's wall time,
+    launch to process exit."""
+    run, setup, exits, down = (float(g) for g in m.groups()[2:])
+    return (run, setup, exits, down, (setup + exits + down) / run if run else 0)
+
+
 def vmm_share(path):
-    """{vmm: [(run_ms, setup_ms, exit_ms, teardown_ms, share), ...]} for the kvmm runs whose
-    line has the whole split: the VMM-added share of a boot is kvmm's own time (set-up, exit
-    handling, teardown) over the run's wall time, launch to process exit."""
-    out = {}
-    with open(path, errors="replace") as f:
-        for line in f:
-            m = SPLIT.search(line)
-            if m:
-                run, setup, exits, down = (float(g) for g in m.groups()[2:])
-                out.setdefault(m.group(2), []).append(
-                    (run, setup, exits, down, (setup + exits + down) / run if run else 0))
-    return out
+    """{vmm: [share_row, ...]} for the kvmm runs whose line has the whole split."""
+    return barplot.runs_by_vmm(path, SPLIT, share_row)
 
 
 STEPS = re.compile(r"LAB: INFO boot-time run=\d+ vmm=(kvmm[\w-]*) .*teardown_steps=([\d.]+(?:/[\d.]+){4})")
@@ -45,13 +43,8 @@ STEP_NAMES = ("stop noticed", "vCPUs", "devices", "VM", "RAM")
 
 def teardown_steps(path):
     """{vmm: [(noticed, vcpus, devices, vm, ram) in ms, ...]}: where kvmm's teardown went."""
-    out = {}
-    with open(path, errors="replace") as f:
-        for line in f:
-            m = STEPS.search(line)
-            if m:
-                out.setdefault(m.group(1), []).append(tuple(float(x) for x in m.group(2).split("/")))
-    return out
+    return barplot.runs_by_vmm(path, STEPS, lambda m: tuple(float(x) for x in m.group(2).split("/")),
+                               vmm_group=1)
 
 
 def svg(runs, title):

@@ -24,15 +24,8 @@ FIELDS = ("pss", "rss", "guest_pss", "overhead", "threads")
 
 def read_runs(path):
     """{vmm: [{field: value}, ...]} in log order."""
-    runs = {}
-    with open(path, errors="replace") as f:
-        for line in f:
-            m = LINE.search(line)
-            if m:
-                run = dict(zip(FIELDS, map(int, m.groups()[2:])))
-                run["run"] = int(m.group(1))
-                runs.setdefault(m.group(2), []).append(run)
-    return runs
+    return barplot.runs_by_vmm(
+        path, LINE, lambda m: dict(zip(FIELDS, map(int, m.groups()[2:])), run=int(m.group(1))))
 
 
 def med(runs, field):
