@@ -467,19 +467,42 @@ l1_trace_dump() {
 	echo 1 >"$L1_TRACE/tracing_on"
 }
 
-# The guest logs (LAB_TMP/*.out, *.err) that name a triple fault (kvmm's log) or a double fault
-# (the guest kernel's "PANIC: double fault"): the two ends of the same transient fetch fault of
-# the emulated L1 (docs/triple-fault.md). clear_triple_logs removes them.
+# stuck_pf_logs: the kvmm logs (LAB_TMP/*.err) whose on-request vCPU dump (SIGUSR2, which the
+# lab sends to a guest that stopped answering) shows a vCPU stuck on a page fault at its own
+# RIP: a page fault (vector 14) injected or pending, and CR2 equal to RIP.
+stuck_pf_logs() {
+	for _sp_f in "$LAB_TMP"/*.err; do
+		[ -f "$_sp_f" ] || continue
+		awk '/state on request/ { d = 1 }
+			d && / rip 0x/ { for (i = 1; i < NF; i++) if ($i == "rip") rip = $(i + 1) }
+			d && / cr2 0x/ { for (i = 1; i < NF; i++) if ($i == "cr2") cr2 = $(i + 1) }
+			d && /events: exception / {
+				if (rip != "" && rip == cr2 &&
+				    ($0 ~ /exception 1 nr 14 / || $0 ~ /exception 0 nr 14 .* pending 1;/))
+					found = 1
+				rip = ""; cr2 = ""
+			}
+			END { exit !found }' "$_sp_f" && echo "$_sp_f"
+	done
+}
+
+# The guest logs (LAB_TMP/*.out, *.err) that show one of the three ends of the emulated L1's
+# transient fetch fault (docs/triple-fault.md): a triple fault (kvmm's log), a double fault
+# (the guest kernel's "PANIC: double fault"), or a vCPU stuck on a page fault at its own RIP
+# (stuck_pf_logs). clear_triple_logs removes them.
 triple_logs() {
-	grep -a -l -E 'guest triple fault|PANIC: double fault' "$LAB_TMP"/*.out "$LAB_TMP"/*.err \
-		2>/dev/null
+	{
+		grep -a -l -E 'guest triple fault|PANIC: double fault' "$LAB_TMP"/*.out \
+			"$LAB_TMP"/*.err 2>/dev/null
+		stuck_pf_logs
+	} | sort -u
 }
 clear_triple_logs() { triple_logs | while IFS= read -r _rs_x; do rm -f "$_rs_x"; done; }
 
 TRIPLE_RETRIES=0
-# run_scenario NAME FUNCTION: a test scenario that failed while one of its guests triple- or
-# double-faulted (the x86_64 lab's rare accident, tests/lab/README.md) runs once more, in the
-# open: an INFO line says so and its first report stays in the log with "LAB: " turned into
+# run_scenario NAME FUNCTION: a test scenario that failed while one of its guests died of the
+# emulated L1's fetch fault (triple_logs; the x86_64 lab's rare accident, tests/lab/README.md)
+# runs once more, in the open: an INFO line says so and its first report stays in the log with "LAB: " turned into
 # "(first try) " (the host counts LAB: lines); a count is printed before LAB: DONE. A second
 # failure stands.
 # tiny (whose tiny-triple guest triple-faults on purpose) and the benchmarks are not repeated,
@@ -499,7 +522,7 @@ run_scenario() {
 	[ "$FAILED" = "$_rs_f" ] || l1_trace_dump >>"$LAB_TMP/scenario.log"
 	if [ "$FAILED" != "$_rs_f" ] && [ -n "$(triple_logs)" ]; then
 		sed 's/LAB: /(first try) /' "$LAB_TMP/scenario.log"
-		info "scenario $1 failed while a guest of its triple- or double-faulted ($(triple_logs |
+		info "scenario $1 failed while a guest of its died of L1's fetch fault ($(triple_logs |
 			tr '\n' ' ')): running it once more"
 		TRIPLE_RETRIES=$((TRIPLE_RETRIES + 1))
 		PASSED=$_rs_p FAILED=$_rs_f
@@ -523,5 +546,6 @@ while [ $_round -lt "$LAB_REPEAT" ]; do
 	done
 done
 [ "$TRIPLE_RETRIES" = 0 ] ||
-	info "runs repeated after a guest triple or double fault: $TRIPLE_RETRIES"
+	info "runs repeated after a guest's triple fault, double fault or page-fault hang:" \
+		"$TRIPLE_RETRIES"
 echo "LAB: DONE passed=$PASSED failed=$FAILED"
