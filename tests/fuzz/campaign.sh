@@ -50,8 +50,8 @@ run_one() {
 		>>"$OUT/$t.log"
 }
 
-# stat LOG NAME: a libFuzzer final statistic ("stat::NAME: V").
-stat() { sed -n "s/^stat::$2: *//p" "$1" | tail -n 1; }
+# final_stat LOG NAME: a libFuzzer final statistic ("stat::NAME: V").
+final_stat() { sed -n "s/^stat::$2: *//p" "$1" | tail -n 1; }
 
 running=0
 for t in $TARGETS; do
@@ -86,8 +86,8 @@ bad=0
 			result="FAILED (rc $rc): $(grep -a -m 1 -E '^==[0-9]+==ERROR|runtime error|deadly signal' \
 				"$log" | cut -c1-80)"
 		fi
-		echo "| $t | $(stat "$log" number_of_executed_units) | $(stat "$log" average_exec_per_sec) |" \
-			"$secs | $files | $(stat "$log" new_units_added) | $(stat "$log" peak_rss_mb) |" \
+		echo "| $t | $(final_stat "$log" number_of_executed_units) | $(final_stat "$log" average_exec_per_sec) |" \
+			"$secs | $files | $(final_stat "$log" new_units_added) | $(final_stat "$log" peak_rss_mb) |" \
 			"$result |"
 	done
 } >"$OUT/summary.md"
