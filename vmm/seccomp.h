@@ -40,22 +40,36 @@ int seccomp_filter_install(enum seccomp_thread kind, char *why, unsigned long wh
  * and in *IOCTLS how many ioctl requests; for the log and the tests. */
 unsigned int seccomp_filter_size(enum seccomp_thread kind, unsigned int *ioctls);
 
-/* Exports KIND's filter (KILL_PROCESS for what it does not allow) as raw BPF to FD, as
- * libseccomp builds it here (tools/seccomp-gen.c, at build time). 0 or -errno. */
-int seccomp_filter_export(enum seccomp_thread kind, int fd);
-
-/* The filter of KIND built with kvmm (tools/seccomp-gen.c), which --seccomp true loads:
- * *PROG, *LEN instructions. -ENOENT in a cross build, which builds filters when it loads them. */
+/* The filter of KIND for MODE (KILL or LOG) built with kvmm (tools/seccomp-gen.c), which
+ * seccomp_filter_install() loads: *PROG, *LEN instructions. -ENOENT in a cross build, which
+ * builds filters when it loads them. */
 struct sock_filter;
-int seccomp_prebuilt(enum seccomp_thread kind, const struct sock_filter **prog,
-		     unsigned int *len);
+int seccomp_prebuilt(enum seccomp_thread kind, enum kvmm_seccomp mode,
+		     const struct sock_filter **prog, unsigned int *len);
+
+/*
+ * The allowlists, and libseccomp building them (vmm/seccomp_rules.c): linked into the
+ * generator and the unit test of a native build, into kvmm itself only in a cross build.
+ */
+
+/* seccomp_filter_size() counted from the lists, through libseccomp's syscall table. */
+unsigned int seccomp_rules_count(enum seccomp_thread kind, unsigned int *ioctls);
+
+/* Exports KIND's filter for MODE (KILL: KILL_PROCESS for what it does not allow; LOG: LOG) as
+ * raw BPF to FD, as libseccomp builds it here. 0 or -errno. */
+int seccomp_rules_export(enum seccomp_thread kind, enum kvmm_seccomp mode, int fd);
+
+/* Builds KIND's filter for MODE and loads it on the calling thread; 0, or -errno with a
+ * sentence on why in WHY (WHYLEN bytes; may be NULL). */
+int seccomp_rules_load(enum seccomp_thread kind, enum kvmm_seccomp mode, char *why,
+		       unsigned long whylen);
 
 /* "vmm", "vcpu", "worker". */
 const char *seccomp_thread_name(enum seccomp_thread kind);
 
 /*
  * This header shares its name with libseccomp's, and vmm/ comes first on the include path:
- * vmm/seccomp.c reaches libseccomp's <seccomp.h> through here.
+ * vmm/seccomp_rules.c reaches libseccomp's <seccomp.h> through here.
  */
 #ifdef KVMM_SECCOMP_WANT_LIBSECCOMP
 #include_next <seccomp.h>

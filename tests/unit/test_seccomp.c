@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <linux/filter.h>
 #include <linux/kvm.h>
+#include <linux/seccomp.h>
 
 #include "config.h"
 #include "seccomp.h"
@@ -208,33 +209,67 @@ Test(seccomp, allowlists_are_sized)
 }
 
 /* The filters built with kvmm (tools/seccomp-gen.c) are, instruction for instruction, what
- * libseccomp builds from the allowlists here and now: the lists cannot have changed without
- * the build noticing, nor the generator have written anything else. */
+ * libseccomp builds from the allowlists here and now, in both modes: the lists cannot have
+ * changed without the build noticing, nor the generator have written anything else. */
 Test(seccomp, prebuilt_filters_are_what_libseccomp_builds)
 {
-	for (unsigned int k = 0; k < SECCOMP_NR_THREADS; k++) {
-		const struct sock_filter *prog;
-		unsigned int len;
-		FILE *tmp = tmpfile();
-		long size;
-		char *bpf;
+	static const enum kvmm_seccomp modes[] = { KVMM_SECCOMP_KILL, KVMM_SECCOMP_LOG };
 
-		if (seccomp_prebuilt(k, &prog, &len) == -ENOENT)
-			cr_skip_test("a cross build: no filters built with kvmm");
-		cr_assert_not_null(tmp);
-		cr_assert_eq(seccomp_filter_export(k, fileno(tmp)), 0);
-		size = ftell(tmp);
-		cr_assert_eq(fseek(tmp, 0, SEEK_SET), 0);
-		cr_assert_eq(size, (long)(len * sizeof(*prog)), "%s: %ld bytes built now, %zu built "
-			     "with kvmm", seccomp_thread_name(k), size, len * sizeof(*prog));
-		bpf = malloc(size);
-		cr_assert_not_null(bpf);
-		cr_assert_eq(fread(bpf, 1, size, tmp), (size_t)size);
-		cr_assert(!memcmp(bpf, prog, size), "%s: the filter built with kvmm differs",
-			  seccomp_thread_name(k));
-		free(bpf);
-		fclose(tmp);
+	for (unsigned int m = 0; m < 2; m++)
+		for (unsigned int k = 0; k < SECCOMP_NR_THREADS; k++) {
+			const struct sock_filter *prog;
+			unsigned int len;
+			FILE *tmp = tmpfile();
+			long size;
+			char *bpf;
+
+			if (seccomp_prebuilt(k, modes[m], &prog, &len) == -ENOENT)
+				cr_skip_test("a cross build: no filters built with kvmm");
+			cr_assert_not_null(tmp);
+			cr_assert_eq(seccomp_rules_export(k, modes[m], fileno(tmp)), 0);
+			size = ftell(tmp);
+			cr_assert_eq(fseek(tmp, 0, SEEK_SET), 0);
+			cr_assert_eq(size, (long)(len * sizeof(*prog)), "%s, mode %u: %ld bytes "
+				     "built now, %zu built with kvmm", seccomp_thread_name(k),
+				     modes[m], size, len * sizeof(*prog));
+			bpf = malloc(size);
+			cr_assert_not_null(bpf);
+			cr_assert_eq(fread(bpf, 1, size, tmp), (size_t)size);
+			cr_assert(!memcmp(bpf, prog, size), "%s, mode %u: the filter built with "
+				  "kvmm differs", seccomp_thread_name(k), modes[m]);
+			free(bpf);
+			fclose(tmp);
+		}
+}
+
+/* The sizes kvmm logs (generated with the filters) are what the lists count now; and the
+ * LOG filter differs from the KILL one in its actions only. */
+Test(seccomp, prebuilt_sizes_and_log_actions)
+{
+	for (unsigned int k = 0; k < SECCOMP_NR_THREADS; k++) {
+		const struct sock_filter *kill, *log;
+		unsigned int nk, nl, ioctls, rules_ioctls;
+		unsigned int calls = seccomp_filter_size(k, &ioctls);
+		unsigned int rets = 0;
+
+		cr_assert_eq(calls, seccomp_rules_count(k, &rules_ioctls));
+		cr_assert_eq(ioctls, rules_ioctls);
+		cr_assert_eq(seccomp_prebuilt(k, KVMM_SECCOMP_KILL, &kill, &nk), 0);
+		cr_assert_eq(seccomp_prebuilt(k, KVMM_SECCOMP_LOG, &log, &nl), 0);
+		cr_assert_eq(nk, nl);
+		for (unsigned int i = 0; i < nk; i++) {
+			if (!memcmp(&kill[i], &log[i], sizeof(kill[i])))
+				continue;
+			cr_assert_eq(kill[i].code, BPF_RET | BPF_K, "%s: insn %u differs",
+				     seccomp_thread_name(k), i);
+			cr_assert_eq(kill[i].k, SECCOMP_RET_KILL_PROCESS);
+			cr_assert_eq(log[i].k, SECCOMP_RET_LOG);
+			rets++;
+		}
+		cr_assert_gt(rets, 0, "%s: no action differs", seccomp_thread_name(k));
 	}
+	cr_assert_eq(seccomp_prebuilt(SECCOMP_NR_THREADS, KVMM_SECCOMP_KILL, &(const struct
+		     sock_filter *){ NULL }, &(unsigned int){ 0 }), -EINVAL);
 }
 
 #define ARGV(...) ((char *[]){ "kvmm", __VA_ARGS__, NULL })
