@@ -13,7 +13,7 @@
 #                                                 unless this is an arm64 machine)
 # Environment: LAB_BOOT_RUNS (5), LAB_MEM_RUNS (3), LAB_NET_MB (50), LAB_FS_ROUNDS (3),
 # LAB_FS_RUNS (3), LAB_FS_MB (64), LAB_FS_CACHE (auto), LAB_DENSITY_N (10),
-# LAB_DENSITY_ROUNDS (1), LAB_SOAK_RUNS (unset: no
+# LAB_DENSITY_ROUNDS (1), LAB_DENSITY_SERIES (all three), LAB_SOAK_RUNS (unset: no
 # boot-soak; scenarios.d/boot-soak.sh), LAB_ONLY and the other
 # LAB_* settings of tests/lab/run-lab.sh. Logs and charts of the run: build/bench-ARCH/.
 set -eu

@@ -24,6 +24,8 @@
 #   LAB_DENSITY_N       how many VMs at once, a list run in turn ("10")
 #   LAB_DENSITY_ROUNDS  rounds per N, the series' order rotating each round (1)
 #   LAB_DENSITY_WAIT    seconds a series has to bring all its guests up (240)
+#   LAB_DENSITY_SERIES  which series run ("kvmm kvmm-api qemu"; "kvmm" alone finds how many
+#                       of kvmm's VMs L1 holds, beyond what QEMU's bursts leave it)
 
 DENS_RAM_MB=128
 
@@ -279,6 +281,7 @@ sc_density() {
  "serial": {"mode": "Tty"}, "console": {"mode": "Off"}}
 EOF
 	info "density ns='${LAB_DENSITY_N:-10}' rounds=${LAB_DENSITY_ROUNDS:-1} ram_mb=$DENS_RAM_MB" \
+		"series='${LAB_DENSITY_SERIES:-kvmm kvmm-api qemu}'" \
 		"kvmm_opt='$DENS_KVMM_OPT' qemu='$DENS_QEMU_M' cmdline='$DENS_CMDLINE'" \
 		"l1_mem_available_kb=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)"
 	_d_bad=
@@ -297,7 +300,9 @@ EOF
 			*) _order="kvmm-api kvmm qemu" ;;
 			esac
 			for _v in $_order; do
-				dens_series "$_v" "$_n" "$_r"
+				case " ${LAB_DENSITY_SERIES:-kvmm kvmm-api qemu} " in
+				*" $_v "*) dens_series "$_v" "$_n" "$_r" ;;
+				esac
 			done
 		done
 		eval "_ka=\$(dens_med \"\${_d_all_kvmm_$_n:-}\") _aa=\$(dens_med \"\${_d_all_kvmmapi_$_n:-}\")" \
