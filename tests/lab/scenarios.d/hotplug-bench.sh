@@ -54,7 +54,7 @@ hpb_qemu_start() {
 	HP_P=$!
 	HP_WHY=
 	if ! hp_wait KVMM-HP-READY 1 $((LAB_TIMEOUT * 2)); then
-		HP_WHY="no KVMM-HP-READY from the guest ($HP_WAIT_WHY)"
+		HP_WHY="no KVMM-HP-READY from the guest ($HP_WAIT_WHY)$(hpb_qemu_state)"
 		return 1
 	fi
 	HP_BOOT_MS=$((HP_SEEN - _hq_t))
@@ -62,6 +62,36 @@ hpb_qemu_start() {
 	hp_qmp_wait 1 && return 0
 	HP_WHY="QMP: no answer to qmp_capabilities: $(head -c 200 "$HP_QMP.log")"
 	return 1
+}
+
+# hpb_qemu_state: where a QEMU guest that stopped answering is, for the failure line (QEMU's
+# answer to kvmm's SIGUSR2 dump): its console's last line, then vCPU 0's registers read twice
+# over QMP 1 s apart (HMP "info registers"): RIP, CR2, whether RIP moved, and "CR2 == RIP" when
+# the guest sits on a fetch fault at its own RIP, the third form of the emulated L1's fault
+# (docs/triple-fault.md). Nothing when QEMU is gone.
+hpb_qemu_state() {
+	mem_alive "$HP_P" || return 0
+	_qs_n=$(hp_qmp_returns)
+	hp_qmp '{"execute": "qmp_capabilities"}' \
+		'{"execute": "human-monitor-command", "arguments": {"command-line": "info registers"}}'
+	sleep 1
+	hp_qmp '{"execute": "human-monitor-command", "arguments": {"command-line": "info registers"}}'
+	hp_qmp_wait $((_qs_n + 3)) || {
+		printf '; QEMU alive, QMP did not answer: %s' "$(head -c 160 "$HP_QMP.log")"
+		return 0
+	}
+	# (EIP outside long mode; HLT=1: halted)
+	_qs_rip=$(grep -o '[ER]IP=[0-9a-f]*' "$HP_QMP.log" | tail -n 2 | cut -d= -f2 | tr '\n' ' ')
+	_qs_cr2=$(grep -o 'CR2=[0-9a-f]*' "$HP_QMP.log" | tail -n 1 | cut -d= -f2)
+	_qs_hlt=$(grep -o 'HLT=[01]' "$HP_QMP.log" | tail -n 1 | cut -d= -f2)
+	# shellcheck disable=SC2086 # two words, the RIPs
+	set -- $_qs_rip
+	printf '; console: "%s"; QEMU vCPU 0: RIP %s then %s 1 s later, CR2 %s, HLT %s' \
+		"$(tr -d '\000\r' <"$HP_O" | grep -v '^$' | tail -n 1 | cut -c1-120)" \
+		"${1:-?}" "${2:-?}" "${_qs_cr2:-?}" "${_qs_hlt:-?}"
+	[ -z "${2:-}" ] || [ "$1" != "$2" ] || printf ' (RIP did not move)'
+	[ -z "${2:-}" ] || [ "$2" != "$_qs_cr2" ] ||
+		printf ' (CR2 == RIP: the emulated L1'"'"'s fetch fault, docs/triple-fault.md)'
 }
 
 # hpb_qemu_stop: quit over QMP, then (10 s later) SIGKILL; the QMP reader and files go.
