@@ -39,12 +39,30 @@ def vmm_share(path):
 
 STEPS = re.compile(r"LAB: INFO boot-time run=\d+ vmm=(kvmm[\w-]*) .*teardown_steps=([\d.]+(?:/[\d.]+){4})")
 STEP_NAMES = ("stop noticed", "vCPUs", "devices", "VM", "RAM")
+SETUP = re.compile(r"LAB: INFO boot-time run=\d+ vmm=(kvmm[\w-]*) .*setup_steps=([\d.]+(?:/[\d.]+){6})")
+SETUP_NAMES = ("process", "KVM", "RAM", "vCPUs", "devices", "payload", "start")
+
+
+def steps_of(path, pattern):
+    """{vmm: [(step, ...) in ms, ...]} from PATTERN's "a/b/c" group: where a phase went."""
+    return barplot.runs_by_vmm(path, pattern,
+                               lambda m: tuple(float(x) for x in m.group(2).split("/")),
+                               vmm_group=1)
 
 
 def teardown_steps(path):
     """{vmm: [(noticed, vcpus, devices, vm, ram) in ms, ...]}: where kvmm's teardown went."""
-    return barplot.runs_by_vmm(path, STEPS, lambda m: tuple(float(x) for x in m.group(2).split("/")),
-                               vmm_group=1)
+    return steps_of(path, STEPS)
+
+
+def print_steps(steps, names, what):
+    """A markdown table of each vmm's median step times."""
+    print(f"\n{what}\n\n| vmm | runs | " + " | ".join(f"{n} (ms)" for n in names) + " |")
+    print("| --- | --- |" + " --- |" * len(names))
+    for name in sorted(steps):
+        rows = steps[name]
+        med = [statistics.median(r[i] for r in rows) for i in range(len(names))]
+        print(f"| {name} | {len(rows)} | " + " | ".join(f"{v:.1f}" for v in med) + " |")
 
 
 def svg(runs, title):
@@ -72,14 +90,12 @@ def main():
             med = [statistics.median(r[i] for r in rows) for i in range(5)]
             print(f"| {name} | {len(rows)} | {med[0]:.0f} | {med[1]:.1f} | {med[2]:.1f} "
                   f"| {med[3]:.1f} | {100 * med[4]:.1f}% |")
+        setup = steps_of(sys.argv[1], SETUP)
+        if setup:
+            print_steps(setup, SETUP_NAMES, "Set-up, process start to vcpu0's first KVM_RUN:")
         steps = teardown_steps(sys.argv[1])
         if steps:
-            print("\n| vmm | runs | " + " | ".join(f"{n} (ms)" for n in STEP_NAMES) + " |")
-            print("| --- | --- |" + " --- |" * len(STEP_NAMES))
-            for name in sorted(steps):
-                rows = steps[name]
-                med = [statistics.median(r[i] for r in rows) for i in range(len(STEP_NAMES))]
-                print(f"| {name} | {len(rows)} | " + " | ".join(f"{v:.1f}" for v in med) + " |")
+            print_steps(steps, STEP_NAMES, "Teardown, stop request to the VM's resources freed:")
         if "kvmm" in shares:
             print(f"\nVMM-added share of a kvmm boot ({arch}, median of {len(shares['kvmm'])}): "
                   f"{100 * statistics.median(r[4] for r in shares['kvmm']):.1f}%")

@@ -16,7 +16,23 @@
 
 #define BOOT_TIMER_MAGIC	123u
 
+/* The steps of kvmm's set-up, in order, from the process's start to vcpu0's first KVM_RUN:
+ * each ends at the CLOCK_MONOTONIC ns in struct boot_timer's setup_at[] (0: not reached). */
+enum setup_step {
+	SETUP_PROCESS,		/* main(): options, log, seccomp; with the API, until vm.boot */
+	SETUP_KVM,		/* /dev/kvm, the VM and its in-kernel devices (arch_vm_init) */
+	SETUP_RAM,		/* guest RAM: its memfd, mapping and KVM memory slots */
+	SETUP_VCPUS,		/* the VM's loop, the vCPUs made and set, the VM finalised */
+	SETUP_DEVICES,		/* interrupt routes, console, platform and virtio devices */
+	SETUP_PAYLOAD,		/* kernel, initramfs, ACPI or device tree; the vCPUs reset */
+	SETUP_START,		/* the vCPU threads started, to vcpu0's first KVM_RUN */
+	SETUP_STEPS
+};
+
 struct boot_timer {
+	/* Written by the VM's thread before it starts the vCPU threads; setup_at[SETUP_START]
+	 * is first_run_ns, copied when the split is taken. */
+	uint64_t setup_at[SETUP_STEPS];
 	_Atomic uint64_t first_run_ns;	/* vcpu0's first KVM_RUN; 0 before it */
 	_Atomic uint64_t marker_ns;	/* the guest's first magic write; 0 before it */
 	_Atomic uint64_t writes;	/* writes of any value, the first magic one included */
@@ -60,6 +76,15 @@ void boot_timer_log_teardown(const struct boot_timer *bt, const struct teardown_
  * missing or out of order. Pure: unit-tested. */
 bool teardown_split_us(uint64_t stop_ns, const struct teardown_marks *marks,
 		       uint64_t step_us[TEARDOWN_STEPS], uint64_t *total_us);
+
+/* Marks the end of set-up STEP now (the VM's thread, before the vCPU threads start). */
+void boot_timer_setup_mark(struct boot_timer *bt, enum setup_step step);
+
+/* The split of the set-up, in us: STEP_US[i] the time of step i (from START_NS, the process's
+ * start, for the first) to AT[i]; TOTAL_US the sum. False when a mark is missing or out of
+ * order. Pure: unit-tested. */
+bool setup_split_us(uint64_t start_ns, const uint64_t at[SETUP_STEPS],
+		    uint64_t step_us[SETUP_STEPS], uint64_t *total_us);
 
 /* Bus handler (any width; only a write of BOOT_TIMER_MAGIC at offset 0 marks, once; reads
  * return 0); OPAQUE is the struct boot_timer. */

@@ -274,10 +274,14 @@ static int vm_setup(struct vm *vm)
 	unsigned int i;
 	int ret;
 
+	boot_timer_setup_mark(&vm->boot_timer, SETUP_PROCESS);
 	if ((ret = vm_open(vm)) ||
-	    (ret = arch_vm_init(vm)) ||
-	    (ret = vm_ram_init(vm)))
+	    (ret = arch_vm_init(vm)))
 		return ret;
+	boot_timer_setup_mark(&vm->boot_timer, SETUP_KVM);
+	if ((ret = vm_ram_init(vm)))
+		return ret;
+	boot_timer_setup_mark(&vm->boot_timer, SETUP_RAM);
 	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_efd < 0) {
 		pr_err("eventfd: %s", strerror(errno));
@@ -305,19 +309,24 @@ static int vm_setup(struct vm *vm)
 		if (ret)
 			return ret;
 	}
-	if ((ret = arch_vm_finalize(vm)) ||
-	    (ret = irq_routes_init(vm)) ||
+	if ((ret = arch_vm_finalize(vm)))
+		return ret;
+	boot_timer_setup_mark(&vm->boot_timer, SETUP_VCPUS);
+	if ((ret = irq_routes_init(vm)) ||
 	    (ret = console_init(vm)) ||
 	    (ret = arch_devices_init(vm)) ||
 	    (ret = virtio_devices_init(vm)) ||
-	    (ret = vm_cpus_init(vm)) ||
-	    (ret = arch_load_guest(vm)))
+	    (ret = vm_cpus_init(vm)))
+		return ret;
+	boot_timer_setup_mark(&vm->boot_timer, SETUP_DEVICES);
+	if ((ret = arch_load_guest(vm)))
 		return ret;
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		ret = arch_vcpu_reset(vm, &vm->vcpus[i]);
 		if (ret)
 			return ret;
 	}
+	boot_timer_setup_mark(&vm->boot_timer, SETUP_PAYLOAD);
 	return 0;
 }
 

@@ -203,6 +203,57 @@ Test(boot_timer, teardown_split)
 	cr_assert(!teardown_split_us(1000000, &m, step, &total), "marks out of order");
 }
 
+Test(boot_timer, setup_split)
+{
+	uint64_t at[SETUP_STEPS] = { 3000000, 4000000, 4500000, 6000000, 9000000, 20000000,
+				     20250000 };
+	uint64_t step[SETUP_STEPS], total, sum = 0;
+
+	cr_assert(setup_split_us(1000000, at, step, &total));
+	cr_assert_eq(step[SETUP_PROCESS], 2000);
+	cr_assert_eq(step[SETUP_KVM], 1000);
+	cr_assert_eq(step[SETUP_RAM], 500);
+	cr_assert_eq(step[SETUP_VCPUS], 1500);
+	cr_assert_eq(step[SETUP_DEVICES], 3000);
+	cr_assert_eq(step[SETUP_PAYLOAD], 11000);
+	cr_assert_eq(step[SETUP_START], 250);
+	for (unsigned int i = 0; i < SETUP_STEPS; i++)
+		sum += step[i];
+	cr_assert_eq(total, 19250);
+	cr_assert_eq(sum, total);
+	cr_assert(!setup_split_us(0, at, step, &total), "no process start");
+	at[SETUP_START] = 0;
+	cr_assert(!setup_split_us(1000000, at, step, &total), "vcpu0 never ran");
+	at[SETUP_START] = 20250000;
+	at[SETUP_RAM] = 3500000;
+	cr_assert(!setup_split_us(1000000, at, step, &total), "marks out of order");
+}
+
+/* Marks land in order on the VM's thread; the first KVM_RUN is recorded once, the set-up line
+ * logged with it. */
+Test(boot_timer, setup_marks_and_first_run)
+{
+	struct boot_timer bt = { 0 };
+	uint64_t setup, guest, total;
+	uint8_t magic = BOOT_TIMER_MAGIC;
+
+	for (unsigned int i = 0; i < SETUP_START; i++)
+		boot_timer_setup_mark(&bt, i);
+	boot_timer_setup_mark(&bt, SETUP_START);	/* ignored: first_run_ns is that mark */
+	cr_assert_eq(bt.setup_at[SETUP_START], 0);
+	for (unsigned int i = 1; i < SETUP_START; i++)
+		cr_assert_geq(bt.setup_at[i], bt.setup_at[i - 1]);
+	cr_assert_geq(bt.setup_at[SETUP_PROCESS], boot_timer_process_start_ns());
+	boot_timer_first_run(&bt);
+	cr_assert_geq(bt.first_run_ns, bt.setup_at[SETUP_PAYLOAD]);
+	uint64_t first = bt.first_run_ns;
+	boot_timer_first_run(&bt);
+	cr_assert_eq(bt.first_run_ns, first, "the first KVM_RUN is recorded once");
+	boot_timer_io(&bt, 0, &magic, 1, true);
+	cr_assert(boot_timer_us(&bt, &setup, &guest, &total));
+	cr_assert_eq(setup + guest, total);
+}
+
 Test(boot_timer, reads_zero)
 {
 	struct boot_timer bt = { 0 };

@@ -17,9 +17,10 @@
 #   LAB_BOOT_RUNS   runs of each VMM (5)
 
 # boot_split ERR: kvmm's boot-timer split, exit-handling and teardown times from its -vv log
-# ERR, as "setup_ms=S guest_ms=G exit_ms=E teardown_ms=T teardown_steps=N/C/D/V/R" (none
-# where the log lacks one; the steps of the teardown in ms: the stop noticed, the vCPUs, the
-# devices, the VM, its RAM: devices/boot_timer.h).
+# ERR, as "setup_ms=S guest_ms=G exit_ms=E teardown_ms=T teardown_steps=N/C/D/V/R
+# setup_steps=P/K/M/C/D/L/S" (none where the log lacks one; the steps of the teardown in ms:
+# the stop noticed, the vCPUs, the devices, the VM, its RAM; of the set-up: the process, KVM,
+# RAM, vCPUs, devices, payload, start: devices/boot_timer.h).
 boot_split() {
 	_bl=$(grep -o 'boot-timer: .*' "$1" | head -n 1)
 	_bs=$(echo "$_bl" | sed -n 's/.*set-up \([0-9.]*\) ms,.*/\1/p')
@@ -28,7 +29,8 @@ boot_split() {
 		tr -dc '0-9\n' | awk '{ s += $1 } END { if (NR) printf "%.1f", s / 1000 }')
 	_bt=$(sed -n 's/.*teardown: .* freed \([0-9.]*\) ms after.*/\1/p' "$1" | head -n 1)
 	_bd=$(sed -n 's/.*teardown: .*(noticed \([0-9.]*\), vCPUs \([0-9.]*\), devices \([0-9.]*\), VM \([0-9.]*\), RAM \([0-9.]*\) ms)$/\1\/\2\/\3\/\4\/\5/p' "$1" | head -n 1)
-	echo "setup_ms=${_bs:-none} guest_ms=${_bg:-none} exit_ms=${_be:-none} teardown_ms=${_bt:-none} teardown_steps=${_bd:-none}"
+	_bu=$(sed -n 's/.*set-up: .*(process \([0-9.]*\), KVM \([0-9.]*\), RAM \([0-9.]*\), vCPUs \([0-9.]*\), devices \([0-9.]*\), payload \([0-9.]*\), start \([0-9.]*\) ms)$/\1\/\2\/\3\/\4\/\5\/\6\/\7/p' "$1" | head -n 1)
+	echo "setup_ms=${_bs:-none} guest_ms=${_bg:-none} exit_ms=${_be:-none} teardown_ms=${_bt:-none} teardown_steps=${_bd:-none} setup_steps=${_bu:-none}"
 }
 
 sc_boot_time() {
