@@ -41,7 +41,10 @@ int file_map(const char *path, const char *what, struct file_map *fm)
 		ret = -ENOEXEC;
 		goto out;
 	}
-	p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	/* Populated at once: the file is read whole right after (a kernel or initramfs copied
+	 * into guest RAM), and one pass through the page cache costs far less than a fault for
+	 * every 64 KiB of it (about 600 for a 33 MiB arm64 Image). */
+	p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
 	if (p == MAP_FAILED) {
 		ret = -errno;
 		pr_err("%s %s: mmap: %s", what, path, strerror(errno));
