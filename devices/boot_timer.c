@@ -100,14 +100,33 @@ void boot_timer_setup_mark(struct boot_timer *bt, enum setup_step step)
 /* Logs (info) where the set-up went, when the first KVM_RUN is recorded: the line the lab's
  * boot-time benchmark reads its set-up steps from. Nothing if a step was not marked (a VM
  * built without vm_setup(), as in the unit tests). */
-static void log_setup(const struct boot_timer *bt)
+bool boot_timer_setup_split(const struct boot_timer *bt, uint64_t step_us[SETUP_STEPS],
+			    uint64_t *total_us)
 {
-	uint64_t at[SETUP_STEPS], step[SETUP_STEPS], total;
-	char t[24], s[SETUP_STEPS][24];
+	uint64_t at[SETUP_STEPS];
 
 	memcpy(at, bt->setup_at, sizeof(at));
 	at[SETUP_START] = atomic_load(&bt->first_run_ns);
-	if (!setup_split_us(process_start_ns, at, step, &total))
+	return setup_split_us(process_start_ns, at, step_us, total_us);
+}
+
+const char *setup_step_name(enum setup_step step)
+{
+	static const char *const names[SETUP_STEPS] = {
+		[SETUP_PROCESS] = "process", [SETUP_KVM] = "kvm", [SETUP_RAM] = "ram",
+		[SETUP_VCPUS] = "vcpus", [SETUP_DEVICES] = "devices",
+		[SETUP_PAYLOAD] = "payload", [SETUP_START] = "start",
+	};
+
+	return step < SETUP_STEPS ? names[step] : "?";
+}
+
+static void log_setup(const struct boot_timer *bt)
+{
+	uint64_t step[SETUP_STEPS], total;
+	char t[24], s[SETUP_STEPS][24];
+
+	if (!boot_timer_setup_split(bt, step, &total))
 		return;
 	for (unsigned int i = 0; i < SETUP_STEPS; i++)
 		ms(s[i], sizeof(s[i]), step[i]);

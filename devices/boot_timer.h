@@ -86,6 +86,14 @@ void boot_timer_setup_mark(struct boot_timer *bt, enum setup_step step);
 bool setup_split_us(uint64_t start_ns, const uint64_t at[SETUP_STEPS],
 		    uint64_t step_us[SETUP_STEPS], uint64_t *total_us);
 
+/* The set-up's split (setup_split_us()) from BT's marks and the process's start, once vcpu0
+ * has run; false before. */
+bool boot_timer_setup_split(const struct boot_timer *bt, uint64_t step_us[SETUP_STEPS],
+			    uint64_t *total_us);
+
+/* "process", "kvm", "ram", "vcpus", "devices", "payload", "start" ("?" out of range). */
+const char *setup_step_name(enum setup_step step);
+
 /* Bus handler (any width; only a write of BOOT_TIMER_MAGIC at offset 0 marks, once; reads
  * return 0); OPAQUE is the struct boot_timer. */
 void boot_timer_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);

@@ -247,12 +247,13 @@ char *api_ping_json(const char *version)
 
 /* vm.counters' "vmm" entry: the boot timer's split (boot_setup_us: process start to the first
  * KVM_RUN; boot_guest_us: to the guest's marker; boot_total_us; only once the guest wrote its
- * marker), and per exit reason the exits of all vCPUs (exits_io, ...) and kvmm's time
+ * marker), the set-up by step once vcpu0 has run (boot_setup_us_process, _kvm, _ram, _vcpus,
+ * _devices, _payload, _start: devices/boot_timer.h), and per exit reason the exits of all vCPUs (exits_io, ...) and kvmm's time
  * handling them (exit_us_io, ...). */
 static json_t *vmm_counters(struct vm *vm)
 {
 	uint64_t exits[VCPU_STAT_REASONS] = { 0 }, ns[VCPU_STAT_REASONS] = { 0 };
-	uint64_t setup, guest, total;
+	uint64_t setup, guest, total, steps[SETUP_STEPS];
 	json_t *o = json_object();
 	char key[64], name[32];
 
@@ -262,6 +263,12 @@ static json_t *vmm_counters(struct vm *vm)
 		json_object_set_new(o, "boot_setup_us", json_integer((json_int_t)setup));
 		json_object_set_new(o, "boot_guest_us", json_integer((json_int_t)guest));
 		json_object_set_new(o, "boot_total_us", json_integer((json_int_t)total));
+	}
+	if (boot_timer_setup_split(&vm->boot_timer, steps, &total)) {
+		for (unsigned int i = 0; i < SETUP_STEPS; i++) {
+			snprintf(key, sizeof(key), "boot_setup_us_%s", setup_step_name(i));
+			json_object_set_new(o, key, json_integer((json_int_t)steps[i]));
+		}
 	}
 	vm_exit_totals(vm, exits, ns);
 	for (unsigned int r = 0; r < VCPU_STAT_REASONS; r++) {

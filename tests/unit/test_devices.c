@@ -252,6 +252,21 @@ Test(boot_timer, setup_marks_and_first_run)
 	boot_timer_io(&bt, 0, &magic, 1, true);
 	cr_assert(boot_timer_us(&bt, &setup, &guest, &total));
 	cr_assert_eq(setup + guest, total);
+
+	uint64_t step[SETUP_STEPS], sum = 0, split_total;
+
+	cr_assert(boot_timer_setup_split(&bt, step, &split_total));
+	for (unsigned int i = 0; i < SETUP_STEPS; i++)
+		sum += step[i];
+	cr_assert_eq(sum, split_total);
+	/* Each step truncated on its own: the sum is at most the whole set-up, and short of it by
+	 * less than a microsecond a step. */
+	cr_assert_leq(split_total, setup);
+	cr_assert_lt(setup - split_total, SETUP_STEPS);
+	cr_assert_str_eq(setup_step_name(SETUP_PAYLOAD), "payload");
+	cr_assert_str_eq(setup_step_name(SETUP_STEPS), "?");
+	bt.setup_at[SETUP_RAM] = 0;
+	cr_assert(!boot_timer_setup_split(&bt, step, &split_total), "a step not marked");
 }
 
 Test(boot_timer, reads_zero)

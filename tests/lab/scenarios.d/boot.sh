@@ -112,8 +112,9 @@ sc_tiny() {
 # boot-timer: the guest's init writes the boot timer's marker (devices/boot_timer.h) just before
 # its KVMM-GUEST-UP line; kvmm -v must log where the time went: its own set-up (process start
 # to the first KVM_RUN) and the guest's part (to the marker), both non-zero, adding up to the
-# total, which cannot exceed the time until the host read the marker line; and at the end its
-# teardown, which fits in the run, with its five steps adding up to it.
+# total, which cannot exceed the time until the host read the marker line; its set-up's seven
+# steps adding up to the set-up; and at the end its teardown, which fits in the run, with its
+# five steps adding up to it.
 sc_boot_timer() {
 	kvmm_boot boot-timer --kernel "$BOOT_KERNEL" --initramfs "$INITRAMFS" --cpus boot=1 \
 		--memory size=512M --cmdline "$BASE_CMDLINE kvmm.test=poweroff" -v || true
@@ -122,7 +123,8 @@ sc_boot_timer() {
 	_s=$(echo "$_l" | sed -n 's/.*set-up \([0-9.]*\) ms,.*/\1/p')
 	_g=$(echo "$_l" | sed -n 's/.*guest \([0-9.]*\) ms$/\1/p')
 	_d=$(sed -n 's/.*teardown: .* freed \([0-9.]*\) ms after.*/\1/p' "$ERR" | head -n 1)
-	_steps=$(boot_split "$ERR" | sed -n 's/.*teardown_steps=\([0-9./]*\)$/\1/p')
+	_steps=$(boot_split "$ERR" | sed -n 's/.*teardown_steps=\([0-9./]*\).*/\1/p')
+	_ssteps=$(boot_split "$ERR" | sed -n 's/.*setup_steps=\([0-9./]*\).*/\1/p')
 	if [ -z "$MARKER" ] || [ "$RC" != 0 ] || [ -z "$_t" ] || [ -z "$_s" ] || [ -z "$_g" ] ||
 		[ -z "$_d" ]; then
 		fail boot-timer "want the marker, exit 0, kvmm's boot-timer line with its split and its teardown line, got '$_l', teardown '${_d}': $(last_run)"
@@ -143,11 +145,19 @@ sc_boot_timer() {
 			if (s - d > 0.0055 || d - s > 0.0055) print "the teardown steps add up to " s " ms, not " d
 		}')
 	fi
+	# The set-up's seven steps add up to it (each truncated to the microsecond on its own).
+	if [ -z "$_why" ]; then
+		_why=$(echo "$_ssteps" | awk -F/ -v u="$_s" '{
+			if (NF != 7) { print "no split of the set-up into its seven steps"; exit }
+			s = $1 + $2 + $3 + $4 + $5 + $6 + $7
+			if (s - u > 0.0075 || u - s > 0.0075) print "the set-up steps add up to " s " ms, not " u
+		}')
+	fi
 	if [ -n "$_why" ]; then
 		fail boot-timer "$_why: '$_l', marker line at ${MARK_MS} ms"
 		return 0
 	fi
-	pass boot-timer "kvmm set-up ${_s} ms + guest ${_g} ms = ${_t} ms; the host read the marker line at ${MARK_MS} ms; teardown ${_d} ms of a ${RUN_MS} ms run (stop noticed/vCPUs/devices/VM/RAM ${_steps} ms)"
+	pass boot-timer "kvmm set-up ${_s} ms + guest ${_g} ms = ${_t} ms; the host read the marker line at ${MARK_MS} ms; set-up steps (process/KVM/RAM/vCPUs/devices/payload/start) ${_ssteps} ms; teardown ${_d} ms of a ${RUN_MS} ms run (stop noticed/vCPUs/devices/VM/RAM ${_steps} ms)"
 }
 
 # vcpu-dump: SIGUSR2 to a running kvmm (2 vCPUs, the guest idle in kvmm.test=hang) makes each
