@@ -97,9 +97,6 @@ void boot_timer_setup_mark(struct boot_timer *bt, enum setup_step step)
 		bt->setup_at[step] = mono_ns();
 }
 
-/* Logs (info) where the set-up went, when the first KVM_RUN is recorded: the line the lab's
- * boot-time benchmark reads its set-up steps from. Nothing if a step was not marked (a VM
- * built without vm_setup(), as in the unit tests). */
 bool boot_timer_setup_split(const struct boot_timer *bt, uint64_t step_us[SETUP_STEPS],
 			    uint64_t *total_us)
 {
@@ -121,6 +118,9 @@ const char *setup_step_name(enum setup_step step)
 	return step < SETUP_STEPS ? names[step] : "?";
 }
 
+/* Logs (info) where the set-up went, when the first KVM_RUN is recorded: the line the lab's
+ * boot-time benchmark reads its set-up steps from. Nothing if a step was not marked (a VM
+ * built without vm_setup(), as in the unit tests). */
 static void log_setup(const struct boot_timer *bt)
 {
 	uint64_t step[SETUP_STEPS], total;
@@ -135,7 +135,6 @@ static void log_setup(const struct boot_timer *bt)
 		s[SETUP_PROCESS], s[SETUP_KVM], s[SETUP_RAM], s[SETUP_VCPUS], s[SETUP_DEVICES],
 		s[SETUP_PAYLOAD], s[SETUP_START]);
 }
-
 
 void boot_timer_log_teardown(const struct boot_timer *bt, const struct teardown_marks *marks)
 {

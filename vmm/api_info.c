@@ -248,8 +248,8 @@ char *api_ping_json(const char *version)
 /* vm.counters' "vmm" entry: the boot timer's split (boot_setup_us: process start to the first
  * KVM_RUN; boot_guest_us: to the guest's marker; boot_total_us; only once the guest wrote its
  * marker), the set-up by step once vcpu0 has run (boot_setup_us_process, _kvm, _ram, _vcpus,
- * _devices, _payload, _start: devices/boot_timer.h), and per exit reason the exits of all vCPUs (exits_io, ...) and kvmm's time
- * handling them (exit_us_io, ...). */
+ * _devices, _payload, _start: devices/boot_timer.h), and per exit reason the exits of all
+ * vCPUs (exits_io, ...) and kvmm's time handling them (exit_us_io, ...). */
 static json_t *vmm_counters(struct vm *vm)
 {
 	uint64_t exits[VCPU_STAT_REASONS] = { 0 }, ns[VCPU_STAT_REASONS] = { 0 };

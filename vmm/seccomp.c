@@ -96,6 +96,7 @@ unsigned int seccomp_filter_size(enum seccomp_thread kind, unsigned int *ioctls)
 }
 #endif
 
+#ifdef KVMM_SECCOMP_PREBUILT
 /* Loads PROG (LEN instructions) on the calling thread as libseccomp's seccomp_load() would
  * with kvmm's attributes: no_new_privs, then the filter, no flags. 0 or -errno. */
 static int load_prebuilt(const struct sock_filter *prog, unsigned int len)
@@ -110,31 +111,24 @@ static int load_prebuilt(const struct sock_filter *prog, unsigned int len)
 	return 0;
 }
 
-int seccomp_filter_install(enum seccomp_thread kind, char *why, unsigned long whylen)
+/* Loads KIND's filter for MODE as it was built with kvmm. */
+static int install_prebuilt(enum seccomp_thread kind, enum kvmm_seccomp mode, char *why,
+			    unsigned long whylen)
 {
-	enum kvmm_seccomp mode = seccomp_mode_get();
 	uint32_t act = mode == KVMM_SECCOMP_LOG ? SECCOMP_RET_LOG : SECCOMP_RET_KILL_PROCESS;
 	const struct sock_filter *prog;
 	unsigned int len;
 	int ret;
 
-	if (mode == KVMM_SECCOMP_OFF)
-		return 0;
-	if (kind >= SECCOMP_NR_THREADS)
-		return -EINVAL;
-#ifndef KVMM_SECCOMP_PREBUILT
-	return seccomp_rules_load(kind, mode, why, whylen);
-#endif
 	ret = seccomp_prebuilt(kind, mode, &prog, &len);
 	if (ret)
 		return ret;
 	/* One question to the kernel instead of libseccomp's probing: has it the action? */
 	if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &act)) {
-		ret = -errno;
 		if (why)
 			snprintf(why, whylen, "the kernel lacks SECCOMP_RET_%s, which needs Linux "
 				 "4.14 (%s)", mode == KVMM_SECCOMP_LOG ? "LOG" : "KILL_PROCESS",
-				 strerror(-ret));
+				 strerror(errno));
 		return -ENOTSUP;
 	}
 	ret = load_prebuilt(prog, len);
@@ -142,4 +136,20 @@ int seccomp_filter_install(enum seccomp_thread kind, char *why, unsigned long wh
 		snprintf(why, whylen, "%s thread filter: loading the filter built with kvmm: %s",
 			 seccomp_thread_name(kind), strerror(-ret));
 	return ret;
+}
+#endif
+
+int seccomp_filter_install(enum seccomp_thread kind, char *why, unsigned long whylen)
+{
+	enum kvmm_seccomp mode = seccomp_mode_get();
+
+	if (mode == KVMM_SECCOMP_OFF)
+		return 0;
+	if (kind >= SECCOMP_NR_THREADS)
+		return -EINVAL;
+#ifdef KVMM_SECCOMP_PREBUILT
+	return install_prebuilt(kind, mode, why, whylen);
+#else
+	return seccomp_rules_load(kind, mode, why, whylen);	/* a cross build */
+#endif
 }

@@ -24,7 +24,8 @@
 #   LAB_FS_CACHE, LAB_FS_TIMEOUT, LAB_FS_ROUNDS, LAB_FS_RUNS, LAB_HP_ROUNDS, LAB_HP_LOOP_SECS,
 #   LAB_HP_WAIT, LAB_HP_NET_KB, LAB_HP_BENCH_RUNS, LAB_HP_QEMU_ACPI, LAB_SANDBOX_RUNS,
 #   LAB_SANDBOX_DEBUG, LAB_STUDY_RUNS, LAB_STUDY_MB, LAB_STUDY_CHURN, LAB_DENSITY_N,
-#   LAB_DENSITY_ROUNDS, LAB_DENSITY_WAIT, LAB_DENSITY_SERIES, LAB_SMOKE, ASAN_OPTIONS, UBSAN_OPTIONS: passed on to
+#   LAB_DENSITY_ROUNDS, LAB_DENSITY_WAIT, LAB_DENSITY_SERIES, LAB_SMOKE, ASAN_OPTIONS,
+#   UBSAN_OPTIONS: passed on to
 #                    scenarios.sh (see there and scenarios.d/; LAB_FS_VMM=qemu runs the
 #                    virtio-fs scenarios against QEMU's vhost-user-fs)
 #   LAB_VIRTIOFSD    on a KVM host: the virtio-fs back-end (/usr/lib/qemu/virtiofsd; L1 has

@@ -123,8 +123,9 @@ sc_boot_timer() {
 	_s=$(echo "$_l" | sed -n 's/.*set-up \([0-9.]*\) ms,.*/\1/p')
 	_g=$(echo "$_l" | sed -n 's/.*guest \([0-9.]*\) ms$/\1/p')
 	_d=$(sed -n 's/.*teardown: .* freed \([0-9.]*\) ms after.*/\1/p' "$ERR" | head -n 1)
-	_steps=$(boot_split "$ERR" | sed -n 's/.*teardown_steps=\([0-9./]*\).*/\1/p')
-	_ssteps=$(boot_split "$ERR" | sed -n 's/.*setup_steps=\([0-9./]*\).*/\1/p')
+	_split=$(boot_split "$ERR")
+	_steps=$(echo "$_split" | sed -n 's/.*teardown_steps=\([0-9./]*\).*/\1/p')
+	_ssteps=$(echo "$_split" | sed -n 's/.*setup_steps=\([0-9./]*\).*/\1/p')
 	if [ -z "$MARKER" ] || [ "$RC" != 0 ] || [ -z "$_t" ] || [ -z "$_s" ] || [ -z "$_g" ] ||
 		[ -z "$_d" ]; then
 		fail boot-timer "want the marker, exit 0, kvmm's boot-timer line with its split and its teardown line, got '$_l', teardown '${_d}': $(last_run)"
