@@ -486,14 +486,26 @@ stuck_pf_logs() {
 	done
 }
 
+# pf_triple_logs: the logs (LAB_TMP/*.out, *.err) in which kvmm reports a guest triple fault
+# whose undelivered event (the dump's "events:" line) is a page fault, vector 14: the form the
+# emulated L1's fetch fault takes. A triple fault on any other event is not the lab's.
+pf_triple_logs() {
+	for _pt_f in "$LAB_TMP"/*.out "$LAB_TMP"/*.err; do
+		[ -f "$_pt_f" ] || continue
+		awk '/guest triple fault/ { t = 1 }
+			t && /events: exception / { if ($0 ~ / nr 14 /) found = 1; t = 0 }
+			END { exit !found }' "$_pt_f" && echo "$_pt_f"
+	done
+}
+
 # The guest logs (LAB_TMP/*.out, *.err) that show one of the three ends of the emulated L1's
-# transient fetch fault (docs/triple-fault.md): a triple fault (kvmm's log), a double fault
-# (the guest kernel's "PANIC: double fault"), or a vCPU stuck on a page fault at its own RIP
-# (stuck_pf_logs). clear_triple_logs removes them.
+# transient fetch fault (docs/triple-fault.md): a triple fault on a page fault (kvmm's log,
+# pf_triple_logs), a double fault (the guest kernel's "PANIC: double fault"), or a vCPU stuck
+# on a page fault at its own RIP (stuck_pf_logs). clear_triple_logs removes them.
 triple_logs() {
 	{
-		grep -a -l -E 'guest triple fault|PANIC: double fault' "$LAB_TMP"/*.out \
-			"$LAB_TMP"/*.err 2>/dev/null
+		grep -a -l 'PANIC: double fault' "$LAB_TMP"/*.out "$LAB_TMP"/*.err 2>/dev/null
+		pf_triple_logs
 		stuck_pf_logs
 	} | sort -u
 }

@@ -284,6 +284,15 @@ EOF
 		"series='${LAB_DENSITY_SERIES:-kvmm kvmm-api qemu}'" \
 		"kvmm_opt='$DENS_KVMM_OPT' qemu='$DENS_QEMU_M' cmdline='$DENS_CMDLINE'" \
 		"l1_mem_available_kb=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)"
+	for _v in ${LAB_DENSITY_SERIES:-kvmm kvmm-api qemu}; do
+		case $_v in
+		kvmm | kvmm-api | qemu) ;;
+		*)
+			fail density "LAB_DENSITY_SERIES names '$_v': the series are kvmm, kvmm-api, qemu"
+			return 0
+			;;
+		esac
+	done
 	_d_bad=
 	_sum=
 	_ka='' _aa='' _qa='' _ko='' _qo='' _kp='' _qp=''
