@@ -16,6 +16,8 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 
+#include <libfdt.h>
+
 #include "arch.h"
 #include "console.h"
 #include "a64_fdt.h"
@@ -454,7 +456,9 @@ static int write_fdt(struct vm *vm, const struct a64_placement *at,
 	if (!blob)
 		return -ENOMEM;
 	ret = a64_fdt_build(&cfg, blob, A64_DTB_MAX);
-	if (!ret && (ret = gm_write(&vm->mem, at->dtb_gpa, blob, A64_DTB_MAX)))
+	/* The blob alone, not the 2 MiB it may grow to: each page written is one more the
+	 * host allocates and zeroes before the guest runs. */
+	if (!ret && (ret = gm_write(&vm->mem, at->dtb_gpa, blob, fdt_totalsize(blob))))
 		pr_err("writing the device tree at 0x%llx: %s",
 		       (unsigned long long)at->dtb_gpa, strerror(-ret));
 	free(blob);
@@ -463,7 +467,7 @@ static int write_fdt(struct vm *vm, const struct a64_placement *at,
 
 int arch_load_guest(struct vm *vm)
 {
-	struct file_map kernel = { 0 }, initrd = { 0 };
+	struct file_map kernel = { .fd = -1 }, initrd = { .fd = -1 };
 	struct a64_placement at;
 	struct a64_image img;
 	const char *why = NULL;
@@ -488,9 +492,9 @@ int arch_load_guest(struct vm *vm)
 		       why ? why : strerror(-ret));
 		goto out;
 	}
-	if ((ret = gm_write(&vm->mem, at.kernel_gpa, kernel.data, kernel.len)) ||
+	if ((ret = gm_write_file(&vm->mem, at.kernel_gpa, kernel.fd, 0, kernel.len)) ||
 	    (initrd.len &&
-	     (ret = gm_write(&vm->mem, at.initrd_gpa, initrd.data, initrd.len)))) {
+	     (ret = gm_write_file(&vm->mem, at.initrd_gpa, initrd.fd, 0, initrd.len)))) {
 		pr_err("copying the kernel and initramfs into RAM: %s",
 		       strerror(-ret));
 		goto out;

@@ -88,6 +88,7 @@ export LAB_TMP=/tmp/lab
 if [ -d /lab/tiny ]; then export LAB_TINY=/lab/tiny; fi
 if [ -x /lab/tap-exec ]; then export LAB_TAP_EXEC=/lab/tap-exec; fi
 if [ -x /lab/kvmm-remote ]; then export LAB_KVMM_REMOTE=/lab/kvmm-remote; fi
+if [ -x /lab/kvmm-b ]; then export LAB_KVMM_B=/lab/kvmm-b; fi
 if [ -x /lab/vsock-client ]; then export LAB_VSOCK_CLIENT=/lab/vsock-client; fi
 if [ -x /lab/kata-sandbox ]; then export LAB_KATA_SANDBOX=/lab/kata-sandbox; fi
 if [ -d /lab/fs-tree ]; then export LAB_FS_TREE=/lab/fs-tree; fi	# the benchmarks' virtio-fs share

@@ -30,6 +30,8 @@
 #                    virtio-fs scenarios against QEMU's vhost-user-fs)
 #   LAB_VIRTIOFSD    on a KVM host: the virtio-fs back-end (/usr/lib/qemu/virtiofsd; L1 has
 #                    its own copy there)
+#   LAB_KVMM_B       a second kvmm binary (another build of the same arch): the boot-time
+#                    benchmark boots it too, as series kvmm-b, in turn with the others
 #   LAB_L1_TIMEOUT   seconds for the whole L1 boot (2400)
 #   LAB_L1_TRACE     1: L1's KVM traces its entries, exits and injected events, and a failed
 #                    scenario's last ones go into the log (a study of the guest's rare
@@ -252,6 +254,11 @@ cp "$here/scenarios.sh" "$stage/lab/scenarios.sh"
 [ -d "$here/scenarios.d" ] && cp -r "$here/scenarios.d" "$stage/lab/"
 if [ -f "$kvmm" ]; then
 	lab_copy_binary "$kvmm" "$stage" /lab/kvmm
+fi
+# A second build of kvmm beside the first, for the benchmarks that compare two (LAB_KVMM_B).
+if [ -n "${LAB_KVMM_B:-}" ]; then
+	[ -f "$LAB_KVMM_B" ] || lab_die "LAB_KVMM_B: no kvmm at $LAB_KVMM_B"
+	lab_copy_binary "$LAB_KVMM_B" "$stage" /lab/kvmm-b
 fi
 # tap-exec (tests/lab/tap-exec.c) hands kvmm an open TAP fd, as Kata does.
 if [ -x "$(dirname "$kvm_hold")/tap-exec" ]; then

@@ -15,6 +15,8 @@
 # logs its exits by kind ("boot-time kvmm vcpu0: exits: ..."). bench/boot-plot.py draws them.
 #
 #   LAB_BOOT_RUNS   runs of each VMM (5)
+#   LAB_KVMM_B      another kvmm build (run-lab.sh): a fourth series, vmm=kvmm-b, booted as
+#                   kvmm is, right after it in each run
 
 # boot_split ERR: kvmm's boot-timer split, exit-handling and teardown times from its -vv log
 # ERR, as "setup_ms=S guest_ms=G exit_ms=E teardown_ms=T teardown_steps=N/C/D/V/R
@@ -51,6 +53,8 @@ sc_boot_time() {
 	esac
 	_kvmm=1
 	_kopt=1
+	_kb=1
+	_b=
 	_mcmd=$BASE_CMDLINE
 	[ "$LAB_ARCH" != x86_64 ] || _mcmd="$BASE_CMDLINE pci=off"
 	for _i in $(seq 1 "$_runs"); do
@@ -62,6 +66,16 @@ sc_boot_time() {
 			info "boot-time run=$_i vmm=kvmm marker_ms=${MARK_MS:-none} exit=$RC run_ms=$RUN_MS $(boot_split "$ERR")"
 			[ "$_i" != 1 ] || info "boot-time kvmm $(grep -o 'vcpu0: exits:.*' "$ERR" | head -n 1)"
 			if [ -n "$MARK_MS" ]; then _k="$_k $MARK_MS"; else _miss="$_miss kvmm#$_i"; _kvmm=0; dump_last; fi
+		fi
+		# Another build of kvmm (LAB_KVMM_B), booted the same way right after the first.
+		if [ -n "${LAB_KVMM_B:-}" ] && [ $_kb = 1 ]; then
+			_ka=$KVMM
+			KVMM=$LAB_KVMM_B
+			kvmm_boot "boot-time-kvmm-b-$_i" --kernel "$BOOT_KERNEL" --initramfs "$INITRAMFS" \
+				--cpus boot=1 --memory size=512M --cmdline "$BASE_CMDLINE" -vv || true
+			KVMM=$_ka
+			info "boot-time run=$_i vmm=kvmm-b marker_ms=${MARK_MS:-none} exit=$RC run_ms=$RUN_MS $(boot_split "$ERR")"
+			if [ -n "$MARK_MS" ]; then _b="$_b $MARK_MS"; else _miss="$_miss kvmm-b#$_i"; _kb=0; dump_last; fi
 		fi
 		if [ $_qemu = 1 ]; then
 			run_guest "boot-time-qemu-$_i" "$LAB_TIMEOUT" "$LAB_QEMU" "$@" -nodefaults \
@@ -85,6 +99,10 @@ sc_boot_time() {
 	if [ -n "$_o" ]; then
 		# shellcheck disable=SC2086 # one number a word
 		info "boot-time kvmm_mmio_ms=$(median $_o) (virtio-mmio, cmdline '$_mcmd')"
+	fi
+	if [ -n "$_b" ]; then
+		# shellcheck disable=SC2086 # one number a word
+		info "boot-time kvmm_b_ms=$(median $_b) (LAB_KVMM_B, against kvmm's $(median ${_k:-0}))"
 	fi
 	peer_verdict boot-time ms "$_k" "$_q" "$_miss"
 }
