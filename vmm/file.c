@@ -20,7 +20,6 @@ int file_map(const char *path, const char *what, struct file_map *fm)
 
 	fm->data = NULL;
 	fm->len = 0;
-	fm->fd = -1;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
@@ -30,31 +29,30 @@ int file_map(const char *path, const char *what, struct file_map *fm)
 	if (fstat(fd, &st) < 0) {
 		ret = -errno;
 		pr_err("%s %s: %s", what, path, strerror(errno));
-		goto err;
+		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		pr_err("%s %s: not a regular file", what, path);
 		ret = -EINVAL;
-		goto err;
+		goto out;
 	}
 	if (st.st_size == 0) {
 		pr_err("%s %s: file is empty", what, path);
 		ret = -ENOEXEC;
-		goto err;
+		goto out;
 	}
-	/* Not populated: the parsers read a few headers through it, and the bulk goes to
-	 * guest RAM through the descriptor. */
-	p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	/* Populated at once: the file is read whole right after (a kernel or initramfs copied
+	 * into guest RAM), and one pass through the page cache costs far less than a fault for
+	 * every 64 KiB of it (about 600 for a 33 MiB arm64 Image). */
+	p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
 	if (p == MAP_FAILED) {
 		ret = -errno;
 		pr_err("%s %s: mmap: %s", what, path, strerror(errno));
-		goto err;
+		goto out;
 	}
 	fm->data = p;
 	fm->len = st.st_size;
-	fm->fd = fd;
-	return 0;
-err:
+out:
 	close(fd);
 	return ret;
 }
@@ -63,9 +61,6 @@ void file_unmap(struct file_map *fm)
 {
 	if (fm->data)
 		munmap((void *)fm->data, fm->len);
-	if (fm->fd >= 0)
-		close(fm->fd);
 	fm->data = NULL;
 	fm->len = 0;
-	fm->fd = -1;
 }

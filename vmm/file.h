@@ -1,8 +1,6 @@
 /*
  * Read-only whole-file mappings for kernels, initramfs images and firmware
- * tables that kvmm copies into guest RAM: mapped for the parsers to read
- * headers from, and kept open so that the bulk of the file goes into guest
- * RAM through its descriptor (gm_write_file()), never through the mapping.
+ * tables that kvmm copies into guest RAM.
  */
 #ifndef KVMM_FILE_H
 #define KVMM_FILE_H
@@ -13,11 +11,10 @@
 struct file_map {
 	const uint8_t *data;
 	size_t len;
-	int fd;			/* open until file_unmap() */
 };
 
 /*
- * Opens and maps PATH read-only.  WHAT names the file in error messages ("kernel").
+ * Maps PATH read-only.  WHAT names the file in error messages ("kernel").
  * A missing, unreadable, non-regular or empty file is refused with a
  * message; returns 0/-errno.
  */

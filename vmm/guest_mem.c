@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -244,9 +243,7 @@ void gm_destroy(struct guest_mem *gm)
 	gm->fd = -1;
 }
 
-/* The region that holds all of [gpa, gpa + len), or NULL (gm_ptr()). */
-static const struct gm_region *region_of(const struct guest_mem *gm, uint64_t gpa,
-					 uint64_t len)
+void *gm_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
 {
 	unsigned int i, nr = __atomic_load_n(&gm->nr_regions, __ATOMIC_ACQUIRE);
 
@@ -264,60 +261,9 @@ static const struct gm_region *region_of(const struct guest_mem *gm, uint64_t gp
 			continue;
 		if (len > size - (gpa - r->gpa))
 			return NULL;
-		return r;
+		return r->host + (gpa - r->gpa);
 	}
 	return NULL;
-}
-
-void *gm_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
-{
-	const struct gm_region *r = region_of(gm, gpa, len);
-
-	return r ? r->host + (gpa - r->gpa) : NULL;
-}
-
-int gm_write_file(const struct guest_mem *gm, uint64_t gpa, int fd, uint64_t off,
-		  uint64_t len)
-{
-	const struct gm_region *r = region_of(gm, gpa, len);
-	off_t in = (off_t)off;
-	uint64_t done = 0;
-	uint8_t *dst;
-	ssize_t n = 0;
-
-	if (!r)
-		return -EFAULT;
-	if (off > (uint64_t)INT64_MAX - len)
-		return -EINVAL;
-	dst = r->host + (gpa - r->gpa);
-	if (gm->fd >= 0 && lseek(gm->fd, (off_t)(r->fd_offset + (gpa - r->gpa)), SEEK_SET) >= 0) {
-		while (done < len) {
-			n = sendfile(gm->fd, fd, &in, len - done < 0x40000000 ? len - done : 0x40000000);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				break;
-			done += (uint64_t)n;
-		}
-		if (done == len)
-			return 0;
-		if (n == 0)
-			return -EIO;
-		/* hugetlbfs has no write(): read the rest in through the mapping. */
-		if (errno != EINVAL && errno != ENOSYS)
-			return -errno;
-	}
-	while (done < len) {
-		n = pread(fd, dst + done, len - done, (off_t)(off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		done += (uint64_t)n;
-	}
-	return 0;
 }
 
 int gm_read(const struct guest_mem *gm, uint64_t gpa, void *dst, uint64_t len)

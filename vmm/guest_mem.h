@@ -120,20 +120,6 @@ int gm_read(const struct guest_mem *gm, uint64_t gpa, void *dst, uint64_t len);
 int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src,
 	     uint64_t len);
 
-/*
- * Copies LEN bytes of the file FD from offset OFF into guest-physical
- * [gpa, gpa + len), which must lie inside one RAM region as for gm_ptr().
- * The bytes go from the page cache into the RAM's memfd (sendfile): one copy,
- * with no mapping of the source and no page fault on either side, the pages
- * reaching the guest's mapping when first touched.  Where the memfd takes no
- * writes (hugetlbfs) they are read straight into the mapping (pread).  Uses
- * the memfd's file position: call it only while nothing else writes guest
- * RAM through the file (set-up, reset).  0, -EFAULT for a range outside RAM,
- * -EIO for a file that ends before OFF + LEN, or -errno.
- */
-int gm_write_file(const struct guest_mem *gm, uint64_t gpa, int fd, uint64_t off,
-		  uint64_t len);
-
 /* Total RAM bytes in all regions, hot-plugged ones included. */
 uint64_t gm_ram_size(const struct guest_mem *gm);
 

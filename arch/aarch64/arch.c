@@ -467,7 +467,7 @@ static int write_fdt(struct vm *vm, const struct a64_placement *at,
 
 int arch_load_guest(struct vm *vm)
 {
-	struct file_map kernel = { .fd = -1 }, initrd = { .fd = -1 };
+	struct file_map kernel = { 0 }, initrd = { 0 };
 	struct a64_placement at;
 	struct a64_image img;
 	const char *why = NULL;
@@ -492,9 +492,9 @@ int arch_load_guest(struct vm *vm)
 		       why ? why : strerror(-ret));
 		goto out;
 	}
-	if ((ret = gm_write_file(&vm->mem, at.kernel_gpa, kernel.fd, 0, kernel.len)) ||
+	if ((ret = gm_write(&vm->mem, at.kernel_gpa, kernel.data, kernel.len)) ||
 	    (initrd.len &&
-	     (ret = gm_write_file(&vm->mem, at.initrd_gpa, initrd.fd, 0, initrd.len)))) {
+	     (ret = gm_write(&vm->mem, at.initrd_gpa, initrd.data, initrd.len)))) {
 		pr_err("copying the kernel and initramfs into RAM: %s",
 		       strerror(-ret));
 		goto out;

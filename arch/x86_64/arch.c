@@ -596,7 +596,7 @@ static int write_reset_vector(struct guest_mem *gm)
 
 int arch_load_guest(struct vm *vm)
 {
-	struct file_map kernel = { .fd = -1 }, initrd = { .fd = -1 };
+	struct file_map kernel = { 0 }, initrd = { 0 };
 	struct x86_boot_in in = { 0 };
 	char *cmdline = NULL;
 	int ret;
@@ -627,8 +627,6 @@ int arch_load_guest(struct vm *vm)
 	in.kernel_len = kernel.len;
 	in.initrd = initrd.data;
 	in.initrd_len = initrd.len;
-	in.kernel_file = &kernel;
-	in.initrd_file = initrd.len ? &initrd : NULL;
 	in.cmdline = cmdline;
 	ret = x86_load_kernel(&vm->mem, &in, &x86(vm)->boot);
 	if (ret) {

@@ -11,7 +11,6 @@
 
 #include "boot.h"
 #include "boot_internal.h"
-#include "file.h"
 #include "layout.h"
 #include "log.h"
 
@@ -97,28 +96,17 @@ too_big:
 	return -E2BIG;
 }
 
-int x86_copy_file(struct guest_mem *gm, uint64_t gpa, const uint8_t *buf,
-		  const struct file_map *f, uint64_t off, uint64_t len)
-{
-	if (f)
-		return gm_write_file(gm, gpa, f->fd, off, len);
-	return gm_write(gm, gpa, buf + off, len);
-}
-
 int x86_initrd_write(struct guest_mem *gm, const struct x86_boot_in *in,
 		     uint64_t gpa)
 {
-	int ret;
-
 	if (!gpa)
 		return 0;
-	ret = x86_copy_file(gm, gpa, in->initrd, in->initrd_file, 0, in->initrd_len);
-	if (ret == -EFAULT)
+	if (gm_write(gm, gpa, in->initrd, in->initrd_len)) {
 		pr_err("initramfs at 0x%llx is outside guest RAM",
 		       (unsigned long long)gpa);
-	else if (ret)
-		pr_err("initramfs: reading it into guest RAM: %s", strerror(-ret));
-	return ret;
+		return -EFAULT;
+	}
+	return 0;
 }
 
 int x86_load_kernel(struct guest_mem *gm, const struct x86_boot_in *in,

@@ -15,16 +15,11 @@
 
 enum x86_kernel_kind { X86_KERNEL_BZIMAGE, X86_KERNEL_PVH };
 
-struct file_map;
-
 struct x86_boot_in {
 	const uint8_t *kernel;		/* whole kernel file */
 	size_t kernel_len;
 	const uint8_t *initrd;		/* NULL if none */
 	size_t initrd_len;
-	/* The open files kernel and initrd are mapped from, through which their bulk goes
-	 * into guest RAM (gm_write_file()); NULL: copied from the buffers. */
-	const struct file_map *kernel_file, *initrd_file;
 	const char *cmdline;		/* NUL-terminated, may be "" */
 	uint64_t rsdp_gpa;		/* 0 if no ACPI */
 };

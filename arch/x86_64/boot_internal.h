@@ -54,16 +54,7 @@ int x86_cmdline_write(struct guest_mem *gm, const struct x86_boot_in *in,
 int x86_initrd_place(const struct guest_mem *gm, const struct x86_boot_in *in,
 		     uint64_t floor, uint64_t ceiling, uint64_t *gpa);
 
-/*
- * Copies [off, off + len) of a file, whole in BUF (already checked against
- * its length), to guest-physical GPA: through F's descriptor when F is set
- * (gm_write_file(): one copy, no page faults), from BUF otherwise.  0,
- * -EFAULT outside guest RAM, or -errno from reading the file.
- */
-int x86_copy_file(struct guest_mem *gm, uint64_t gpa, const uint8_t *buf,
-		  const struct file_map *f, uint64_t off, uint64_t len);
-
-/* Copies the initramfs to GPA (from x86_initrd_place); 0 or -errno. */
+/* Copies the initramfs to GPA (from x86_initrd_place); 0 or -EFAULT. */
 int x86_initrd_write(struct guest_mem *gm, const struct x86_boot_in *in,
 		     uint64_t gpa);
 

@@ -249,16 +249,11 @@ int x86_load_bzimage(struct guest_mem *gm, const struct x86_boot_in *in,
 	if (ret)
 		return ret;
 
-	ret = x86_copy_file(gm, X86_HIMEM_GPA, in->kernel, in->kernel_file, bz.pm_off,
-			    bz.pm_size);
-	if (!ret && gm_write(gm, X86_ZERO_PAGE_GPA, &bp, sizeof(bp)))
-		ret = -EFAULT;
-	if (ret == -EFAULT)
+	if (gm_write(gm, X86_HIMEM_GPA, in->kernel + bz.pm_off, bz.pm_size) ||
+	    gm_write(gm, X86_ZERO_PAGE_GPA, &bp, sizeof(bp))) {
 		pr_err("bzImage: kernel or zero page outside guest RAM");
-	else if (ret)
-		pr_err("bzImage: reading the kernel into guest RAM: %s", strerror(-ret));
-	if (ret)
-		return ret;
+		return -EFAULT;
+	}
 	ret = x86_cmdline_write(gm, in, cmdline_len);
 	if (ret)
 		return ret;

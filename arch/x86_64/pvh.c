@@ -255,7 +255,6 @@ static int pvh_copy_loads(const struct x86_boot_in *in, struct guest_mem *gm,
 	unsigned int i;
 	Elf64_Phdr ph;
 	uint8_t *dst;
-	int ret;
 
 	for (i = 0; i < p->eh.e_phnum; i++) {
 		pvh_phdr(in, p, i, &ph);
@@ -264,10 +263,7 @@ static int pvh_copy_loads(const struct x86_boot_in *in, struct guest_mem *gm,
 		dst = gm_ptr(gm, ph.p_paddr, ph.p_memsz);
 		if (!dst)
 			return -EFAULT;
-		ret = x86_copy_file(gm, ph.p_paddr, in->kernel, in->kernel_file, ph.p_offset,
-				    ph.p_filesz);
-		if (ret)
-			return ret;
+		memcpy(dst, in->kernel + ph.p_offset, ph.p_filesz);
 		/* The bss: guest RAM may hold a previous boot's bytes. */
 		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
 	}

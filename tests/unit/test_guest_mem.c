@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -84,74 +83,6 @@ Test(guest_mem, read_write_roundtrip)
 	cr_assert_eq(gm_write(&gm, 16 * MiB - 7, in, 8), -EFAULT);
 	cr_assert_eq(gm_read(&gm, 16 * MiB - 7, out, 8), -EFAULT);
 	cr_assert_eq(gm_ram_size(&gm), 20 * MiB);
-}
-
-/* A temporary file of LEN bytes, byte i holding (i * 7 + 3) & 0xff; its fd, already unlinked. */
-static int pattern_file(size_t len)
-{
-	char path[] = "/tmp/kvmm-gm-XXXXXX";
-	uint8_t *buf = malloc(len);
-	int fd = mkstemp(path);
-	size_t i;
-
-	cr_assert_not_null(buf);
-	cr_assert_geq(fd, 0);
-	unlink(path);
-	for (i = 0; i < len; i++)
-		buf[i] = (uint8_t)(i * 7 + 3);
-	cr_assert_eq(pwrite(fd, buf, len, 0), (ssize_t)len);
-	free(buf);
-	return fd;
-}
-
-static void assert_pattern(const uint8_t *p, size_t from, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (p[i] != (uint8_t)((from + i) * 7 + 3))
-			cr_assert_fail("byte %zu of the copy is 0x%02x", i, p[i]);
-}
-
-/* A file's bytes land in guest RAM through the memfd (sendfile): the guest's mapping and the
- * file hold them, from an unaligned offset to an unaligned address, and nothing next to them
- * is touched; a range outside RAM and a file too short are refused. */
-Test(guest_mem, write_file_through_the_memfd)
-{
-	size_t len = 3 * MiB + 123;
-	int fd = pattern_file(len);
-	uint8_t *p = gm_ptr(&gm, 0x1000, 3 * MiB);
-	uint8_t b = 0;
-
-	cr_assert_eq(gm_write_file(&gm, 0x1001, fd, 77, 2 * MiB + 5), 0);
-	assert_pattern(p + 1, 77, 2 * MiB + 5);
-	cr_assert_eq(p[0], 0, "the byte before the copy");
-	cr_assert_eq(p[1 + 2 * MiB + 5], 0, "the byte after it");
-	cr_assert_eq(pread(gm.fd, &b, 1, 0x1001), 1);
-	cr_assert_eq(b, (uint8_t)(77 * 7 + 3));
-	/* The second region sits at memfd offset 16 MiB. */
-	cr_assert_eq(gm_write_file(&gm, (1ULL << 32) + 4 * MiB - 100, fd, 0, 100), 0);
-	assert_pattern(gm_ptr(&gm, (1ULL << 32) + 4 * MiB - 100, 100), 0, 100);
-	cr_assert_eq(gm_write_file(&gm, 16 * MiB - 10, fd, 0, 11), -EFAULT);
-	cr_assert_eq(gm_write_file(&gm, 16 * MiB - 8, fd, 0, UINT64_MAX), -EFAULT);
-	cr_assert_eq(gm_write_file(&gm, 0, fd, len - 10, 11), -EIO, "the file ends first");
-	cr_assert_eq(gm_write_file(&gm, 0, fd, UINT64_MAX - 4, 8), -EINVAL);
-	cr_assert_eq(gm_write_file(&gm, 0, -1, 0, 8), -EBADF);
-	close(fd);
-}
-
-/* Without a memfd that takes writes (hugetlbfs), the bytes are read into the mapping. */
-Test(guest_mem, write_file_without_the_memfd)
-{
-	struct guest_mem g = gm;
-	size_t len = MiB + 9;
-	int fd = pattern_file(len);
-
-	g.fd = -1;
-	cr_assert_eq(gm_write_file(&g, 4 * MiB + 3, fd, 9, MiB), 0);
-	assert_pattern(gm_ptr(&gm, 4 * MiB + 3, MiB), 9, MiB);
-	cr_assert_eq(gm_write_file(&g, 0, fd, len - 1, 2), -EIO);
-	close(fd);
 }
 
 Test(guest_mem_create, rejects_bad_layouts)
