@@ -180,18 +180,12 @@ sc_vcpu_dump() {
 	sleep 1
 	_vd_alive=0
 	mem_alive "$MEM_P" && _vd_alive=1
-	# An ASan kvmm (the sanitizer labs set ASAN_OPTIONS) takes seconds to exit after its
-	# teardown (LeakSanitizer's scan at exit): on the emulated arm64 L1, the boot-timer
-	# scenario's ASan kvmm ran 18.8 s, of which 5.8 to the guest's marker and 32 ms of
-	# teardown. It gets 60 s to end on SIGTERM; a plain kvmm keeps mem_stop's 10.
-	_vd_keep=${LAB_MEM_STOP:-}
-	[ -z "${ASAN_OPTIONS:-}" ] || LAB_MEM_STOP=60
+	# (mem_stop gives an ASan kvmm 60 s to exit: its LeakSanitizer scan.)
 	now_ms
 	_vd_t=$NOW_MS
 	mem_stop "$MEM_P"
 	now_ms
 	_vd_t=$((NOW_MS - _vd_t))
-	LAB_MEM_STOP=$_vd_keep
 	if [ "$_vd_ok" != 0 ] || [ "$VD_N" != 2 ]; then
 		fail vcpu-dump "want both vCPUs' state (a pc and a run state each) within 5 s of SIGUSR2: $VD_N answers, pc '${VD_PC}', states '${VD_MP}'"
 		dump_last
