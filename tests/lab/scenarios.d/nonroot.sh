@@ -186,7 +186,9 @@ nr_net() {
 		fail nonroot-net "$NR_WHY"
 		return 0
 	fi
-	net_xfer kvmm-nonroot "$LAB_TMP/nonroot-net.out" "$NR_WRAP" \
+	# -v once more (-vv): kvmm's teardown then describes its rings, which a stalled transfer
+	# reports.
+	net_xfer kvmm-nonroot "$LAB_TMP/nonroot-net.out" "$NR_WRAP" -v \
 		--cmdline "$CMDLINE kvmm.test=net-xfer kvmm.xfer_mb=$NET_MB"
 	fs_vfsd_stop
 	if [ "$NX_OK" = 1 ]; then

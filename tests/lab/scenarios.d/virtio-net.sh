@@ -32,6 +32,18 @@ net_wait() {
 	done
 }
 
+# net_host_view VMM: L1's side of a guest->host send that does not end: the TAP's counters and
+# the receiving socket (port 5000, 1388 in hex) with its queues and timers.
+net_host_view() {
+	{
+		grep 'kvmmtap0:' /proc/net/dev | tr -s ' ' | sed 's/^/host dev /'
+		grep ':1388 ' /proc/net/tcp | tr -s ' ' | sed 's/^/host tcp /'
+		grep '^Tcp:' /proc/net/snmp | tail -n 1 | tr -s ' ' | sed 's/^/host snmp /'
+	} | while IFS= read -r _x; do
+		info "net-stall $1 $_x"
+	done
+}
+
 # net_xfer VMM OUT CMD...: boots CMD (a VMM with the guest on kvmmtap0, kvmm.test=net-xfer),
 # pings it, sends it NET_MB MiB and takes NET_MB MiB from it. Sets NX_OK (1 when both files arrived
 # intact and pings worked), NX_WHY, NX_H2G_MS, NX_G2H_MS, NX_PING_G, NX_PING_H, NX_RC (the VMM's exit
@@ -39,7 +51,7 @@ net_wait() {
 net_xfer() {
 	_vmm=$1 _o=$2
 	shift 2
-	NX_OK=0 NX_WHY= NX_H2G_MS= NX_G2H_MS= NX_PING_G= NX_PING_H= NX_ENDED=0
+	NX_OK=0 NX_WHY= NX_H2G_MS= NX_G2H_MS= NX_PING_G= NX_PING_H= NX_ENDED=0 _stalled=0
 	head -c $((NET_MB * 1048576)) /dev/urandom >"$LAB_TMP/net-h2g"
 	rm -f "$LAB_TMP/net-g2h"
 	# busybox nc ends when its peer half-closes: the receiver's stdin is a FIFO this shell
@@ -79,6 +91,8 @@ net_xfer() {
 			NX_WHY="$_vmm: host->guest send failed (nc rc=$_rc, host ping rc=$NX_PING_H)"
 		elif ! net_wait "$_o" KVMM-NET-SENT $((LAB_TIMEOUT * 3)) "$_p"; then
 			NX_WHY="$_vmm: no KVMM-NET-SENT ($(kill -0 "$_p" 2>/dev/null && echo "still running" || echo "the VMM had ended"))"
+			_stalled=1
+			net_host_view "$_vmm"
 		fi
 	fi
 	sleep 1
@@ -116,6 +130,13 @@ net_xfer() {
 	done
 	grep -o 'vcpu[0-9]*: exits:.*' "$_o" | while IFS= read -r _x; do
 		info "net-xfer $_vmm $_x"
+	done
+	# A guest->host send that never ended: the guest's own report of it, and the VMM's
+	# rings and counters as it stopped (kvmm at -vv), so the log tells a lost kick or
+	# interrupt from a stalled peer.
+	[ "$_stalled" = 0 ] || grep -a -e 'KVMM-NET-STALL' -e 'at teardown' -e 'virtio-net.*: rx [0-9]' \
+		"$_o" | tr -d '\r' | tail -n 40 | while IFS= read -r _x; do
+		info "net-stall $_vmm ${_x#KVMM-NET-STALL }"
 	done
 	rm -f "$LAB_TMP/net-h2g" "$LAB_TMP/net-g2h"
 }
