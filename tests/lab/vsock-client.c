@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -208,10 +209,16 @@ static int do_serve(const char *path, int secs)
 	static char buf[65536];
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), c;
 	double end = now_ms() + secs * 1000.0;
+	struct stat own, st;
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	unlink(path);
 	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) || listen(s, 16)) {
+		printf("vsock-client: serve %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	/* The file bind() made (not the socket's own inode, which fstat() would give). */
+	if (stat(path, &own)) {
 		printf("vsock-client: serve %s: %s\n", path, strerror(errno));
 		return 1;
 	}
@@ -226,7 +233,9 @@ static int do_serve(const char *path, int secs)
 				break;
 		close(c);
 	}
-	unlink(path);
+	/* Only our own socket: a later server may have bound PATH anew meanwhile. */
+	if (!stat(path, &st) && st.st_ino == own.st_ino && st.st_dev == own.st_dev)
+		unlink(path);
 	return 0;
 }
 

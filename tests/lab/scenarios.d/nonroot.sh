@@ -30,11 +30,13 @@ NR_NOKVM_UID=${LAB_NOKVM_UID:-4243}
 NR_PARTS="nonroot-blk-read nonroot-blk-write nonroot-net nonroot-vsock nonroot-creds nonroot-api nonroot-fs"
 
 # nr_as UID GROUPS CMD...: CMD as UID (gid UID, supplementary GROUPS, comma-separated or
-# empty), no TAP.
+# empty), no TAP. It replaces the shell it runs in, so call it only in a subshell: in $(...),
+# or with & (then $! is CMD itself, which a kill reaches; a function run with & is a subshell
+# of its own, which would otherwise be all the kill ends, leaving CMD running).
 nr_as() {
 	_nu=$1 _ng=$2
 	shift 2
-	"$LAB_TAP_EXEC" -u "$_nu" -g "$_nu" -G "$_ng" - - "$@"
+	exec "$LAB_TAP_EXEC" -u "$_nu" -g "$_nu" -G "$_ng" - - "$@"
 }
 
 # nr_setup: the user's directories, images, share and the launcher script NR_WRAP (kvmm as the
