@@ -33,11 +33,12 @@ net_wait() {
 }
 
 # net_host_view VMM: L1's side of a guest->host send that does not end: the TAP's counters and
-# the receiving socket (port 5000, 1388 in hex) with its queues and timers.
+# the receiving socket (port 5000, 1388 in hex) with its queues and timers (busybox nc listens
+# on IPv6, so an IPv4 peer's connection is in tcp6, as ::ffff:169.254.100.2).
 net_host_view() {
 	{
 		grep 'kvmmtap0:' /proc/net/dev | tr -s ' ' | sed 's/^/host dev /'
-		grep ':1388 ' /proc/net/tcp | tr -s ' ' | sed 's/^/host tcp /'
+		grep -h ':1388 ' /proc/net/tcp /proc/net/tcp6 | tr -s ' ' | sed 's/^/host tcp /'
 		grep '^Tcp:' /proc/net/snmp | tail -n 1 | tr -s ' ' | sed 's/^/host snmp /'
 	} | while IFS= read -r _x; do
 		info "net-stall $1 $_x"
