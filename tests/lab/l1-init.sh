@@ -91,6 +91,7 @@ if [ -x /lab/kvmm-remote ]; then export LAB_KVMM_REMOTE=/lab/kvmm-remote; fi
 if [ -x /lab/kvmm-b ]; then export LAB_KVMM_B=/lab/kvmm-b; fi
 if [ -x /lab/vsock-client ]; then export LAB_VSOCK_CLIENT=/lab/vsock-client; fi
 if [ -x /lab/kata-sandbox ]; then export LAB_KATA_SANDBOX=/lab/kata-sandbox; fi
+if [ -x /lab/kvm-cost ]; then export LAB_KVM_COST=/lab/kvm-cost; fi
 if [ -d /lab/fs-tree ]; then export LAB_FS_TREE=/lab/fs-tree; fi	# the benchmarks' virtio-fs share
 mkdir -p "$LAB_TMP"
 if [ -f /lab/env ]; then . /lab/env; fi

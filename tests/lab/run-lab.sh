@@ -195,6 +195,7 @@ if [ "${LAB_FORCE_L1:-0}" != 1 ] && [ "$arch" = "$(uname -m)" ] && lab_host_kvm_
 		LAB_KVMM_REMOTE=$(dirname "$kvmm")/kvmm-remote \
 		LAB_VSOCK_CLIENT=$(dirname "$kvm_hold")/vsock-client \
 		LAB_KATA_SANDBOX=$(dirname "$kvm_hold")/kata-sandbox \
+		LAB_KVM_COST=$(dirname "$kvm_hold")/kvm-cost \
 		LAB_VIRTIOFSD=${LAB_VIRTIOFSD:-/usr/lib/qemu/virtiofsd} \
 		LAB_FS_TREE=$guest/debian/linux/lib/modules/$(cat "$guest/kernel-release")/kernel \
 		timeout "$l1_timeout" sh "$here/scenarios.sh" 2>&1 | tee "$log" | grep --line-buffered -o 'LAB: .*'
@@ -271,6 +272,10 @@ fi
 # kata-sandbox (tests/lab/kata-sandbox.c) runs Kata's clh driver sequence.
 if [ -x "$(dirname "$kvm_hold")/kata-sandbox" ]; then
 	lab_copy_binary "$(dirname "$kvm_hold")/kata-sandbox" "$stage" /lab/kata-sandbox
+fi
+# kvm-cost (tests/lab/kvm-cost.c) times KVM's own VM creation and destruction.
+if [ -x "$(dirname "$kvm_hold")/kvm-cost" ]; then
+	lab_copy_binary "$(dirname "$kvm_hold")/kvm-cost" "$stage" /lab/kvm-cost
 fi
 # kvmm-remote, the API client, is built beside kvmm.
 if [ -x "$(dirname "$kvmm")/kvmm-remote" ]; then

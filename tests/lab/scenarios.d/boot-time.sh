@@ -115,3 +115,40 @@ sc_boot_time() {
 }
 
 bench boot-time any sc_boot_time
+
+# Benchmark kvm-cost: KVM's own price for a VM made as kvmm's set-up makes one (vm_open() and
+# arch_vm_init(): its "KVM" step) and destroyed as its teardown does (the close of the VM fd:
+# its "VM" step), with no guest RAM, vCPU or device: tests/lab/kvm-cost.c. Per run
+# "LAB: INFO kvm-cost run=N open=.. create_vm=.. <arch steps> destroy=.. total=.." (us), then
+# the medians. What it shows is the kernel's (L1's, here) cost, which QEMU pays as well.
+#   LAB_KVM_COST_RUNS   runs (12)
+sc_kvm_cost() {
+	if [ ! -x "${LAB_KVM_COST:-}" ]; then
+		fail kvm-cost "no kvm-cost helper (LAB_KVM_COST)"
+		return 0
+	fi
+	_n=${LAB_KVM_COST_RUNS:-12}
+	_o=$LAB_TMP/kvm-cost.out
+	_rc=0
+	"$LAB_KVM_COST" "$_n" >"$_o" 2>&1 || _rc=$?
+	grep '^kvm-cost run=' "$_o" | while IFS= read -r _x; do info "$_x"; done
+	# The median of each field over the runs (the lower middle one for an even count).
+	_med=$(grep '^kvm-cost run=' "$_o" | awk '
+		{ for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1], NR] = kv[2]; if (NR == 1) k[++nk] = kv[1] } }
+		END {
+			for (j = 1; j <= nk; j++) {
+				n = 0
+				for (r = 1; r <= NR; r++) a[++n] = v[k[j], r] + 0
+				for (x = 2; x <= n; x++) for (y = x; y > 1 && a[y - 1] > a[y]; y--) { t = a[y]; a[y] = a[y - 1]; a[y - 1] = t }
+				printf "%s%s=%d", (j > 1 ? " " : ""), k[j], a[int((n + 1) / 2)]
+			}
+		}')
+	_got=$(grep -c '^kvm-cost run=' "$_o")
+	if [ "$_rc" = 0 ] && [ "$_got" = "$_n" ]; then
+		info "kvm-cost medians_us $_med"
+		pass kvm-cost "$_n VMs made and destroyed; medians (us): $_med"
+	else
+		fail kvm-cost "exit $_rc after $_got of $_n runs: $(grep -v '^kvm-cost run=' "$_o" | head -n 3 | tr '\n' ' ')"
+	fi
+}
+bench kvm-cost any sc_kvm_cost
