@@ -467,11 +467,12 @@ l1_trace_dump() {
 	echo 1 >"$L1_TRACE/tracing_on"
 }
 
-# stuck_pf_logs: the kvmm logs (LAB_TMP/*.err) whose on-request vCPU dump (SIGUSR2, which the
-# lab sends to a guest that stopped answering) shows a vCPU stuck on a page fault at its own
+# stuck_pf_logs: the kvmm logs (LAB_TMP/*.err; *.out too, where a scenario keeps kvmm's stderr
+# with the console, as net_xfer does) whose on-request vCPU dump (SIGUSR2, which the lab sends
+# to a guest that stopped answering) shows a vCPU stuck on a page fault at its own
 # RIP: a page fault (vector 14) injected or pending, and CR2 equal to RIP.
 stuck_pf_logs() {
-	for _sp_f in "$LAB_TMP"/*.err; do
+	for _sp_f in "$LAB_TMP"/*.err "$LAB_TMP"/*.out; do
 		[ -f "$_sp_f" ] || continue
 		awk '/state on request/ { d = 1 }
 			d && / rip 0x/ { for (i = 1; i < NF; i++) if ($i == "rip") rip = $(i + 1) }

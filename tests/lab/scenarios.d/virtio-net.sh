@@ -94,6 +94,14 @@ net_xfer() {
 			NX_WHY="$_vmm: no KVMM-NET-SENT ($(kill -0 "$_p" 2>/dev/null && echo "still running" || echo "the VMM had ended"))"
 			_stalled=1
 			net_host_view "$_vmm"
+			# kvmm's vCPUs log where the guest is (SIGUSR2): a vCPU stuck on a page
+			# fault at its own RIP is the emulated L1's fetch fault (stuck_pf_logs,
+			# scenarios.sh), not the network.
+			if [ "$(cat "/proc/$_p/comm" 2>/dev/null)" = kvmm ]; then
+				kill -USR2 "$_p" 2>/dev/null
+				! vcpu_dump_wait "$_o" 1 ||
+					NX_WHY="$NX_WHY; vcpu0 at $VD_PC ($VD_MP)"
+			fi
 		fi
 	fi
 	sleep 1
@@ -136,7 +144,8 @@ net_xfer() {
 	# rings and counters as it stopped (kvmm at -vv), so the log tells a lost kick or
 	# interrupt from a stalled peer.
 	[ "$_stalled" = 0 ] || grep -a -e 'KVMM-NET-STALL' -e 'at teardown' -e 'virtio-net.*: rx [0-9]' \
-		"$_o" | tr -d '\r' | tail -n 40 | while IFS= read -r _x; do
+		-e 'vcpu[0-9]*: ' \
+		"$_o" | tr -d '\r' | tail -n 60 | while IFS= read -r _x; do
 		info "net-stall $_vmm ${_x#KVMM-NET-STALL }"
 	done
 	rm -f "$LAB_TMP/net-h2g" "$LAB_TMP/net-g2h"
