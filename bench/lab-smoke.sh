@@ -34,27 +34,13 @@ rc=0
 "$top/tests/lab/run-lab.sh" "$kvmm" "$out" || rc=$?
 log=$out/bench-$arch.log
 charts=$out/charts
-mkdir -p "$charts"
-# chart NAME SCRIPT ARGS...: one chart script on the log; its table goes to OUTDIR/charts.
-chart() {
-	local name=$1
-	shift
-	if python3 "$top/bench/$1" "$log" "${@:2}" >"$charts/$name.md" 2>&1; then
-		echo "lab-smoke: $1: $(ls "$charts" | grep -c '\.svg$') charts so far"
-	else
-		echo "lab-smoke: FAIL $1 could not chart $log:"
-		sed 's/^/  | /' "$charts/$name.md"
-		rc=1
-	fi
-}
 if [ -s "$log" ]; then
-	chart boot boot-plot.py "$charts/boot-time.svg"
-	chart mem mem-plot.py "$charts/mem-overhead.svg"
-	chart net net-plot.py "$charts/net-throughput.svg"
-	chart fs fs-plot.py "$charts/fs-read.svg" "$charts/fs-mem.svg"
-	chart density density-plot.py "$charts/density-time.svg" "$charts/density-mem.svg"
-	if [ "$arch" = x86_64 ]; then
-		chart hp hp-plot.py "$charts/hotplug-latency.svg"
+	. "$top/bench/charts.sh"
+	if bench_charts "$log" "$arch" "$charts" >"$charts.md"; then
+		echo "lab-smoke: $(ls "$charts" | grep -c '\.svg$') charts in $charts, their tables in $charts.md"
+	else
+		echo "lab-smoke: FAIL a chart script could not chart $log (above); the tables: $charts.md"
+		rc=1
 	fi
 else
 	echo "lab-smoke: no bench log $log"

@@ -28,39 +28,19 @@ esac
 
 scripts/install-deps.sh
 . scripts/build.sh
+. bench/charts.sh
 
 rc=0
 # bench_arch ARCH BUILDDIR: one bench lab, then its charts (copied into docs/) and tables.
 bench_arch() {
-	local arch=$1 dir=$2 out=build/bench-$1 suffix log
-	suffix=$([ "$arch" = x86_64 ] && echo "" || echo "-$arch")
+	local arch=$1 dir=$2 out=build/bench-$1 log
 	mkdir -p "$out"
 	echo "bench: $arch lab (kvmm $dir/kvmm)"
 	LAB_MODE=bench LAB_ARCH=$arch LAB_KVM_HOLD=$dir/tests/kvm-hold \
 		tests/lab/run-lab.sh "$dir/kvmm" "$out" || rc=1
 	log=$out/bench-$arch.log
+	bench_charts "$log" "$arch" docs || rc=1
 	echo
-	echo "## boot time, $arch"
-	python3 bench/boot-plot.py "$log" "docs/boot-time$suffix.svg" || rc=1
-	echo
-	echo "## memory outside guest RAM, $arch"
-	python3 bench/mem-plot.py "$log" "docs/mem-overhead-$arch.svg" || rc=1
-	echo
-	echo "## TCP through a TAP, $arch (direction | kvmm MB/s | QEMU MB/s | kvmm/QEMU | kvmm-mmio MB/s | kvmm/kvmm-mmio)"
-	python3 bench/net-plot.py "$log" "docs/net-throughput$suffix.svg" || rc=1
-	echo
-	echo "## virtio-fs, $arch: reads through the same virtiofsd; VMM memory with virtio-fs"
-	python3 bench/fs-plot.py "$log" "docs/fs-read$suffix.svg" "docs/fs-mem-$arch.svg" || rc=1
-	echo
-	echo "## $arch: N VMs at once (launch to all up; the VMM processes' memory)"
-	python3 bench/density-plot.py "$log" "docs/density-time$suffix.svg" \
-		"docs/density-mem-$arch.svg" || rc=1
-	echo
-	if [ "$arch" = x86_64 ]; then
-		echo "## hot-plug latency, $arch (request to the guest using the disk, NIC, vCPU, memory)"
-		python3 bench/hp-plot.py "$log" "docs/hotplug-latency$suffix.svg" || rc=1
-		echo
-	fi
 }
 
 native=$(uname -m)

@@ -106,7 +106,8 @@ run_suite build contract
 # An API session with kvmm under valgrind's memcheck (tests/api/valgrind-session.sh).
 run_suite build valgrind
 
-# The smoke runs of the benchmarks that need no VM (bench/api-ping: exec -> vmm.ping).
+# The smoke runs of the benchmarks that need no VM (bench/api-ping: exec -> vmm.ping), and
+# every chart in docs/ redrawn from the logs kept in docs/bench/ (bench/charts-check.sh).
 run_suite build bench
 
 if $lab; then
