@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The smoke run of the lab benchmarks (meson test lab-ARCH-bench-smoke, suite lab-bench: not in
-# CI yet, since QEMU's guests hang now and then in the emulated L1, tests/meson.build): every
+# The smoke run of the lab benchmarks (meson test lab-ARCH-bench-smoke, suite lab-bench: in CI
+# for the arm64 lab, not for the x86_64 one, tests/meson.build says why): every
 # benchmark of tests/lab/scenarios.d/ once, at its smallest, in one L1 boot (LAB_MODE=bench),
 # then every chart script of bench/ that bench/run-lab.sh uses on that log, the charts going
 # into OUTDIR/charts, not docs/. So neither a benchmark nor its chart can rot between two
@@ -31,15 +31,27 @@ export LAB_SOAK_RUNS=${LAB_SOAK_RUNS:-1}
 export LAB_STUDY_RUNS=${LAB_STUDY_RUNS:-1} LAB_STUDY_MB=${LAB_STUDY_MB:-2}
 
 rc=0
-"$top/tests/lab/run-lab.sh" "$kvmm" "$out" || rc=$?
 log=$out/bench-$arch.log
+# A second try after L1 wedged (scripts/test-all.sh sets LAB_SKIP) runs only the benchmarks the
+# first did not finish, so the charts are drawn from both tries' lines.
+first=
+if [ -n "${LAB_SKIP:-}" ] && [ -s "$log" ]; then
+	first=$log.first-try
+	mv "$log" "$first"
+fi
+"$top/tests/lab/run-lab.sh" "$kvmm" "$out" || rc=$?
 charts=$out/charts
+chartlog=$log
+if [ -n "$first" ] && [ -s "$log" ]; then
+	chartlog=$out/bench-$arch.both-tries.log
+	cat "$first" "$log" >"$chartlog"
+fi
 if [ -s "$log" ]; then
 	. "$top/bench/charts.sh"
-	if bench_charts "$log" "$arch" "$charts" >"$charts.md"; then
+	if bench_charts "$chartlog" "$arch" "$charts" >"$charts.md"; then
 		echo "lab-smoke: $(ls "$charts" | grep -c '\.svg$') charts in $charts, their tables in $charts.md"
 	else
-		echo "lab-smoke: FAIL a chart script could not chart $log (above); the tables: $charts.md"
+		echo "lab-smoke: FAIL a chart script could not chart $chartlog (above); the tables: $charts.md"
 		rc=1
 	fi
 else
