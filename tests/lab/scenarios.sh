@@ -56,7 +56,7 @@ LAB_MODE=${LAB_MODE:-test}
 #                 ~17,000 port exits per boot, no guest on a Kata host's CPU makes them, and
 #                 the emulated L1's fetch fault has caught guests in them more than once
 #                 (docs/triple-fault.md). The boot-path scenarios and the benchmarks keep the
-#                 plain BASE_CMDLINE, so the scan still runs through kvmm in every lab.
+#                 plain BASE_CMDLINE, so the scan still runs through kvmm in the PCI labs.
 #   KERNEL        the kernel of the device and API scenarios: on x86_64 the ELF vmlinux (PVH
 #                 entry), which is how Kata boots its guest; BOOT_KERNEL: the bzImage / Image,
 #                 which the benchmarks use for both VMMs
