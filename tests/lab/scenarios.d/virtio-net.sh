@@ -32,17 +32,32 @@ net_wait() {
 	done
 }
 
-# net_host_view VMM: L1's side of a guest->host send that does not end: the TAP's counters and
-# the receiving socket (port 5000, 1388 in hex) with its queues and timers (busybox nc listens
-# on IPv6, so an IPv4 peer's connection is in tcp6, as ::ffff:169.254.100.2).
+# net_host_view VMM PORT: L1's side of a transfer that does not end: the TAP's counters and the
+# socket on TCP port PORT (in hex: 1388 for the guest's send to 5000, 1389 for L1's to the
+# guest's 5001) with its queues and timers (busybox nc listens on IPv6, so an IPv4 peer's
+# connection is in tcp6, as ::ffff:169.254.100.2).
 net_host_view() {
 	{
 		grep 'kvmmtap0:' /proc/net/dev | tr -s ' ' | sed 's/^/host dev /'
-		grep -h ':1388 ' /proc/net/tcp /proc/net/tcp6 | tr -s ' ' | sed 's/^/host tcp /'
+		grep -h ":$2 " /proc/net/tcp /proc/net/tcp6 | tr -s ' ' | sed 's/^/host tcp /'
 		grep '^Tcp:' /proc/net/snmp | tail -n 1 | tr -s ' ' | sed 's/^/host snmp /'
 	} | while IFS= read -r _x; do
 		info "net-stall $1 $_x"
 	done
+}
+
+# net_stalled VMM PORT PID OUT: a transfer on PORT (hex) through the VMM PID (its log OUT) that
+# did not end: L1's view of it, and kvmm's vCPUs asked where the guest is (SIGUSR2), whose
+# answer goes into NX_WHY (a vCPU stuck on a page fault at its own RIP is the emulated L1's
+# fetch fault: stuck_pf_logs, scenarios.sh). Sets _stalled, so that net_xfer prints the
+# guest's and kvmm's reports once the VMM has stopped.
+net_stalled() {
+	_stalled=1
+	net_host_view "$1" "$2"
+	if [ "$(cat "/proc/$3/comm" 2>/dev/null)" = kvmm ]; then
+		kill -USR2 "$3" 2>/dev/null
+		! vcpu_dump_wait "$4" 1 || NX_WHY="$NX_WHY; vcpu0 at $VD_PC ($VD_MP)"
+	fi
 }
 
 # net_xfer VMM OUT CMD...: boots CMD (a VMM with the guest on kvmmtap0, kvmm.test=net-xfer),
@@ -90,18 +105,12 @@ net_xfer() {
 		# wait for.
 		if [ "$_rc" != 0 ]; then
 			NX_WHY="$_vmm: host->guest send failed (nc rc=$_rc, host ping rc=$NX_PING_H)"
+			# Timed out rather than refused (busybox's timeout exits 143, coreutils'
+			# 124): a stalled transfer.
+			case $_rc in 124 | 143) net_stalled "$_vmm" 1389 "$_p" "$_o" ;; esac
 		elif ! net_wait "$_o" KVMM-NET-SENT $((LAB_TIMEOUT * 3)) "$_p"; then
 			NX_WHY="$_vmm: no KVMM-NET-SENT ($(kill -0 "$_p" 2>/dev/null && echo "still running" || echo "the VMM had ended"))"
-			_stalled=1
-			net_host_view "$_vmm"
-			# kvmm's vCPUs log where the guest is (SIGUSR2): a vCPU stuck on a page
-			# fault at its own RIP is the emulated L1's fetch fault (stuck_pf_logs,
-			# scenarios.sh), not the network.
-			if [ "$(cat "/proc/$_p/comm" 2>/dev/null)" = kvmm ]; then
-				kill -USR2 "$_p" 2>/dev/null
-				! vcpu_dump_wait "$_o" 1 ||
-					NX_WHY="$NX_WHY; vcpu0 at $VD_PC ($VD_MP)"
-			fi
+			net_stalled "$_vmm" 1388 "$_p" "$_o"
 		fi
 	fi
 	sleep 1
@@ -140,7 +149,7 @@ net_xfer() {
 	grep -o 'vcpu[0-9]*: exits:.*' "$_o" | while IFS= read -r _x; do
 		info "net-xfer $_vmm $_x"
 	done
-	# A guest->host send that never ended: the guest's own report of it, and the VMM's
+	# A transfer that never ended: the guest's own report of it, and the VMM's
 	# rings and counters as it stopped (kvmm at -vv), so the log tells a lost kick or
 	# interrupt from a stalled peer.
 	[ "$_stalled" = 0 ] || grep -a -e 'KVMM-NET-STALL' -e 'at teardown' -e 'virtio-net.*: rx [0-9]' \
