@@ -241,6 +241,16 @@ static bool vq_need_event(uint16_t event, uint16_t new, uint16_t old)
 	return (uint16_t)(new - event - 1) < (uint16_t)(new - old);
 }
 
+/* vq_should_notify()'s verdict, counted for vq_describe(). */
+static bool vq_notify_verdict(struct vq *vq, bool notify)
+{
+	if (notify) {
+		vq->irqs++;
+		vq->irq_used = vq->used_idx;
+	}
+	return notify;
+}
+
 bool vq_should_notify(struct vq *vq, const struct guest_mem *gm)
 {
 	uint16_t old = vq->signalled_used, new = vq->used_idx, val;
@@ -256,15 +266,15 @@ bool vq_should_notify(struct vq *vq, const struct guest_mem *gm)
 	 * used->idx load, so one side always sees the other. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (!vq_avail_ok(vq, gm))
-		return true;
+		return vq_notify_verdict(vq, true);
 	if (!vq->event_idx) {
 		if (load16(gm, vq->avail_gpa + AVAIL_FLAGS, &val))
-			return true;
-		return !(val & VIRTQ_AVAIL_F_NO_INTERRUPT);
+			return vq_notify_verdict(vq, true);
+		return vq_notify_verdict(vq, !(val & VIRTQ_AVAIL_F_NO_INTERRUPT));
 	}
 	if (!valid || load16(gm, vq->avail_gpa + AVAIL_RING(vq->size), &val))
-		return true;
-	return vq_need_event(val, new, old);
+		return vq_notify_verdict(vq, true);
+	return vq_notify_verdict(vq, vq_need_event(val, new, old));
 }
 
 bool vq_describe(const struct vq *vq, const struct guest_mem *gm, char *buf, size_t n)
@@ -285,10 +295,12 @@ bool vq_describe(const struct vq *vq, const struct guest_mem *gm, char *buf, siz
 	snprintf(f[3], sizeof(f[3]), u ? "%u" : "?", u ? uidx : 0);
 	snprintf(f[4], sizeof(f[4]), u ? "%#x" : "?", u ? uflags : 0);
 	snprintf(f[5], sizeof(f[5]), u ? "%u" : "?", u ? aevent : 0);
-	snprintf(buf, n, "size %u event_idx %d; device: last_avail %u used %u signalled %u%s; "
+	snprintf(buf, n, "size %u event_idx %d; device: last_avail %u used %u signalled %u%s, "
+		 "interrupts %llu (the last at used %u); "
 		 "avail: idx %s flags %s used_event %s; used: idx %s flags %s avail_event %s",
 		 vq->size, vq->event_idx, vq->last_avail, vq->used_idx, vq->signalled_used,
-		 vq->signalled_valid ? "" : " (never)", f[0], f[1], f[2], f[3], f[4], f[5]);
+		 vq->signalled_valid ? "" : " (never)", (unsigned long long)vq->irqs, vq->irq_used,
+		 f[0], f[1], f[2], f[3], f[4], f[5]);
 	return (a && aidx != vq->last_avail) ||
 	       (vq->signalled_valid && vq->signalled_used != vq->used_idx);
 }

@@ -45,8 +45,10 @@ struct vq {
 	/* Device-side state, private to queue.c (zeroed by vq_reset()). */
 	uint16_t last_avail;		/* next available-ring slot to take */
 	uint16_t used_idx;		/* our copy of used->idx */
-	uint16_t signalled_used;	/* used_idx when the driver was last notified */
+	uint16_t signalled_used;	/* used_idx at the last vq_should_notify() */
 	bool signalled_valid;		/* signalled_used means something */
+	uint16_t irq_used;		/* used_idx at the last one that said "notify" */
+	uint64_t irqs;			/* times vq_should_notify() said "notify" */
 };
 
 /* One buffer of a chain, already checked to lie inside one RAM region. */
@@ -132,7 +134,8 @@ bool vq_enable_notify(struct vq *vq, const struct guest_mem *gm);
  * -EFAULT if a buffer is not inside RAM (cannot happen for buffers vq_pop() returned).
  */
 /*
- * One line of the queue's state for a log: our indices, the driver's avail and used indices
+ * One line of the queue's state for a log: our indices, the interrupts vq_should_notify()
+ * asked for (how many, and the used index at the last), the driver's avail and used indices
  * and suppression fields (flags, used_event, avail_event) as guest memory holds them now,
  * "?" where the ring is out of RAM. Returns true when the queue was left with work: chains
  * the device has not taken, or used entries the driver was never told of.

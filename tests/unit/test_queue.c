@@ -720,6 +720,10 @@ Test(queue, notify_event_idx_records_every_call)
 	cr_assert_eq(vq_push(&vq, &gm, 0, 0), 0);	/* used 5 */
 	cr_assert(vq_should_notify(&vq, &gm));
 	cr_assert_eq(vq.signalled_used, 5);
+
+	/* Only the calls that said "notify" count as interrupts, for vq_describe(). */
+	cr_assert_eq(vq.irqs, 2);
+	cr_assert_eq(vq.irq_used, 5);
 }
 
 Test(queue, notify_event_idx_wrap)
@@ -931,11 +935,13 @@ Test(queue, describe_idle_then_work_left)
 	cr_assert(strstr(line, "avail: idx 1 "), "%s", line);
 
 	/* Taken and used, the driver told: no work. */
+	cr_assert(strstr(line, "interrupts 0 (the last at used 0)"), "%s", line);
 	cr_assert_eq(vq_pop(&vq, &gm, &c), 1);
 	cr_assert_eq(vq_push(&vq, &gm, c.head, 0), 0);
-	vq_should_notify(&vq, &gm);
+	cr_assert(vq_should_notify(&vq, &gm));
 	cr_assert_not(vq_describe(&vq, &gm, line, sizeof(line)), "%s", line);
 	cr_assert(strstr(line, "used: idx 1 "), "%s", line);
+	cr_assert(strstr(line, "interrupts 1 (the last at used 1)"), "%s", line);
 
 	/* Used again but never signalled: work left. */
 	publish(0);
