@@ -241,17 +241,8 @@ static bool vq_need_event(uint16_t event, uint16_t new, uint16_t old)
 	return (uint16_t)(new - event - 1) < (uint16_t)(new - old);
 }
 
-/* vq_should_notify()'s verdict, counted for vq_describe(). */
-static bool vq_notify_verdict(struct vq *vq, bool notify)
-{
-	if (notify) {
-		vq->irqs++;
-		vq->irq_used = vq->used_idx;
-	}
-	return notify;
-}
-
-bool vq_should_notify(struct vq *vq, const struct guest_mem *gm)
+/* vq_should_notify() but for the count: does the driver want an interrupt now? */
+static bool vq_notify_wanted(struct vq *vq, const struct guest_mem *gm)
 {
 	uint16_t old = vq->signalled_used, new = vq->used_idx, val;
 	bool valid = vq->signalled_valid;
@@ -266,15 +257,25 @@ bool vq_should_notify(struct vq *vq, const struct guest_mem *gm)
 	 * used->idx load, so one side always sees the other. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (!vq_avail_ok(vq, gm))
-		return vq_notify_verdict(vq, true);
+		return true;
 	if (!vq->event_idx) {
 		if (load16(gm, vq->avail_gpa + AVAIL_FLAGS, &val))
-			return vq_notify_verdict(vq, true);
-		return vq_notify_verdict(vq, !(val & VIRTQ_AVAIL_F_NO_INTERRUPT));
+			return true;
+		return !(val & VIRTQ_AVAIL_F_NO_INTERRUPT);
 	}
 	if (!valid || load16(gm, vq->avail_gpa + AVAIL_RING(vq->size), &val))
-		return vq_notify_verdict(vq, true);
-	return vq_notify_verdict(vq, vq_need_event(val, new, old));
+		return true;
+	return vq_need_event(val, new, old);
+}
+
+bool vq_should_notify(struct vq *vq, const struct guest_mem *gm)
+{
+	if (!vq_notify_wanted(vq, gm))
+		return false;
+	/* Counted for vq_describe(). */
+	vq->irqs++;
+	vq->irq_used = vq->used_idx;
+	return true;
 }
 
 bool vq_describe(const struct vq *vq, const struct guest_mem *gm, char *buf, size_t n)

@@ -132,17 +132,15 @@ sc_kvm_cost() {
 	_rc=0
 	"$LAB_KVM_COST" "$_n" >"$_o" 2>&1 || _rc=$?
 	grep '^kvm-cost run=' "$_o" | while IFS= read -r _x; do info "$_x"; done
-	# The median of each field over the runs (the lower middle one for an even count).
-	_med=$(grep '^kvm-cost run=' "$_o" | awk '
-		{ for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1], NR] = kv[2]; if (NR == 1) k[++nk] = kv[1] } }
-		END {
-			for (j = 1; j <= nk; j++) {
-				n = 0
-				for (r = 1; r <= NR; r++) a[++n] = v[k[j], r] + 0
-				for (x = 2; x <= n; x++) for (y = x; y > 1 && a[y - 1] > a[y]; y--) { t = a[y]; a[y] = a[y - 1]; a[y - 1] = t }
-				printf "%s%s=%d", (j > 1 ? " " : ""), k[j], a[int((n + 1) / 2)]
-			}
-		}')
+	# The median of each field over the runs (scenarios.sh's median: the lower middle one
+	# for an even count), the fields named as the first run names them.
+	_med=
+	for _f in $(grep -m 1 '^kvm-cost run=' "$_o" | tr ' ' '\n' | sed -n 's/=.*//p'); do
+		[ "$_f" != run ] || continue
+		# shellcheck disable=SC2046 # one value per word
+		_med="$_med${_med:+ }$_f=$(median $(grep '^kvm-cost run=' "$_o" | tr ' ' '\n' |
+			sed -n "s/^$_f=//p"))"
+	done
 	_got=$(grep -c '^kvm-cost run=' "$_o")
 	if [ "$_rc" = 0 ] && [ "$_got" = "$_n" ]; then
 		info "kvm-cost medians_us $_med"
