@@ -36,8 +36,10 @@
 #   LAB_L1_TRACE     1: L1's KVM traces its entries, exits and injected events, and a failed
 #                    scenario's last ones go into the log (a study of the guest's rare
 #                    faults, scenarios.sh; not for CI runs)
-#   LAB_L1_CPU       x86_64: L1's -cpu (max); LAB_L1_APPEND: more of L1's kernel command line
-#                    (both for studies of L1's own failures: README.md)
+#   LAB_L1_CPU       x86_64: L1's -cpu (max); LAB_L1_APPEND: more of L1's kernel command line;
+#                    LAB_L1_QEMU: the program that emulates the x86_64 L1 (qemu-system-x86_64,
+#                    the one L1 also gets as its own QEMU: another build or version goes only
+#                    here) (all three for studies of L1's own failures: README.md)
 #   LAB_L1_MEM       L1's memory (2G; the density benchmark with many VMs wants more)
 #   LAB_L1_STALL     seconds of L1 console silence taken as a wedged L1 (300; an L1 soft
 #                    lockup report counts at once): its registers
@@ -72,8 +74,9 @@ case $arch in
 x86_64)
 	console=ttyS0
 	l1_kernel=vmlinuz
-	# LAB_L1_CPU: another -cpu for L1 (a study of L1's own failures, tests/lab/README.md).
-	l1_qemu=(qemu-system-x86_64 -machine q35 -accel tcg -cpu "${LAB_L1_CPU:-max}" -m "${LAB_L1_MEM:-2G}" -smp 2)
+	# LAB_L1_CPU, LAB_L1_QEMU: another -cpu or QEMU for L1 (a study of L1's own failures,
+	# tests/lab/README.md).
+	l1_qemu=("${LAB_L1_QEMU:-qemu-system-x86_64}" -machine q35 -accel tcg -cpu "${LAB_L1_CPU:-max}" -m "${LAB_L1_MEM:-2G}" -smp 2)
 	;;
 aarch64)
 	console=ttyAMA0
@@ -401,6 +404,13 @@ crash=$(grep -a -m 1 -E '^\[ *[0-9]+\.[0-9]+\] (BUG:|Oops|Kernel panic|general p
 if [ -n "$crash" ] && ! grep -q 'LAB: DONE' "$log"; then
 	why="L1 kernel crashed: $crash"
 	echo "LAB: INFO l1-crash $crash"
+	# The form seen most (x86_64): an interrupt taken in kvm_amd's __svm_vcpu_run, which runs
+	# with GIF=0, right after VMRUN returned while GS still has the guest's base; the entry's
+	# per-CPU read faults, and so does the fault's, until the stack runs out (README.md).
+	svm=$(grep -a -m 1 -o '__svm_vcpu_run+0x[0-9a-f]*' "$log" || true)
+	if [ -n "$svm" ] && grep -aq 'stack guard page was hit' "$log"; then
+		echo "LAB: INFO l1-crash stack overrun with $svm (kvm_amd) in the trace: an interrupt taken where GIF=0 must hold it, the emulated CPU's fault (tests/lab/README.md)"
+	fi
 elif [ -s "$reset_file" ]; then
 	# L1 reset itself before its init was done: x86_64 QEMU logs the triple fault.
 	if grep -q 'Triple fault' "$qemu_log" 2>/dev/null; then
