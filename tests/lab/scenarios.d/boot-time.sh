@@ -11,8 +11,9 @@
 # marker just before its marker line): "setup_ms=S guest_ms=G exit_ms=E teardown_ms=T"
 # (kvmm's set-up, process start to the first KVM_RUN; the guest's part, to the boot timer's
 # marker; kvmm's time handling the exits of the whole run, all vCPUs; kvmm's teardown, the
-# guest's power-off to the VM's resources freed, and its steps); the first run of each kvmm series also
-# logs its exits by kind ("boot-time kvmm vcpu0: exits: ..."). bench/boot-plot.py draws them.
+# guest's power-off to the VM's resources freed, and its steps); the first run of each kvmm
+# series also logs its exits by kind ("boot-time kvmm vcpu0: exits: ...", and so for kvmm-b).
+# bench/boot-plot.py draws them.
 #
 #   LAB_BOOT_RUNS   runs of each VMM (5)
 #   LAB_KVMM_B      another kvmm build (run-lab.sh): a fourth series, vmm=kvmm-b, booted as
@@ -35,17 +36,28 @@ boot_split() {
 	echo "setup_ms=${_bs:-none} guest_ms=${_bg:-none} exit_ms=${_be:-none} teardown_ms=${_bt:-none} teardown_steps=${_bd:-none} setup_steps=${_bu:-none}"
 }
 
-# boot_time_b RUN: run RUN of the other kvmm build (LAB_KVMM_B), booted as kvmm is; its marker
-# time joins _b, a miss stops the series (sc_boot_time's variables).
-boot_time_b() {
-	[ -n "${LAB_KVMM_B:-}" ] && [ $_kb = 1 ] || return 0
+# boot_time_kvmm SERIES BINARY RUN: run RUN of series SERIES (kvmm, or kvmm-b for LAB_KVMM_B)
+# with the kvmm build BINARY; logs its line (and, in run 1, vcpu0's exits by kind). Returns 1,
+# after dumping the boot's last lines, when the marker did not come.
+boot_time_kvmm() {
 	_ka=$KVMM
-	KVMM=$LAB_KVMM_B
-	kvmm_boot "boot-time-kvmm-b-$1" --kernel "$BOOT_KERNEL" --initramfs "$INITRAMFS" \
+	KVMM=$2
+	# -vv: the exit statistics (debug lines at exit, none while the guest runs).
+	kvmm_boot "boot-time-$1-$3" --kernel "$BOOT_KERNEL" --initramfs "$INITRAMFS" \
 		--cpus boot=1 --memory size=512M --cmdline "$BASE_CMDLINE" -vv || true
 	KVMM=$_ka
-	info "boot-time run=$1 vmm=kvmm-b marker_ms=${MARK_MS:-none} exit=$RC run_ms=$RUN_MS $(boot_split "$ERR")"
-	if [ -n "$MARK_MS" ]; then _b="$_b $MARK_MS"; else _miss="$_miss kvmm-b#$1"; _kb=0; dump_last; fi
+	info "boot-time run=$3 vmm=$1 marker_ms=${MARK_MS:-none} exit=$RC run_ms=$RUN_MS $(boot_split "$ERR")"
+	[ "$3" != 1 ] || info "boot-time $1 $(grep -o 'vcpu0: exits:.*' "$ERR" | head -n 1)"
+	[ -n "$MARK_MS" ] && return 0
+	dump_last
+	return 1
+}
+
+# boot_time_b RUN: run RUN of the other kvmm build (LAB_KVMM_B), if there is one and it has
+# not missed its marker yet (sc_boot_time's variables).
+boot_time_b() {
+	[ -n "${LAB_KVMM_B:-}" ] && [ $_kb = 1 ] || return 0
+	if boot_time_kvmm kvmm-b "$LAB_KVMM_B" "$1"; then _b="$_b $MARK_MS"; else _miss="$_miss kvmm-b#$1"; _kb=0; fi
 }
 
 sc_boot_time() {
@@ -76,12 +88,7 @@ sc_boot_time() {
 		# ones, so that what a boot leaves behind in L1 for the next falls on both alike.
 		[ $((_i % 2)) = 1 ] || boot_time_b "$_i"
 		if [ $_kvmm = 1 ]; then
-			# -vv: the exit statistics (debug lines at exit, none while the guest runs).
-			kvmm_boot "boot-time-kvmm-$_i" --kernel "$BOOT_KERNEL" --initramfs "$INITRAMFS" \
-				--cpus boot=1 --memory size=512M --cmdline "$BASE_CMDLINE" -vv || true
-			info "boot-time run=$_i vmm=kvmm marker_ms=${MARK_MS:-none} exit=$RC run_ms=$RUN_MS $(boot_split "$ERR")"
-			[ "$_i" != 1 ] || info "boot-time kvmm $(grep -o 'vcpu0: exits:.*' "$ERR" | head -n 1)"
-			if [ -n "$MARK_MS" ]; then _k="$_k $MARK_MS"; else _miss="$_miss kvmm#$_i"; _kvmm=0; dump_last; fi
+			if boot_time_kvmm kvmm "$KVMM" "$_i"; then _k="$_k $MARK_MS"; else _miss="$_miss kvmm#$_i"; _kvmm=0; fi
 		fi
 		[ $((_i % 2)) = 0 ] || boot_time_b "$_i"
 		if [ $_qemu = 1 ]; then

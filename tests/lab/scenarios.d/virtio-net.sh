@@ -151,10 +151,10 @@ net_xfer() {
 	done
 	# A transfer that never ended: the guest's own report of it, and the VMM's
 	# rings and counters as it stopped (kvmm at -vv), so the log tells a lost kick or
-	# interrupt from a stalled peer.
+	# interrupt from a stalled peer. The vCPUs' exits lines are in the log once already (above).
 	[ "$_stalled" = 0 ] || grep -a -e 'KVMM-NET-STALL' -e 'at teardown' -e 'virtio-net.*: rx [0-9]' \
 		-e 'vcpu[0-9]*: ' \
-		"$_o" | tr -d '\r' | tail -n 60 | while IFS= read -r _x; do
+		"$_o" | grep -a -v 'vcpu[0-9]*: exits:' | tr -d '\r' | tail -n 60 | while IFS= read -r _x; do
 		info "net-stall $_vmm ${_x#KVMM-NET-STALL }"
 	done
 	rm -f "$LAB_TMP/net-h2g" "$LAB_TMP/net-g2h"
