@@ -404,9 +404,10 @@ crash=$(grep -a -m 1 -E '^\[ *[0-9]+\.[0-9]+\] (BUG:|Oops|Kernel panic|general p
 if [ -n "$crash" ] && ! grep -q 'LAB: DONE' "$log"; then
 	why="L1 kernel crashed: $crash"
 	echo "LAB: INFO l1-crash $crash"
-	# The form seen most (x86_64): an interrupt taken in kvm_amd's __svm_vcpu_run, which runs
-	# with GIF=0, right after VMRUN returned while GS still has the guest's base; the entry's
-	# per-CPU read faults, and so does the fault's, until the stack runs out (README.md).
+	# The form the traces show when they keep their first frame (x86_64): an interrupt taken in
+	# kvm_amd's __svm_vcpu_run, which runs with GIF=0, right after VMRUN returned while GS
+	# still has the guest's base; the entry's per-CPU read faults, and so does the fault's,
+	# until the stack runs out (README.md).
 	svm=$(grep -a -m 1 -o '__svm_vcpu_run+0x[0-9a-f]*' "$log" || true)
 	if [ -n "$svm" ] && grep -aq 'stack guard page was hit' "$log"; then
 		echo "LAB: INFO l1-crash stack overrun with $svm (kvm_amd) in the trace: an interrupt taken where GIF=0 must hold it, the emulated CPU's fault (tests/lab/README.md)"
